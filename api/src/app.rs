@@ -1,0 +1,113 @@
+//! The application: shared state, the GraphQL schemas with their limits, and the router
+//! with its HTTP layers. Tests build the same router.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::token::{TokenKeys, load_or_create_secret};
+use crate::config::ServeConfig;
+use crate::db::Databases;
+use crate::error::ApiResult;
+use crate::graphql::{self, CrmSchema, graphiql, handler};
+
+/// What resolvers use, attached to the schema as data.
+#[derive(Clone, Debug)]
+pub struct Services {
+    pub dbs: Databases,
+    pub tokens: TokenKeys,
+}
+
+/// What HTTP handlers use.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    /// For authenticated callers.
+    pub schema: CrmSchema,
+    /// For anonymous callers: no introspection and no field suggestions.
+    pub anonymous_schema: CrmSchema,
+    pub config: Arc<ServeConfig>,
+}
+
+pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppState> {
+    let secret = load_or_create_secret(&dbs.primary, config.auth.jwt_secret.as_deref()).await?;
+    let services = Services { dbs, tokens: TokenKeys::from_secret(&secret, config.auth.jwt_ttl_secs) };
+    let limits = &config.limits;
+    let make = |anonymous: bool| {
+        let mut builder = graphql::build_schema()
+            .data(services.clone())
+            .limit_depth(limits.max_depth)
+            .limit_complexity(limits.max_complexity)
+            .limit_recursive_depth(limits.max_recursive_depth)
+            .limit_directives(limits.max_directives);
+        if anonymous || !limits.introspection {
+            builder = builder.disable_introspection().disable_suggestions();
+        }
+        builder.finish()
+    };
+    Ok(AppState {
+        schema: make(false),
+        anonymous_schema: make(true),
+        services,
+        config: Arc::new(config),
+    })
+}
+
+pub fn build_router(state: AppState) -> Router {
+    let http = &state.config.http;
+    let request_id = HeaderName::from_static("x-request-id");
+    let trace = TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+        let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+        tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+    });
+    Router::new()
+        .route("/graphql", get(handler::get).post(handler::post))
+        .route("/graphiql/{file}", get(graphiql::asset))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .layer(RequestBodyLimitLayer::new(http.body_limit_bytes))
+        .layer(cors(&http.cors_origins))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(http.request_timeout_secs),
+        ))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(trace)
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let allowed: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o.trim()).ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(allowed))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(600))
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers.
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.services.dbs.primary.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}

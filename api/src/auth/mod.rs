@@ -1,0 +1,7 @@
+//! Who is calling: the `Principal`, password hashing, and the tokens `login` issues.
+
+pub mod password;
+pub mod principal;
+pub mod token;
+
+pub use principal::{Caller, Principal};

@@ -1,0 +1,16 @@
+//! `crm-api seed`: generated data of any size, deterministic for a given `--seed`.
+
+use super::CliError;
+use crate::config::{DbConfig, SeedConfig};
+use crate::{db, seed};
+
+pub async fn seed(db_cfg: &DbConfig, cfg: &SeedConfig) -> Result<(), CliError> {
+    let dbs = db::connect_all(db_cfg).await?;
+    db::migrate(&dbs.primary).await?;
+    if !seed::is_empty(&dbs.primary).await? {
+        return Err("the database already has data; seed an empty database".into());
+    }
+    let summary = seed::generate(&dbs.primary, cfg).await?;
+    eprintln!("seeded: {summary}");
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! Command line and environment configuration (clap): parsed once in `main` and passed down.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// crm-graphql: a GraphQL CRM server with sales metrics.
+#[derive(Debug, Parser)]
+#[command(name = "crm-api", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub db: DbConfig,
+
+    /// Log filter (tracing-subscriber syntax), e.g. `info` or `api=debug,sqlx=warn`.
+    #[arg(long, env = "CRM_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default). Migrations run first.
+    Serve(ServeConfig),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Fill the database with generated demo data (deterministic for a given --seed).
+    Seed(SeedConfig),
+    /// Print the GraphQL schema (SDL) to standard output.
+    ExportSchema,
+    /// Create a user who can log in.
+    CreateUser(CreateUserConfig),
+}
+
+/// Where the data lives and how the pool behaves.
+#[derive(Debug, Clone, Args)]
+pub struct DbConfig {
+    /// Database URL: `sqlite://FILE?mode=rwc` (embedded) or `postgres://user@host/db`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://crm.db?mode=rwc", global = true)]
+    pub database_url: String,
+
+    /// Optional read replica used for metric queries.
+    #[arg(long, env = "DATABASE_READ_URL", global = true)]
+    pub database_read_url: Option<String>,
+
+    /// Maximum connections in the pool.
+    #[arg(long, env = "CRM_DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
+    pub db_max_connections: u32,
+
+    /// How long a request waits for a pooled connection before failing with UNAVAILABLE (ms).
+    #[arg(long, env = "CRM_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3000, global = true)]
+    pub db_acquire_timeout_ms: u64,
+
+    /// How long to wait for the database at connect time (ms).
+    #[arg(long, env = "CRM_DB_CONNECT_TIMEOUT_MS", default_value_t = 5000, global = true)]
+    pub db_connect_timeout_ms: u64,
+
+    /// PostgreSQL `statement_timeout` (ms).
+    #[arg(long, env = "CRM_DB_STATEMENT_TIMEOUT_MS", default_value_t = 5000, global = true)]
+    pub db_statement_timeout_ms: u64,
+
+    /// SQLite `busy_timeout`: how long a writer waits for the lock (ms).
+    #[arg(long, env = "CRM_SQLITE_BUSY_TIMEOUT_MS", default_value_t = 5000, global = true)]
+    pub sqlite_busy_timeout_ms: u64,
+}
+
+impl DbConfig {
+    pub fn acquire_timeout(&self) -> Duration {
+        Duration::from_millis(self.db_acquire_timeout_ms)
+    }
+}
+
+/// HTTP server, security and GraphQL limits.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "CRM_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Fill an empty database with a demo organization before serving.
+    #[arg(long, env = "CRM_DEMO")]
+    pub demo: bool,
+
+    #[command(flatten)]
+    pub http: HttpConfig,
+
+    #[command(flatten)]
+    pub auth: AuthConfig,
+
+    #[command(flatten)]
+    pub limits: GraphqlLimits,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HttpConfig {
+    /// Largest accepted request body (bytes).
+    #[arg(long, env = "CRM_BODY_LIMIT_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub body_limit_bytes: usize,
+
+    /// Requests running longer than this are cancelled (seconds).
+    #[arg(long, env = "CRM_REQUEST_TIMEOUT_SECS", default_value_t = 10)]
+    pub request_timeout_secs: u64,
+
+    /// On SIGTERM/Ctrl-C, how long in-flight requests may still run (seconds).
+    #[arg(long, env = "CRM_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    pub shutdown_grace_secs: u64,
+
+    /// Browser origins allowed by CORS, comma separated (none by default).
+    #[arg(long, env = "CRM_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            body_limit_bytes: 2 * 1024 * 1024,
+            request_timeout_secs: 10,
+            shutdown_grace_secs: 20,
+            cors_origins: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct AuthConfig {
+    /// HS256 secret for the tokens `login` issues. When unset, one is generated on first
+    /// start and kept in the database so that every replica agrees.
+    #[arg(long, env = "CRM_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Lifetime of the tokens `login` issues (seconds).
+    #[arg(long, env = "CRM_JWT_TTL_SECS", default_value_t = 8 * 3600)]
+    pub jwt_ttl_secs: u64,
+}
+
+/// Limits that protect the server from expensive or abusive operations (SPEC section 7).
+#[derive(Debug, Clone, Args)]
+pub struct GraphqlLimits {
+    /// Maximum query depth.
+    #[arg(long, env = "CRM_MAX_DEPTH", default_value_t = 10)]
+    pub max_depth: usize,
+
+    /// Maximum query complexity (list fields cost `first` × their children).
+    #[arg(long, env = "CRM_MAX_COMPLEXITY", default_value_t = 5000)]
+    pub max_complexity: usize,
+
+    /// Maximum depth of nested fragments.
+    #[arg(long, env = "CRM_MAX_RECURSIVE_DEPTH", default_value_t = 32)]
+    pub max_recursive_depth: usize,
+
+    /// Maximum aliases in one operation.
+    #[arg(long, env = "CRM_MAX_ALIASES", default_value_t = 15)]
+    pub max_aliases: usize,
+
+    /// Maximum directives on one field.
+    #[arg(long, env = "CRM_MAX_DIRECTIVES", default_value_t = 10)]
+    pub max_directives: usize,
+
+    /// Allow introspection for authenticated callers (never for anonymous ones).
+    #[arg(long, env = "CRM_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+}
+
+impl Default for GraphqlLimits {
+    fn default() -> Self {
+        Self {
+            max_depth: 10,
+            max_complexity: 5000,
+            max_recursive_depth: 32,
+            max_aliases: 15,
+            max_directives: 10,
+            introspection: true,
+        }
+    }
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            demo: false,
+            http: HttpConfig::default(),
+            auth: AuthConfig { jwt_secret: None, jwt_ttl_secs: 8 * 3600 },
+            limits: GraphqlLimits::default(),
+        }
+    }
+}
+
+/// Sizes of the generated data set.
+#[derive(Debug, Clone, Args)]
+pub struct SeedConfig {
+    /// Random seed: the same seed and sizes give the same data.
+    #[arg(long, env = "CRM_SEED", default_value_t = 42)]
+    pub seed: u64,
+    /// Number of teams.
+    #[arg(long, default_value_t = 2)]
+    pub teams: usize,
+    /// Sales reps per team.
+    #[arg(long, default_value_t = 3)]
+    pub reps_per_team: usize,
+    /// Number of contacts.
+    #[arg(long, default_value_t = 300)]
+    pub contacts: usize,
+    /// Number of deals.
+    #[arg(long, default_value_t = 400)]
+    pub deals: usize,
+    /// Number of meetings.
+    #[arg(long, default_value_t = 600)]
+    pub meetings: usize,
+    /// Months of history to spread the records over.
+    #[arg(long, default_value_t = 12)]
+    pub months: u32,
+    /// Last day of the generated history (YYYY-MM-DD, UTC); defaults to today. The same seed,
+    /// sizes and end date always give the same data.
+    #[arg(long, env = "CRM_SEED_END_DATE")]
+    pub end_date: Option<chrono::NaiveDate>,
+    /// Password of every generated user.
+    #[arg(long, env = "CRM_SEED_PASSWORD", default_value = "demo-password", hide_env_values = true)]
+    pub password: String,
+}
+
+impl Default for SeedConfig {
+    fn default() -> Self {
+        Self {
+            seed: 42,
+            teams: 2,
+            reps_per_team: 3,
+            contacts: 300,
+            deals: 400,
+            meetings: 600,
+            months: 12,
+            end_date: None,
+            password: "demo-password".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CreateUserConfig {
+    /// Login email (unique).
+    #[arg(long)]
+    pub email: String,
+    /// Display name.
+    #[arg(long)]
+    pub name: String,
+    /// ADMIN, MANAGER, SALES_REP or ANALYST.
+    #[arg(long, default_value = "ADMIN")]
+    pub role: String,
+    /// Password (read from CRM_USER_PASSWORD so it stays out of shell history).
+    #[arg(long, env = "CRM_USER_PASSWORD", hide_env_values = true)]
+    pub password: String,
+    /// Name of the team to join; created when missing.
+    #[arg(long)]
+    pub team: Option<String>,
+}

@@ -1,0 +1,120 @@
+//! Database connections: pool options, SQLite pragmas, PostgreSQL timeouts, migrations at start.
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+use crate::config::DbConfig;
+
+/// Why the server could not start on its database; printed as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum DbInitError {
+    #[error("unsupported DATABASE_URL `{0}`: expected sqlite://… or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("cannot connect to the database at {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("database migration failed: {0}")]
+    Migrate(String),
+}
+
+/// The primary connection (reads and writes) and the one metrics read from.
+#[derive(Clone, Debug)]
+pub struct Databases {
+    pub primary: DatabaseConnection,
+    /// A read replica when `DATABASE_READ_URL` is set, else the primary.
+    pub read: DatabaseConnection,
+}
+
+pub async fn connect_all(cfg: &DbConfig) -> Result<Databases, DbInitError> {
+    let primary = connect(&cfg.database_url, cfg).await?;
+    let read = match &cfg.database_read_url {
+        Some(url) => connect(url, cfg).await?,
+        None => primary.clone(),
+    };
+    Ok(Databases { primary, read })
+}
+
+/// Opens a pool on `url` with the configured limits; SQLite gets WAL and a busy timeout so
+/// concurrent writers wait instead of failing.
+pub async fn connect(url: &str, cfg: &DbConfig) -> Result<DatabaseConnection, DbInitError> {
+    let is_sqlite = url.starts_with("sqlite:");
+    if !is_sqlite && !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+        return Err(DbInitError::UnsupportedUrl(redact(url)));
+    }
+    let mut opts = ConnectOptions::new(url.to_owned());
+    let busy = Duration::from_millis(cfg.sqlite_busy_timeout_ms);
+    opts.max_connections(cfg.db_max_connections)
+        .min_connections(if is_sqlite { 1 } else { 0 })
+        .connect_timeout(Duration::from_millis(cfg.db_connect_timeout_ms))
+        .acquire_timeout(cfg.acquire_timeout())
+        .statement_timeout(Duration::from_millis(cfg.db_statement_timeout_ms))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(move |o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(busy)
+                .foreign_keys(true)
+        });
+    let db = Database::connect(opts)
+        .await
+        .map_err(|e| DbInitError::Connect { url: redact(url), reason: one_line(&e) })?;
+    db.ping()
+        .await
+        .map_err(|e| DbInitError::Connect { url: redact(url), reason: one_line(&e) })?;
+    Ok(db)
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbInitError> {
+    Migrator::up(db, None).await.map_err(|e| DbInitError::Migrate(one_line(&e)))
+}
+
+/// Begins a write transaction. On SQLite it is `BEGIN IMMEDIATE`, which takes the write lock
+/// up front: a deferred transaction that reads and then writes can fail with SQLITE_BUSY_SNAPSHOT
+/// instead of waiting for the busy timeout.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    match db.get_database_backend() {
+        DatabaseBackend::Sqlite => {
+            db.begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+        }
+        _ => db.begin().await,
+    }
+}
+
+/// Hides the password of a URL before it is printed or logged.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &creds[..colon], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn one_line(err: &impl std::fmt::Display) -> String {
+    err.to_string().lines().next().unwrap_or_default().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redact_hides_password_only() {
+        assert_eq!(redact("postgres://bob:secret@db:5432/crm"), "postgres://bob:***@db:5432/crm");
+        assert_eq!(redact("postgres://bob@db/crm"), "postgres://bob@db/crm");
+        assert_eq!(redact("sqlite://crm.db?mode=rwc"), "sqlite://crm.db?mode=rwc");
+    }
+}

@@ -1,0 +1,169 @@
+//! HTTP endpoints for GraphQL: JSON POSTs, read-only GETs, and GraphiQL.
+//!
+//! Transport rules (SPEC section 7): POST bodies must be `application/json`, JSON-array
+//! batches are refused, mutations never run over GET, and credentials come only from the
+//! `Authorization` header. Every error leaves with an `extensions.code`.
+
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{ErrorExtensions, Request, Response as GqlResponse, ServerError};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::graphql::graphiql;
+use crate::service::users;
+
+pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if !is_json(&headers) {
+        return transport_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_REQUEST",
+            "POST /graphql takes Content-Type: application/json",
+        );
+    }
+    let value: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => return transport_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "the request body is not valid JSON"),
+    };
+    if value.is_array() {
+        return transport_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "batched operations are not supported");
+    }
+    match serde_json::from_value::<Request>(value) {
+        Ok(request) => execute(&state, &headers, request).await,
+        Err(e) => transport_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("not a GraphQL request: {e}")),
+    }
+}
+
+/// `GET /graphql`: GraphiQL for browsers, or a query in the URL. Mutations are refused (405).
+pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+    let Some(raw) = raw.filter(|q| !q.is_empty()) else {
+        return graphiql::page().await.into_response();
+    };
+    let request = match async_graphql::http::parse_query_string(&raw) {
+        Ok(r) => r,
+        Err(e) => return transport_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("bad query string: {e}")),
+    };
+    if is_mutation(&request) {
+        let mut response = transport_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BAD_REQUEST",
+            "mutations are only accepted over POST",
+        );
+        response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return response;
+    }
+    execute(&state, &headers, request).await
+}
+
+async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> Response {
+    let caller = match authenticate(state, headers).await {
+        Ok(caller) => caller,
+        Err(err) => {
+            let status = match err {
+                ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+                ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            let body = GqlResponse::from_errors(vec![err.extend().into_server_error(Default::default())]);
+            return (status, Json(body)).into_response();
+        }
+    };
+    // Anonymous callers get the schema without introspection or "did you mean" hints.
+    let schema = if caller.0.is_some() { &state.schema } else { &state.anonymous_schema };
+    let mut response = schema.execute(request.data(caller)).await;
+    label_errors(&mut response.errors);
+    Json(response).into_response()
+}
+
+/// Reads `Authorization: Bearer …`. No header is anonymous; a header that does not
+/// authenticate is UNAUTHENTICATED, never silently anonymous.
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(Caller(None));
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::Unauthenticated("Authorization must be `Bearer <token>`".into()))?;
+    let principal = users::authenticate_token(&state.services.dbs.primary, &state.services.tokens, token).await?;
+    Ok(Caller(Some(principal)))
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json" || mime == "application/graphql-response+json"
+        })
+        .unwrap_or(false)
+}
+
+fn is_mutation(request: &Request) -> bool {
+    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    match doc.operations {
+        DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
+        DocumentOperations::Multiple(ops) => match &request.operation_name {
+            Some(name) => ops.get(name.as_str()).is_some_and(|op| op.node.ty == OperationType::Mutation),
+            None => ops.values().any(|op| op.node.ty == OperationType::Mutation),
+        },
+    }
+}
+
+/// Parse, validation and limit errors come from async-graphql without a code; give them one.
+fn label_errors(errors: &mut [ServerError]) {
+    for err in errors.iter_mut() {
+        let has_code = err.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some());
+        if !has_code {
+            let code = code_for_unlabelled(&err.message);
+            err.extensions.get_or_insert_with(Default::default).set("code", code);
+        }
+    }
+}
+
+fn code_for_unlabelled(message: &str) -> &'static str {
+    let m = message.to_ascii_lowercase();
+    if m.contains("too deep") || m.contains("too complex") || m.contains("too many") || m.contains("recursion") {
+        "QUERY_TOO_COMPLEX"
+    } else {
+        "BAD_REQUEST"
+    }
+}
+
+fn transport_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    (status, Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_messages_are_query_too_complex() {
+        assert_eq!(code_for_unlabelled("Query is nested too deep."), "QUERY_TOO_COMPLEX");
+        assert_eq!(code_for_unlabelled("Query is too complex."), "QUERY_TOO_COMPLEX");
+        assert_eq!(code_for_unlabelled("Unknown field \"deel\" on type \"Query\"."), "BAD_REQUEST");
+    }
+
+    #[test]
+    fn detects_mutations_by_selected_operation() {
+        assert!(is_mutation(&Request::new("mutation { login(input: {email: \"a\", password: \"b\"}) { token } }")));
+        assert!(!is_mutation(&Request::new("{ __typename }")));
+        let both = "query A { __typename } mutation B { __typename }";
+        assert!(!is_mutation(&Request::new(both).operation_name("A")));
+        assert!(is_mutation(&Request::new(both).operation_name("B")));
+    }
+}

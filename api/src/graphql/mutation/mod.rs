@@ -1,0 +1,9 @@
+//! The root `Mutation`, merged from one object per domain.
+
+mod auth;
+
+use async_graphql::MergedObject;
+
+/// Everything that changes data.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(auth::AuthMutation);

@@ -1,0 +1,9 @@
+//! The root `Query`, merged from one object per domain.
+
+mod users;
+
+use async_graphql::MergedObject;
+
+/// Everything that can be read.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(users::UserQuery);

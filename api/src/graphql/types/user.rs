@@ -1,0 +1,43 @@
+//! `User`: a person who signs in.
+
+use async_graphql::{ID, Object};
+use chrono::{DateTime, Utc};
+use entity::user;
+
+use super::enums::Role;
+use crate::graphql::ids::{NodeKind, encode};
+
+/// A person who signs in: a sales rep, manager, analyst or administrator.
+pub struct User(pub user::Model);
+
+#[Object]
+impl User {
+    /// Global ID.
+    async fn id(&self) -> ID {
+        encode(NodeKind::User, self.0.id)
+    }
+    /// Login email (unique).
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// What this user may see and change.
+    async fn role(&self) -> Role {
+        self.0.role.into()
+    }
+    /// Inactive users cannot sign in.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    /// When the user was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the user was last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}

@@ -1,0 +1,13 @@
+//! crm-graphql: a GraphQL CRM server with sales metrics (see SPEC.md and README.md).
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod seed;
+pub mod service;
+
+pub use cli::run;

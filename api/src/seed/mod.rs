@@ -1,0 +1,124 @@
+//! Generated CRM data: the demo organization of `serve --demo` and `crm-api seed` at any size.
+//!
+//! Everything is drawn from one RNG seeded with `--seed` and anchored at `--end-date`, so the
+//! same arguments always produce the same rows. Rows are built in memory with explicit ids
+//! and inserted with multi-row statements in one write transaction.
+
+mod activity;
+mod org;
+mod random;
+mod words;
+
+use std::fmt;
+
+use chrono::{Duration, NaiveTime, Utc};
+use entity::prelude::*;
+use entity::enums::DealStatus;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, IntoActiveModel,
+    PaginatorTrait, Statement,
+};
+
+use crate::auth::password::hash_password;
+use crate::config::SeedConfig;
+use crate::db::begin_write;
+use crate::error::ApiResult;
+
+pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.example";
+/// Rows per multi-row INSERT: below SQLite's 32,766 bound parameters for the widest table.
+const CHUNK: usize = 1000;
+
+/// Counts of what was generated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub teams: usize,
+    pub users: usize,
+    pub contacts: usize,
+    pub deals: usize,
+    pub won: usize,
+    pub lost: usize,
+    pub stage_events: usize,
+    pub meetings: usize,
+    pub targets: usize,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} teams, {} users, {} contacts, {} deals ({} won, {} lost), {} stage events, {} meetings, {} targets",
+            self.teams, self.users, self.contacts, self.deals, self.won, self.lost, self.stage_events, self.meetings,
+            self.targets
+        )
+    }
+}
+
+/// True when no user exists yet: seeding only ever fills an empty database.
+pub async fn is_empty(db: &impl ConnectionTrait) -> ApiResult<bool> {
+    Ok(User::find().count(db).await? == 0)
+}
+
+pub async fn generate(db: &DatabaseConnection, cfg: &SeedConfig) -> ApiResult<Summary> {
+    let end_day = cfg.end_date.unwrap_or_else(|| Utc::now().date_naive());
+    let end = end_day.and_time(NaiveTime::MIN).and_utc();
+    let start = end - Duration::days(30 * i64::from(cfg.months.max(1)));
+    // Every generated user shares the one demo password, so one hash serves them all.
+    let password_hash = hash_password(&cfg.password)?;
+    let mut rng = StdRng::seed_from_u64(cfg.seed);
+
+    let org = org::build(&mut rng, cfg, start, end, &password_hash);
+    let act = activity::build(&mut rng, cfg, &org, start, end);
+
+    let tx = begin_write(db).await?;
+    insert_all(&tx, org.teams.clone()).await?;
+    insert_all(&tx, org.users.clone()).await?;
+    insert_all(&tx, vec![org.pipeline.clone()]).await?;
+    insert_all(&tx, org.stages.clone()).await?;
+    insert_all(&tx, org.lost_reasons.clone()).await?;
+    insert_all(&tx, org.targets.clone()).await?;
+    insert_all(&tx, act.contacts.clone()).await?;
+    insert_all(&tx, act.deals.clone()).await?;
+    insert_all(&tx, act.events.clone()).await?;
+    insert_all(&tx, act.meetings.clone()).await?;
+    if tx.get_database_backend() == DatabaseBackend::Postgres {
+        // Rows were inserted with explicit ids: move each sequence past them.
+        for table in [
+            "teams", "users", "pipelines", "stages", "lost_reasons", "targets", "contacts", "deals",
+            "deal_stage_events", "meetings",
+        ] {
+            let sql = format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+            );
+            tx.execute_raw(Statement::from_string(DatabaseBackend::Postgres, sql)).await?;
+        }
+    }
+    tx.commit().await?;
+
+    Ok(Summary {
+        teams: org.teams.len(),
+        users: org.users.len(),
+        contacts: act.contacts.len(),
+        deals: act.deals.len(),
+        won: act.deals.iter().filter(|d| d.status == DealStatus::Won).count(),
+        lost: act.deals.iter().filter(|d| d.status == DealStatus::Lost).count(),
+        stage_events: act.events.len(),
+        meetings: act.meetings.len(),
+        targets: org.targets.len(),
+    })
+}
+
+async fn insert_all<M, A>(db: &impl ConnectionTrait, models: Vec<M>) -> ApiResult<()>
+where
+    M: IntoActiveModel<A>,
+    A: ActiveModelTrait + Send,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
+    let mut rows = models.into_iter().map(|m| m.into_active_model().reset_all()).peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(CHUNK).collect();
+        <A::Entity as EntityTrait>::insert_many(chunk).exec_without_returning(db).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! Users: authentication of tokens, login, lookups and creation.
+
+use chrono::Utc;
+use entity::enums::Role;
+use entity::{team, user};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+
+use crate::auth::password::{hash_password, verify_against_dummy, verify_password};
+use crate::auth::token::TokenKeys;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+
+/// Turns a bearer token into a principal, checking that the user still exists, is active
+/// and has not had their tokens revoked since this one was issued.
+pub async fn authenticate_token(db: &impl ConnectionTrait, keys: &TokenKeys, token: &str) -> ApiResult<Principal> {
+    let claims = keys.verify(token)?;
+    let user_id: i64 = claims
+        .sub
+        .parse()
+        .map_err(|_| ApiError::Unauthenticated("invalid token subject".into()))?;
+    let user = user::Entity::find_by_id(user_id).one(db).await?;
+    match user {
+        Some(u) if u.active && u.token_version == claims.tv => Ok(principal_of(&u)),
+        _ => Err(ApiError::Unauthenticated("this token is no longer valid".into())),
+    }
+}
+
+pub fn principal_of(user: &user::Model) -> Principal {
+    Principal { user_id: user.id, role: user.role, team_id: user.team_id }
+}
+
+/// A session token for the user with this email and password. Unknown emails, wrong
+/// passwords and inactive users get the same error after the same amount of work.
+pub async fn login(
+    db: &impl ConnectionTrait,
+    keys: &TokenKeys,
+    email: &str,
+    password: &str,
+) -> ApiResult<(String, chrono::DateTime<Utc>, user::Model)> {
+    let found = user::Entity::find()
+        .filter(user::Column::Email.eq(normalize_email(email)))
+        .one(db)
+        .await?;
+    let verified = match &found {
+        Some(u) => match &u.password_hash {
+            Some(phc) => verify_password(password, phc) && u.active,
+            None => {
+                verify_against_dummy(password);
+                false
+            }
+        },
+        None => {
+            verify_against_dummy(password);
+            false
+        }
+    };
+    match found {
+        Some(u) if verified => {
+            let (token, expires_at) = keys.issue(u.id, u.token_version)?;
+            Ok((token, expires_at, u))
+        }
+        _ => Err(ApiError::Unauthenticated("wrong email or password".into())),
+    }
+}
+
+pub async fn find_by_id(db: &impl ConnectionTrait, id: i64) -> ApiResult<Option<user::Model>> {
+    Ok(user::Entity::find_by_id(id).one(db).await?)
+}
+
+/// What a new user is made of; validated by `create_user`.
+#[derive(Debug, Clone)]
+pub struct UserForCreate {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub team_id: Option<i64>,
+    pub password: Option<String>,
+}
+
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+pub async fn create_user(db: &impl ConnectionTrait, input: UserForCreate) -> ApiResult<user::Model> {
+    let email = normalize_email(&input.email);
+    validate_email("email", &email)?;
+    let name = input.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::bad_input("name", "must be 1 to 200 characters"));
+    }
+    let password_hash = match input.password.as_deref() {
+        Some(p) if p.chars().count() < MIN_PASSWORD_LEN => {
+            return Err(ApiError::bad_input("password", format!("must be at least {MIN_PASSWORD_LEN} characters")));
+        }
+        Some(p) => Some(hash_password(p)?),
+        None => None,
+    };
+    if let Some(team_id) = input.team_id
+        && team::Entity::find_by_id(team_id).one(db).await?.is_none()
+    {
+        return Err(ApiError::bad_input("teamId", "no such team"));
+    }
+    let now = Utc::now();
+    let model = user::ActiveModel {
+        email: Set(email),
+        name: Set(name.to_owned()),
+        role: Set(input.role),
+        team_id: Set(input.team_id),
+        password_hash: Set(password_hash),
+        active: Set(true),
+        token_version: Set(0),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    model.insert(db).await.map_err(|e| match ApiError::from(e) {
+        ApiError::Conflict(_) => ApiError::bad_input("email", "a user with this email already exists"),
+        other => other,
+    })
+}
+
+/// The team with this name, created when missing.
+pub async fn ensure_team(db: &impl ConnectionTrait, name: &str) -> ApiResult<team::Model> {
+    if let Some(found) = team::Entity::find().filter(team::Column::Name.eq(name)).one(db).await? {
+        return Ok(found);
+    }
+    let now = Utc::now();
+    Ok(team::ActiveModel {
+        name: Set(name.to_owned()),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// A pragmatic check: one `@`, a non-empty local part, a dotted domain, no spaces, ≤ 320 chars.
+pub fn validate_email(field: &str, email: &str) -> ApiResult<()> {
+    let ok = email.len() <= 320
+        && !email.contains(char::is_whitespace)
+        && match email.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            }
+            None => false,
+        };
+    if ok { Ok(()) } else { Err(ApiError::bad_input(field, "is not a valid email address")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_validation() {
+        for good in ["a@b.co", "first.last+tag@example.com"] {
+            assert!(validate_email("email", good).is_ok(), "{good}");
+        }
+        for bad in ["", "plain", "@b.co", "a@b", "a@.b.co", "a b@c.co", "a@b@c.co", "a@b.co."] {
+            assert!(validate_email("email", bad).is_err(), "{bad}");
+        }
+    }
+}

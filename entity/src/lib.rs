@@ -1,0 +1,35 @@
+//! sea-orm entities: one module per table of the CRM data model (SPEC section 3).
+//!
+//! Money columns hold integer minor units (cents); timestamps are UTC.
+//! These types carry no GraphQL derives: the API layer wraps them.
+
+pub mod api_key;
+pub mod contact;
+pub mod deal;
+pub mod deal_stage_event;
+pub mod enums;
+pub mod idempotency_key;
+pub mod lost_reason;
+pub mod meeting;
+pub mod pipeline;
+pub mod setting;
+pub mod stage;
+pub mod target;
+pub mod team;
+pub mod user;
+
+pub mod prelude {
+    pub use super::api_key::Entity as ApiKey;
+    pub use super::contact::Entity as Contact;
+    pub use super::deal::Entity as Deal;
+    pub use super::deal_stage_event::Entity as DealStageEvent;
+    pub use super::idempotency_key::Entity as IdempotencyKey;
+    pub use super::lost_reason::Entity as LostReason;
+    pub use super::meeting::Entity as Meeting;
+    pub use super::pipeline::Entity as Pipeline;
+    pub use super::setting::Entity as Setting;
+    pub use super::stage::Entity as Stage;
+    pub use super::target::Entity as Target;
+    pub use super::team::Entity as Team;
+    pub use super::user::Entity as User;
+}
