@@ -9,11 +9,13 @@ use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use tower_http::LatencyUnit;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::auth::token::{TokenKeys, load_or_create_secret};
 use crate::config::ServeConfig;
@@ -41,7 +43,10 @@ pub struct AppState {
 
 pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppState> {
     let secret = load_or_create_secret(&dbs.primary, config.auth.jwt_secret.as_deref()).await?;
-    let services = Services { dbs, tokens: TokenKeys::from_secret(&secret, config.auth.jwt_ttl_secs) };
+    let services = Services {
+        dbs,
+        tokens: TokenKeys::from_secret(&secret, config.auth.jwt_ttl_secs),
+    };
     let limits = &config.limits;
     let make = |anonymous: bool| {
         let mut builder = graphql::build_schema()
@@ -69,7 +74,9 @@ pub fn build_router(state: AppState) -> Router {
     let trace = TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
         let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
         tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
-    });
+    })
+    .on_request(())
+    .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros));
     Router::new()
         .route("/graphql", get(handler::get).post(handler::post))
         .route("/graphiql/{file}", get(graphiql::asset))
@@ -88,7 +95,10 @@ pub fn build_router(state: AppState) -> Router {
 }
 
 fn cors(origins: &[String]) -> CorsLayer {
-    let allowed: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o.trim()).ok()).collect();
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
+        .collect();
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(allowed))
         .allow_methods([Method::GET, Method::POST])

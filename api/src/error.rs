@@ -25,7 +25,10 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::BadInput { field: field.into(), message: message.into() }
+        Self::BadInput {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     pub fn internal(detail: impl std::fmt::Display) -> Self {
@@ -107,7 +110,10 @@ mod tests {
     fn bad_input_carries_code_and_field() {
         let err = ApiError::bad_input("email", "is not an email address").extend();
         let ext = err.extensions.expect("extensions are set");
-        assert_eq!(ext.get("code"), Some(&async_graphql::Value::from("BAD_USER_INPUT")));
+        assert_eq!(
+            ext.get("code"),
+            Some(&async_graphql::Value::from("BAD_USER_INPUT"))
+        );
         assert_eq!(ext.get("field"), Some(&async_graphql::Value::from("email")));
     }
 

@@ -1,1 +1,35 @@
-//! Shared helpers for the integration tests.
+//! Integration-test harness: a fresh database per test, migrated by the real migrations,
+//! and the real router served on a loopback socket.
+//!
+//! `db_test!` turns one test body into `NAME::sqlite` and `NAME::postgres`. The PostgreSQL
+//! variant runs when `CRM_TEST_POSTGRES_URL` is set (a fresh database is created and dropped
+//! per test) and fails loudly when that server cannot be reached.
+
+#![allow(clippy::unwrap_used)]
+
+mod app;
+
+pub use app::{Engine, TestApp, run_test};
+pub use serde_json::{Value, json};
+
+/// Defines `mod $name { fn sqlite(); fn postgres(); }` running `$body` against each engine.
+#[macro_export]
+macro_rules! db_test {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $crate::run_test($crate::Engine::Sqlite, |$app: $crate::TestApp| async move $body).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not(crm_test_postgres), ignore = "set CRM_TEST_POSTGRES_URL to run on PostgreSQL")]
+            async fn postgres() {
+                $crate::run_test($crate::Engine::Postgres, |$app: $crate::TestApp| async move $body).await
+            }
+        }
+    };
+}

@@ -34,7 +34,9 @@ pub struct TokenKeys {
 
 impl std::fmt::Debug for TokenKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenKeys").field("ttl_secs", &self.ttl_secs).finish_non_exhaustive()
+        f.debug_struct("TokenKeys")
+            .field("ttl_secs", &self.ttl_secs)
+            .finish_non_exhaustive()
     }
 }
 
@@ -47,9 +49,14 @@ impl TokenKeys {
         }
     }
 
-    pub fn issue(&self, user_id: i64, token_version: i32) -> ApiResult<(String, chrono::DateTime<Utc>)> {
+    pub fn issue(
+        &self,
+        user_id: i64,
+        token_version: i32,
+    ) -> ApiResult<(String, chrono::DateTime<Utc>)> {
         let now = Utc::now();
-        let exp = now + chrono::Duration::seconds(i64::try_from(self.ttl_secs).unwrap_or(i64::MAX / 2));
+        let exp =
+            now + chrono::Duration::seconds(i64::try_from(self.ttl_secs).unwrap_or(i64::MAX / 2));
         let claims = Claims {
             sub: user_id.to_string(),
             iss: ISSUER.into(),
@@ -77,7 +84,10 @@ impl TokenKeys {
 
 /// The configured secret, or the one kept in the `settings` table (created on first start,
 /// so every replica sharing the database signs with the same key).
-pub async fn load_or_create_secret(db: &impl ConnectionTrait, configured: Option<&str>) -> ApiResult<Vec<u8>> {
+pub async fn load_or_create_secret(
+    db: &impl ConnectionTrait,
+    configured: Option<&str>,
+) -> ApiResult<Vec<u8>> {
     if let Some(secret) = configured.filter(|s| !s.is_empty()) {
         return Ok(secret.as_bytes().to_vec());
     }
@@ -97,7 +107,9 @@ pub async fn load_or_create_secret(db: &impl ConnectionTrait, configured: Option
     };
     // Another replica may have inserted it first: the unique key makes us read theirs.
     let _ = fresh.insert(db).await;
-    stored_secret(db).await?.ok_or_else(|| ApiError::internal("JWT secret missing after insert"))
+    stored_secret(db)
+        .await?
+        .ok_or_else(|| ApiError::internal("JWT secret missing after insert"))
 }
 
 async fn stored_secret(db: &impl ConnectionTrait) -> ApiResult<Option<Vec<u8>>> {
@@ -106,8 +118,12 @@ async fn stored_secret(db: &impl ConnectionTrait) -> ApiResult<Option<Vec<u8>>> 
         .filter(setting::Column::Key.eq(SECRET_SETTING))
         .one(db)
         .await?;
-    row.map(|r| base64::engine::general_purpose::STANDARD.decode(r.value).map_err(ApiError::internal))
-        .transpose()
+    row.map(|r| {
+        base64::engine::general_purpose::STANDARD
+            .decode(r.value)
+            .map_err(ApiError::internal)
+    })
+    .transpose()
 }
 
 #[cfg(test)]
@@ -122,7 +138,13 @@ mod tests {
         assert_eq!((claims.sub.as_str(), claims.tv), ("7", 3));
 
         let other = TokenKeys::from_secret(b"another secret of enough length!", 60);
-        assert!(matches!(other.verify(&token), Err(ApiError::Unauthenticated(_))));
-        assert!(matches!(keys.verify("garbage"), Err(ApiError::Unauthenticated(_))));
+        assert!(matches!(
+            other.verify(&token),
+            Err(ApiError::Unauthenticated(_))
+        ));
+        assert!(matches!(
+            keys.verify("garbage"),
+            Err(ApiError::Unauthenticated(_))
+        ));
     }
 }

@@ -21,6 +21,10 @@ impl ContextExt for Context<'_> {
     fn principal(&self) -> ApiResult<&Principal> {
         self.data_opt::<Caller>()
             .and_then(|c| c.0.as_ref())
-            .ok_or_else(|| ApiError::Unauthenticated("sign in first: send Authorization: Bearer <token>".into()))
+            .ok_or_else(|| {
+                ApiError::Unauthenticated(
+                    "sign in first: send Authorization: Bearer <token>".into(),
+                )
+            })
     }
 }

@@ -19,10 +19,29 @@ use query::QueryRoot;
 pub type CrmSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 pub fn build_schema() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
 }
 
 /// The SDL checked in as `schema.graphql`.
 pub fn sdl() -> String {
     build_schema().finish().sdl()
+}
+
+#[cfg(test)]
+mod tests {
+    /// `schema.graphql` is what `crm-api export-schema` prints; re-export it when this fails:
+    /// `cargo run -p api -- export-schema > schema.graphql`.
+    #[test]
+    fn checked_in_schema_matches_the_code() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../schema.graphql");
+        let checked_in = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            checked_in == super::sdl(),
+            "schema.graphql is stale: run `cargo run -p api -- export-schema > schema.graphql`"
+        );
+    }
 }

@@ -12,13 +12,13 @@ mod words;
 use std::fmt;
 
 use chrono::{Duration, NaiveTime, Utc};
-use entity::prelude::*;
 use entity::enums::DealStatus;
+use entity::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, IntoActiveModel,
-    PaginatorTrait, Statement,
+    ActiveModelTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
+    IntoActiveModel, PaginatorTrait, Statement,
 };
 
 use crate::auth::password::hash_password;
@@ -49,7 +49,14 @@ impl fmt::Display for Summary {
         write!(
             f,
             "{} teams, {} users, {} contacts, {} deals ({} won, {} lost), {} stage events, {} meetings, {} targets",
-            self.teams, self.users, self.contacts, self.deals, self.won, self.lost, self.stage_events, self.meetings,
+            self.teams,
+            self.users,
+            self.contacts,
+            self.deals,
+            self.won,
+            self.lost,
+            self.stage_events,
+            self.meetings,
             self.targets
         )
     }
@@ -85,13 +92,22 @@ pub async fn generate(db: &DatabaseConnection, cfg: &SeedConfig) -> ApiResult<Su
     if tx.get_database_backend() == DatabaseBackend::Postgres {
         // Rows were inserted with explicit ids: move each sequence past them.
         for table in [
-            "teams", "users", "pipelines", "stages", "lost_reasons", "targets", "contacts", "deals",
-            "deal_stage_events", "meetings",
+            "teams",
+            "users",
+            "pipelines",
+            "stages",
+            "lost_reasons",
+            "targets",
+            "contacts",
+            "deals",
+            "deal_stage_events",
+            "meetings",
         ] {
             let sql = format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
             );
-            tx.execute_raw(Statement::from_string(DatabaseBackend::Postgres, sql)).await?;
+            tx.execute_raw(Statement::from_string(DatabaseBackend::Postgres, sql))
+                .await?;
         }
     }
     tx.commit().await?;
@@ -101,8 +117,16 @@ pub async fn generate(db: &DatabaseConnection, cfg: &SeedConfig) -> ApiResult<Su
         users: org.users.len(),
         contacts: act.contacts.len(),
         deals: act.deals.len(),
-        won: act.deals.iter().filter(|d| d.status == DealStatus::Won).count(),
-        lost: act.deals.iter().filter(|d| d.status == DealStatus::Lost).count(),
+        won: act
+            .deals
+            .iter()
+            .filter(|d| d.status == DealStatus::Won)
+            .count(),
+        lost: act
+            .deals
+            .iter()
+            .filter(|d| d.status == DealStatus::Lost)
+            .count(),
         stage_events: act.events.len(),
         meetings: act.meetings.len(),
         targets: org.targets.len(),
@@ -115,10 +139,15 @@ where
     A: ActiveModelTrait + Send,
     <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
 {
-    let mut rows = models.into_iter().map(|m| m.into_active_model().reset_all()).peekable();
+    let mut rows = models
+        .into_iter()
+        .map(|m| m.into_active_model().reset_all())
+        .peekable();
     while rows.peek().is_some() {
         let chunk: Vec<A> = rows.by_ref().take(CHUNK).collect();
-        <A::Entity as EntityTrait>::insert_many(chunk).exec_without_returning(db).await?;
+        <A::Entity as EntityTrait>::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
     }
     Ok(())
 }

@@ -1,24 +1,72 @@
 //! Word lists the generator draws names, companies and reasons from.
 
 pub const FIRST_NAMES: &[&str] = &[
-    "Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "James", "Isabella", "Lucas", "Mia", "Mateo",
-    "Amelia", "Benjamin", "Harper", "Theo", "Evelyn", "Henry", "Aisha", "Kenji", "Priya", "Diego", "Fatima",
-    "Sven", "Chloe", "Omar", "Yara", "Nikolai", "Hannah", "Ravi",
+    "Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "James", "Isabella", "Lucas",
+    "Mia", "Mateo", "Amelia", "Benjamin", "Harper", "Theo", "Evelyn", "Henry", "Aisha", "Kenji",
+    "Priya", "Diego", "Fatima", "Sven", "Chloe", "Omar", "Yara", "Nikolai", "Hannah", "Ravi",
 ];
 
 pub const LAST_NAMES: &[&str] = &[
-    "Smith", "Johnson", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez", "Nguyen", "Kim", "Patel", "Schmidt",
-    "Rossi", "Dubois", "Kowalski", "Tanaka", "Silva", "Okafor", "Larsen", "Cohen", "Novak", "Haddad", "Murphy",
-    "Fischer", "Moreau", "Costa",
+    "Smith",
+    "Johnson",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Nguyen",
+    "Kim",
+    "Patel",
+    "Schmidt",
+    "Rossi",
+    "Dubois",
+    "Kowalski",
+    "Tanaka",
+    "Silva",
+    "Okafor",
+    "Larsen",
+    "Cohen",
+    "Novak",
+    "Haddad",
+    "Murphy",
+    "Fischer",
+    "Moreau",
+    "Costa",
 ];
 
 pub const COMPANIES: &[&str] = &[
-    "Acme Corp", "Globex", "Initech", "Umbrella Health", "Stark Logistics", "Wayne Retail", "Hooli", "Vandelay Imports",
-    "Soylent Foods", "Tyrell Systems", "Cyberdyne Labs", "Wonka Confections", "Pied Piper", "Massive Dynamic",
-    "Gringotts Finance", "Oscorp", "Aperture Science", "Monarch Travel", "Nakatomi Trading", "Duff Beverages",
+    "Acme Corp",
+    "Globex",
+    "Initech",
+    "Umbrella Health",
+    "Stark Logistics",
+    "Wayne Retail",
+    "Hooli",
+    "Vandelay Imports",
+    "Soylent Foods",
+    "Tyrell Systems",
+    "Cyberdyne Labs",
+    "Wonka Confections",
+    "Pied Piper",
+    "Massive Dynamic",
+    "Gringotts Finance",
+    "Oscorp",
+    "Aperture Science",
+    "Monarch Travel",
+    "Nakatomi Trading",
+    "Duff Beverages",
 ];
 
-pub const TEAMS: &[&str] = &["North America", "EMEA", "APAC", "LATAM", "Enterprise", "Mid-Market", "SMB", "Partners"];
+pub const TEAMS: &[&str] = &[
+    "North America",
+    "EMEA",
+    "APAC",
+    "LATAM",
+    "Enterprise",
+    "Mid-Market",
+    "SMB",
+    "Partners",
+];
 
 /// (source, share in ‰, acquisition cost range in whole currency units)
 pub const SOURCES: &[(&str, u32, (i64, i64))] = &[
@@ -52,8 +100,14 @@ pub const LOST_REASONS: &[(&str, u32)] = &[
     ("Unresponsive after demo", 4),
 ];
 
-pub const DISQUALIFY_REASONS: &[&str] =
-    &["Not a fit", "No budget", "Student / personal use", "Duplicate lead", "Spam", "Outside service area"];
+pub const DISQUALIFY_REASONS: &[&str] = &[
+    "Not a fit",
+    "No budget",
+    "Student / personal use",
+    "Duplicate lead",
+    "Spam",
+    "Outside service area",
+];
 
 pub const MEETING_NOTES: &[&str] = &[
     "Walked through the pricing tiers.",

@@ -5,14 +5,18 @@ use entity::enums::Role;
 use entity::{team, user};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
+use crate::auth::Principal;
 use crate::auth::password::{hash_password, verify_against_dummy, verify_password};
 use crate::auth::token::TokenKeys;
-use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 
 /// Turns a bearer token into a principal, checking that the user still exists, is active
 /// and has not had their tokens revoked since this one was issued.
-pub async fn authenticate_token(db: &impl ConnectionTrait, keys: &TokenKeys, token: &str) -> ApiResult<Principal> {
+pub async fn authenticate_token(
+    db: &impl ConnectionTrait,
+    keys: &TokenKeys,
+    token: &str,
+) -> ApiResult<Principal> {
     let claims = keys.verify(token)?;
     let user_id: i64 = claims
         .sub
@@ -21,12 +25,18 @@ pub async fn authenticate_token(db: &impl ConnectionTrait, keys: &TokenKeys, tok
     let user = user::Entity::find_by_id(user_id).one(db).await?;
     match user {
         Some(u) if u.active && u.token_version == claims.tv => Ok(principal_of(&u)),
-        _ => Err(ApiError::Unauthenticated("this token is no longer valid".into())),
+        _ => Err(ApiError::Unauthenticated(
+            "this token is no longer valid".into(),
+        )),
     }
 }
 
 pub fn principal_of(user: &user::Model) -> Principal {
-    Principal { user_id: user.id, role: user.role, team_id: user.team_id }
+    Principal {
+        user_id: user.id,
+        role: user.role,
+        team_id: user.team_id,
+    }
 }
 
 /// A session token for the user with this email and password. Unknown emails, wrong
@@ -79,7 +89,10 @@ pub struct UserForCreate {
 
 pub const MIN_PASSWORD_LEN: usize = 8;
 
-pub async fn create_user(db: &impl ConnectionTrait, input: UserForCreate) -> ApiResult<user::Model> {
+pub async fn create_user(
+    db: &impl ConnectionTrait,
+    input: UserForCreate,
+) -> ApiResult<user::Model> {
     let email = normalize_email(&input.email);
     validate_email("email", &email)?;
     let name = input.name.trim();
@@ -88,7 +101,10 @@ pub async fn create_user(db: &impl ConnectionTrait, input: UserForCreate) -> Api
     }
     let password_hash = match input.password.as_deref() {
         Some(p) if p.chars().count() < MIN_PASSWORD_LEN => {
-            return Err(ApiError::bad_input("password", format!("must be at least {MIN_PASSWORD_LEN} characters")));
+            return Err(ApiError::bad_input(
+                "password",
+                format!("must be at least {MIN_PASSWORD_LEN} characters"),
+            ));
         }
         Some(p) => Some(hash_password(p)?),
         None => None,
@@ -113,14 +129,20 @@ pub async fn create_user(db: &impl ConnectionTrait, input: UserForCreate) -> Api
         ..Default::default()
     };
     model.insert(db).await.map_err(|e| match ApiError::from(e) {
-        ApiError::Conflict(_) => ApiError::bad_input("email", "a user with this email already exists"),
+        ApiError::Conflict(_) => {
+            ApiError::bad_input("email", "a user with this email already exists")
+        }
         other => other,
     })
 }
 
 /// The team with this name, created when missing.
 pub async fn ensure_team(db: &impl ConnectionTrait, name: &str) -> ApiResult<team::Model> {
-    if let Some(found) = team::Entity::find().filter(team::Column::Name.eq(name)).one(db).await? {
+    if let Some(found) = team::Entity::find()
+        .filter(team::Column::Name.eq(name))
+        .one(db)
+        .await?
+    {
         return Ok(found);
     }
     let now = Utc::now();
@@ -153,7 +175,11 @@ pub fn validate_email(field: &str, email: &str) -> ApiResult<()> {
             }
             None => false,
         };
-    if ok { Ok(()) } else { Err(ApiError::bad_input(field, "is not a valid email address")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_input(field, "is not a valid email address"))
+    }
 }
 
 #[cfg(test)]
@@ -165,7 +191,9 @@ mod tests {
         for good in ["a@b.co", "first.last+tag@example.com"] {
             assert!(validate_email("email", good).is_ok(), "{good}");
         }
-        for bad in ["", "plain", "@b.co", "a@b", "a@.b.co", "a b@c.co", "a@b@c.co", "a@b.co."] {
+        for bad in [
+            "", "plain", "@b.co", "a@b", "a@.b.co", "a b@c.co", "a@b@c.co", "a@b.co.",
+        ] {
             assert!(validate_email("email", bad).is_err(), "{bad}");
         }
     }

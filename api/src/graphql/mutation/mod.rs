@@ -6,4 +6,5 @@ use async_graphql::MergedObject;
 
 /// Everything that changes data.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(auth::AuthMutation);

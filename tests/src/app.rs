@@ -1,0 +1,239 @@
+//! `TestApp`: one server on one fresh database, and helpers to talk GraphQL to it.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use api::config::{DbConfig, ServeConfig};
+use api::db::Databases;
+use api::service::users::{self, UserForCreate};
+use entity::enums::Role;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server on its own database.
+#[derive(Clone)]
+pub struct TestApp {
+    pub engine: Engine,
+    pub addr: SocketAddr,
+    pub url: String,
+    pub db: DatabaseConnection,
+    pub http: reqwest::Client,
+}
+
+/// What must be removed after the test, whatever its outcome.
+struct Cleanup {
+    server: tokio::task::JoinHandle<()>,
+    db: DatabaseConnection,
+    drop: DropDb,
+}
+
+enum DropDb {
+    SqliteFile(std::path::PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+/// Runs `body` against a fresh app, then removes the database even when `body` panicked.
+pub async fn run_test<F, Fut>(engine: Engine, body: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (app, cleanup) = TestApp::start(engine).await;
+    let outcome = tokio::spawn(body(app)).await;
+    cleanup.run().await;
+    if let Err(err) = outcome
+        && err.is_panic()
+    {
+        std::panic::resume_unwind(err.into_panic());
+    }
+}
+
+fn db_config(url: &str) -> DbConfig {
+    DbConfig {
+        database_url: url.to_owned(),
+        database_read_url: None,
+        db_max_connections: 8,
+        db_acquire_timeout_ms: 3000,
+        db_connect_timeout_ms: 5000,
+        db_statement_timeout_ms: 5000,
+        sqlite_busy_timeout_ms: 5000,
+    }
+}
+
+impl TestApp {
+    async fn start(engine: Engine) -> (TestApp, Cleanup) {
+        let name = format!("crm_test_{}", uuid::Uuid::new_v4().simple());
+        let (url, drop) = match engine {
+            Engine::Sqlite => {
+                let path = std::env::temp_dir().join(format!("{name}.db"));
+                (
+                    format!("sqlite://{}?mode=rwc", path.display()),
+                    DropDb::SqliteFile(path),
+                )
+            }
+            Engine::Postgres => {
+                let admin_url = std::env::var("CRM_TEST_POSTGRES_URL")
+                    .ok()
+                    .filter(|u| !u.is_empty())
+                    .expect("CRM_TEST_POSTGRES_URL must be set to run the PostgreSQL tests");
+                let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
+                    panic!("CRM_TEST_POSTGRES_URL is set but PostgreSQL is unreachable at {admin_url}: {e}")
+                });
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+                admin.close().await.ok();
+                (
+                    with_database(&admin_url, &name),
+                    DropDb::Postgres { admin_url, name },
+                )
+            }
+        };
+        let cfg = db_config(&url);
+        let db = api::db::connect(&url, &cfg)
+            .await
+            .expect("connect to the test database");
+        api::db::migrate(&db).await.expect("migrations run");
+        let dbs = Databases {
+            primary: db.clone(),
+            read: db.clone(),
+        };
+        let state = api::app::build_state(dbs, ServeConfig::default())
+            .await
+            .expect("app state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let router = api::app::build_router(state);
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router).await.ok();
+        });
+        let app = TestApp {
+            engine,
+            addr,
+            url: format!("http://{addr}"),
+            db: db.clone(),
+            http: reqwest::Client::new(),
+        };
+        (app, Cleanup { server, db, drop })
+    }
+
+    /// POSTs a GraphQL operation, with a bearer token when given, and returns the JSON body.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut req = self
+            .http
+            .post(format!("{}/graphql", self.url))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send()
+            .await
+            .expect("request sent")
+            .json()
+            .await
+            .expect("JSON response")
+    }
+
+    /// Creates a user directly through the service layer; returns its database id.
+    pub async fn create_user(&self, email: &str, role: Role, team_id: Option<i64>) -> i64 {
+        let input = UserForCreate {
+            email: email.into(),
+            name: email.split('@').next().unwrap_or(email).into(),
+            role,
+            team_id,
+            password: Some(PASSWORD.into()),
+        };
+        users::create_user(&self.db, input)
+            .await
+            .expect("user created")
+            .id
+    }
+
+    /// Logs in through the `login` mutation and returns the token.
+    pub async fn login(&self, email: &str) -> String {
+        let body = self
+            .gql(
+                None,
+                "mutation($i: LoginInput!) { login(input: $i) { token } }",
+                json!({ "i": { "email": email, "password": PASSWORD } }),
+            )
+            .await;
+        body["data"]["login"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("login failed: {body}"))
+            .to_owned()
+    }
+
+    /// A user of `role` who is signed in: returns (user id, token).
+    pub async fn signed_in(&self, email: &str, role: Role, team_id: Option<i64>) -> (i64, String) {
+        let id = self.create_user(email, role, team_id).await;
+        (id, self.login(email).await)
+    }
+
+    /// One integer from a SQL query (e.g. a COUNT), read straight from the database.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(
+                self.db.get_database_backend(),
+                sql.to_owned(),
+            ))
+            .await
+            .expect("query runs")
+            .expect("one row");
+        row.try_get_by_index::<i64>(0).expect("an integer")
+    }
+}
+
+impl Cleanup {
+    async fn run(self) {
+        self.server.abort();
+        self.db.close().await.ok();
+        match self.drop {
+            DropDb::SqliteFile(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut p = path.clone().into_os_string();
+                    p.push(suffix);
+                    std::fs::remove_file(p).ok();
+                }
+            }
+            DropDb::Postgres { admin_url, name } => {
+                if let Ok(admin) = Database::connect(&admin_url).await {
+                    admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await
+                        .ok();
+                    admin.close().await.ok();
+                }
+            }
+        }
+    }
+}
+
+/// The same server URL with another database name.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let server = match base[authority_end..].find('/') {
+        Some(slash) => &base[..authority_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{server}/{name}?{q}"),
+        None => format!("{server}/{name}"),
+    }
+}
