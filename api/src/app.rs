@@ -43,10 +43,7 @@ pub struct AppState {
 
 pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppState> {
     let secret = load_or_create_secret(&dbs.primary, config.auth.jwt_secret.as_deref()).await?;
-    let services = Services {
-        dbs,
-        tokens: TokenKeys::from_secret(&secret, config.auth.jwt_ttl_secs),
-    };
+    let services = Services { dbs, tokens: TokenKeys::from_secret(&secret, config.auth.jwt_ttl_secs) };
     let limits = &config.limits;
     let make = |anonymous: bool| {
         let mut builder = graphql::build_schema()
@@ -60,23 +57,19 @@ pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppSt
         }
         builder.finish()
     };
-    Ok(AppState {
-        schema: make(false),
-        anonymous_schema: make(true),
-        services,
-        config: Arc::new(config),
-    })
+    Ok(AppState { schema: make(false), anonymous_schema: make(true), services, config: Arc::new(config) })
 }
 
 pub fn build_router(state: AppState) -> Router {
     let http = &state.config.http;
     let request_id = HeaderName::from_static("x-request-id");
-    let trace = TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-        let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-        tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
-    })
-    .on_request(())
-    .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros));
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|req: &Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+        })
+        .on_request(())
+        .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros));
     Router::new()
         .route("/graphql", get(handler::get).post(handler::post))
         .route("/graphiql/{file}", get(graphiql::asset))
@@ -95,10 +88,7 @@ pub fn build_router(state: AppState) -> Router {
 }
 
 fn cors(origins: &[String]) -> CorsLayer {
-    let allowed: Vec<HeaderValue> = origins
-        .iter()
-        .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
-        .collect();
+    let allowed: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o.trim()).ok()).collect();
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(allowed))
         .allow_methods([Method::GET, Method::POST])

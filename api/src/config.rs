@@ -38,12 +38,7 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct DbConfig {
     /// Database URL: `sqlite://FILE?mode=rwc` (embedded) or `postgres://user@host/db`.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "sqlite://crm.db?mode=rwc",
-        global = true
-    )]
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://crm.db?mode=rwc", global = true)]
     pub database_url: String,
 
     /// Optional read replica used for metric queries.
@@ -51,48 +46,23 @@ pub struct DbConfig {
     pub database_read_url: Option<String>,
 
     /// Maximum connections in the pool.
-    #[arg(
-        long,
-        env = "CRM_DB_MAX_CONNECTIONS",
-        default_value_t = 16,
-        global = true
-    )]
+    #[arg(long, env = "CRM_DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
     pub db_max_connections: u32,
 
     /// How long a request waits for a pooled connection before failing with UNAVAILABLE (ms).
-    #[arg(
-        long,
-        env = "CRM_DB_ACQUIRE_TIMEOUT_MS",
-        default_value_t = 3000,
-        global = true
-    )]
+    #[arg(long, env = "CRM_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3000, global = true)]
     pub db_acquire_timeout_ms: u64,
 
     /// How long to wait for the database at connect time (ms).
-    #[arg(
-        long,
-        env = "CRM_DB_CONNECT_TIMEOUT_MS",
-        default_value_t = 5000,
-        global = true
-    )]
+    #[arg(long, env = "CRM_DB_CONNECT_TIMEOUT_MS", default_value_t = 5000, global = true)]
     pub db_connect_timeout_ms: u64,
 
     /// PostgreSQL `statement_timeout` (ms).
-    #[arg(
-        long,
-        env = "CRM_DB_STATEMENT_TIMEOUT_MS",
-        default_value_t = 5000,
-        global = true
-    )]
+    #[arg(long, env = "CRM_DB_STATEMENT_TIMEOUT_MS", default_value_t = 5000, global = true)]
     pub db_statement_timeout_ms: u64,
 
     /// SQLite `busy_timeout`: how long a writer waits for the lock (ms).
-    #[arg(
-        long,
-        env = "CRM_SQLITE_BUSY_TIMEOUT_MS",
-        default_value_t = 5000,
-        global = true
-    )]
+    #[arg(long, env = "CRM_SQLITE_BUSY_TIMEOUT_MS", default_value_t = 5000, global = true)]
     pub sqlite_busy_timeout_ms: u64,
 }
 
@@ -212,10 +182,7 @@ impl Default for ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             demo: false,
             http: HttpConfig::default(),
-            auth: AuthConfig {
-                jwt_secret: None,
-                jwt_ttl_secs: 8 * 3600,
-            },
+            auth: AuthConfig { jwt_secret: None, jwt_ttl_secs: 8 * 3600 },
             limits: GraphqlLimits::default(),
         }
     }
@@ -250,12 +217,7 @@ pub struct SeedConfig {
     #[arg(long, env = "CRM_SEED_END_DATE")]
     pub end_date: Option<chrono::NaiveDate>,
     /// Password of every generated user.
-    #[arg(
-        long,
-        env = "CRM_SEED_PASSWORD",
-        default_value = "demo-password",
-        hide_env_values = true
-    )]
+    #[arg(long, env = "CRM_SEED_PASSWORD", default_value = "demo-password", hide_env_values = true)]
     pub password: String,
 }
 

@@ -5,8 +5,8 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 
 use crate::config::DbConfig;
@@ -60,23 +60,14 @@ pub async fn connect(url: &str, cfg: &DbConfig) -> Result<DatabaseConnection, Db
                 .busy_timeout(busy)
                 .foreign_keys(true)
         });
-    let db = Database::connect(opts)
-        .await
-        .map_err(|e| DbInitError::Connect {
-            url: redact(url),
-            reason: one_line(&e),
-        })?;
-    db.ping().await.map_err(|e| DbInitError::Connect {
-        url: redact(url),
-        reason: one_line(&e),
-    })?;
+    let db =
+        Database::connect(opts).await.map_err(|e| DbInitError::Connect { url: redact(url), reason: one_line(&e) })?;
+    db.ping().await.map_err(|e| DbInitError::Connect { url: redact(url), reason: one_line(&e) })?;
     Ok(db)
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbInitError> {
-    Migrator::up(db, None)
-        .await
-        .map_err(|e| DbInitError::Migrate(one_line(&e)))
+    Migrator::up(db, None).await.map_err(|e| DbInitError::Migrate(one_line(&e)))
 }
 
 /// Begins a write transaction. On SQLite it is `BEGIN IMMEDIATE`, which takes the write lock
@@ -101,12 +92,7 @@ pub fn redact(url: &str) -> String {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let creds = &url[scheme_end + 3..at];
             match creds.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &url[..scheme_end + 3],
-                    &creds[..colon],
-                    &url[at..]
-                ),
+                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &creds[..colon], &url[at..]),
                 None => url.to_owned(),
             }
         }
@@ -115,11 +101,7 @@ pub fn redact(url: &str) -> String {
 }
 
 fn one_line(err: &impl std::fmt::Display) -> String {
-    err.to_string()
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_owned()
+    err.to_string().lines().next().unwrap_or_default().to_owned()
 }
 
 #[cfg(test)]
@@ -128,14 +110,8 @@ mod tests {
 
     #[test]
     fn redact_hides_password_only() {
-        assert_eq!(
-            redact("postgres://bob:secret@db:5432/crm"),
-            "postgres://bob:***@db:5432/crm"
-        );
+        assert_eq!(redact("postgres://bob:secret@db:5432/crm"), "postgres://bob:***@db:5432/crm");
         assert_eq!(redact("postgres://bob@db/crm"), "postgres://bob@db/crm");
-        assert_eq!(
-            redact("sqlite://crm.db?mode=rwc"),
-            "sqlite://crm.db?mode=rwc"
-        );
+        assert_eq!(redact("sqlite://crm.db?mode=rwc"), "sqlite://crm.db?mode=rwc");
     }
 }

@@ -25,10 +25,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::BadInput {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self::BadInput { field: field.into(), message: message.into() }
     }
 
     pub fn internal(detail: impl std::fmt::Display) -> Self {
@@ -65,6 +62,15 @@ impl From<DbErr> for ApiError {
     }
 }
 
+/// Converts a database error, reporting a unique-constraint violation as BAD_USER_INPUT on
+/// `field` (e.g. a duplicate external id) instead of a generic CONFLICT.
+pub fn duplicate_as(field: &'static str, message: &'static str) -> impl Fn(DbErr) -> ApiError {
+    move |err| match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => ApiError::bad_input(field, message),
+        _ => err.into(),
+    }
+}
+
 /// Errors that mean "the database cannot be reached right now", as opposed to a bad statement.
 pub fn is_unavailable(err: &DbErr) -> bool {
     match err {
@@ -96,6 +102,22 @@ impl ErrorExtensions for ApiError {
     }
 }
 
+/// An `ApiError` shared by every field waiting on one DataLoader batch.
+#[derive(Debug, Clone)]
+pub struct SharedError(pub std::sync::Arc<ApiError>);
+
+impl From<ApiError> for SharedError {
+    fn from(err: ApiError) -> Self {
+        Self(std::sync::Arc::new(err))
+    }
+}
+
+impl From<SharedError> for async_graphql::Error {
+    fn from(err: SharedError) -> Self {
+        err.0.extend()
+    }
+}
+
 impl From<ApiError> for async_graphql::Error {
     fn from(err: ApiError) -> Self {
         err.extend()
@@ -110,10 +132,7 @@ mod tests {
     fn bad_input_carries_code_and_field() {
         let err = ApiError::bad_input("email", "is not an email address").extend();
         let ext = err.extensions.expect("extensions are set");
-        assert_eq!(
-            ext.get("code"),
-            Some(&async_graphql::Value::from("BAD_USER_INPUT"))
-        );
+        assert_eq!(ext.get("code"), Some(&async_graphql::Value::from("BAD_USER_INPUT")));
         assert_eq!(ext.get("field"), Some(&async_graphql::Value::from("email")));
     }
 

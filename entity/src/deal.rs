@@ -35,29 +35,13 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::contact::Entity",
-        from = "Column::ContactId",
-        to = "super::contact::Column::Id"
-    )]
+    #[sea_orm(belongs_to = "super::contact::Entity", from = "Column::ContactId", to = "super::contact::Column::Id")]
     Contact,
-    #[sea_orm(
-        belongs_to = "super::user::Entity",
-        from = "Column::OwnerId",
-        to = "super::user::Column::Id"
-    )]
+    #[sea_orm(belongs_to = "super::user::Entity", from = "Column::OwnerId", to = "super::user::Column::Id")]
     Owner,
-    #[sea_orm(
-        belongs_to = "super::pipeline::Entity",
-        from = "Column::PipelineId",
-        to = "super::pipeline::Column::Id"
-    )]
+    #[sea_orm(belongs_to = "super::pipeline::Entity", from = "Column::PipelineId", to = "super::pipeline::Column::Id")]
     Pipeline,
-    #[sea_orm(
-        belongs_to = "super::stage::Entity",
-        from = "Column::StageId",
-        to = "super::stage::Column::Id"
-    )]
+    #[sea_orm(belongs_to = "super::stage::Entity", from = "Column::StageId", to = "super::stage::Column::Id")]
     Stage,
     #[sea_orm(
         belongs_to = "super::lost_reason::Entity",

@@ -19,11 +19,7 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::deal::Entity",
-        from = "Column::DealId",
-        to = "super::deal::Column::Id"
-    )]
+    #[sea_orm(belongs_to = "super::deal::Entity", from = "Column::DealId", to = "super::deal::Column::Id")]
     Deal,
 }
 

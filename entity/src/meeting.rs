@@ -33,23 +33,11 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::contact::Entity",
-        from = "Column::ContactId",
-        to = "super::contact::Column::Id"
-    )]
+    #[sea_orm(belongs_to = "super::contact::Entity", from = "Column::ContactId", to = "super::contact::Column::Id")]
     Contact,
-    #[sea_orm(
-        belongs_to = "super::deal::Entity",
-        from = "Column::DealId",
-        to = "super::deal::Column::Id"
-    )]
+    #[sea_orm(belongs_to = "super::deal::Entity", from = "Column::DealId", to = "super::deal::Column::Id")]
     Deal,
-    #[sea_orm(
-        belongs_to = "super::user::Entity",
-        from = "Column::OwnerId",
-        to = "super::user::Column::Id"
-    )]
+    #[sea_orm(belongs_to = "super::user::Entity", from = "Column::OwnerId", to = "super::user::Column::Id")]
     Owner,
 }
 

@@ -19,11 +19,7 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::pipeline::Entity",
-        from = "Column::PipelineId",
-        to = "super::pipeline::Column::Id"
-    )]
+    #[sea_orm(belongs_to = "super::pipeline::Entity", from = "Column::PipelineId", to = "super::pipeline::Column::Id")]
     Pipeline,
 }
 

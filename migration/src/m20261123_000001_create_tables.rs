@@ -22,11 +22,7 @@ fn version() -> ColumnDef {
     integer(Alias::new("version")).default(1).take()
 }
 
-fn fk(
-    from_table: impl IntoIden,
-    from_col: impl IntoIden,
-    to_table: impl IntoIden,
-) -> ForeignKeyCreateStatement {
+fn fk(from_table: impl IntoIden, from_col: impl IntoIden, to_table: impl IntoIden) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .from(from_table, from_col)
         .to(to_table, Alias::new("id"))
@@ -37,93 +33,32 @@ fn fk(
 /// (table, index name, columns, unique): what list filters, lookups and metric queries use.
 const INDEXES: &[(&str, &str, &[&str], bool)] = &[
     ("users", "ix_users_team", &["team_id"], false),
-    (
-        "stages",
-        "ux_stages_pipeline_position",
-        &["pipeline_id", "position"],
-        true,
-    ),
-    (
-        "contacts",
-        "ix_contacts_owner_created",
-        &["owner_id", "created_at"],
-        false,
-    ),
+    ("stages", "ux_stages_pipeline_position", &["pipeline_id", "position"], true),
+    ("contacts", "ix_contacts_owner_created", &["owner_id", "created_at"], false),
     ("contacts", "ix_contacts_created", &["created_at"], false),
     ("contacts", "ix_contacts_updated", &["updated_at"], false),
-    (
-        "deals",
-        "ix_deals_owner_created",
-        &["owner_id", "created_at"],
-        false,
-    ),
-    (
-        "deals",
-        "ix_deals_pipeline_created",
-        &["pipeline_id", "created_at"],
-        false,
-    ),
+    ("deals", "ix_deals_owner_created", &["owner_id", "created_at"], false),
+    ("deals", "ix_deals_pipeline_created", &["pipeline_id", "created_at"], false),
     ("deals", "ix_deals_stage", &["stage_id"], false),
-    (
-        "deals",
-        "ix_deals_status_closed",
-        &["status", "closed_at"],
-        false,
-    ),
+    ("deals", "ix_deals_status_closed", &["status", "closed_at"], false),
     ("deals", "ix_deals_contact", &["contact_id"], false),
     ("deals", "ix_deals_updated", &["updated_at"], false),
-    (
-        "deal_stage_events",
-        "ix_deal_stage_events_deal",
-        &["deal_id", "moved_at"],
-        false,
-    ),
-    (
-        "deal_stage_events",
-        "ix_deal_stage_events_moved",
-        &["moved_at"],
-        false,
-    ),
-    (
-        "meetings",
-        "ix_meetings_scheduled",
-        &["scheduled_at"],
-        false,
-    ),
-    (
-        "meetings",
-        "ix_meetings_owner_scheduled",
-        &["owner_id", "scheduled_at"],
-        false,
-    ),
-    (
-        "meetings",
-        "ix_meetings_contact",
-        &["contact_id", "scheduled_at"],
-        false,
-    ),
+    ("deal_stage_events", "ix_deal_stage_events_deal", &["deal_id", "moved_at"], false),
+    ("deal_stage_events", "ix_deal_stage_events_moved", &["moved_at"], false),
+    ("meetings", "ix_meetings_scheduled", &["scheduled_at"], false),
+    ("meetings", "ix_meetings_owner_scheduled", &["owner_id", "scheduled_at"], false),
+    ("meetings", "ix_meetings_contact", &["contact_id", "scheduled_at"], false),
     ("meetings", "ix_meetings_deal", &["deal_id"], false),
     ("meetings", "ix_meetings_updated", &["updated_at"], false),
     ("targets", "ix_targets_user", &["user_id"], false),
     ("targets", "ix_targets_team", &["team_id"], false),
-    (
-        "idempotency_keys",
-        "ux_idempotency_keys_user_key",
-        &["user_id", "client_key"],
-        true,
-    ),
+    ("idempotency_keys", "ux_idempotency_keys_user_key", &["user_id", "client_key"], true),
 ];
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.create_table(
-            table(Teams::Table)
-                .col(string_len(Teams::Name, 200))
-                .col(version())
-                .to_owned(),
-        )
-        .await?;
+        m.create_table(table(Teams::Table).col(string_len(Teams::Name, 200)).col(version()).to_owned()).await?;
 
         m.create_table(
             table(Users::Table)
@@ -213,11 +148,7 @@ impl MigrationTrait for Migration {
                 .foreign_key(&mut fk(Deals::Table, Deals::OwnerId, Users::Table))
                 .foreign_key(&mut fk(Deals::Table, Deals::PipelineId, Pipelines::Table))
                 .foreign_key(&mut fk(Deals::Table, Deals::StageId, Stages::Table))
-                .foreign_key(&mut fk(
-                    Deals::Table,
-                    Deals::LostReasonId,
-                    LostReasons::Table,
-                ))
+                .foreign_key(&mut fk(Deals::Table, Deals::LostReasonId, LostReasons::Table))
                 .to_owned(),
         )
         .await?;
@@ -229,26 +160,10 @@ impl MigrationTrait for Migration {
                 .col(big_integer(DealStageEvents::ToStageId))
                 .col(timestamp_with_time_zone(DealStageEvents::MovedAt))
                 .col(big_integer_null(DealStageEvents::MovedBy))
-                .foreign_key(&mut fk(
-                    DealStageEvents::Table,
-                    DealStageEvents::DealId,
-                    Deals::Table,
-                ))
-                .foreign_key(&mut fk(
-                    DealStageEvents::Table,
-                    DealStageEvents::FromStageId,
-                    Stages::Table,
-                ))
-                .foreign_key(&mut fk(
-                    DealStageEvents::Table,
-                    DealStageEvents::ToStageId,
-                    Stages::Table,
-                ))
-                .foreign_key(&mut fk(
-                    DealStageEvents::Table,
-                    DealStageEvents::MovedBy,
-                    Users::Table,
-                ))
+                .foreign_key(&mut fk(DealStageEvents::Table, DealStageEvents::DealId, Deals::Table))
+                .foreign_key(&mut fk(DealStageEvents::Table, DealStageEvents::FromStageId, Stages::Table))
+                .foreign_key(&mut fk(DealStageEvents::Table, DealStageEvents::ToStageId, Stages::Table))
+                .foreign_key(&mut fk(DealStageEvents::Table, DealStageEvents::MovedBy, Users::Table))
                 .to_owned(),
         )
         .await?;
@@ -269,18 +184,10 @@ impl MigrationTrait for Migration {
                 .col(string_len_null(Meetings::ExternalId, 255).unique_key())
                 .col(version())
                 .col(timestamp_with_time_zone_null(Meetings::DeletedAt))
-                .foreign_key(&mut fk(
-                    Meetings::Table,
-                    Meetings::ContactId,
-                    Contacts::Table,
-                ))
+                .foreign_key(&mut fk(Meetings::Table, Meetings::ContactId, Contacts::Table))
                 .foreign_key(&mut fk(Meetings::Table, Meetings::DealId, Deals::Table))
                 .foreign_key(&mut fk(Meetings::Table, Meetings::OwnerId, Users::Table))
-                .foreign_key(&mut fk(
-                    Meetings::Table,
-                    Meetings::RescheduledToId,
-                    Meetings::Table,
-                ))
+                .foreign_key(&mut fk(Meetings::Table, Meetings::RescheduledToId, Meetings::Table))
                 .to_owned(),
         )
         .await?;
@@ -315,10 +222,7 @@ impl MigrationTrait for Migration {
         .await?;
 
         m.create_table(
-            table(Settings::Table)
-                .col(string_len_uniq(Settings::Key, 100))
-                .col(text(Settings::Value))
-                .to_owned(),
+            table(Settings::Table).col(string_len_uniq(Settings::Key, 100)).col(text(Settings::Value)).to_owned(),
         )
         .await?;
 
@@ -363,8 +267,7 @@ impl MigrationTrait for Migration {
             "users",
             "teams",
         ] {
-            m.drop_table(Table::drop().table(Alias::new(name)).if_exists().to_owned())
-                .await?;
+            m.drop_table(Table::drop().table(Alias::new(name)).if_exists().to_owned()).await?;
         }
         Ok(())
     }

@@ -74,10 +74,7 @@ impl TestApp {
         let (url, drop) = match engine {
             Engine::Sqlite => {
                 let path = std::env::temp_dir().join(format!("{name}.db"));
-                (
-                    format!("sqlite://{}?mode=rwc", path.display()),
-                    DropDb::SqliteFile(path),
-                )
+                (format!("sqlite://{}?mode=rwc", path.display()), DropDb::SqliteFile(path))
             }
             Engine::Postgres => {
                 let admin_url = std::env::var("CRM_TEST_POSTGRES_URL")
@@ -92,57 +89,51 @@ impl TestApp {
                     .await
                     .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
                 admin.close().await.ok();
-                (
-                    with_database(&admin_url, &name),
-                    DropDb::Postgres { admin_url, name },
-                )
+                (with_database(&admin_url, &name), DropDb::Postgres { admin_url, name })
             }
         };
         let cfg = db_config(&url);
-        let db = api::db::connect(&url, &cfg)
-            .await
-            .expect("connect to the test database");
+        let db = api::db::connect(&url, &cfg).await.expect("connect to the test database");
         api::db::migrate(&db).await.expect("migrations run");
-        let dbs = Databases {
-            primary: db.clone(),
-            read: db.clone(),
-        };
-        let state = api::app::build_state(dbs, ServeConfig::default())
-            .await
-            .expect("app state");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
+        let dbs = Databases { primary: db.clone(), read: db.clone() };
+        let state = api::app::build_state(dbs, ServeConfig::default()).await.expect("app state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let router = api::app::build_router(state);
         let server = tokio::spawn(async move {
             axum::serve(listener, router).await.ok();
         });
-        let app = TestApp {
-            engine,
-            addr,
-            url: format!("http://{addr}"),
-            db: db.clone(),
-            http: reqwest::Client::new(),
-        };
+        let app = TestApp { engine, addr, url: format!("http://{addr}"), db: db.clone(), http: reqwest::Client::new() };
         (app, Cleanup { server, db, drop })
     }
 
     /// POSTs a GraphQL operation, with a bearer token when given, and returns the JSON body.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut req = self
-            .http
-            .post(format!("{}/graphql", self.url))
-            .json(&json!({ "query": query, "variables": variables }));
+        let mut req =
+            self.http.post(format!("{}/graphql", self.url)).json(&json!({ "query": query, "variables": variables }));
         if let Some(token) = token {
             req = req.bearer_auth(token);
         }
-        req.send()
-            .await
-            .expect("request sent")
-            .json()
-            .await
-            .expect("JSON response")
+        req.send().await.expect("request sent").json().await.expect("JSON response")
+    }
+
+    /// Runs an operation that must succeed; returns its `data`.
+    pub async fn ok(&self, token: &str, query: &str, variables: Value) -> Value {
+        let body = self.gql(Some(token), query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// Runs an operation that must fail; returns the first error's `extensions`.
+    pub async fn err(&self, token: &str, query: &str, variables: Value) -> Value {
+        let body = self.gql(Some(token), query, variables).await;
+        assert!(body["errors"].is_array(), "expected an error: {body}");
+        body["errors"][0]["extensions"].clone()
+    }
+
+    /// A team, created directly; returns its database id.
+    pub async fn team(&self, name: &str) -> i64 {
+        users::ensure_team(&self.db, name).await.expect("team created").id
     }
 
     /// Creates a user directly through the service layer; returns its database id.
@@ -154,10 +145,7 @@ impl TestApp {
             team_id,
             password: Some(PASSWORD.into()),
         };
-        users::create_user(&self.db, input)
-            .await
-            .expect("user created")
-            .id
+        users::create_user(&self.db, input).await.expect("user created").id
     }
 
     /// Logs in through the `login` mutation and returns the token.
@@ -169,10 +157,7 @@ impl TestApp {
                 json!({ "i": { "email": email, "password": PASSWORD } }),
             )
             .await;
-        body["data"]["login"]["token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("login failed: {body}"))
-            .to_owned()
+        body["data"]["login"]["token"].as_str().unwrap_or_else(|| panic!("login failed: {body}")).to_owned()
     }
 
     /// A user of `role` who is signed in: returns (user id, token).
@@ -185,10 +170,7 @@ impl TestApp {
     pub async fn count(&self, sql: &str) -> i64 {
         let row = self
             .db
-            .query_one_raw(Statement::from_string(
-                self.db.get_database_backend(),
-                sql.to_owned(),
-            ))
+            .query_one_raw(Statement::from_string(self.db.get_database_backend(), sql.to_owned()))
             .await
             .expect("query runs")
             .expect("one row");
@@ -210,10 +192,7 @@ impl Cleanup {
             }
             DropDb::Postgres { admin_url, name } => {
                 if let Ok(admin) = Database::connect(&admin_url).await {
-                    admin
-                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .await
-                        .ok();
+                    admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok();
                     admin.close().await.ok();
                 }
             }

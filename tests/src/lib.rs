@@ -10,6 +10,12 @@
 mod app;
 
 pub use app::{Engine, TestApp, run_test};
+
+/// The global ID clients see for a database id (same encoding as the server).
+pub fn gid(kind: &str, id: i64) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{id}"))
+}
 pub use serde_json::{Value, json};
 
 /// Defines `mod $name { fn sqlite(); fn postgres(); }` running `$body` against each engine.

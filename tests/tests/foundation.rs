@@ -6,24 +6,11 @@ use entity::enums::Role;
 use tests::{db_test, json};
 
 db_test!(health_and_readiness_answer, |app| {
-    let health = app
-        .http
-        .get(format!("{}/healthz", app.url))
-        .send()
-        .await
-        .unwrap();
+    let health = app.http.get(format!("{}/healthz", app.url)).send().await.unwrap();
     assert_eq!(health.status(), 200);
-    assert!(
-        health.headers().contains_key("x-request-id"),
-        "every response carries a request id"
-    );
+    assert!(health.headers().contains_key("x-request-id"), "every response carries a request id");
     assert_eq!(health.text().await.unwrap(), "ok");
-    let ready = app
-        .http
-        .get(format!("{}/readyz", app.url))
-        .send()
-        .await
-        .unwrap();
+    let ready = app.http.get(format!("{}/readyz", app.url)).send().await.unwrap();
     assert_eq!(ready.status(), 200);
 });
 
@@ -33,19 +20,11 @@ db_test!(typename_answers_anonymously, |app| {
 });
 
 db_test!(graphiql_is_served_from_the_binary, |app| {
-    let page = app
-        .http
-        .get(format!("{}/graphql", app.url))
-        .send()
-        .await
-        .unwrap();
+    let page = app.http.get(format!("{}/graphql", app.url)).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("/graphiql/graphiql.min.js"), "{html}");
-    assert!(
-        !html.contains("http://") && !html.contains("https://"),
-        "no CDN: {html}"
-    );
+    assert!(!html.contains("http://") && !html.contains("https://"), "no CDN: {html}");
     for (file, kind) in [
         ("graphiql.min.js", "text/javascript"),
         ("graphiql.min.css", "text/css"),
@@ -53,22 +32,12 @@ db_test!(graphiql_is_served_from_the_binary, |app| {
         ("react-dom.production.min.js", "text/javascript"),
         ("init.js", "text/javascript"),
     ] {
-        let res = app
-            .http
-            .get(format!("{}/graphiql/{file}", app.url))
-            .send()
-            .await
-            .unwrap();
+        let res = app.http.get(format!("{}/graphiql/{file}", app.url)).send().await.unwrap();
         assert_eq!(res.status(), 200, "{file}");
         assert_eq!(res.headers()["content-type"], kind, "{file}");
         assert!(res.bytes().await.unwrap().len() > 100, "{file} has content");
     }
-    let missing = app
-        .http
-        .get(format!("{}/graphiql/nope.js", app.url))
-        .send()
-        .await
-        .unwrap();
+    let missing = app.http.get(format!("{}/graphiql/nope.js", app.url)).send().await.unwrap();
     assert_eq!(missing.status(), 404);
 });
 
@@ -95,19 +64,12 @@ db_test!(migrations_create_every_table, |app| {
         );
     }
     // The generated JWT secret is kept in the database so replicas agree on it.
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM settings WHERE key = 'jwt_secret'")
-            .await,
-        1
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM settings WHERE key = 'jwt_secret'").await, 1);
 });
 
 db_test!(unique_constraints_hold, |app| {
-    let team = api::service::users::ensure_team(&app.db, "Core")
-        .await
-        .unwrap();
-    app.create_user("dup@example.com", Role::SalesRep, Some(team.id))
-        .await;
+    let team = api::service::users::ensure_team(&app.db, "Core").await.unwrap();
+    app.create_user("dup@example.com", Role::SalesRep, Some(team.id)).await;
     let again = api::service::users::create_user(
         &app.db,
         api::service::users::UserForCreate {
@@ -134,21 +96,13 @@ db_test!(unique_constraints_hold, |app| {
     )
     .await
     .unwrap();
-    sea_orm::ConnectionTrait::execute_unprepared(&app.db, &insert_stage)
-        .await
-        .unwrap();
-    assert!(
-        sea_orm::ConnectionTrait::execute_unprepared(&app.db, &insert_stage)
-            .await
-            .is_err()
-    );
+    sea_orm::ConnectionTrait::execute_unprepared(&app.db, &insert_stage).await.unwrap();
+    assert!(sea_orm::ConnectionTrait::execute_unprepared(&app.db, &insert_stage).await.is_err());
 });
 
 db_test!(login_then_me, |app| {
     let (_, token) = app.signed_in("ada@example.com", Role::Admin, None).await;
-    let body = app
-        .gql(Some(&token), "{ me { email name role active } }", json!({}))
-        .await;
+    let body = app.gql(Some(&token), "{ me { email name role active } }", json!({})).await;
     assert_eq!(
         body["data"]["me"],
         json!({ "email": "ada@example.com", "name": "ada", "role": "ADMIN", "active": true })
@@ -156,38 +110,17 @@ db_test!(login_then_me, |app| {
 });
 
 db_test!(wrong_credentials_are_unauthenticated, |app| {
-    app.create_user("bob@example.com", Role::SalesRep, None)
-        .await;
+    app.create_user("bob@example.com", Role::SalesRep, None).await;
     let login = "mutation($i: LoginInput!) { login(input: $i) { token } }";
-    for (email, password) in [
-        ("bob@example.com", "wrong password"),
-        ("nobody@example.com", "whatever!"),
-    ] {
-        let body = app
-            .gql(
-                None,
-                login,
-                json!({ "i": { "email": email, "password": password } }),
-            )
-            .await;
-        assert_eq!(
-            body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
-            "{body}"
-        );
+    for (email, password) in [("bob@example.com", "wrong password"), ("nobody@example.com", "whatever!")] {
+        let body = app.gql(None, login, json!({ "i": { "email": email, "password": password } })).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{body}");
         assert_eq!(body["errors"][0]["message"], "wrong email or password");
     }
     let anonymous_me = app.gql(None, "{ me { email } }", json!({})).await;
-    assert_eq!(
-        anonymous_me["errors"][0]["extensions"]["code"],
-        "UNAUTHENTICATED"
-    );
-    let garbage = app
-        .gql(Some("not-a-token"), "{ __typename }", json!({}))
-        .await;
-    assert_eq!(
-        garbage["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
-        "a bad token is never anonymous"
-    );
+    assert_eq!(anonymous_me["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    let garbage = app.gql(Some("not-a-token"), "{ __typename }", json!({})).await;
+    assert_eq!(garbage["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "a bad token is never anonymous");
 });
 
 db_test!(transport_rules, |app| {
@@ -204,110 +137,48 @@ db_test!(transport_rules, |app| {
     let body: serde_json::Value = text_plain.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_REQUEST");
 
-    let batch = app
-        .http
-        .post(&endpoint)
-        .json(&json!([{ "query": "{ __typename }" }]))
-        .send()
-        .await
-        .unwrap();
+    let batch = app.http.post(&endpoint).json(&json!([{ "query": "{ __typename }" }])).send().await.unwrap();
     assert_eq!(batch.status(), 400);
 
     let get_mutation = app
         .http
         .get(&endpoint)
-        .query(&[(
-            "query",
-            "mutation { login(input: {email: \"a@b.co\", password: \"x\"}) { token } }",
-        )])
+        .query(&[("query", "mutation { login(input: {email: \"a@b.co\", password: \"x\"}) { token } }")])
         .send()
         .await
         .unwrap();
     assert_eq!(get_mutation.status(), 405);
 
-    let get_query = app
-        .http
-        .get(&endpoint)
-        .query(&[("query", "{ __typename }")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        get_query.json::<serde_json::Value>().await.unwrap()["data"]["__typename"],
-        "Query"
-    );
+    let get_query = app.http.get(&endpoint).query(&[("query", "{ __typename }")]).send().await.unwrap();
+    assert_eq!(get_query.json::<serde_json::Value>().await.unwrap()["data"]["__typename"], "Query");
 
     let syntax = app.gql(None, "{ me { ", json!({})).await;
-    assert_eq!(
-        syntax["errors"][0]["extensions"]["code"], "BAD_REQUEST",
-        "{syntax}"
-    );
+    assert_eq!(syntax["errors"][0]["extensions"]["code"], "BAD_REQUEST", "{syntax}");
 });
 
 db_test!(demo_seed_is_consistent, |app| {
-    let cfg = SeedConfig {
-        end_date: chrono::NaiveDate::from_ymd_opt(2026, 6, 30),
-        ..SeedConfig::default()
-    };
+    let cfg = SeedConfig { end_date: chrono::NaiveDate::from_ymd_opt(2026, 6, 30), ..SeedConfig::default() };
     let summary = api::seed::generate(&app.db, &cfg).await.unwrap();
-    assert_eq!(
-        (summary.contacts, summary.deals, summary.meetings),
-        (cfg.contacts, cfg.deals, cfg.meetings)
-    );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM deals").await,
-        cfg.deals as i64
-    );
+    assert_eq!((summary.contacts, summary.deals, summary.meetings), (cfg.contacts, cfg.deals, cfg.meetings));
+    assert_eq!(app.count("SELECT COUNT(*) FROM deals").await, cfg.deals as i64);
     // Every deal has exactly one creation event, and its last event leads to its current stage.
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM deal_stage_events WHERE from_stage_id IS NULL")
-            .await,
-        cfg.deals as i64
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM deal_stage_events WHERE from_stage_id IS NULL").await, cfg.deals as i64);
     let wrong_stage = "SELECT COUNT(*) FROM deals d WHERE d.stage_id <> (SELECT e.to_stage_id FROM deal_stage_events e \
                        WHERE e.deal_id = d.id ORDER BY e.moved_at DESC, e.id DESC LIMIT 1)";
     assert_eq!(app.count(wrong_stage).await, 0);
     // Closed deals have a close date; lost ones a reason; open ones neither.
+    assert_eq!(app.count("SELECT COUNT(*) FROM deals WHERE (status = 'OPEN') <> (closed_at IS NULL)").await, 0);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM deals WHERE (status = 'OPEN') <> (closed_at IS NULL)")
-            .await,
+        app.count("SELECT COUNT(*) FROM deals WHERE (status = 'LOST') <> (lost_reason_id IS NOT NULL)").await,
         0
     );
-    assert_eq!(
-        app.count(
-            "SELECT COUNT(*) FROM deals WHERE (status = 'LOST') <> (lost_reason_id IS NOT NULL)"
-        )
-        .await,
-        0
-    );
-    assert!(
-        app.count("SELECT COUNT(*) FROM deals WHERE status = 'WON'")
-            .await
-            > 0
-    );
+    assert!(app.count("SELECT COUNT(*) FROM deals WHERE status = 'WON'").await > 0);
     // Every meeting outcome appears, and rescheduled meetings link to their replacement.
-    for status in [
-        "COMPLETED",
-        "NO_SHOW",
-        "CANCELED",
-        "RESCHEDULED",
-        "SCHEDULED",
-    ] {
-        assert!(
-            app.count(&format!(
-                "SELECT COUNT(*) FROM meetings WHERE status = '{status}'"
-            ))
-            .await
-                > 0,
-            "{status}"
-        );
+    for status in ["COMPLETED", "NO_SHOW", "CANCELED", "RESCHEDULED", "SCHEDULED"] {
+        assert!(app.count(&format!("SELECT COUNT(*) FROM meetings WHERE status = '{status}'")).await > 0, "{status}");
     }
-    let unlinked =
-        "SELECT COUNT(*) FROM meetings WHERE status = 'RESCHEDULED' AND rescheduled_to_id IS NULL";
-    assert!(
-        app.count(unlinked).await <= 1,
-        "only a reschedule at the very end may lack a replacement"
-    );
+    let unlinked = "SELECT COUNT(*) FROM meetings WHERE status = 'RESCHEDULED' AND rescheduled_to_id IS NULL";
+    assert!(app.count(unlinked).await <= 1, "only a reschedule at the very end may lack a replacement");
     assert!(app.count("SELECT COUNT(*) FROM targets").await > 0);
     // The generated users can sign in with the demo password.
     let body = app
@@ -319,26 +190,18 @@ db_test!(demo_seed_is_consistent, |app| {
         .await;
     assert_eq!(body["data"]["login"]["user"]["role"], "ADMIN", "{body}");
     // New rows after seeding get fresh ids (sequences were moved past the seeded ids).
-    let team = api::service::users::ensure_team(&app.db, "Brand new team")
-        .await
-        .unwrap();
+    let team = api::service::users::ensure_team(&app.db, "Brand new team").await.unwrap();
     assert_eq!(team.id, summary.teams as i64 + 1);
 });
 
 #[tokio::test]
 async fn bad_database_urls_fail_with_one_line() {
     use clap::Parser;
-    for url in [
-        "mysql://root@127.0.0.1/x",
-        "postgres://postgres@127.0.0.1:1/nowhere",
-    ] {
+    for url in ["mysql://root@127.0.0.1/x", "postgres://postgres@127.0.0.1:1/nowhere"] {
         let cli = api::config::Cli::parse_from(["crm-api", "migrate", "--database-url", url]);
         let err = api::run(cli).await.expect_err("must fail");
         let text = err.to_string();
         assert!(!text.contains('\n'), "one line: {text}");
-        assert!(
-            text.contains("DATABASE_URL") || text.contains("cannot connect"),
-            "{text}"
-        );
+        assert!(text.contains("DATABASE_URL") || text.contains("cannot connect"), "{text}");
     }
 }

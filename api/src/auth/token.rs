@@ -34,29 +34,18 @@ pub struct TokenKeys {
 
 impl std::fmt::Debug for TokenKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenKeys")
-            .field("ttl_secs", &self.ttl_secs)
-            .finish_non_exhaustive()
+        f.debug_struct("TokenKeys").field("ttl_secs", &self.ttl_secs).finish_non_exhaustive()
     }
 }
 
 impl TokenKeys {
     pub fn from_secret(secret: &[u8], ttl_secs: u64) -> Self {
-        Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            ttl_secs,
-        }
+        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), ttl_secs }
     }
 
-    pub fn issue(
-        &self,
-        user_id: i64,
-        token_version: i32,
-    ) -> ApiResult<(String, chrono::DateTime<Utc>)> {
-        let now = Utc::now();
-        let exp =
-            now + chrono::Duration::seconds(i64::try_from(self.ttl_secs).unwrap_or(i64::MAX / 2));
+    pub fn issue(&self, user_id: i64, token_version: i32) -> ApiResult<(String, chrono::DateTime<Utc>)> {
+        let now = crate::service::now();
+        let exp = now + chrono::Duration::seconds(i64::try_from(self.ttl_secs).unwrap_or(i64::MAX / 2));
         let claims = Claims {
             sub: user_id.to_string(),
             iss: ISSUER.into(),
@@ -84,10 +73,7 @@ impl TokenKeys {
 
 /// The configured secret, or the one kept in the `settings` table (created on first start,
 /// so every replica sharing the database signs with the same key).
-pub async fn load_or_create_secret(
-    db: &impl ConnectionTrait,
-    configured: Option<&str>,
-) -> ApiResult<Vec<u8>> {
+pub async fn load_or_create_secret(db: &impl ConnectionTrait, configured: Option<&str>) -> ApiResult<Vec<u8>> {
     if let Some(secret) = configured.filter(|s| !s.is_empty()) {
         return Ok(secret.as_bytes().to_vec());
     }
@@ -97,7 +83,7 @@ pub async fn load_or_create_secret(
     }
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes);
-    let now = Utc::now();
+    let now = crate::service::now();
     let fresh = setting::ActiveModel {
         key: Set(SECRET_SETTING.into()),
         value: Set(base64::engine::general_purpose::STANDARD.encode(bytes)),
@@ -107,23 +93,13 @@ pub async fn load_or_create_secret(
     };
     // Another replica may have inserted it first: the unique key makes us read theirs.
     let _ = fresh.insert(db).await;
-    stored_secret(db)
-        .await?
-        .ok_or_else(|| ApiError::internal("JWT secret missing after insert"))
+    stored_secret(db).await?.ok_or_else(|| ApiError::internal("JWT secret missing after insert"))
 }
 
 async fn stored_secret(db: &impl ConnectionTrait) -> ApiResult<Option<Vec<u8>>> {
     use entity::setting;
-    let row = setting::Entity::find()
-        .filter(setting::Column::Key.eq(SECRET_SETTING))
-        .one(db)
-        .await?;
-    row.map(|r| {
-        base64::engine::general_purpose::STANDARD
-            .decode(r.value)
-            .map_err(ApiError::internal)
-    })
-    .transpose()
+    let row = setting::Entity::find().filter(setting::Column::Key.eq(SECRET_SETTING)).one(db).await?;
+    row.map(|r| base64::engine::general_purpose::STANDARD.decode(r.value).map_err(ApiError::internal)).transpose()
 }
 
 #[cfg(test)]
@@ -138,13 +114,7 @@ mod tests {
         assert_eq!((claims.sub.as_str(), claims.tv), ("7", 3));
 
         let other = TokenKeys::from_secret(b"another secret of enough length!", 60);
-        assert!(matches!(
-            other.verify(&token),
-            Err(ApiError::Unauthenticated(_))
-        ));
-        assert!(matches!(
-            keys.verify("garbage"),
-            Err(ApiError::Unauthenticated(_))
-        ));
+        assert!(matches!(other.verify(&token), Err(ApiError::Unauthenticated(_))));
+        assert!(matches!(keys.verify("garbage"), Err(ApiError::Unauthenticated(_))));
     }
 }

@@ -17,13 +17,7 @@ pub async fn create_user(db_cfg: &DbConfig, cfg: CreateUserConfig) -> Result<(),
     };
     let user = users::create_user(
         &dbs.primary,
-        UserForCreate {
-            email: cfg.email,
-            name: cfg.name,
-            role,
-            team_id,
-            password: Some(cfg.password),
-        },
+        UserForCreate { email: cfg.email, name: cfg.name, role, team_id, password: Some(cfg.password) },
     )
     .await
     .map_err(|e| match e {

@@ -11,9 +11,7 @@ use crate::db;
 pub type CliError = Box<dyn std::error::Error + Send + Sync>;
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    let command = cli
-        .command
-        .unwrap_or(Command::Serve(ServeConfig::default()));
+    let command = cli.command.unwrap_or(Command::Serve(ServeConfig::default()));
     init_logging(&cli.log, matches!(command, Command::Serve(_)));
     match command {
         Command::Serve(cfg) => serve::serve(&cli.db, cfg).await,
@@ -35,14 +33,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 /// JSON logs for the server (one object per line, with the request id), plain text for
 /// one-shot commands. Both go to stderr so `export-schema` output stays clean.
 fn init_logging(filter: &str, json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if json {
-        builder.json().with_current_span(true).try_init()
-    } else {
-        builder.try_init()
-    };
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if json { builder.json().with_current_span(true).try_init() } else { builder.try_init() };
 }

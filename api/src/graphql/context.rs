@@ -1,15 +1,26 @@
 //! Typed access to what resolvers need from the GraphQL context.
 
-use async_graphql::Context;
+use async_graphql::{Context, ErrorExtensions};
+use sea_orm::DatabaseConnection;
 
 use crate::app::Services;
 use crate::auth::{Caller, Principal};
 use crate::error::{ApiError, ApiResult};
+use crate::graphql::loaders::Loaders;
 
 pub trait ContextExt {
     fn services(&self) -> &Services;
     /// The authenticated caller, or UNAUTHENTICATED.
     fn principal(&self) -> ApiResult<&Principal>;
+    /// The request's DataLoaders (authenticated requests only).
+    fn loaders(&self) -> ApiResult<&Loaders>;
+    /// Records `err` for the current field while the field itself resolves to null
+    /// (a nullable field the caller may not read: null plus an error entry).
+    fn report(&self, err: ApiError);
+    /// The primary database connection.
+    fn db(&self) -> &DatabaseConnection {
+        &self.services().dbs.primary
+    }
 }
 
 impl ContextExt for Context<'_> {
@@ -19,12 +30,18 @@ impl ContextExt for Context<'_> {
     }
 
     fn principal(&self) -> ApiResult<&Principal> {
-        self.data_opt::<Caller>()
-            .and_then(|c| c.0.as_ref())
-            .ok_or_else(|| {
-                ApiError::Unauthenticated(
-                    "sign in first: send Authorization: Bearer <token>".into(),
-                )
-            })
+        self.data_opt::<Caller>().and_then(|c| c.0.as_ref()).ok_or_else(unauthenticated)
     }
+
+    fn loaders(&self) -> ApiResult<&Loaders> {
+        self.data_opt::<Loaders>().ok_or_else(unauthenticated)
+    }
+
+    fn report(&self, err: ApiError) {
+        self.add_error(self.set_error_path(err.extend().into_server_error(self.item.pos)));
+    }
+}
+
+fn unauthenticated() -> ApiError {
+    ApiError::Unauthenticated("sign in first: send Authorization: Bearer <token>".into())
 }

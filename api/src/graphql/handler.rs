@@ -16,6 +16,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::graphql::graphiql;
+use crate::graphql::loaders::Loaders;
 use crate::service::users;
 
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -29,58 +30,33 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     let value: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(_) => {
-            return transport_error(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                "the request body is not valid JSON",
-            );
+            return transport_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "the request body is not valid JSON");
         }
     };
     if value.is_array() {
-        return transport_error(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            "batched operations are not supported",
-        );
+        return transport_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "batched operations are not supported");
     }
     match serde_json::from_value::<Request>(value) {
         Ok(request) => execute(&state, &headers, request).await,
-        Err(e) => transport_error(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            &format!("not a GraphQL request: {e}"),
-        ),
+        Err(e) => transport_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("not a GraphQL request: {e}")),
     }
 }
 
 /// `GET /graphql`: GraphiQL for browsers, or a query in the URL. Mutations are refused (405).
-pub async fn get(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-) -> Response {
+pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
     let Some(raw) = raw.filter(|q| !q.is_empty()) else {
         return graphiql::page().await.into_response();
     };
     let request = match async_graphql::http::parse_query_string(&raw) {
         Ok(r) => r,
         Err(e) => {
-            return transport_error(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                &format!("bad query string: {e}"),
-            );
+            return transport_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("bad query string: {e}"));
         }
     };
     if is_mutation(&request) {
-        let mut response = transport_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "BAD_REQUEST",
-            "mutations are only accepted over POST",
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        let mut response =
+            transport_error(StatusCode::METHOD_NOT_ALLOWED, "BAD_REQUEST", "mutations are only accepted over POST");
+        response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }
     execute(&state, &headers, request).await
@@ -95,17 +71,16 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> Res
                 ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             };
-            let body =
-                GqlResponse::from_errors(vec![err.extend().into_server_error(Default::default())]);
+            let body = GqlResponse::from_errors(vec![err.extend().into_server_error(Default::default())]);
             return (status, Json(body)).into_response();
         }
     };
     // Anonymous callers get the schema without introspection or "did you mean" hints.
-    let schema = if caller.0.is_some() {
-        &state.schema
-    } else {
-        &state.anonymous_schema
-    };
+    let schema = if caller.0.is_some() { &state.schema } else { &state.anonymous_schema };
+    let mut request = request;
+    if let Some(principal) = &caller.0 {
+        request = request.data(Loaders::new(&state.services.dbs.primary, principal));
+    }
     let mut response = schema.execute(request.data(caller)).await;
     label_errors(&mut response.errors);
     Json(response).into_response()
@@ -120,18 +95,11 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, A
     let token = value
         .to_str()
         .ok()
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            ApiError::Unauthenticated("Authorization must be `Bearer <token>`".into())
-        })?;
-    let principal =
-        users::authenticate_token(&state.services.dbs.primary, &state.services.tokens, token)
-            .await?;
+        .ok_or_else(|| ApiError::Unauthenticated("Authorization must be `Bearer <token>`".into()))?;
+    let principal = users::authenticate_token(&state.services.dbs.primary, &state.services.tokens, token).await?;
     Ok(Caller(Some(principal)))
 }
 
@@ -154,9 +122,7 @@ fn is_mutation(request: &Request) -> bool {
     match doc.operations {
         DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
         DocumentOperations::Multiple(ops) => match &request.operation_name {
-            Some(name) => ops
-                .get(name.as_str())
-                .is_some_and(|op| op.node.ty == OperationType::Mutation),
+            Some(name) => ops.get(name.as_str()).is_some_and(|op| op.node.ty == OperationType::Mutation),
             None => ops.values().any(|op| op.node.ty == OperationType::Mutation),
         },
     }
@@ -165,35 +131,41 @@ fn is_mutation(request: &Request) -> bool {
 /// Parse, validation and limit errors come from async-graphql without a code; give them one.
 fn label_errors(errors: &mut [ServerError]) {
     for err in errors.iter_mut() {
-        let has_code = err
-            .extensions
-            .as_ref()
-            .is_some_and(|ext| ext.get("code").is_some());
+        let has_code = err.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some());
         if !has_code {
             let code = code_for_unlabelled(&err.message);
-            err.extensions
-                .get_or_insert_with(Default::default)
-                .set("code", code);
+            let ext = err.extensions.get_or_insert_with(Default::default);
+            ext.set("code", code);
+            if let Some(field) = offending_argument(&err.message) {
+                ext.set("field", field);
+            }
         }
     }
 }
 
 fn code_for_unlabelled(message: &str) -> &'static str {
     let m = message.to_ascii_lowercase();
-    if m.contains("too deep")
-        || m.contains("too complex")
-        || m.contains("too many")
-        || m.contains("recursion")
-    {
+    if m.contains("too deep") || m.contains("too complex") || m.contains("too many") || m.contains("recursion") {
         "QUERY_TOO_COMPLEX"
+    } else if m.starts_with("failed to parse") || m.starts_with("invalid value for argument") {
+        "BAD_USER_INPUT"
     } else {
         "BAD_REQUEST"
     }
 }
 
+/// The argument named in an input error ("Invalid value for argument \"input.email\", …"),
+/// else the input type being parsed.
+fn offending_argument(message: &str) -> Option<String> {
+    let quoted_after = |marker: &str| {
+        let rest = &message[message.find(marker)? + marker.len()..];
+        rest.split('"').next().map(str::to_owned)
+    };
+    quoted_after("argument \"").or_else(|| quoted_after("while parsing \""))
+}
+
 fn transport_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body =
-        serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     (status, Json(body)).into_response()
 }
 
@@ -203,25 +175,17 @@ mod tests {
 
     #[test]
     fn limit_messages_are_query_too_complex() {
-        assert_eq!(
-            code_for_unlabelled("Query is nested too deep."),
-            "QUERY_TOO_COMPLEX"
-        );
-        assert_eq!(
-            code_for_unlabelled("Query is too complex."),
-            "QUERY_TOO_COMPLEX"
-        );
-        assert_eq!(
-            code_for_unlabelled("Unknown field \"deel\" on type \"Query\"."),
-            "BAD_REQUEST"
-        );
+        assert_eq!(code_for_unlabelled("Query is nested too deep."), "QUERY_TOO_COMPLEX");
+        assert_eq!(code_for_unlabelled("Query is too complex."), "QUERY_TOO_COMPLEX");
+        assert_eq!(code_for_unlabelled("Unknown field \"deel\" on type \"Query\"."), "BAD_REQUEST");
+        let input = r#"Invalid value for argument "input.lifecycle", enumeration type "Lifecycle" does not contain the value "X""#;
+        assert_eq!(code_for_unlabelled(input), "BAD_USER_INPUT");
+        assert_eq!(offending_argument(input).as_deref(), Some("input.lifecycle"));
     }
 
     #[test]
     fn detects_mutations_by_selected_operation() {
-        assert!(is_mutation(&Request::new(
-            "mutation { login(input: {email: \"a\", password: \"b\"}) { token } }"
-        )));
+        assert!(is_mutation(&Request::new("mutation { login(input: {email: \"a\", password: \"b\"}) { token } }")));
         assert!(!is_mutation(&Request::new("{ __typename }")));
         let both = "query A { __typename } mutation B { __typename }";
         assert!(!is_mutation(&Request::new(both).operation_name("A")));

@@ -64,15 +64,8 @@ pub fn decode_any(field: &str, id: &ID) -> ApiResult<(NodeKind, i64)> {
     let bytes = URL_SAFE_NO_PAD.decode(id.as_str()).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
     let (name, raw) = text.split_once(':').ok_or_else(invalid)?;
-    let kind = NodeKind::ALL
-        .into_iter()
-        .find(|k| k.name() == name)
-        .ok_or_else(invalid)?;
-    let db_id = raw
-        .parse::<i64>()
-        .ok()
-        .filter(|v| *v > 0)
-        .ok_or_else(invalid)?;
+    let kind = NodeKind::ALL.into_iter().find(|k| k.name() == name).ok_or_else(invalid)?;
+    let db_id = raw.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(invalid)?;
     Ok((kind, db_id))
 }
 
@@ -80,10 +73,7 @@ pub fn decode_any(field: &str, id: &ID) -> ApiResult<(NodeKind, i64)> {
 pub fn decode(field: &str, id: &ID, kind: NodeKind) -> ApiResult<i64> {
     match decode_any(field, id)? {
         (found, db_id) if found == kind => Ok(db_id),
-        _ => Err(ApiError::bad_input(
-            field,
-            format!("is not a {} ID", kind.name()),
-        )),
+        _ => Err(ApiError::bad_input(field, format!("is not a {} ID", kind.name()))),
     }
 }
 

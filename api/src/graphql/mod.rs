@@ -7,6 +7,7 @@ pub mod context;
 pub mod graphiql;
 pub mod handler;
 pub mod ids;
+pub mod loaders;
 pub mod mutation;
 pub mod query;
 pub mod types;
@@ -19,11 +20,7 @@ use query::QueryRoot;
 pub type CrmSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 pub fn build_schema() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
-    Schema::build(
-        QueryRoot::default(),
-        MutationRoot::default(),
-        EmptySubscription,
-    )
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
 }
 
 /// The SDL checked in as `schema.graphql`.

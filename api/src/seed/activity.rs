@@ -8,9 +8,7 @@ use rand::rngs::StdRng;
 
 use super::org::Org;
 use super::random::{days, instant, pick, weighted_index};
-use super::words::{
-    COMPANIES, DISQUALIFY_REASONS, FIRST_NAMES, LAST_NAMES, LOST_REASONS, MEETING_NOTES, SOURCES,
-};
+use super::words::{COMPANIES, DISQUALIFY_REASONS, FIRST_NAMES, LAST_NAMES, LOST_REASONS, MEETING_NOTES, SOURCES};
 use crate::config::SeedConfig;
 
 pub struct Activity {
@@ -26,33 +24,14 @@ const SKIP: f64 = 0.08;
 /// Chance that a deal in the last stage is won.
 const WIN_FROM_LAST: f64 = 0.6;
 
-pub fn build(
-    rng: &mut StdRng,
-    cfg: &SeedConfig,
-    org: &Org,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-) -> Activity {
-    let mut contacts: Vec<contact::Model> = (0..cfg.contacts)
-        .map(|i| new_contact(rng, org, i, start, end))
-        .collect();
+pub fn build(rng: &mut StdRng, cfg: &SeedConfig, org: &Org, start: DateTime<Utc>, end: DateTime<Utc>) -> Activity {
+    let mut contacts: Vec<contact::Model> = (0..cfg.contacts).map(|i| new_contact(rng, org, i, start, end)).collect();
     let (deals, events) = build_deals(rng, cfg, org, &mut contacts, end);
     let meetings = build_meetings(rng, cfg, &contacts, &deals, end);
-    Activity {
-        contacts,
-        deals,
-        events,
-        meetings,
-    }
+    Activity { contacts, deals, events, meetings }
 }
 
-fn new_contact(
-    rng: &mut StdRng,
-    org: &Org,
-    i: usize,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-) -> contact::Model {
+fn new_contact(rng: &mut StdRng, org: &Org, i: usize, start: DateTime<Utc>, end: DateTime<Utc>) -> contact::Model {
     let created = instant(rng, start, end);
     let first = *pick(rng, FIRST_NAMES);
     let last = *pick(rng, LAST_NAMES);
@@ -60,30 +39,17 @@ fn new_contact(
     let source = &SOURCES[weighted_index(rng, SOURCES.iter().map(|s| s.1))];
     let (lo, hi) = source.2;
     let disqualified = rng.random_bool(0.12);
-    let domain: String = company
-        .to_lowercase()
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect();
+    let domain: String = company.to_lowercase().chars().filter(char::is_ascii_alphanumeric).collect();
     contact::Model {
         id: i as i64 + 1,
         owner_id: *pick(rng, &org.rep_ids),
         first_name: first.into(),
         last_name: last.into(),
-        email: Some(format!(
-            "{}.{}{}@{domain}.example",
-            first.to_lowercase(),
-            last.to_lowercase(),
-            i + 1
-        )),
+        email: Some(format!("{}.{}{}@{domain}.example", first.to_lowercase(), last.to_lowercase(), i + 1)),
         phone: Some(format!("+1-555-{:04}", rng.random_range(0..10_000))),
         company: Some(company.into()),
         source: Some(source.0.into()),
-        lifecycle: if disqualified {
-            Lifecycle::Disqualified
-        } else {
-            Lifecycle::Lead
-        },
+        lifecycle: if disqualified { Lifecycle::Disqualified } else { Lifecycle::Lead },
         disqualify_reason: disqualified.then(|| (*pick(rng, DISQUALIFY_REASONS)).to_owned()),
         disqualified_at: disqualified.then(|| (created + days(rng, 1, 10)).min(end)),
         acquisition_cost: rng.random_range(lo..=hi) * 100,
@@ -115,19 +81,18 @@ fn build_deals(
         let created = (contact.created_at + days(rng, 0, 14)).min(end - Duration::hours(1));
         let mut position = 1;
         let mut moved = created;
-        let push_event =
-            |events: &mut Vec<deal_stage_event::Model>, from: Option<i32>, to: i32, at| {
-                events.push(deal_stage_event::Model {
-                    id: events.len() as i64 + 1,
-                    deal_id,
-                    from_stage_id: from.map(|p| org.stages[(p - 1) as usize].id),
-                    to_stage_id: org.stages[(to - 1) as usize].id,
-                    moved_at: at,
-                    moved_by: Some(contact.owner_id),
-                    created_at: at,
-                    updated_at: at,
-                });
-            };
+        let push_event = |events: &mut Vec<deal_stage_event::Model>, from: Option<i32>, to: i32, at| {
+            events.push(deal_stage_event::Model {
+                id: events.len() as i64 + 1,
+                deal_id,
+                from_stage_id: from.map(|p| org.stages[(p - 1) as usize].id),
+                to_stage_id: org.stages[(to - 1) as usize].id,
+                moved_at: at,
+                moved_by: Some(contact.owner_id),
+                created_at: at,
+                updated_at: at,
+            });
+        };
         push_event(&mut events, None, 1, created);
         // A disqualified lead's deal never leaves the first stage.
         let disqualified = contact.lifecycle == Lifecycle::Disqualified;
@@ -136,11 +101,7 @@ fn build_deals(
             if next_at >= end {
                 break;
             }
-            let step = if position + 2 <= last_position && rng.random_bool(SKIP) {
-                2
-            } else {
-                1
-            };
+            let step = if position + 2 <= last_position && rng.random_bool(SKIP) { 2 } else { 1 };
             push_event(&mut events, Some(position), position + step, next_at);
             position += step;
             moved = next_at;
@@ -155,11 +116,7 @@ fn build_deals(
             owner_id: contact.owner_id,
             pipeline_id: org.pipeline.id,
             stage_id: org.stages[(position - 1) as usize].id,
-            title: format!(
-                "{} – {}",
-                contact.company.as_deref().unwrap_or("Deal"),
-                pick(rng, DEAL_KINDS)
-            ),
+            title: format!("{} – {}", contact.company.as_deref().unwrap_or("Deal"), pick(rng, DEAL_KINDS)),
             amount,
             status,
             lost_reason_id: lost.then(|| org.lost_reasons[reason_index].id),
@@ -184,14 +141,7 @@ fn build_deals(
     (deals, events)
 }
 
-const DEAL_KINDS: &[&str] = &[
-    "Annual plan",
-    "Pilot",
-    "Expansion",
-    "Renewal",
-    "Team licenses",
-    "Onboarding package",
-];
+const DEAL_KINDS: &[&str] = &["Annual plan", "Pilot", "Expansion", "Renewal", "Team licenses", "Onboarding package"];
 
 /// How a deal ends: won from the last stage, lost when it stalled long enough ago, else open.
 fn close(
@@ -235,17 +185,10 @@ fn build_meetings(
     }
     while meetings.len() < cfg.meetings {
         let contact = pick(rng, contacts);
-        let deal_id = deal_of_contact
-            .get(&contact.id)
-            .copied()
-            .filter(|_| rng.random_bool(0.7));
+        let deal_id = deal_of_contact.get(&contact.id).copied().filter(|_| rng.random_bool(0.7));
         let scheduled = instant(rng, contact.created_at + Duration::hours(2), horizon);
-        let kind = [
-            MeetingKind::Call,
-            MeetingKind::Demo,
-            MeetingKind::Meeting,
-            MeetingKind::FollowUp,
-        ][weighted_index(rng, [40u32, 25, 25, 10].into_iter())];
+        let kind = [MeetingKind::Call, MeetingKind::Demo, MeetingKind::Meeting, MeetingKind::FollowUp]
+            [weighted_index(rng, [40u32, 25, 25, 10].into_iter())];
         let created = (scheduled - days(rng, 1, 10)).max(contact.created_at);
         let id = meetings.len() as i64 + 1;
         let mut m = new_meeting(rng, id, contact, deal_id, kind, scheduled, created);
@@ -258,12 +201,8 @@ fn build_meetings(
                 MeetingStatus::Scheduled,
             ][weighted_index(rng, [700u32, 135, 70, 50, 45].into_iter())];
             if m.status != MeetingStatus::Scheduled {
-                m.outcome_logged_at = Some(
-                    scheduled
-                        + Duration::minutes(
-                            i64::from(m.duration_minutes) + rng.random_range(0..180),
-                        ),
-                );
+                m.outcome_logged_at =
+                    Some(scheduled + Duration::minutes(i64::from(m.duration_minutes) + rng.random_range(0..180)));
             }
         }
         let status = m.status;
@@ -273,34 +212,17 @@ fn build_meetings(
         // rescheduled meeting always gets its replacement, linked from the original.
         if let Some(logged) = logged
             && meetings.len() < cfg.meetings
-            && (status == MeetingStatus::Rescheduled
-                || (status == MeetingStatus::NoShow && rng.random_bool(0.5)))
+            && (status == MeetingStatus::Rescheduled || (status == MeetingStatus::NoShow && rng.random_bool(0.5)))
         {
             let next_id = meetings.len() as i64 + 1;
             let created = logged + Duration::minutes(rng.random_range(5..120));
             let next_at = created + days(rng, 1, 6);
-            let next_kind = if status == MeetingStatus::NoShow {
-                MeetingKind::FollowUp
-            } else {
-                kind
-            };
-            let mut next = new_meeting(
-                rng,
-                next_id,
-                contact,
-                meetings[meetings.len() - 1].deal_id,
-                next_kind,
-                next_at,
-                created,
-            );
+            let next_kind = if status == MeetingStatus::NoShow { MeetingKind::FollowUp } else { kind };
+            let mut next =
+                new_meeting(rng, next_id, contact, meetings[meetings.len() - 1].deal_id, next_kind, next_at, created);
             if next_at < end {
-                next.status = if rng.random_bool(0.8) {
-                    MeetingStatus::Completed
-                } else {
-                    MeetingStatus::NoShow
-                };
-                next.outcome_logged_at =
-                    Some(next_at + Duration::minutes(i64::from(next.duration_minutes) + 15));
+                next.status = if rng.random_bool(0.8) { MeetingStatus::Completed } else { MeetingStatus::NoShow };
+                next.outcome_logged_at = Some(next_at + Duration::minutes(i64::from(next.duration_minutes) + 15));
             }
             if status == MeetingStatus::Rescheduled
                 && let Some(original) = meetings.last_mut()
@@ -332,9 +254,7 @@ fn new_meeting(
         duration_minutes: [15, 30, 45, 60][rng.random_range(0..4)],
         status: MeetingStatus::Scheduled,
         outcome_logged_at: None,
-        notes: rng
-            .random_bool(0.4)
-            .then(|| (*pick(rng, MEETING_NOTES)).to_owned()),
+        notes: rng.random_bool(0.4).then(|| (*pick(rng, MEETING_NOTES)).to_owned()),
         client_key: None,
         rescheduled_to_id: None,
         external_id: None,

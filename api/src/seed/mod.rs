@@ -17,8 +17,8 @@ use entity::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
-    IntoActiveModel, PaginatorTrait, Statement,
+    ActiveModelTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, IntoActiveModel,
+    PaginatorTrait, Statement,
 };
 
 use crate::auth::password::hash_password;
@@ -106,8 +106,7 @@ pub async fn generate(db: &DatabaseConnection, cfg: &SeedConfig) -> ApiResult<Su
             let sql = format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
             );
-            tx.execute_raw(Statement::from_string(DatabaseBackend::Postgres, sql))
-                .await?;
+            tx.execute_raw(Statement::from_string(DatabaseBackend::Postgres, sql)).await?;
         }
     }
     tx.commit().await?;
@@ -117,16 +116,8 @@ pub async fn generate(db: &DatabaseConnection, cfg: &SeedConfig) -> ApiResult<Su
         users: org.users.len(),
         contacts: act.contacts.len(),
         deals: act.deals.len(),
-        won: act
-            .deals
-            .iter()
-            .filter(|d| d.status == DealStatus::Won)
-            .count(),
-        lost: act
-            .deals
-            .iter()
-            .filter(|d| d.status == DealStatus::Lost)
-            .count(),
+        won: act.deals.iter().filter(|d| d.status == DealStatus::Won).count(),
+        lost: act.deals.iter().filter(|d| d.status == DealStatus::Lost).count(),
         stage_events: act.events.len(),
         meetings: act.meetings.len(),
         targets: org.targets.len(),
@@ -139,15 +130,10 @@ where
     A: ActiveModelTrait + Send,
     <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
 {
-    let mut rows = models
-        .into_iter()
-        .map(|m| m.into_active_model().reset_all())
-        .peekable();
+    let mut rows = models.into_iter().map(|m| m.into_active_model().reset_all()).peekable();
     while rows.peek().is_some() {
         let chunk: Vec<A> = rows.by_ref().take(CHUNK).collect();
-        <A::Entity as EntityTrait>::insert_many(chunk)
-            .exec_without_returning(db)
-            .await?;
+        <A::Entity as EntityTrait>::insert_many(chunk).exec_without_returning(db).await?;
     }
     Ok(())
 }

@@ -21,30 +21,14 @@ pub struct Org {
     pub targets: Vec<target::Model>,
 }
 
-pub fn build(
-    rng: &mut StdRng,
-    cfg: &SeedConfig,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-    password_hash: &str,
-) -> Org {
+pub fn build(rng: &mut StdRng, cfg: &SeedConfig, start: DateTime<Utc>, end: DateTime<Utc>, password_hash: &str) -> Org {
     let created = start - Duration::days(30);
     let team_count = cfg.teams.max(1);
     let teams: Vec<team::Model> = (0..team_count)
         .map(|i| {
             let base = TEAMS[i % TEAMS.len()];
-            let name = if i < TEAMS.len() {
-                base.to_owned()
-            } else {
-                format!("{base} {}", i / TEAMS.len() + 1)
-            };
-            team::Model {
-                id: i as i64 + 1,
-                name,
-                version: 1,
-                created_at: created,
-                updated_at: created,
-            }
+            let name = if i < TEAMS.len() { base.to_owned() } else { format!("{base} {}", i / TEAMS.len() + 1) };
+            team::Model { id: i as i64 + 1, name, version: 1, created_at: created, updated_at: created }
         })
         .collect();
 
@@ -66,36 +50,16 @@ pub fn build(
         });
         id
     };
-    add_user(
-        DEMO_ADMIN_EMAIL.into(),
-        "Ada Admin".into(),
-        Role::Admin,
-        None,
-    );
-    add_user(
-        "analyst@demo.example".into(),
-        "Alan Analyst".into(),
-        Role::Analyst,
-        None,
-    );
+    add_user(DEMO_ADMIN_EMAIL.into(), "Ada Admin".into(), Role::Admin, None);
+    add_user("analyst@demo.example".into(), "Alan Analyst".into(), Role::Analyst, None);
     let mut rep_ids = Vec::new();
     for t in &teams {
         let name = person(rng);
-        add_user(
-            format!("manager{}@demo.example", t.id),
-            name,
-            Role::Manager,
-            Some(t.id),
-        );
+        add_user(format!("manager{}@demo.example", t.id), name, Role::Manager, Some(t.id));
         for _ in 0..cfg.reps_per_team.max(1) {
             let n = rep_ids.len() + 1;
             let name = person(rng);
-            rep_ids.push(add_user(
-                format!("rep{n}@demo.example"),
-                name,
-                Role::SalesRep,
-                Some(t.id),
-            ));
+            rep_ids.push(add_user(format!("rep{n}@demo.example"), name, Role::SalesRep, Some(t.id)));
         }
     }
 
@@ -135,15 +99,7 @@ pub fn build(
         .collect();
 
     let targets = quarterly_targets(rng, &users, start, end, created);
-    Org {
-        teams,
-        users,
-        rep_ids,
-        pipeline,
-        stages,
-        lost_reasons,
-        targets,
-    }
+    Org { teams, users, rep_ids, pipeline, stages, lost_reasons, targets }
 }
 
 /// A target per rep and per team for every quarter the history touches.
@@ -163,15 +119,7 @@ fn quarterly_targets(
         for rep in users.iter().filter(|u| u.role == Role::SalesRep) {
             // 30,000–90,000 a quarter, in whole hundreds, as minor units.
             let amount = rng.random_range(300..900) * 100 * 100;
-            targets.push(target(
-                targets.len(),
-                Some(rep.id),
-                None,
-                from,
-                to,
-                amount,
-                created,
-            ));
+            targets.push(target(targets.len(), Some(rep.id), None, from, to, amount, created));
             if let Some(team_id) = rep.team_id {
                 match team_totals.iter_mut().find(|(t, _)| *t == team_id) {
                     Some((_, sum)) => *sum += amount,
@@ -181,15 +129,7 @@ fn quarterly_targets(
         }
         for (team_id, sum) in team_totals {
             // Team plans are set a little under the sum of their reps' plans.
-            targets.push(target(
-                targets.len(),
-                None,
-                Some(team_id),
-                from,
-                to,
-                sum / 10 * 9,
-                created,
-            ));
+            targets.push(target(targets.len(), None, Some(team_id), from, to, sum / 10 * 9, created));
         }
         quarter = next;
     }

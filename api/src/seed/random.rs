@@ -7,11 +7,7 @@ use rand::rngs::StdRng;
 /// A uniformly drawn instant in `[from, to)`, whole seconds; `from` when the range is empty.
 pub fn instant(rng: &mut StdRng, from: DateTime<Utc>, to: DateTime<Utc>) -> DateTime<Utc> {
     let span = (to - from).num_seconds();
-    if span <= 0 {
-        from
-    } else {
-        from + Duration::seconds(rng.random_range(0..span))
-    }
+    if span <= 0 { from } else { from + Duration::seconds(rng.random_range(0..span)) }
 }
 
 /// An index drawn with the given weights.

@@ -1,9 +1,9 @@
 //! Word lists the generator draws names, companies and reasons from.
 
 pub const FIRST_NAMES: &[&str] = &[
-    "Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "James", "Isabella", "Lucas",
-    "Mia", "Mateo", "Amelia", "Benjamin", "Harper", "Theo", "Evelyn", "Henry", "Aisha", "Kenji",
-    "Priya", "Diego", "Fatima", "Sven", "Chloe", "Omar", "Yara", "Nikolai", "Hannah", "Ravi",
+    "Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "James", "Isabella", "Lucas", "Mia", "Mateo",
+    "Amelia", "Benjamin", "Harper", "Theo", "Evelyn", "Henry", "Aisha", "Kenji", "Priya", "Diego", "Fatima", "Sven",
+    "Chloe", "Omar", "Yara", "Nikolai", "Hannah", "Ravi",
 ];
 
 pub const LAST_NAMES: &[&str] = &[
@@ -57,16 +57,7 @@ pub const COMPANIES: &[&str] = &[
     "Duff Beverages",
 ];
 
-pub const TEAMS: &[&str] = &[
-    "North America",
-    "EMEA",
-    "APAC",
-    "LATAM",
-    "Enterprise",
-    "Mid-Market",
-    "SMB",
-    "Partners",
-];
+pub const TEAMS: &[&str] = &["North America", "EMEA", "APAC", "LATAM", "Enterprise", "Mid-Market", "SMB", "Partners"];
 
 /// (source, share in ‰, acquisition cost range in whole currency units)
 pub const SOURCES: &[(&str, u32, (i64, i64))] = &[
@@ -80,13 +71,8 @@ pub const SOURCES: &[(&str, u32, (i64, i64))] = &[
 ];
 
 /// (stage name, win probability %) of the demo pipeline, in order.
-pub const STAGES: &[(&str, i32)] = &[
-    ("Lead In", 10),
-    ("Qualified", 20),
-    ("Demo Scheduled", 40),
-    ("Proposal Sent", 60),
-    ("Negotiation", 80),
-];
+pub const STAGES: &[(&str, i32)] =
+    &[("Lead In", 10), ("Qualified", 20), ("Demo Scheduled", 40), ("Proposal Sent", 60), ("Negotiation", 80)];
 
 /// (lost reason, weight)
 pub const LOST_REASONS: &[(&str, u32)] = &[
@@ -100,14 +86,8 @@ pub const LOST_REASONS: &[(&str, u32)] = &[
     ("Unresponsive after demo", 4),
 ];
 
-pub const DISQUALIFY_REASONS: &[&str] = &[
-    "Not a fit",
-    "No budget",
-    "Student / personal use",
-    "Duplicate lead",
-    "Spam",
-    "Outside service area",
-];
+pub const DISQUALIFY_REASONS: &[&str] =
+    &["Not a fit", "No budget", "Student / personal use", "Duplicate lead", "Spam", "Outside service area"];
 
 pub const MEETING_NOTES: &[&str] = &[
     "Walked through the pricing tiers.",

@@ -1,5 +1,18 @@
 //! Every query and write of the API. Each function takes the caller's `Principal` and a
 //! connection, and applies the caller's scope through `scope`, so no path can skip it.
 
+pub mod contacts;
+pub mod filter;
+pub mod page;
 pub mod scope;
 pub mod users;
+pub mod validate;
+pub mod write;
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+/// The current time at the precision every engine stores (microseconds), so a value read
+/// back compares equal to the one written — which keyset cursors rely on.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}

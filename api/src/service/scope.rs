@@ -3,7 +3,7 @@
 use entity::enums::Role;
 use entity::user;
 use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, Condition};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
@@ -23,9 +23,7 @@ pub fn owner_condition(principal: &Principal, owner_column: impl ColumnTrait) ->
                     .to_owned(),
             ),
         ),
-        (Role::Manager, None) | (Role::SalesRep, _) => {
-            Condition::all().add(owner_column.eq(principal.user_id))
-        }
+        (Role::Manager, None) | (Role::SalesRep, _) => Condition::all().add(owner_column.eq(principal.user_id)),
     }
 }
 
@@ -39,11 +37,37 @@ pub fn ensure_can_write(principal: &Principal) -> ApiResult<()> {
 
 /// Administration (users, pipelines, stages, lost reasons, targets, API keys) is ADMIN only.
 pub fn ensure_admin(principal: &Principal) -> ApiResult<()> {
-    if principal.is_admin() {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden("only an ADMIN may do this".into()))
+    if principal.is_admin() { Ok(()) } else { Err(ApiError::Forbidden("only an ADMIN may do this".into())) }
+}
+
+/// Contact email and phone are hidden from ANALYST (a FORBIDDEN error entry, value null).
+pub fn ensure_can_read_pii(principal: &Principal) -> ApiResult<()> {
+    match principal.role {
+        Role::Analyst => Err(ApiError::Forbidden("contact email and phone are hidden from analysts".into())),
+        _ => Ok(()),
     }
+}
+
+/// Whether `principal` may make `owner_id` the owner of a record: reps only themselves,
+/// managers anyone in their team, admins any active user.
+pub async fn ensure_can_own(principal: &Principal, db: &impl ConnectionTrait, owner_id: i64) -> ApiResult<()> {
+    ensure_can_write(principal)?;
+    if principal.role == Role::SalesRep || (principal.role == Role::Manager && principal.team_id.is_none()) {
+        return if owner_id == principal.user_id {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("you may only own records yourself".into()))
+        };
+    }
+    let owner = user::Entity::find_by_id(owner_id)
+        .filter(user::Column::Active.eq(true))
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::bad_input("ownerId", "no such active user"))?;
+    if principal.role == Role::Manager && owner.team_id != principal.team_id {
+        return Err(ApiError::Forbidden("managers may only assign records within their team".into()));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -63,11 +87,7 @@ mod tests {
     }
 
     fn principal(role: Role, team_id: Option<i64>) -> Principal {
-        Principal {
-            user_id: 7,
-            role,
-            team_id,
-        }
+        Principal { user_id: 7, role, team_id }
     }
 
     #[test]

@@ -12,31 +12,18 @@ use crate::error::{ApiError, ApiResult};
 
 /// Turns a bearer token into a principal, checking that the user still exists, is active
 /// and has not had their tokens revoked since this one was issued.
-pub async fn authenticate_token(
-    db: &impl ConnectionTrait,
-    keys: &TokenKeys,
-    token: &str,
-) -> ApiResult<Principal> {
+pub async fn authenticate_token(db: &impl ConnectionTrait, keys: &TokenKeys, token: &str) -> ApiResult<Principal> {
     let claims = keys.verify(token)?;
-    let user_id: i64 = claims
-        .sub
-        .parse()
-        .map_err(|_| ApiError::Unauthenticated("invalid token subject".into()))?;
+    let user_id: i64 = claims.sub.parse().map_err(|_| ApiError::Unauthenticated("invalid token subject".into()))?;
     let user = user::Entity::find_by_id(user_id).one(db).await?;
     match user {
         Some(u) if u.active && u.token_version == claims.tv => Ok(principal_of(&u)),
-        _ => Err(ApiError::Unauthenticated(
-            "this token is no longer valid".into(),
-        )),
+        _ => Err(ApiError::Unauthenticated("this token is no longer valid".into())),
     }
 }
 
 pub fn principal_of(user: &user::Model) -> Principal {
-    Principal {
-        user_id: user.id,
-        role: user.role,
-        team_id: user.team_id,
-    }
+    Principal { user_id: user.id, role: user.role, team_id: user.team_id }
 }
 
 /// A session token for the user with this email and password. Unknown emails, wrong
@@ -47,10 +34,7 @@ pub async fn login(
     email: &str,
     password: &str,
 ) -> ApiResult<(String, chrono::DateTime<Utc>, user::Model)> {
-    let found = user::Entity::find()
-        .filter(user::Column::Email.eq(normalize_email(email)))
-        .one(db)
-        .await?;
+    let found = user::Entity::find().filter(user::Column::Email.eq(normalize_email(email))).one(db).await?;
     let verified = match &found {
         Some(u) => match &u.password_hash {
             Some(phc) => verify_password(password, phc) && u.active,
@@ -77,6 +61,12 @@ pub async fn find_by_id(db: &impl ConnectionTrait, id: i64) -> ApiResult<Option<
     Ok(user::Entity::find_by_id(id).one(db).await?)
 }
 
+/// Users among `ids`. The user directory (names, roles, teams) is visible to every
+/// signed-in role; ownership scoping applies to the records users own, not to users.
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> ApiResult<Vec<user::Model>> {
+    Ok(user::Entity::find().filter(user::Column::Id.is_in(ids.iter().copied())).all(db).await?)
+}
+
 /// What a new user is made of; validated by `create_user`.
 #[derive(Debug, Clone)]
 pub struct UserForCreate {
@@ -89,10 +79,7 @@ pub struct UserForCreate {
 
 pub const MIN_PASSWORD_LEN: usize = 8;
 
-pub async fn create_user(
-    db: &impl ConnectionTrait,
-    input: UserForCreate,
-) -> ApiResult<user::Model> {
+pub async fn create_user(db: &impl ConnectionTrait, input: UserForCreate) -> ApiResult<user::Model> {
     let email = normalize_email(&input.email);
     validate_email("email", &email)?;
     let name = input.name.trim();
@@ -101,10 +88,7 @@ pub async fn create_user(
     }
     let password_hash = match input.password.as_deref() {
         Some(p) if p.chars().count() < MIN_PASSWORD_LEN => {
-            return Err(ApiError::bad_input(
-                "password",
-                format!("must be at least {MIN_PASSWORD_LEN} characters"),
-            ));
+            return Err(ApiError::bad_input("password", format!("must be at least {MIN_PASSWORD_LEN} characters")));
         }
         Some(p) => Some(hash_password(p)?),
         None => None,
@@ -114,7 +98,7 @@ pub async fn create_user(
     {
         return Err(ApiError::bad_input("teamId", "no such team"));
     }
-    let now = Utc::now();
+    let now = crate::service::now();
     let model = user::ActiveModel {
         email: Set(email),
         name: Set(name.to_owned()),
@@ -129,23 +113,17 @@ pub async fn create_user(
         ..Default::default()
     };
     model.insert(db).await.map_err(|e| match ApiError::from(e) {
-        ApiError::Conflict(_) => {
-            ApiError::bad_input("email", "a user with this email already exists")
-        }
+        ApiError::Conflict(_) => ApiError::bad_input("email", "a user with this email already exists"),
         other => other,
     })
 }
 
 /// The team with this name, created when missing.
 pub async fn ensure_team(db: &impl ConnectionTrait, name: &str) -> ApiResult<team::Model> {
-    if let Some(found) = team::Entity::find()
-        .filter(team::Column::Name.eq(name))
-        .one(db)
-        .await?
-    {
+    if let Some(found) = team::Entity::find().filter(team::Column::Name.eq(name)).one(db).await? {
         return Ok(found);
     }
-    let now = Utc::now();
+    let now = crate::service::now();
     Ok(team::ActiveModel {
         name: Set(name.to_owned()),
         version: Set(1),
@@ -175,11 +153,7 @@ pub fn validate_email(field: &str, email: &str) -> ApiResult<()> {
             }
             None => false,
         };
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::bad_input(field, "is not a valid email address"))
-    }
+    if ok { Ok(()) } else { Err(ApiError::bad_input(field, "is not a valid email address")) }
 }
 
 #[cfg(test)]
@@ -191,9 +165,7 @@ mod tests {
         for good in ["a@b.co", "first.last+tag@example.com"] {
             assert!(validate_email("email", good).is_ok(), "{good}");
         }
-        for bad in [
-            "", "plain", "@b.co", "a@b", "a@.b.co", "a b@c.co", "a@b@c.co", "a@b.co.",
-        ] {
+        for bad in ["", "plain", "@b.co", "a@b", "a@.b.co", "a b@c.co", "a@b@c.co", "a@b.co."] {
             assert!(validate_email("email", bad).is_err(), "{bad}");
         }
     }

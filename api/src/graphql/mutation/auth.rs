@@ -35,17 +35,8 @@ impl AuthMutation {
     /// Signs in with email and password. The only operation open to anonymous callers.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<LoginPayload> {
         let services = ctx.services();
-        let (token, expires_at, user) = users::login(
-            &services.dbs.primary,
-            &services.tokens,
-            &input.email,
-            &input.password,
-        )
-        .await?;
-        Ok(LoginPayload {
-            token,
-            expires_at,
-            user: User(user),
-        })
+        let (token, expires_at, user) =
+            users::login(&services.dbs.primary, &services.tokens, &input.email, &input.password).await?;
+        Ok(LoginPayload { token, expires_at, user: User(user) })
     }
 }

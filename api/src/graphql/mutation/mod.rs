@@ -1,10 +1,11 @@
 //! The root `Mutation`, merged from one object per domain.
 
 mod auth;
+mod contacts;
 
 use async_graphql::MergedObject;
 
 /// Everything that changes data.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(auth::AuthMutation);
+pub struct MutationRoot(auth::AuthMutation, contacts::ContactMutation);

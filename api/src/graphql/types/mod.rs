@@ -1,6 +1,14 @@
-//! GraphQL object, enum and scalar types. Each wraps a domain or entity type.
+//! GraphQL object, enum, input and scalar types. Objects wrap entity or domain types.
 
+pub mod connection;
+pub mod contact;
 pub mod enums;
+pub mod filters;
+pub mod money;
+pub mod node;
 pub mod user;
 
+pub use connection::Connection;
+pub use contact::Contact;
+pub use money::Money;
 pub use user::User;

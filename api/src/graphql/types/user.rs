@@ -13,7 +13,7 @@ pub struct User(pub user::Model);
 #[Object]
 impl User {
     /// Global ID.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         encode(NodeKind::User, self.0.id)
     }
     /// Login email (unique).

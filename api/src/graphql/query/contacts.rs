@@ -1,0 +1,134 @@
+//! Queries over contacts.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+
+use crate::graphql::context::ContextExt;
+use crate::graphql::ids::{NodeKind, decode};
+use crate::graphql::types::enums::Lifecycle;
+use crate::graphql::types::filters::{
+    DateTimeFilter, DecimalFilter, IdFilter, OrderDirection, decode_ids, enum_filter,
+};
+use crate::graphql::types::{Connection, Contact};
+use crate::service::contacts::{self, ContactSort};
+use crate::service::filter::OneOf;
+use crate::service::page::{PageRequest, counter};
+
+enum_filter!(LifecycleFilter, Lifecycle, entity::enums::Lifecycle, "Matches contacts in these lifecycle stages.");
+
+/// Filters for `contacts`; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct ContactFilter {
+    /// By id.
+    pub id: Option<IdFilter>,
+    /// By owner (user id).
+    pub owner_id: Option<IdFilter>,
+    /// By lifecycle stage.
+    pub lifecycle: Option<LifecycleFilter>,
+    /// By lead source, exactly.
+    pub source: Option<Vec<String>>,
+    /// By creation time.
+    pub created_at: Option<DateTimeFilter>,
+    /// By last change.
+    pub updated_at: Option<DateTimeFilter>,
+    /// By acquisition cost.
+    pub acquisition_cost: Option<DecimalFilter>,
+    /// Case-insensitive text in first name, last name, email or company.
+    pub search: Option<String>,
+    /// Include soft-deleted contacts.
+    #[graphql(default)]
+    pub include_deleted: bool,
+}
+
+impl ContactFilter {
+    fn to_service(&self) -> crate::error::ApiResult<contacts::ContactFilter> {
+        Ok(contacts::ContactFilter {
+            ids: decode_ids("where.id", &self.id, NodeKind::Contact)?,
+            owner: decode_ids("where.ownerId", &self.owner_id, NodeKind::User)?,
+            lifecycle: self.lifecycle.as_ref().map(LifecycleFilter::to_one_of),
+            source: self.source.clone().map(|any| OneOf { eq: None, any: Some(any) }),
+            created_at: self.created_at.as_ref().map(DateTimeFilter::to_range),
+            updated_at: self.updated_at.as_ref().map(DateTimeFilter::to_range),
+            acquisition_cost: self
+                .acquisition_cost
+                .as_ref()
+                .map(|f| f.to_range("where.acquisitionCost"))
+                .transpose()?,
+            search: self.search.clone(),
+            include_deleted: self.include_deleted,
+        })
+    }
+}
+
+/// Fields contacts can be ordered by.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum ContactOrderField {
+    /// Creation time.
+    CreatedAt,
+    /// Last change.
+    UpdatedAt,
+    /// First name.
+    FirstName,
+    /// Last name.
+    LastName,
+    /// Acquisition cost.
+    AcquisitionCost,
+}
+
+/// One ordering term; terms apply in order, then the id breaks ties.
+#[derive(InputObject)]
+pub struct ContactOrderBy {
+    /// The field.
+    pub field: ContactOrderField,
+    /// The direction.
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+fn sort(order: &[ContactOrderBy]) -> Vec<(ContactSort, bool)> {
+    order
+        .iter()
+        .map(|o| {
+            let field = match o.field {
+                ContactOrderField::CreatedAt => ContactSort::CreatedAt,
+                ContactOrderField::UpdatedAt => ContactSort::UpdatedAt,
+                ContactOrderField::FirstName => ContactSort::FirstName,
+                ContactOrderField::LastName => ContactSort::LastName,
+                ContactOrderField::AcquisitionCost => ContactSort::AcquisitionCost,
+            };
+            (field, o.direction.descending())
+        })
+        .collect()
+}
+
+#[derive(Default)]
+pub struct ContactQuery;
+
+#[Object]
+impl ContactQuery {
+    /// Contacts the caller may see, newest first unless ordered otherwise.
+    #[graphql(complexity = "first.or(last).unwrap_or(50).max(1) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn contacts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "where")] filter: Option<ContactFilter>,
+        order_by: Option<Vec<ContactOrderBy>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Contact>> {
+        let principal = ctx.principal()?;
+        let f = filter.unwrap_or_default().to_service()?;
+        let order = sort(&order_by.unwrap_or_default());
+        let page = PageRequest { first, after, last, before };
+        let rows = contacts::list(principal, ctx.db(), &f, &order, &page).await?;
+        Ok(Connection::new(rows, Contact, counter(ctx.db(), contacts::query(principal, &f))))
+    }
+
+    /// One contact, or null when it does not exist or is not visible to the caller.
+    async fn contact(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Contact>> {
+        let id = decode("id", &id, NodeKind::Contact)?;
+        Ok(ctx.loaders()?.contacts.load_one(id).await?.map(Contact))
+    }
+}

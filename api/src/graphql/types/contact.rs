@@ -1,0 +1,102 @@
+//! `Contact`: a person or lead, owned by one user.
+
+use async_graphql::{Context, ID, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::contact;
+
+use super::enums::Lifecycle;
+use super::{Money, User};
+use crate::error::ApiResult;
+use crate::graphql::context::ContextExt;
+use crate::graphql::ids::{NodeKind, encode};
+use crate::service::scope::ensure_can_read_pii;
+
+/// A person or lead a sales rep works with.
+pub struct Contact(pub contact::Model);
+
+#[Object]
+impl Contact {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        encode(NodeKind::Contact, self.0.id)
+    }
+    /// The user responsible for this contact.
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        Ok(ctx.loaders()?.users.load_one(self.0.owner_id).await?.map(User))
+    }
+    /// First name.
+    async fn first_name(&self) -> &str {
+        &self.0.first_name
+    }
+    /// Last name (may be empty).
+    async fn last_name(&self) -> &str {
+        &self.0.last_name
+    }
+    /// First and last name.
+    async fn full_name(&self) -> String {
+        format!("{} {}", self.0.first_name, self.0.last_name).trim().to_owned()
+    }
+    /// Email address. Null with a FORBIDDEN error for ANALYST callers.
+    async fn email(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(pii(ctx, self.0.email.as_deref())?)
+    }
+    /// Phone number. Null with a FORBIDDEN error for ANALYST callers.
+    async fn phone(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(pii(ctx, self.0.phone.as_deref())?)
+    }
+    /// Company name.
+    async fn company(&self) -> Option<&str> {
+        self.0.company.as_deref()
+    }
+    /// Lead source (e.g. "Website", "Referral").
+    async fn source(&self) -> Option<&str> {
+        self.0.source.as_deref()
+    }
+    /// Where the contact stands in the sales process.
+    async fn lifecycle(&self) -> Lifecycle {
+        self.0.lifecycle.into()
+    }
+    /// Why the lead was disqualified.
+    async fn disqualify_reason(&self) -> Option<&str> {
+        self.0.disqualify_reason.as_deref()
+    }
+    /// When the lead was disqualified.
+    async fn disqualified_at(&self) -> Option<DateTime<Utc>> {
+        self.0.disqualified_at
+    }
+    /// Money spent to acquire this lead.
+    async fn acquisition_cost(&self) -> Money {
+        Money::from_cents(self.0.acquisition_cost)
+    }
+    /// Id of this contact in the system it was imported from.
+    async fn external_id(&self) -> Option<&str> {
+        self.0.external_id.as_deref()
+    }
+    /// Optimistic-concurrency version: send it back with updates.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// When the contact was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the contact was last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// When the contact was deleted (only seen with `includeDeleted`).
+    async fn deleted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.deleted_at
+    }
+}
+
+/// A personal field: its value, or null plus a FORBIDDEN entry for callers who may not read it.
+fn pii<'a>(ctx: &Context<'_>, value: Option<&'a str>) -> ApiResult<Option<&'a str>> {
+    match ensure_can_read_pii(ctx.principal()?) {
+        Ok(()) => Ok(value),
+        Err(err) => {
+            ctx.report(err);
+            Ok(None)
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The Relay `Node` interface: every object with a global ID.
+
+use async_graphql::{ID, Interface};
+
+use super::{Contact, User};
+
+/// An object with a global ID, fetchable with `node(id:)`.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Global ID."))]
+pub enum Node {
+    User(User),
+    Contact(Contact),
+}

@@ -1,0 +1,275 @@
+//! Contacts: scoped reads, filters, ordering, and validated versioned writes.
+
+use chrono::{DateTime, Utc};
+use entity::contact::{self, Column};
+use entity::enums::Lifecycle;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, Select, Set,
+};
+
+use super::filter::{self, OneOf, Range};
+use super::page::{self, KeyKind, Page, PageRequest, SortKey};
+use super::scope::{ensure_can_own, ensure_can_write, owner_condition};
+use super::validate;
+use super::write::{Versioned, update_versioned};
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult, duplicate_as};
+
+const LABEL: &str = "Contact";
+
+#[derive(Debug, Clone, Default)]
+pub struct ContactFilter {
+    pub ids: Option<OneOf<i64>>,
+    pub owner: Option<OneOf<i64>>,
+    pub lifecycle: Option<OneOf<Lifecycle>>,
+    pub source: Option<OneOf<String>>,
+    pub created_at: Option<Range<DateTime<Utc>>>,
+    pub updated_at: Option<Range<DateTime<Utc>>>,
+    pub acquisition_cost: Option<Range<i64>>,
+    /// Substring of first name, last name, email or company.
+    pub search: Option<String>,
+    pub include_deleted: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactSort {
+    CreatedAt,
+    UpdatedAt,
+    FirstName,
+    LastName,
+    AcquisitionCost,
+}
+
+/// Every contact `principal` may see, before any filter of their own.
+pub fn visible(principal: &Principal) -> Select<contact::Entity> {
+    contact::Entity::find().filter(owner_condition(principal, Column::OwnerId))
+}
+
+/// The filtered, scoped query behind `contacts` (its rows and its `totalCount`).
+pub fn query(principal: &Principal, f: &ContactFilter) -> Select<contact::Entity> {
+    let mut cond = Condition::all();
+    cond = filter::one_of(cond, Column::Id, &f.ids);
+    cond = filter::one_of(cond, Column::OwnerId, &f.owner);
+    cond = filter::one_of(cond, Column::Lifecycle, &f.lifecycle);
+    cond = filter::one_of(cond, Column::Source, &f.source);
+    cond = filter::range(cond, Column::CreatedAt, &f.created_at);
+    cond = filter::range(cond, Column::UpdatedAt, &f.updated_at);
+    cond = filter::range(cond, Column::AcquisitionCost, &f.acquisition_cost);
+    let text: Vec<Expr> =
+        [Column::FirstName, Column::LastName, Column::Email, Column::Company].map(col).into_iter().collect();
+    cond = filter::search(cond, &text, &f.search);
+    cond = filter::deleted(cond, Column::DeletedAt, f.include_deleted);
+    visible(principal).filter(cond)
+}
+
+pub async fn list(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    f: &ContactFilter,
+    order: &[(ContactSort, bool)],
+    page: &PageRequest,
+) -> ApiResult<Page<contact::Model>> {
+    // Newest first unless the caller orders otherwise.
+    let order = if order.is_empty() { &[(ContactSort::CreatedAt, true)][..] } else { order };
+    page::fetch(db, query(principal, f), &sort_keys(order), page).await
+}
+
+fn col(c: Column) -> Expr {
+    Expr::col((contact::Entity, c))
+}
+
+fn sort_keys(order: &[(ContactSort, bool)]) -> Vec<SortKey<contact::Model>> {
+    let mut keys: Vec<SortKey<contact::Model>> = order
+        .iter()
+        .map(|&(field, descending)| match field {
+            ContactSort::CreatedAt => SortKey {
+                column: col(Column::CreatedAt),
+                kind: KeyKind::Time,
+                descending,
+                value: |m: &contact::Model| m.created_at.into(),
+            },
+            ContactSort::UpdatedAt => SortKey {
+                column: col(Column::UpdatedAt),
+                kind: KeyKind::Time,
+                descending,
+                value: |m: &contact::Model| m.updated_at.into(),
+            },
+            ContactSort::FirstName => SortKey {
+                column: col(Column::FirstName),
+                kind: KeyKind::Text,
+                descending,
+                value: |m: &contact::Model| m.first_name.as_str().into(),
+            },
+            ContactSort::LastName => SortKey {
+                column: col(Column::LastName),
+                kind: KeyKind::Text,
+                descending,
+                value: |m: &contact::Model| m.last_name.as_str().into(),
+            },
+            ContactSort::AcquisitionCost => SortKey {
+                column: col(Column::AcquisitionCost),
+                kind: KeyKind::Int,
+                descending,
+                value: |m: &contact::Model| m.acquisition_cost.into(),
+            },
+        })
+        .collect();
+    // The id breaks ties (in the direction of the last term) so every row has one place.
+    let id_descending = order.last().map(|o| o.1).unwrap_or(true);
+    keys.push(SortKey {
+        column: col(Column::Id),
+        kind: KeyKind::Int,
+        descending: id_descending,
+        value: |m: &contact::Model| m.id.into(),
+    });
+    keys
+}
+
+/// One visible, non-deleted contact, or NOT_FOUND.
+pub async fn get(principal: &Principal, db: &impl ConnectionTrait, id: i64) -> ApiResult<contact::Model> {
+    visible(principal)
+        .filter(Column::Id.eq(id))
+        .filter(Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound(LABEL))
+}
+
+/// The visible, non-deleted contacts among `ids` (for batch loading).
+pub async fn by_ids(principal: &Principal, db: &impl ConnectionTrait, ids: &[i64]) -> ApiResult<Vec<contact::Model>> {
+    Ok(visible(principal)
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .filter(Column::DeletedAt.is_null())
+        .all(db)
+        .await?)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ContactForCreate {
+    pub owner_id: Option<i64>,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub source: Option<String>,
+    pub lifecycle: Option<Lifecycle>,
+    pub disqualify_reason: Option<String>,
+    pub acquisition_cost: Option<i64>,
+    pub external_id: Option<String>,
+}
+
+pub async fn create(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    input: ContactForCreate,
+) -> ApiResult<contact::Model> {
+    ensure_can_write(principal)?;
+    let owner_id = input.owner_id.unwrap_or(principal.user_id);
+    ensure_can_own(principal, db, owner_id).await?;
+    let now = super::now();
+    let lifecycle = input.lifecycle.unwrap_or(Lifecycle::Lead);
+    let disqualified = lifecycle == Lifecycle::Disqualified;
+    let model = contact::ActiveModel {
+        id: NotSet,
+        owner_id: Set(owner_id),
+        first_name: Set(validate::required("firstName", &input.first_name, 200)?),
+        last_name: Set(validate::optional("lastName", Some(input.last_name), 200)?.unwrap_or_default()),
+        email: Set(validate::email("email", input.email)?),
+        phone: Set(validate::optional("phone", input.phone, 64)?),
+        company: Set(validate::optional("company", input.company, 200)?),
+        source: Set(validate::optional("source", input.source, 100)?),
+        lifecycle: Set(lifecycle),
+        disqualify_reason: Set(validate::optional("disqualifyReason", input.disqualify_reason, 500)?),
+        disqualified_at: Set(disqualified.then_some(now)),
+        acquisition_cost: Set(validate::non_negative("acquisitionCost", input.acquisition_cost.unwrap_or(0))?),
+        external_id: Set(validate::optional("externalId", input.external_id, 255)?),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    };
+    model.insert(db).await.map_err(duplicate_as(DUPLICATE.0, DUPLICATE.1))
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ContactForUpdate {
+    pub version: i32,
+    pub owner_id: Option<i64>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub company: Option<Option<String>>,
+    pub source: Option<Option<String>>,
+    pub lifecycle: Option<Lifecycle>,
+    pub disqualify_reason: Option<Option<String>>,
+    pub acquisition_cost: Option<i64>,
+    pub external_id: Option<Option<String>>,
+}
+
+pub async fn update(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    id: i64,
+    input: ContactForUpdate,
+) -> ApiResult<contact::Model> {
+    ensure_can_write(principal)?;
+    if let Some(owner_id) = input.owner_id {
+        ensure_can_own(principal, db, owner_id).await?;
+    }
+    let now = super::now();
+    let mut changes = contact::ActiveModel { updated_at: Set(now), ..Default::default() };
+    if let Some(owner_id) = input.owner_id {
+        changes.owner_id = Set(owner_id);
+    }
+    if let Some(v) = input.first_name {
+        changes.first_name = Set(validate::required("firstName", &v, 200)?);
+    }
+    if let Some(v) = input.last_name {
+        changes.last_name = Set(validate::optional("lastName", Some(v), 200)?.unwrap_or_default());
+    }
+    if let Some(v) = input.email {
+        changes.email = Set(validate::email("email", v)?);
+    }
+    if let Some(v) = validate::optional_patch("phone", input.phone, 64)? {
+        changes.phone = Set(v);
+    }
+    if let Some(v) = validate::optional_patch("company", input.company, 200)? {
+        changes.company = Set(v);
+    }
+    if let Some(v) = validate::optional_patch("source", input.source, 100)? {
+        changes.source = Set(v);
+    }
+    if let Some(v) = validate::optional_patch("disqualifyReason", input.disqualify_reason, 500)? {
+        changes.disqualify_reason = Set(v);
+    }
+    if let Some(lifecycle) = input.lifecycle {
+        changes.lifecycle = Set(lifecycle);
+        changes.disqualified_at = Set((lifecycle == Lifecycle::Disqualified).then_some(now));
+    }
+    if let Some(v) = input.acquisition_cost {
+        changes.acquisition_cost = Set(validate::non_negative("acquisitionCost", v)?);
+    }
+    if let Some(v) = validate::optional_patch("externalId", input.external_id, 255)? {
+        changes.external_id = Set(v);
+    }
+    let scope = owner_condition(principal, Column::OwnerId);
+    update_versioned(db, &columns(), scope, id, Some(input.version), changes, LABEL).await?;
+    get(principal, db, id).await
+}
+
+/// Soft-deletes a contact; with `version`, only if nobody changed it since.
+pub async fn delete(principal: &Principal, db: &impl ConnectionTrait, id: i64, version: Option<i32>) -> ApiResult<()> {
+    ensure_can_write(principal)?;
+    let now = super::now();
+    let changes = contact::ActiveModel { deleted_at: Set(Some(now)), updated_at: Set(now), ..Default::default() };
+    update_versioned(db, &columns(), owner_condition(principal, Column::OwnerId), id, version, changes, LABEL).await
+}
+
+const DUPLICATE: (&str, &str) = ("externalId", "another contact already has this external id");
+
+fn columns() -> Versioned<Column> {
+    Versioned { id: Column::Id, version: Column::Version, deleted_at: Some(Column::DeletedAt), unique: DUPLICATE }
+}

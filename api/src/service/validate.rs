@@ -1,0 +1,67 @@
+//! Input validation shared by the services: each failure names the offending field.
+
+use crate::error::{ApiError, ApiResult};
+
+/// A required text: trimmed, 1..=max characters.
+pub fn required(field: &str, value: &str, max: usize) -> ApiResult<String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(ApiError::bad_input(field, "must not be empty"));
+    }
+    within(field, trimmed, max)?;
+    Ok(trimmed.to_owned())
+}
+
+/// An optional text: trimmed; empty becomes null.
+pub fn optional(field: &str, value: Option<String>, max: usize) -> ApiResult<Option<String>> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => {
+            within(field, v, max)?;
+            Ok(Some(v.to_owned()))
+        }
+    }
+}
+
+/// A patch of an optional text: `None` keeps the value, `Some(None)` clears it.
+pub fn optional_patch(field: &str, value: Option<Option<String>>, max: usize) -> ApiResult<Option<Option<String>>> {
+    value.map(|v| optional(field, v, max)).transpose()
+}
+
+fn within(field: &str, value: &str, max: usize) -> ApiResult<()> {
+    if value.chars().count() > max {
+        Err(ApiError::bad_input(field, format!("must be at most {max} characters")))
+    } else {
+        Ok(())
+    }
+}
+
+pub fn non_negative(field: &str, amount: i64) -> ApiResult<i64> {
+    if amount < 0 { Err(ApiError::bad_input(field, "must not be negative")) } else { Ok(amount) }
+}
+
+pub fn email(field: &str, value: Option<String>) -> ApiResult<Option<String>> {
+    let value = optional(field, value, 320)?.map(|e| e.to_lowercase());
+    if let Some(e) = &value {
+        super::users::validate_email(field, e)?;
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_are_trimmed_and_bounded() {
+        assert_eq!(required("name", "  Ada ", 10).ok(), Some("Ada".to_owned()));
+        assert!(required("name", "   ", 10).is_err());
+        assert!(required("name", "abcdefghijk", 10).is_err());
+        assert_eq!(optional("company", Some("  ".into()), 10).ok(), Some(None));
+        assert_eq!(optional_patch("company", None, 10).ok(), Some(None));
+        assert_eq!(optional_patch("company", Some(None), 10).ok(), Some(Some(None)));
+        assert!(non_negative("amount", -1).is_err());
+        assert_eq!(email("email", Some(" A@B.co ".into())).ok(), Some(Some("a@b.co".to_owned())));
+        assert!(email("email", Some("nope".into())).is_err());
+    }
+}
