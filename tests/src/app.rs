@@ -174,7 +174,7 @@ impl TestApp {
             .await
             .expect("query runs")
             .expect("one row");
-        row.try_get_by_index::<i64>(0).expect("an integer")
+        row.try_get_by_index::<i64>(0).or_else(|_| row.try_get_by_index::<i32>(0).map(i64::from)).expect("an integer")
     }
 }
 

@@ -1,6 +1,8 @@
 //! Core CRM API: queries, relations, mutations, validation, concurrency and scoping of
 //! contacts, deals, meetings and the admin records — on SQLite and PostgreSQL.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
 use entity::enums::Role;
 use tests::{TestApp, Value, db_test, gid, json};
 
@@ -270,4 +272,283 @@ db_test!(contact_scope_by_role, |app| {
         (admin_unknown["code"].as_str(), admin_unknown["field"].as_str()),
         (Some("BAD_USER_INPUT"), Some("ownerId"))
     );
+});
+
+/// Creates the pipeline "Sales" (Lead 10, Demo 40, Proposal 60, Won-ready 80) as ADMIN;
+/// returns the pipeline id and the stage ids in order.
+async fn sales_pipeline(app: &TestApp, admin: &str) -> (String, Vec<String>) {
+    let data = app
+        .ok(
+            admin,
+            "mutation { createPipeline(input: { name: \"Sales\", isDefault: true, stages: [
+                { name: \"Lead\", probability: 10 }, { name: \"Demo\", probability: 40 },
+                { name: \"Proposal\", probability: 60 }, { name: \"Negotiation\", probability: 80 }] }) {
+              pipeline { id isDefault stages { id name position } } } }",
+            json!({}),
+        )
+        .await;
+    let pipeline = &data["createPipeline"]["pipeline"];
+    let stages = pipeline["stages"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();
+    (pipeline["id"].as_str().unwrap().to_owned(), stages)
+}
+
+async fn lost_reason(app: &TestApp, admin: &str, name: &str) -> (String, i64) {
+    let data = app
+        .ok(
+            admin,
+            "mutation($n: String!) { createLostReason(input: { name: $n }) { lostReason { id version } } }",
+            json!({ "n": name }),
+        )
+        .await;
+    let r = &data["createLostReason"]["lostReason"];
+    (r["id"].as_str().unwrap().to_owned(), r["version"].as_i64().unwrap())
+}
+
+const DEAL_FIELDS: &str = "id version title amount status stage { name position } closedAt lostNote lostReason { name }
+    stageHistory { fromStage { name } toStage { name } movedBy { name } }";
+
+async fn create_deal(app: &TestApp, token: &str, input: Value) -> Value {
+    let q = format!("mutation($i: CreateDealInput!) {{ createDeal(input: $i) {{ deal {{ {DEAL_FIELDS} }} }} }}");
+    app.ok(token, &q, json!({ "i": input })).await["createDeal"]["deal"].clone()
+}
+
+db_test!(pipelines_stages_and_lost_reasons, |app| {
+    let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
+    let (_, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
+    let (pipeline, stages) = sales_pipeline(&app, &admin).await;
+    let forbidden =
+        app.err(&rep, "mutation { createPipeline(input: { name: \"X\" }) { pipeline { id } } }", json!({})).await;
+    assert_eq!(forbidden["code"], "FORBIDDEN");
+
+    // Insert at position 2: later stages move down, positions stay 1..n.
+    let add = "mutation($p: ID!) { createStage(input: { pipelineId: $p, name: \"Qualified\", probability: 20, position: 2 }) { stage { id position } } }";
+    let added = app.ok(&admin, add, json!({ "p": pipeline })).await;
+    assert_eq!(added["createStage"]["stage"]["position"], 2);
+    let order = |app: TestApp, token: String| async move {
+        let data = app.ok(&token, "{ pipelines { name stages { name position } } }", json!({})).await;
+        data["pipelines"][0]["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["name"].as_str().unwrap().to_owned(), s["position"].as_i64().unwrap()))
+            .collect::<Vec<_>>()
+    };
+    let names = |v: Vec<(String, i64)>| v.into_iter().map(|(n, p)| format!("{p}:{n}")).collect::<Vec<_>>().join(" ");
+    assert_eq!(names(order(app.clone(), rep.clone()).await), "1:Lead 2:Qualified 3:Demo 4:Proposal 5:Negotiation");
+
+    // Move the last stage to the top.
+    let reorder = "mutation($id: ID!) { updateStage(input: { id: $id, version: 1, position: 1, probability: 85 }) { stage { position probability version } } }";
+    let moved = app.ok(&admin, reorder, json!({ "id": stages[3] })).await;
+    assert_eq!(moved["updateStage"]["stage"], json!({ "position": 1, "probability": 85, "version": 2 }));
+    assert_eq!(names(order(app.clone(), rep.clone()).await), "1:Negotiation 2:Lead 3:Qualified 4:Demo 5:Proposal");
+    let stale = app.err(&admin, reorder, json!({ "id": stages[3] })).await;
+    assert_eq!(stale["code"], "CONFLICT");
+    let bad_probability = app
+        .err(
+            &admin,
+            "mutation($id: ID!) { updateStage(input: { id: $id, version: 2, probability: 101 }) { stage { id } } }",
+            json!({ "id": stages[3] }),
+        )
+        .await;
+    assert_eq!(
+        (bad_probability["code"].as_str(), bad_probability["field"].as_str()),
+        (Some("BAD_USER_INPUT"), Some("probability"))
+    );
+
+    let (reason, version) = lost_reason(&app, &admin, "Price").await;
+    lost_reason(&app, &admin, "Timing").await;
+    let deactivate = "mutation($id: ID!, $v: Int!) { updateLostReason(input: { id: $id, version: $v, active: false }) { lostReason { active } } }";
+    app.ok(&admin, deactivate, json!({ "id": reason, "v": version })).await;
+    let active = app
+        .ok(&rep, "{ lostReasons { name } all: lostReasons(includeInactive: true) { name active } }", json!({}))
+        .await;
+    assert_eq!(active["lostReasons"], json!([{ "name": "Timing" }]));
+    assert_eq!(active["all"], json!([{ "name": "Price", "active": false }, { "name": "Timing", "active": true }]));
+});
+
+db_test!(deal_lifecycle_writes_history, |app| {
+    let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
+    let (_, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
+    let (_, stages) = sales_pipeline(&app, &admin).await;
+    let (other_pipeline_stage, _) = {
+        let data = app.ok(&admin, "mutation { createPipeline(input: { name: \"Renewals\", stages: [{ name: \"Due\", probability: 50 }] }) { pipeline { stages { id } } } }", json!({})).await;
+        (data["createPipeline"]["pipeline"]["stages"][0]["id"].as_str().unwrap().to_owned(), ())
+    };
+    let (price, _) = lost_reason(&app, &admin, "Price").await;
+    let contact = create_contact(&app, &rep, json!({ "firstName": "Buyer" })).await;
+
+    let deal = create_deal(
+        &app,
+        &rep,
+        json!({ "contactId": contact["id"], "title": "Pilot", "amount": "1500.00", "expectedCloseDate": "2026-12-31" }),
+    )
+    .await;
+    assert_eq!(deal["status"], "OPEN");
+    assert_eq!(deal["stage"], json!({ "name": "Lead", "position": 1 }), "first stage of the default pipeline");
+    assert_eq!(
+        deal["stageHistory"],
+        json!([{ "fromStage": null, "toStage": { "name": "Lead" }, "movedBy": { "name": "rep" } }])
+    );
+
+    let move_q = format!("mutation($i: MoveDealInput!) {{ moveDeal(input: $i) {{ deal {{ {DEAL_FIELDS} }} }} }}");
+    // Skipping a stage is allowed (Lead -> Proposal).
+    let moved = app.ok(&rep, &move_q, json!({ "i": { "id": deal["id"], "version": 1, "stageId": stages[2] } })).await["moveDeal"]["deal"].clone();
+    assert_eq!(moved["stage"]["name"], "Proposal");
+    assert_eq!(moved["version"], 2);
+    assert_eq!(
+        moved["stageHistory"][1],
+        json!({ "fromStage": { "name": "Lead" }, "toStage": { "name": "Proposal" }, "movedBy": { "name": "rep" } })
+    );
+    assert_eq!(app.count("SELECT max_stage_position FROM deals").await, 3);
+
+    let stale = app.err(&rep, &move_q, json!({ "i": { "id": deal["id"], "version": 1, "stageId": stages[3] } })).await;
+    assert_eq!(stale["code"], "CONFLICT");
+    let foreign_stage = app
+        .err(&rep, &move_q, json!({ "i": { "id": deal["id"], "version": 2, "stageId": other_pipeline_stage } }))
+        .await;
+    assert_eq!(
+        (foreign_stage["code"].as_str(), foreign_stage["field"].as_str()),
+        (Some("BAD_USER_INPUT"), Some("stageId"))
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM deal_stage_events").await, 2, "failed moves write no history");
+
+    let won = app
+        .ok(
+            &rep,
+            &format!("mutation($i: WinDealInput!) {{ winDeal(input: $i) {{ deal {{ {DEAL_FIELDS} }} }} }}"),
+            json!({ "i": { "id": deal["id"], "version": 2 } }),
+        )
+        .await["winDeal"]["deal"]
+        .clone();
+    assert_eq!(won["status"], "WON");
+    assert!(won["closedAt"].is_string());
+    let closed_move =
+        app.err(&rep, &move_q, json!({ "i": { "id": deal["id"], "version": 3, "stageId": stages[3] } })).await;
+    assert_eq!(closed_move["code"], "BAD_USER_INPUT");
+
+    let second = create_deal(
+        &app,
+        &rep,
+        json!({ "contactId": contact["id"], "title": "Upsell", "amount": 800, "stageId": stages[1] }),
+    )
+    .await;
+    assert_eq!(second["stage"]["name"], "Demo");
+    let lose = format!("mutation($i: LoseDealInput!) {{ loseDeal(input: $i) {{ deal {{ {DEAL_FIELDS} }} }} }}");
+    let bad_reason = app
+        .err(&rep, &lose, json!({ "i": { "id": second["id"], "version": 1, "lostReasonId": gid("LostReason", 999) } }))
+        .await;
+    assert_eq!(
+        (bad_reason["code"].as_str(), bad_reason["field"].as_str()),
+        (Some("BAD_USER_INPUT"), Some("lostReasonId"))
+    );
+    let lost = app
+        .ok(
+            &rep,
+            &lose,
+            json!({ "i": { "id": second["id"], "version": 1, "lostReasonId": price, "note": "Too pricey" } }),
+        )
+        .await["loseDeal"]["deal"]
+        .clone();
+    assert_eq!(
+        (lost["status"].as_str(), lost["lostReason"]["name"].as_str(), lost["lostNote"].as_str()),
+        (Some("LOST"), Some("Price"), Some("Too pricey"))
+    );
+
+    // Validation on create and update.
+    let negative = app
+        .err(
+            &rep,
+            "mutation($i: CreateDealInput!) { createDeal(input: $i) { deal { id } } }",
+            json!({ "i": { "contactId": contact["id"], "title": "X", "amount": "-5" } }),
+        )
+        .await;
+    assert_eq!(negative["field"], "amount");
+    let no_title = app
+        .err(
+            &rep,
+            "mutation($i: CreateDealInput!) { createDeal(input: $i) { deal { id } } }",
+            json!({ "i": { "contactId": contact["id"], "title": " ", "amount": 1 } }),
+        )
+        .await;
+    assert_eq!(no_title["field"], "title");
+    let update = "mutation($i: UpdateDealInput!) { updateDeal(input: $i) { deal { title amount version } } }";
+    let updated = app
+        .ok(
+            &rep,
+            update,
+            json!({ "i": { "id": second["id"], "version": 2, "title": "Upsell v2", "amount": "900.10" } }),
+        )
+        .await;
+    assert_eq!(updated["updateDeal"]["deal"], json!({ "title": "Upsell v2", "amount": "900.10", "version": 3 }));
+    assert_eq!(app.count("SELECT COUNT(*) FROM deals").await, 2);
+});
+
+db_test!(deal_relations_filters_and_scope, |app| {
+    let team = app.team("North").await;
+    let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
+    let (_, rep_a) = app.signed_in("a@example.com", Role::SalesRep, Some(team)).await;
+    let (_, rep_b) = app.signed_in("b@example.com", Role::SalesRep, Some(team)).await;
+    let (_, manager) = app.signed_in("m@example.com", Role::Manager, Some(team)).await;
+    let (_, stages) = sales_pipeline(&app, &admin).await;
+    let contact = create_contact(&app, &rep_a, json!({ "firstName": "Buyer", "company": "Acme" })).await;
+    let mut ids = Vec::new();
+    for (i, amount) in ["100", "250", "400"].iter().enumerate() {
+        let d = create_deal(
+            &app,
+            &rep_a,
+            json!({ "contactId": contact["id"], "title": format!("Deal {i}"), "amount": amount, "stageId": stages[i] }),
+        )
+        .await;
+        ids.push(d["id"].as_str().unwrap().to_owned());
+    }
+    let nested = app
+        .ok(&rep_a, "query($id: ID!) { contact(id: $id) { deals(first: 2) { title contact { company } owner { email } pipeline { name } stage { name } } } }", json!({ "id": contact["id"] }))
+        .await;
+    assert_eq!(
+        nested["contact"]["deals"],
+        json!([
+            { "title": "Deal 2", "contact": { "company": "Acme" }, "owner": { "email": "a@example.com" }, "pipeline": { "name": "Sales" }, "stage": { "name": "Proposal" } },
+            { "title": "Deal 1", "contact": { "company": "Acme" }, "owner": { "email": "a@example.com" }, "pipeline": { "name": "Sales" }, "stage": { "name": "Demo" } },
+        ])
+    );
+    let filtered = app
+        .ok(&rep_a, "query($s: ID!) { deals(where: { amount: { gte: \"200\" }, status: { eq: OPEN } }, orderBy: [{ field: AMOUNT }]) { totalCount nodes { title } }
+                       byStage: deals(where: { stageId: { eq: $s } }) { totalCount } search: deals(where: { search: \"deal 0\" }) { totalCount } }", json!({ "s": stages[1] }))
+        .await;
+    assert_eq!(filtered["deals"], json!({ "totalCount": 2, "nodes": [{ "title": "Deal 1" }, { "title": "Deal 2" }] }));
+    assert_eq!(filtered["byStage"]["totalCount"], 1);
+    assert_eq!(filtered["search"]["totalCount"], 1);
+    let stage_deals = app.ok(&rep_a, "{ pipelines { stages { name deals { totalCount } } } }", json!({})).await;
+    assert_eq!(stage_deals["pipelines"][0]["stages"][0], json!({ "name": "Lead", "deals": { "totalCount": 1 } }));
+
+    // Rep B sees none of it; the manager sees it all; Rep B cannot touch it.
+    let lookup = "query($id: ID!) { deal(id: $id) { title } node(id: $id) { id } }";
+    assert_eq!(app.ok(&rep_b, lookup, json!({ "id": ids[0] })).await, json!({ "deal": null, "node": null }));
+    assert_eq!(app.ok(&manager, lookup, json!({ "id": ids[0] })).await["deal"]["title"], "Deal 0");
+    assert_eq!(app.ok(&rep_b, "{ deals { totalCount } }", json!({})).await["deals"]["totalCount"], 0);
+    let stage_deals_b = app.ok(&rep_b, "{ pipelines { stages { deals { totalCount } } } }", json!({})).await;
+    assert_eq!(stage_deals_b["pipelines"][0]["stages"][0]["deals"]["totalCount"], 0);
+    let move_other = app
+        .err(
+            &rep_b,
+            "mutation($i: MoveDealInput!) { moveDeal(input: $i) { deal { id } } }",
+            json!({ "i": { "id": ids[0], "version": 1, "stageId": stages[3] } }),
+        )
+        .await;
+    assert_eq!(move_other["code"], "NOT_FOUND");
+    let on_foreign_contact = app
+        .err(
+            &rep_b,
+            "mutation($i: CreateDealInput!) { createDeal(input: $i) { deal { id } } }",
+            json!({ "i": { "contactId": contact["id"], "title": "Steal", "amount": 1 } }),
+        )
+        .await;
+    assert_eq!(
+        (on_foreign_contact["code"].as_str(), on_foreign_contact["field"].as_str()),
+        (Some("BAD_USER_INPUT"), Some("contactId"))
+    );
+    let delete = "mutation($id: ID!) { deleteDeal(input: { id: $id }) { deletedDealId } }";
+    assert_eq!(app.err(&rep_b, delete, json!({ "id": ids[0] })).await["code"], "NOT_FOUND");
+    app.ok(&rep_a, delete, json!({ "id": ids[0] })).await;
+    assert_eq!(app.ok(&rep_a, "{ deals { totalCount } }", json!({})).await["deals"]["totalCount"], 2);
 });

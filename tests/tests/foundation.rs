@@ -1,6 +1,8 @@
 //! Foundation: the server answers, migrations build the whole data model, login works,
 //! transport rules hold, and the demo seed is consistent — on SQLite and PostgreSQL.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
 use api::config::SeedConfig;
 use entity::enums::Role;
 use tests::{db_test, json};

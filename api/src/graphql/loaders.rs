@@ -4,30 +4,12 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{contact, user};
+use entity::{contact, deal, deal_stage_event, lost_reason, pipeline, stage, user};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Principal;
 use crate::error::SharedError;
-use crate::service::{contacts, users};
-
-pub type LoadError = SharedError;
-
-/// Everything a request batch-loads; built once per authenticated request.
-pub struct Loaders {
-    pub users: DataLoader<UsersById>,
-    pub contacts: DataLoader<ContactsById>,
-}
-
-impl Loaders {
-    pub fn new(db: &DatabaseConnection, principal: &Principal) -> Self {
-        let ctx = LoaderCtx { db: db.clone(), principal: principal.clone() };
-        Self {
-            users: DataLoader::new(UsersById(ctx.clone()), tokio::spawn),
-            contacts: DataLoader::new(ContactsById(ctx), tokio::spawn),
-        }
-    }
-}
+use crate::service::{contacts, deals, pipelines, users};
 
 #[derive(Clone)]
 pub struct LoaderCtx {
@@ -35,28 +17,112 @@ pub struct LoaderCtx {
     principal: Principal,
 }
 
-fn by_id<M>(rows: Vec<M>, id: impl Fn(&M) -> i64) -> HashMap<i64, M> {
-    rows.into_iter().map(|m| (id(&m), m)).collect()
+/// Defines a loader of rows by id: `$load(ctx, ids)` returns the rows that exist and are visible.
+macro_rules! by_id_loader {
+    ($name:ident, $model:ty, |$ctx:ident, $ids:ident| $load:expr) => {
+        pub struct $name(LoaderCtx);
+
+        impl Loader<i64> for $name {
+            type Value = $model;
+            type Error = SharedError;
+
+            async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, $model>, SharedError> {
+                let ($ctx, $ids) = (&self.0, keys);
+                Ok($load.await?.into_iter().map(|m| (m.id, m)).collect())
+            }
+        }
+    };
 }
 
-pub struct UsersById(LoaderCtx);
+by_id_loader!(UsersById, user::Model, |c, ids| users::by_ids(&c.db, ids));
+by_id_loader!(ContactsById, contact::Model, |c, ids| contacts::by_ids(&c.principal, &c.db, ids));
+by_id_loader!(DealsById, deal::Model, |c, ids| deals::by_ids(&c.principal, &c.db, ids));
+by_id_loader!(PipelinesById, pipeline::Model, |c, ids| pipelines::by_ids(&c.db, ids));
+by_id_loader!(StagesById, stage::Model, |c, ids| pipelines::stages_by_ids(&c.db, ids));
+by_id_loader!(LostReasonsById, lost_reason::Model, |c, ids| pipelines::lost_reasons_by_ids(&c.db, ids));
 
-impl Loader<i64> for UsersById {
-    type Value = user::Model;
-    type Error = LoadError;
+/// Groups child rows under their parent id (every requested parent gets a list).
+fn group<M>(keys: &[i64], rows: Vec<M>, parent: impl Fn(&M) -> i64) -> HashMap<i64, Vec<M>> {
+    let mut grouped: HashMap<i64, Vec<M>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+    for row in rows {
+        grouped.entry(parent(&row)).or_default().push(row);
+    }
+    grouped
+}
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
-        Ok(by_id(users::by_ids(&self.0.db, keys).await?, |m| m.id))
+/// Stages of each pipeline, in position order.
+pub struct StagesOfPipeline(LoaderCtx);
+
+impl Loader<i64> for StagesOfPipeline {
+    type Value = Vec<stage::Model>;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, SharedError> {
+        Ok(group(keys, pipelines::stages_of(&self.0.db, keys).await?, |s| s.pipeline_id))
     }
 }
 
-pub struct ContactsById(LoaderCtx);
+/// Stage history of each deal, oldest first.
+pub struct HistoryOfDeal(LoaderCtx);
 
-impl Loader<i64> for ContactsById {
-    type Value = contact::Model;
-    type Error = LoadError;
+impl Loader<i64> for HistoryOfDeal {
+    type Value = Vec<deal_stage_event::Model>;
+    type Error = SharedError;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
-        Ok(by_id(contacts::by_ids(&self.0.principal, &self.0.db, keys).await?, |m| m.id))
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, SharedError> {
+        Ok(group(keys, deals::history_of(&self.0.principal, &self.0.db, keys).await?, |e| e.deal_id))
+    }
+}
+
+/// The newest N deals of each contact, keyed by (contact id, N).
+pub struct LatestDealsOfContact(LoaderCtx);
+
+impl Loader<(i64, u64)> for LatestDealsOfContact {
+    type Value = Vec<deal::Model>;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[(i64, u64)]) -> Result<HashMap<(i64, u64), Self::Value>, SharedError> {
+        let mut out = HashMap::new();
+        let mut limits: Vec<u64> = keys.iter().map(|k| k.1).collect();
+        limits.sort_unstable();
+        limits.dedup();
+        for limit in limits {
+            let ids: Vec<i64> = keys.iter().filter(|k| k.1 == limit).map(|k| k.0).collect();
+            let rows = deals::latest_of_contacts(&self.0.principal, &self.0.db, &ids, limit).await?;
+            for (contact_id, list) in group(&ids, rows, |d| d.contact_id) {
+                out.insert((contact_id, limit), list);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Everything a request batch-loads; built once per authenticated request.
+pub struct Loaders {
+    pub users: DataLoader<UsersById>,
+    pub contacts: DataLoader<ContactsById>,
+    pub deals: DataLoader<DealsById>,
+    pub pipelines: DataLoader<PipelinesById>,
+    pub stages: DataLoader<StagesById>,
+    pub lost_reasons: DataLoader<LostReasonsById>,
+    pub stages_of_pipeline: DataLoader<StagesOfPipeline>,
+    pub history_of_deal: DataLoader<HistoryOfDeal>,
+    pub latest_deals_of_contact: DataLoader<LatestDealsOfContact>,
+}
+
+impl Loaders {
+    pub fn new(db: &DatabaseConnection, principal: &Principal) -> Self {
+        let ctx = LoaderCtx { db: db.clone(), principal: principal.clone() };
+        Self {
+            users: DataLoader::new(UsersById(ctx.clone()), tokio::spawn),
+            contacts: DataLoader::new(ContactsById(ctx.clone()), tokio::spawn),
+            deals: DataLoader::new(DealsById(ctx.clone()), tokio::spawn),
+            pipelines: DataLoader::new(PipelinesById(ctx.clone()), tokio::spawn),
+            stages: DataLoader::new(StagesById(ctx.clone()), tokio::spawn),
+            lost_reasons: DataLoader::new(LostReasonsById(ctx.clone()), tokio::spawn),
+            stages_of_pipeline: DataLoader::new(StagesOfPipeline(ctx.clone()), tokio::spawn),
+            history_of_deal: DataLoader::new(HistoryOfDeal(ctx.clone()), tokio::spawn),
+            latest_deals_of_contact: DataLoader::new(LatestDealsOfContact(ctx), tokio::spawn),
+        }
     }
 }

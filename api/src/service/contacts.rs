@@ -80,50 +80,28 @@ fn col(c: Column) -> Expr {
 }
 
 fn sort_keys(order: &[(ContactSort, bool)]) -> Vec<SortKey<contact::Model>> {
-    let mut keys: Vec<SortKey<contact::Model>> = order
+    type M = contact::Model;
+    let keys = order
         .iter()
-        .map(|&(field, descending)| match field {
-            ContactSort::CreatedAt => SortKey {
-                column: col(Column::CreatedAt),
-                kind: KeyKind::Time,
-                descending,
-                value: |m: &contact::Model| m.created_at.into(),
-            },
-            ContactSort::UpdatedAt => SortKey {
-                column: col(Column::UpdatedAt),
-                kind: KeyKind::Time,
-                descending,
-                value: |m: &contact::Model| m.updated_at.into(),
-            },
-            ContactSort::FirstName => SortKey {
-                column: col(Column::FirstName),
-                kind: KeyKind::Text,
-                descending,
-                value: |m: &contact::Model| m.first_name.as_str().into(),
-            },
-            ContactSort::LastName => SortKey {
-                column: col(Column::LastName),
-                kind: KeyKind::Text,
-                descending,
-                value: |m: &contact::Model| m.last_name.as_str().into(),
-            },
-            ContactSort::AcquisitionCost => SortKey {
-                column: col(Column::AcquisitionCost),
-                kind: KeyKind::Int,
-                descending,
-                value: |m: &contact::Model| m.acquisition_cost.into(),
-            },
+        .map(|&(field, desc)| match field {
+            ContactSort::CreatedAt => {
+                SortKey::new(col(Column::CreatedAt), KeyKind::Time, desc, |m: &M| m.created_at.into())
+            }
+            ContactSort::UpdatedAt => {
+                SortKey::new(col(Column::UpdatedAt), KeyKind::Time, desc, |m: &M| m.updated_at.into())
+            }
+            ContactSort::FirstName => {
+                SortKey::new(col(Column::FirstName), KeyKind::Text, desc, |m: &M| m.first_name.as_str().into())
+            }
+            ContactSort::LastName => {
+                SortKey::new(col(Column::LastName), KeyKind::Text, desc, |m: &M| m.last_name.as_str().into())
+            }
+            ContactSort::AcquisitionCost => {
+                SortKey::new(col(Column::AcquisitionCost), KeyKind::Int, desc, |m: &M| m.acquisition_cost.into())
+            }
         })
         .collect();
-    // The id breaks ties (in the direction of the last term) so every row has one place.
-    let id_descending = order.last().map(|o| o.1).unwrap_or(true);
-    keys.push(SortKey {
-        column: col(Column::Id),
-        kind: KeyKind::Int,
-        descending: id_descending,
-        value: |m: &contact::Model| m.id.into(),
-    });
-    keys
+    page::with_id_tiebreak(keys, col(Column::Id), |m: &M| m.id.into())
 }
 
 /// One visible, non-deleted contact, or NOT_FOUND.

@@ -2,8 +2,10 @@
 //! connection, and applies the caller's scope through `scope`, so no path can skip it.
 
 pub mod contacts;
+pub mod deals;
 pub mod filter;
 pub mod page;
+pub mod pipelines;
 pub mod scope;
 pub mod users;
 pub mod validate;

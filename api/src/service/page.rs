@@ -84,6 +84,20 @@ where
     })
 }
 
+impl<M> SortKey<M> {
+    pub fn new(column: Expr, kind: KeyKind, descending: bool, value: fn(&M) -> KeyValue) -> Self {
+        Self { column, kind, descending, value }
+    }
+}
+
+/// The keys for `order`, then the id as tie-breaker in the direction of the last term
+/// (descending when there is none), so every row has exactly one place.
+pub fn with_id_tiebreak<M>(mut keys: Vec<SortKey<M>>, id: Expr, value: fn(&M) -> KeyValue) -> Vec<SortKey<M>> {
+    let descending = keys.last().map(|k| k.descending).unwrap_or(true);
+    keys.push(SortKey::new(id, KeyKind::Int, descending, value));
+    keys
+}
+
 /// A page of rows with their cursors.
 pub struct Page<M> {
     pub rows: Vec<(String, M)>,

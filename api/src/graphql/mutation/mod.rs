@@ -2,10 +2,17 @@
 
 mod auth;
 mod contacts;
+mod deals;
+mod pipelines;
 
 use async_graphql::MergedObject;
 
 /// Everything that changes data.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(auth::AuthMutation, contacts::ContactMutation);
+pub struct MutationRoot(
+    auth::AuthMutation,
+    contacts::ContactMutation,
+    deals::DealMutation,
+    pipelines::PipelineMutation,
+);

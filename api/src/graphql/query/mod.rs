@@ -1,12 +1,22 @@
 //! The root `Query`, merged from one object per domain.
 
 mod contacts;
+mod deals;
 mod node;
+mod pipelines;
 mod users;
 
 use async_graphql::MergedObject;
 
+pub use deals::{DealFilter, deal_page};
+
 /// Everything that can be read.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(users::UserQuery, node::NodeQuery, contacts::ContactQuery);
+pub struct QueryRoot(
+    users::UserQuery,
+    node::NodeQuery,
+    contacts::ContactQuery,
+    deals::DealQuery,
+    pipelines::PipelineQuery,
+);

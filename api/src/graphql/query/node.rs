@@ -5,7 +5,8 @@ use async_graphql::{Context, ID, Object, Result};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode_any};
 use crate::graphql::types::node::Node;
-use crate::graphql::types::{Contact, User};
+use crate::graphql::types::{Contact, Deal, DealStageEvent, LostReason, Pipeline, Stage, User};
+use crate::service::deals;
 
 #[derive(Default)]
 pub struct NodeQuery;
@@ -19,7 +20,18 @@ impl NodeQuery {
         Ok(match kind {
             NodeKind::User => loaders.users.load_one(id).await?.map(|m| Node::User(User(m))),
             NodeKind::Contact => loaders.contacts.load_one(id).await?.map(|m| Node::Contact(Contact(m))),
+            NodeKind::Deal => loaders.deals.load_one(id).await?.map(|m| Node::Deal(Deal(m))),
+            NodeKind::Pipeline => loaders.pipelines.load_one(id).await?.map(|m| Node::Pipeline(Pipeline(m))),
+            NodeKind::Stage => loaders.stages.load_one(id).await?.map(|m| Node::Stage(Stage(m))),
+            NodeKind::LostReason => loaders.lost_reasons.load_one(id).await?.map(|m| Node::LostReason(LostReason(m))),
+            NodeKind::DealStageEvent => stage_event(ctx, id).await?,
             _ => None,
         })
     }
+}
+
+/// A stage event is visible when its deal is.
+async fn stage_event(ctx: &Context<'_>, id: i64) -> Result<Option<Node>> {
+    let event = deals::event(ctx.principal()?, ctx.db(), id).await?;
+    Ok(event.map(|e| Node::DealStageEvent(DealStageEvent(e))))
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::contact;
 
 use super::enums::Lifecycle;
-use super::{Money, User};
+use super::{Deal, Money, User};
 use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
@@ -72,6 +72,12 @@ impl Contact {
     async fn external_id(&self) -> Option<&str> {
         self.0.external_id.as_deref()
     }
+    /// The contact's newest deals (at most `first`, ≤ 100), newest first.
+    async fn deals(&self, ctx: &Context<'_>, #[graphql(default = 10)] first: i32) -> Result<Vec<Deal>> {
+        let limit = child_limit(first)?;
+        let deals = ctx.loaders()?.latest_deals_of_contact.load_one((self.0.id, limit)).await?.unwrap_or_default();
+        Ok(deals.into_iter().map(Deal).collect())
+    }
     /// Optimistic-concurrency version: send it back with updates.
     async fn version(&self) -> i32 {
         self.0.version
@@ -99,4 +105,12 @@ fn pii<'a>(ctx: &Context<'_>, value: Option<&'a str>) -> ApiResult<Option<&'a st
             Ok(None)
         }
     }
+}
+
+/// A nested list's size: 0..=100, like a page.
+pub fn child_limit(first: i32) -> ApiResult<u64> {
+    u64::try_from(first)
+        .ok()
+        .filter(|n| *n <= crate::service::page::MAX_PAGE_SIZE)
+        .ok_or_else(|| crate::error::ApiError::bad_input("first", "must be between 0 and 100"))
 }

@@ -2,13 +2,17 @@
 
 pub mod connection;
 pub mod contact;
+pub mod deal;
 pub mod enums;
 pub mod filters;
 pub mod money;
 pub mod node;
+pub mod pipeline;
 pub mod user;
 
 pub use connection::Connection;
 pub use contact::Contact;
+pub use deal::{Deal, DealStageEvent};
 pub use money::Money;
+pub use pipeline::{LostReason, Pipeline, Stage};
 pub use user::User;

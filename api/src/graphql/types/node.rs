@@ -2,7 +2,7 @@
 
 use async_graphql::{ID, Interface};
 
-use super::{Contact, User};
+use super::{Contact, Deal, DealStageEvent, LostReason, Pipeline, Stage, User};
 
 /// An object with a global ID, fetchable with `node(id:)`.
 #[derive(Interface)]
@@ -10,4 +10,9 @@ use super::{Contact, User};
 pub enum Node {
     User(User),
     Contact(Contact),
+    Deal(Deal),
+    DealStageEvent(DealStageEvent),
+    Pipeline(Pipeline),
+    Stage(Stage),
+    LostReason(LostReason),
 }

@@ -1,0 +1,153 @@
+//! Queries over deals.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+
+use crate::error::ApiResult;
+use crate::graphql::context::ContextExt;
+use crate::graphql::ids::{NodeKind, decode};
+use crate::graphql::types::enums::DealStatus;
+use crate::graphql::types::filters::{
+    DateFilter, DateTimeFilter, DecimalFilter, IdFilter, OrderDirection, decode_ids, enum_filter,
+};
+use crate::graphql::types::{Connection, Deal};
+use crate::service::deals::{self, DealSort};
+use crate::service::page::{PageRequest, counter};
+
+enum_filter!(DealStatusFilter, DealStatus, entity::enums::DealStatus, "Matches deals with these statuses.");
+
+/// Filters for `deals`; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct DealFilter {
+    /// By id.
+    pub id: Option<IdFilter>,
+    /// By owner (user id).
+    pub owner_id: Option<IdFilter>,
+    /// By contact.
+    pub contact_id: Option<IdFilter>,
+    /// By pipeline.
+    pub pipeline_id: Option<IdFilter>,
+    /// By current stage.
+    pub stage_id: Option<IdFilter>,
+    /// By status.
+    pub status: Option<DealStatusFilter>,
+    /// By lost reason.
+    pub lost_reason_id: Option<IdFilter>,
+    /// By amount.
+    pub amount: Option<DecimalFilter>,
+    /// By creation time.
+    pub created_at: Option<DateTimeFilter>,
+    /// By last change.
+    pub updated_at: Option<DateTimeFilter>,
+    /// By close time.
+    pub closed_at: Option<DateTimeFilter>,
+    /// By expected close date.
+    pub expected_close_date: Option<DateFilter>,
+    /// Case-insensitive text in the title.
+    pub search: Option<String>,
+    /// Include soft-deleted deals.
+    #[graphql(default)]
+    pub include_deleted: bool,
+}
+
+impl DealFilter {
+    pub fn to_service(&self) -> ApiResult<deals::DealFilter> {
+        Ok(deals::DealFilter {
+            ids: decode_ids("where.id", &self.id, NodeKind::Deal)?,
+            owner: decode_ids("where.ownerId", &self.owner_id, NodeKind::User)?,
+            contact: decode_ids("where.contactId", &self.contact_id, NodeKind::Contact)?,
+            pipeline: decode_ids("where.pipelineId", &self.pipeline_id, NodeKind::Pipeline)?,
+            stage: decode_ids("where.stageId", &self.stage_id, NodeKind::Stage)?,
+            status: self.status.as_ref().map(DealStatusFilter::to_one_of),
+            lost_reason: decode_ids("where.lostReasonId", &self.lost_reason_id, NodeKind::LostReason)?,
+            amount: self.amount.as_ref().map(|f| f.to_range("where.amount")).transpose()?,
+            created_at: self.created_at.as_ref().map(DateTimeFilter::to_range),
+            updated_at: self.updated_at.as_ref().map(DateTimeFilter::to_range),
+            closed_at: self.closed_at.as_ref().map(DateTimeFilter::to_range),
+            expected_close_date: self.expected_close_date.as_ref().map(DateFilter::to_range),
+            search: self.search.clone(),
+            include_deleted: self.include_deleted,
+        })
+    }
+}
+
+/// Fields deals can be ordered by.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum DealOrderField {
+    /// Creation time.
+    CreatedAt,
+    /// Last change.
+    UpdatedAt,
+    /// Amount.
+    Amount,
+    /// Title.
+    Title,
+    /// When the deal entered its current stage.
+    StageEnteredAt,
+}
+
+/// One ordering term; terms apply in order, then the id breaks ties.
+#[derive(InputObject)]
+pub struct DealOrderBy {
+    /// The field.
+    pub field: DealOrderField,
+    /// The direction.
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+fn sort(order: &[DealOrderBy]) -> Vec<(DealSort, bool)> {
+    order
+        .iter()
+        .map(|o| {
+            let field = match o.field {
+                DealOrderField::CreatedAt => DealSort::CreatedAt,
+                DealOrderField::UpdatedAt => DealSort::UpdatedAt,
+                DealOrderField::Amount => DealSort::Amount,
+                DealOrderField::Title => DealSort::Title,
+                DealOrderField::StageEnteredAt => DealSort::StageEnteredAt,
+            };
+            (field, o.direction.descending())
+        })
+        .collect()
+}
+
+/// One page of deals matching `filter` (already converted), for any list of deals.
+pub async fn deal_page(
+    ctx: &Context<'_>,
+    filter: deals::DealFilter,
+    order: &[(DealSort, bool)],
+    page: PageRequest,
+) -> Result<Connection<Deal>> {
+    let principal = ctx.principal()?;
+    let rows = deals::list(principal, ctx.db(), &filter, order, &page).await?;
+    Ok(Connection::new(rows, Deal, counter(ctx.db(), deals::query(principal, &filter))))
+}
+
+#[derive(Default)]
+pub struct DealQuery;
+
+#[Object]
+impl DealQuery {
+    /// Deals the caller may see, newest first unless ordered otherwise.
+    #[graphql(complexity = "first.or(last).unwrap_or(50).max(1) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn deals(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "where")] filter: Option<DealFilter>,
+        order_by: Option<Vec<DealOrderBy>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Deal>> {
+        let f = filter.unwrap_or_default().to_service()?;
+        deal_page(ctx, f, &sort(&order_by.unwrap_or_default()), PageRequest { first, after, last, before }).await
+    }
+
+    /// One deal, or null when it does not exist or is not visible to the caller.
+    async fn deal(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Deal>> {
+        let id = decode("id", &id, NodeKind::Deal)?;
+        Ok(ctx.loaders()?.deals.load_one(id).await?.map(Deal))
+    }
+}

@@ -1,0 +1,132 @@
+//! `Deal` and `DealStageEvent`: an opportunity and its stage history.
+
+use async_graphql::{Context, ID, Object, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{deal, deal_stage_event};
+
+use super::enums::DealStatus;
+use super::pipeline::{LostReason, Pipeline, Stage};
+use super::{Contact, Money, User};
+use crate::graphql::context::ContextExt;
+use crate::graphql::ids::{NodeKind, encode};
+
+/// An opportunity moving through the stages of a pipeline.
+pub struct Deal(pub deal::Model);
+
+#[Object]
+impl Deal {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        encode(NodeKind::Deal, self.0.id)
+    }
+    /// Title.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// Value of the deal.
+    async fn amount(&self) -> Money {
+        Money::from_cents(self.0.amount)
+    }
+    /// OPEN, WON or LOST.
+    async fn status(&self) -> DealStatus {
+        self.0.status.into()
+    }
+    /// The contact the deal is with (null if not visible to the caller).
+    async fn contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
+        Ok(ctx.loaders()?.contacts.load_one(self.0.contact_id).await?.map(Contact))
+    }
+    /// The user responsible for the deal.
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        Ok(ctx.loaders()?.users.load_one(self.0.owner_id).await?.map(User))
+    }
+    /// The pipeline the deal moves through.
+    async fn pipeline(&self, ctx: &Context<'_>) -> Result<Option<Pipeline>> {
+        Ok(ctx.loaders()?.pipelines.load_one(self.0.pipeline_id).await?.map(Pipeline))
+    }
+    /// The current stage (for a closed deal, the stage it closed in).
+    async fn stage(&self, ctx: &Context<'_>) -> Result<Option<Stage>> {
+        Ok(ctx.loaders()?.stages.load_one(self.0.stage_id).await?.map(Stage))
+    }
+    /// When the deal entered its current stage.
+    async fn stage_entered_at(&self) -> DateTime<Utc> {
+        self.0.stage_entered_at
+    }
+    /// Every stage change, oldest first; the first entry is the creation.
+    async fn stage_history(&self, ctx: &Context<'_>) -> Result<Vec<DealStageEvent>> {
+        let events = ctx.loaders()?.history_of_deal.load_one(self.0.id).await?.unwrap_or_default();
+        Ok(events.into_iter().map(DealStageEvent).collect())
+    }
+    /// Why the deal was lost (LOST deals only).
+    async fn lost_reason(&self, ctx: &Context<'_>) -> Result<Option<LostReason>> {
+        match self.0.lost_reason_id {
+            Some(id) => Ok(ctx.loaders()?.lost_reasons.load_one(id).await?.map(LostReason)),
+            None => Ok(None),
+        }
+    }
+    /// Free-text note on the loss.
+    async fn lost_note(&self) -> Option<&str> {
+        self.0.lost_note.as_deref()
+    }
+    /// When the deal is expected to close.
+    async fn expected_close_date(&self) -> Option<NaiveDate> {
+        self.0.expected_close_date
+    }
+    /// When the deal was won or lost.
+    async fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.closed_at
+    }
+    /// Id of this deal in the system it was imported from.
+    async fn external_id(&self) -> Option<&str> {
+        self.0.external_id.as_deref()
+    }
+    /// Optimistic-concurrency version: send it back with updates.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// When the deal was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the deal was last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// When the deal was deleted (only seen with `includeDeleted`).
+    async fn deleted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.deleted_at
+    }
+}
+
+/// One stage change of a deal.
+pub struct DealStageEvent(pub deal_stage_event::Model);
+
+#[Object]
+impl DealStageEvent {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        encode(NodeKind::DealStageEvent, self.0.id)
+    }
+    /// The stage left; null on the event that records the deal's creation.
+    #[graphql(name = "fromStage")]
+    async fn left_stage(&self, ctx: &Context<'_>) -> Result<Option<Stage>> {
+        match self.0.from_stage_id {
+            Some(id) => Ok(ctx.loaders()?.stages.load_one(id).await?.map(Stage)),
+            None => Ok(None),
+        }
+    }
+    /// The stage entered.
+    async fn to_stage(&self, ctx: &Context<'_>) -> Result<Option<Stage>> {
+        Ok(ctx.loaders()?.stages.load_one(self.0.to_stage_id).await?.map(Stage))
+    }
+    /// When the move happened.
+    async fn moved_at(&self) -> DateTime<Utc> {
+        self.0.moved_at
+    }
+    /// Who moved the deal.
+    async fn moved_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        match self.0.moved_by {
+            Some(id) => Ok(ctx.loaders()?.users.load_one(id).await?.map(User)),
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! `Pipeline`, `Stage` and `LostReason`: the shape of the sales process.
+
+use async_graphql::{Context, ID, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::{lost_reason, pipeline, stage};
+
+use super::{Connection, Deal};
+use crate::graphql::context::ContextExt;
+use crate::graphql::ids::{NodeKind, encode};
+use crate::graphql::query::deal_page;
+use crate::service::deals::DealFilter;
+use crate::service::filter::OneOf;
+use crate::service::page::PageRequest;
+
+/// An ordered sequence of stages deals move through.
+pub struct Pipeline(pub pipeline::Model);
+
+#[Object]
+impl Pipeline {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        encode(NodeKind::Pipeline, self.0.id)
+    }
+    /// Name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// New deals go here when no pipeline is given.
+    async fn is_default(&self) -> bool {
+        self.0.is_default
+    }
+    /// Stages in order.
+    async fn stages(&self, ctx: &Context<'_>) -> Result<Vec<Stage>> {
+        let stages = ctx.loaders()?.stages_of_pipeline.load_one(self.0.id).await?.unwrap_or_default();
+        Ok(stages.into_iter().map(Stage).collect())
+    }
+    /// Optimistic-concurrency version.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// When the pipeline was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// One step of a pipeline.
+pub struct Stage(pub stage::Model);
+
+#[Object]
+impl Stage {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        encode(NodeKind::Stage, self.0.id)
+    }
+    /// Name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// 1-based place in the pipeline (unique within it).
+    async fn position(&self) -> i32 {
+        self.0.position
+    }
+    /// Chance (0–100) that a deal in this stage is won; weights the pipeline value.
+    async fn probability(&self) -> i32 {
+        self.0.probability
+    }
+    /// Deals currently in this stage that the caller may see, newest first.
+    #[graphql(complexity = "first.or(last).unwrap_or(50).max(1) as usize * child_complexity")]
+    async fn deals(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Deal>> {
+        let filter = DealFilter { stage: Some(OneOf { eq: Some(self.0.id), any: None }), ..Default::default() };
+        deal_page(ctx, filter, &[], PageRequest { first, after, last, before }).await
+    }
+    /// The pipeline this stage belongs to.
+    async fn pipeline(&self, ctx: &Context<'_>) -> Result<Option<Pipeline>> {
+        Ok(ctx.loaders()?.pipelines.load_one(self.0.pipeline_id).await?.map(Pipeline))
+    }
+    /// Optimistic-concurrency version.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+/// Why a deal was lost.
+pub struct LostReason(pub lost_reason::Model);
+
+#[Object]
+impl LostReason {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        encode(NodeKind::LostReason, self.0.id)
+    }
+    /// Name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Inactive reasons stay on old deals but cannot be chosen.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    /// Optimistic-concurrency version.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}

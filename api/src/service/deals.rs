@@ -1,0 +1,439 @@
+//! Deals: scoped reads, filters, ordering, and the writes that move them through a
+//! pipeline. Every stage change writes its `deal_stage_events` row in the same transaction.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::deal::{self, Column};
+use entity::enums::DealStatus;
+use entity::{deal_stage_event, lost_reason, stage};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set,
+};
+
+use super::filter::{self, OneOf, Range};
+use super::page::{self, KeyKind, Page, PageRequest, SortKey};
+use super::scope::{ensure_can_own, ensure_can_write, owner_condition};
+use super::write::{Versioned, update_versioned};
+use super::{contacts, pipelines, validate};
+use crate::auth::Principal;
+use crate::db::begin_write;
+use crate::error::{ApiError, ApiResult, duplicate_as};
+
+const LABEL: &str = "Deal";
+const DUPLICATE: (&str, &str) = ("externalId", "another deal already has this external id");
+
+#[derive(Debug, Clone, Default)]
+pub struct DealFilter {
+    pub ids: Option<OneOf<i64>>,
+    pub owner: Option<OneOf<i64>>,
+    pub contact: Option<OneOf<i64>>,
+    pub pipeline: Option<OneOf<i64>>,
+    pub stage: Option<OneOf<i64>>,
+    pub status: Option<OneOf<DealStatus>>,
+    pub lost_reason: Option<OneOf<i64>>,
+    pub amount: Option<Range<i64>>,
+    pub created_at: Option<Range<DateTime<Utc>>>,
+    pub updated_at: Option<Range<DateTime<Utc>>>,
+    pub closed_at: Option<Range<DateTime<Utc>>>,
+    pub expected_close_date: Option<Range<NaiveDate>>,
+    /// Substring of the title.
+    pub search: Option<String>,
+    pub include_deleted: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DealSort {
+    CreatedAt,
+    UpdatedAt,
+    Amount,
+    Title,
+    StageEnteredAt,
+}
+
+pub fn visible(principal: &Principal) -> Select<deal::Entity> {
+    deal::Entity::find().filter(owner_condition(principal, Column::OwnerId))
+}
+
+pub fn query(principal: &Principal, f: &DealFilter) -> Select<deal::Entity> {
+    let mut cond = Condition::all();
+    cond = filter::one_of(cond, Column::Id, &f.ids);
+    cond = filter::one_of(cond, Column::OwnerId, &f.owner);
+    cond = filter::one_of(cond, Column::ContactId, &f.contact);
+    cond = filter::one_of(cond, Column::PipelineId, &f.pipeline);
+    cond = filter::one_of(cond, Column::StageId, &f.stage);
+    cond = filter::one_of(cond, Column::Status, &f.status);
+    cond = filter::one_of(cond, Column::LostReasonId, &f.lost_reason);
+    cond = filter::range(cond, Column::Amount, &f.amount);
+    cond = filter::range(cond, Column::CreatedAt, &f.created_at);
+    cond = filter::range(cond, Column::UpdatedAt, &f.updated_at);
+    cond = filter::range(cond, Column::ClosedAt, &f.closed_at);
+    cond = filter::range(cond, Column::ExpectedCloseDate, &f.expected_close_date);
+    cond = filter::search(cond, &[col(Column::Title)], &f.search);
+    cond = filter::deleted(cond, Column::DeletedAt, f.include_deleted);
+    visible(principal).filter(cond)
+}
+
+fn col(c: Column) -> Expr {
+    Expr::col((deal::Entity, c))
+}
+
+pub async fn list(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    f: &DealFilter,
+    order: &[(DealSort, bool)],
+    page: &PageRequest,
+) -> ApiResult<Page<deal::Model>> {
+    let order = if order.is_empty() { &[(DealSort::CreatedAt, true)][..] } else { order };
+    page::fetch(db, query(principal, f), &sort_keys(order), page).await
+}
+
+fn sort_keys(order: &[(DealSort, bool)]) -> Vec<SortKey<deal::Model>> {
+    type M = deal::Model;
+    let keys = order
+        .iter()
+        .map(|&(field, desc)| match field {
+            DealSort::CreatedAt => {
+                SortKey::new(col(Column::CreatedAt), KeyKind::Time, desc, |m: &M| m.created_at.into())
+            }
+            DealSort::UpdatedAt => {
+                SortKey::new(col(Column::UpdatedAt), KeyKind::Time, desc, |m: &M| m.updated_at.into())
+            }
+            DealSort::Amount => SortKey::new(col(Column::Amount), KeyKind::Int, desc, |m: &M| m.amount.into()),
+            DealSort::Title => SortKey::new(col(Column::Title), KeyKind::Text, desc, |m: &M| m.title.as_str().into()),
+            DealSort::StageEnteredAt => {
+                SortKey::new(col(Column::StageEnteredAt), KeyKind::Time, desc, |m: &M| m.stage_entered_at.into())
+            }
+        })
+        .collect();
+    page::with_id_tiebreak(keys, col(Column::Id), |m: &M| m.id.into())
+}
+
+pub async fn get(principal: &Principal, db: &impl ConnectionTrait, id: i64) -> ApiResult<deal::Model> {
+    visible(principal)
+        .filter(Column::Id.eq(id))
+        .filter(Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound(LABEL))
+}
+
+pub async fn by_ids(principal: &Principal, db: &impl ConnectionTrait, ids: &[i64]) -> ApiResult<Vec<deal::Model>> {
+    Ok(visible(principal)
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .filter(Column::DeletedAt.is_null())
+        .all(db)
+        .await?)
+}
+
+/// The newest `limit` visible deals of each contact, in one statement: the per-contact
+/// limit is a window function, so children are paginated in SQL, not in memory.
+pub async fn latest_of_contacts(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    contact_ids: &[i64],
+    limit: u64,
+) -> ApiResult<Vec<deal::Model>> {
+    let mut inner = visible(principal)
+        .filter(Column::ContactId.is_in(contact_ids.iter().copied()))
+        .filter(Column::DeletedAt.is_null())
+        .as_query()
+        .to_owned();
+    inner.expr_as(
+        Expr::cust("ROW_NUMBER() OVER (PARTITION BY contact_id ORDER BY created_at DESC, id DESC)"),
+        Alias::new("rn"),
+    );
+    let outer = Query::select()
+        .column(Asterisk)
+        .from_subquery(inner, Alias::new("ranked"))
+        .and_where(Expr::col(Alias::new("rn")).lte(limit as i64))
+        .order_by(Alias::new("contact_id"), sea_orm::Order::Asc)
+        .order_by(Alias::new("rn"), sea_orm::Order::Asc)
+        .to_owned();
+    let stmt = db.get_database_backend().build(&outer);
+    Ok(deal::Entity::find().from_raw_sql(stmt).all(db).await?)
+}
+
+/// Stage history of visible deals, oldest first.
+pub async fn history_of(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    deal_ids: &[i64],
+) -> ApiResult<Vec<deal_stage_event::Model>> {
+    let visible_ids = visible(principal).select_only().column(Column::Id).into_query();
+    Ok(deal_stage_event::Entity::find()
+        .filter(deal_stage_event::Column::DealId.is_in(deal_ids.iter().copied()))
+        .filter(deal_stage_event::Column::DealId.in_subquery(visible_ids))
+        .order_by_asc(deal_stage_event::Column::MovedAt)
+        .order_by_asc(deal_stage_event::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// One stage event whose deal is visible.
+pub async fn event(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> ApiResult<Option<deal_stage_event::Model>> {
+    let visible_ids = visible(principal).select_only().column(Column::Id).into_query();
+    Ok(deal_stage_event::Entity::find_by_id(id)
+        .filter(deal_stage_event::Column::DealId.in_subquery(visible_ids))
+        .one(db)
+        .await?)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DealForCreate {
+    pub contact_id: i64,
+    pub owner_id: Option<i64>,
+    pub pipeline_id: Option<i64>,
+    pub stage_id: Option<i64>,
+    pub title: String,
+    pub amount: i64,
+    pub expected_close_date: Option<NaiveDate>,
+    pub external_id: Option<String>,
+}
+
+/// Creates an OPEN deal in the given (or first) stage and records that first event.
+pub async fn create(principal: &Principal, db: &DatabaseConnection, input: DealForCreate) -> ApiResult<deal::Model> {
+    ensure_can_write(principal)?;
+    let title = validate::required("title", &input.title, 300)?;
+    let amount = validate::non_negative("amount", input.amount)?;
+    let external_id = validate::optional("externalId", input.external_id, 255)?;
+    let owner_id = input.owner_id.unwrap_or(principal.user_id);
+    let tx = begin_write(db).await?;
+    ensure_can_own(principal, &tx, owner_id).await?;
+    contacts::get(principal, &tx, input.contact_id)
+        .await
+        .map_err(|_| ApiError::bad_input("contactId", "no such contact"))?;
+    let pipeline = pipelines::resolve(&tx, input.pipeline_id).await?;
+    let stage = stage_in_pipeline(&tx, pipeline.id, input.stage_id).await?;
+    let now = super::now();
+    let created = deal::ActiveModel {
+        id: NotSet,
+        contact_id: Set(input.contact_id),
+        owner_id: Set(owner_id),
+        pipeline_id: Set(pipeline.id),
+        stage_id: Set(stage.id),
+        title: Set(title),
+        amount: Set(amount),
+        status: Set(DealStatus::Open),
+        lost_reason_id: Set(None),
+        lost_note: Set(None),
+        expected_close_date: Set(input.expected_close_date),
+        closed_at: Set(None),
+        stage_entered_at: Set(now),
+        max_stage_position: Set(stage.position),
+        external_id: Set(external_id),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    }
+    .insert(&tx)
+    .await
+    .map_err(duplicate_as(DUPLICATE.0, DUPLICATE.1))?;
+    record_move(&tx, created.id, None, stage.id, now, Some(principal.user_id)).await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// The stage `stage_id` of `pipeline_id`, or that pipeline's first stage.
+async fn stage_in_pipeline(
+    db: &impl ConnectionTrait,
+    pipeline_id: i64,
+    stage_id: Option<i64>,
+) -> ApiResult<stage::Model> {
+    let mut q = stage::Entity::find().filter(stage::Column::PipelineId.eq(pipeline_id));
+    if let Some(id) = stage_id {
+        q = q.filter(stage::Column::Id.eq(id));
+    }
+    q.order_by_asc(stage::Column::Position).one(db).await?.ok_or_else(|| match stage_id {
+        Some(_) => ApiError::bad_input("stageId", "is not a stage of the deal's pipeline"),
+        None => ApiError::bad_input("pipelineId", "the pipeline has no stages"),
+    })
+}
+
+pub async fn record_move(
+    db: &impl ConnectionTrait,
+    deal_id: i64,
+    from: Option<i64>,
+    to: i64,
+    at: DateTime<Utc>,
+    by: Option<i64>,
+) -> ApiResult<()> {
+    deal_stage_event::ActiveModel {
+        id: NotSet,
+        deal_id: Set(deal_id),
+        from_stage_id: Set(from),
+        to_stage_id: Set(to),
+        moved_at: Set(at),
+        moved_by: Set(by),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Loads a visible deal for a write and checks the version the client read.
+async fn for_write(principal: &Principal, db: &impl ConnectionTrait, id: i64, version: i32) -> ApiResult<deal::Model> {
+    ensure_can_write(principal)?;
+    let deal = get(principal, db, id).await?;
+    if deal.version != version {
+        return Err(ApiError::Conflict(format!(
+            "this deal was changed by someone else (now at version {}); reload it and retry",
+            deal.version
+        )));
+    }
+    Ok(deal)
+}
+
+fn ensure_open(deal: &deal::Model) -> ApiResult<()> {
+    match deal.status {
+        DealStatus::Open => Ok(()),
+        closed => Err(ApiError::bad_input(
+            "id",
+            format!("the deal is already {}; only open deals change stage or close", closed.to_value()),
+        )),
+    }
+}
+
+/// Moves an open deal to another stage of its pipeline, recording the move.
+pub async fn move_to(
+    principal: &Principal,
+    db: &DatabaseConnection,
+    id: i64,
+    version: i32,
+    stage_id: i64,
+) -> ApiResult<deal::Model> {
+    let tx = begin_write(db).await?;
+    let deal = for_write(principal, &tx, id, version).await?;
+    ensure_open(&deal)?;
+    let target = stage_in_pipeline(&tx, deal.pipeline_id, Some(stage_id)).await?;
+    if target.id == deal.stage_id {
+        return Ok(deal);
+    }
+    let now = super::now();
+    let changes = deal::ActiveModel {
+        stage_id: Set(target.id),
+        stage_entered_at: Set(now),
+        max_stage_position: Set(Ord::max(deal.max_stage_position, target.position)),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    update_versioned(&tx, &columns(), owner_condition(principal, Column::OwnerId), id, Some(version), changes, LABEL)
+        .await?;
+    record_move(&tx, id, Some(deal.stage_id), target.id, now, Some(principal.user_id)).await?;
+    let moved = get(principal, &tx, id).await?;
+    tx.commit().await?;
+    Ok(moved)
+}
+
+/// Closes an open deal as WON or LOST.
+pub async fn close(
+    principal: &Principal,
+    db: &DatabaseConnection,
+    id: i64,
+    version: i32,
+    outcome: Outcome,
+) -> ApiResult<deal::Model> {
+    let tx = begin_write(db).await?;
+    let deal = for_write(principal, &tx, id, version).await?;
+    ensure_open(&deal)?;
+    let now = super::now();
+    let mut changes = deal::ActiveModel { closed_at: Set(Some(now)), updated_at: Set(now), ..Default::default() };
+    match outcome {
+        Outcome::Won => changes.status = Set(DealStatus::Won),
+        Outcome::Lost { reason_id, note } => {
+            let reason = lost_reason::Entity::find_by_id(reason_id).one(&tx).await?;
+            if !reason.is_some_and(|r| r.active) {
+                return Err(ApiError::bad_input("lostReasonId", "no such active lost reason"));
+            }
+            changes.status = Set(DealStatus::Lost);
+            changes.lost_reason_id = Set(Some(reason_id));
+            changes.lost_note = Set(validate::optional("note", note, 2000)?);
+        }
+    }
+    update_versioned(&tx, &columns(), owner_condition(principal, Column::OwnerId), id, Some(version), changes, LABEL)
+        .await?;
+    let closed = get(principal, &tx, id).await?;
+    tx.commit().await?;
+    Ok(closed)
+}
+
+pub enum Outcome {
+    Won,
+    Lost { reason_id: i64, note: Option<String> },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DealForUpdate {
+    pub version: i32,
+    pub title: Option<String>,
+    pub amount: Option<i64>,
+    pub owner_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    pub expected_close_date: Option<Option<NaiveDate>>,
+    pub external_id: Option<Option<String>>,
+}
+
+pub async fn update(
+    principal: &Principal,
+    db: &DatabaseConnection,
+    id: i64,
+    input: DealForUpdate,
+) -> ApiResult<deal::Model> {
+    ensure_can_write(principal)?;
+    let mut changes = deal::ActiveModel { updated_at: Set(super::now()), ..Default::default() };
+    if let Some(title) = &input.title {
+        changes.title = Set(validate::required("title", title, 300)?);
+    }
+    if let Some(amount) = input.amount {
+        changes.amount = Set(validate::non_negative("amount", amount)?);
+    }
+    if let Some(date) = input.expected_close_date {
+        changes.expected_close_date = Set(date);
+    }
+    if let Some(v) = validate::optional_patch("externalId", input.external_id, 255)? {
+        changes.external_id = Set(v);
+    }
+    let tx = begin_write(db).await?;
+    if let Some(owner_id) = input.owner_id {
+        ensure_can_own(principal, &tx, owner_id).await?;
+        changes.owner_id = Set(owner_id);
+    }
+    if let Some(contact_id) = input.contact_id {
+        contacts::get(principal, &tx, contact_id)
+            .await
+            .map_err(|_| ApiError::bad_input("contactId", "no such contact"))?;
+        changes.contact_id = Set(contact_id);
+    }
+    update_versioned(
+        &tx,
+        &columns(),
+        owner_condition(principal, Column::OwnerId),
+        id,
+        Some(input.version),
+        changes,
+        LABEL,
+    )
+    .await?;
+    let updated = get(principal, &tx, id).await?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+pub async fn delete(principal: &Principal, db: &impl ConnectionTrait, id: i64, version: Option<i32>) -> ApiResult<()> {
+    ensure_can_write(principal)?;
+    let now = super::now();
+    let changes = deal::ActiveModel { deleted_at: Set(Some(now)), updated_at: Set(now), ..Default::default() };
+    update_versioned(db, &columns(), owner_condition(principal, Column::OwnerId), id, version, changes, LABEL).await
+}
+
+fn columns() -> Versioned<Column> {
+    Versioned { id: Column::Id, version: Column::Version, deleted_at: Some(Column::DeletedAt), unique: DUPLICATE }
+}

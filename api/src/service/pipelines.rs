@@ -1,0 +1,290 @@
+//! Pipelines, their ordered stages, and lost reasons. Everyone signed in reads them;
+//! only ADMIN changes them.
+
+use entity::{lost_reason, pipeline, stage};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet, QueryFilter, QueryOrder,
+    Set, Statement,
+};
+
+use super::scope::ensure_admin;
+use super::validate;
+use super::write::{Versioned, update_versioned};
+use crate::auth::Principal;
+use crate::db::begin_write;
+use crate::error::{ApiError, ApiResult};
+
+pub async fn list(db: &impl ConnectionTrait) -> ApiResult<Vec<pipeline::Model>> {
+    Ok(pipeline::Entity::find()
+        .order_by_desc(pipeline::Column::IsDefault)
+        .order_by_asc(pipeline::Column::Id)
+        .all(db)
+        .await?)
+}
+
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> ApiResult<Vec<pipeline::Model>> {
+    Ok(pipeline::Entity::find().filter(pipeline::Column::Id.is_in(ids.iter().copied())).all(db).await?)
+}
+
+/// The pipeline named by `id`, or the default one.
+pub async fn resolve(db: &impl ConnectionTrait, id: Option<i64>) -> ApiResult<pipeline::Model> {
+    let found = match id {
+        Some(id) => pipeline::Entity::find_by_id(id).one(db).await?,
+        None => {
+            pipeline::Entity::find()
+                .order_by_desc(pipeline::Column::IsDefault)
+                .order_by_asc(pipeline::Column::Id)
+                .one(db)
+                .await?
+        }
+    };
+    found.ok_or_else(|| ApiError::bad_input("pipelineId", "no such pipeline"))
+}
+
+pub async fn stages_by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> ApiResult<Vec<stage::Model>> {
+    Ok(stage::Entity::find().filter(stage::Column::Id.is_in(ids.iter().copied())).all(db).await?)
+}
+
+/// The stages of these pipelines, in position order.
+pub async fn stages_of(db: &impl ConnectionTrait, pipeline_ids: &[i64]) -> ApiResult<Vec<stage::Model>> {
+    Ok(stage::Entity::find()
+        .filter(stage::Column::PipelineId.is_in(pipeline_ids.iter().copied()))
+        .order_by_asc(stage::Column::PipelineId)
+        .order_by_asc(stage::Column::Position)
+        .all(db)
+        .await?)
+}
+
+pub async fn lost_reasons(db: &impl ConnectionTrait, include_inactive: bool) -> ApiResult<Vec<lost_reason::Model>> {
+    let mut q = lost_reason::Entity::find().order_by_asc(lost_reason::Column::Name);
+    if !include_inactive {
+        q = q.filter(lost_reason::Column::Active.eq(true));
+    }
+    Ok(q.all(db).await?)
+}
+
+pub async fn lost_reasons_by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> ApiResult<Vec<lost_reason::Model>> {
+    Ok(lost_reason::Entity::find().filter(lost_reason::Column::Id.is_in(ids.iter().copied())).all(db).await?)
+}
+
+/// A stage with a name and win probability, as given when a pipeline is created.
+#[derive(Debug, Clone)]
+pub struct StageForCreate {
+    pub name: String,
+    pub probability: i32,
+}
+
+fn probability(value: i32) -> ApiResult<i32> {
+    if (0..=100).contains(&value) {
+        Ok(value)
+    } else {
+        Err(ApiError::bad_input("probability", "must be between 0 and 100"))
+    }
+}
+
+pub async fn create_pipeline(
+    principal: &Principal,
+    db: &DatabaseConnection,
+    name: &str,
+    is_default: bool,
+    stages: Vec<StageForCreate>,
+) -> ApiResult<(pipeline::Model, Vec<stage::Model>)> {
+    ensure_admin(principal)?;
+    let name = validate::required("name", name, 200)?;
+    for s in &stages {
+        validate::required("stages.name", &s.name, 200)?;
+        probability(s.probability)?;
+    }
+    let tx = begin_write(db).await?;
+    let now = super::now();
+    let any_pipeline = pipeline::Entity::find().one(&tx).await?.is_some();
+    let is_default = is_default || !any_pipeline;
+    if is_default {
+        pipeline::Entity::update_many()
+            .col_expr(pipeline::Column::IsDefault, Expr::value(false))
+            .filter(pipeline::Column::IsDefault.eq(true))
+            .exec(&tx)
+            .await?;
+    }
+    let created = pipeline::ActiveModel {
+        id: NotSet,
+        name: Set(name),
+        is_default: Set(is_default),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&tx)
+    .await?;
+    let mut created_stages = Vec::new();
+    for (i, s) in stages.into_iter().enumerate() {
+        created_stages.push(insert_stage(&tx, created.id, s.name.trim(), i as i32 + 1, s.probability).await?);
+    }
+    tx.commit().await?;
+    Ok((created, created_stages))
+}
+
+async fn insert_stage(
+    db: &impl ConnectionTrait,
+    pipeline_id: i64,
+    name: &str,
+    position: i32,
+    probability: i32,
+) -> ApiResult<stage::Model> {
+    let now = super::now();
+    Ok(stage::ActiveModel {
+        id: NotSet,
+        pipeline_id: Set(pipeline_id),
+        name: Set(name.to_owned()),
+        position: Set(position),
+        probability: Set(probability),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Adds a stage to a pipeline, at `position` (1-based; later stages shift down) or last.
+pub async fn create_stage(
+    principal: &Principal,
+    db: &DatabaseConnection,
+    pipeline_id: i64,
+    name: &str,
+    prob: i32,
+    position: Option<i32>,
+) -> ApiResult<stage::Model> {
+    ensure_admin(principal)?;
+    let name = validate::required("name", name, 200)?;
+    let prob = probability(prob)?;
+    let tx = begin_write(db).await?;
+    if pipeline::Entity::find_by_id(pipeline_id).one(&tx).await?.is_none() {
+        return Err(ApiError::bad_input("pipelineId", "no such pipeline"));
+    }
+    let count = stages_of(&tx, &[pipeline_id]).await?.len() as i32;
+    let created = insert_stage(&tx, pipeline_id, &name, count + 1, prob).await?;
+    if let Some(position) = position {
+        reorder(&tx, pipeline_id, created.id, position).await?;
+    }
+    let created = stage::Entity::find_by_id(created.id).one(&tx).await?.ok_or(ApiError::NotFound("Stage"))?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct StageForUpdate {
+    pub version: i32,
+    pub name: Option<String>,
+    pub probability: Option<i32>,
+    pub position: Option<i32>,
+}
+
+pub async fn update_stage(
+    principal: &Principal,
+    db: &DatabaseConnection,
+    id: i64,
+    input: StageForUpdate,
+) -> ApiResult<stage::Model> {
+    ensure_admin(principal)?;
+    let mut changes = stage::ActiveModel { updated_at: Set(super::now()), ..Default::default() };
+    if let Some(name) = &input.name {
+        changes.name = Set(validate::required("name", name, 200)?);
+    }
+    if let Some(p) = input.probability {
+        changes.probability = Set(probability(p)?);
+    }
+    let tx = begin_write(db).await?;
+    let cols = Versioned {
+        id: stage::Column::Id,
+        version: stage::Column::Version,
+        deleted_at: None,
+        unique: ("position", "another stage has this position"),
+    };
+    update_versioned(&tx, &cols, sea_orm::Condition::all(), id, Some(input.version), changes, "Stage").await?;
+    let current = stage::Entity::find_by_id(id).one(&tx).await?.ok_or(ApiError::NotFound("Stage"))?;
+    if let Some(position) = input.position {
+        reorder(&tx, current.pipeline_id, id, position).await?;
+    }
+    let updated = stage::Entity::find_by_id(id).one(&tx).await?.ok_or(ApiError::NotFound("Stage"))?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// Moves stage `id` to `position` (clamped to 1..=n) and renumbers the pipeline 1..=n.
+/// Positions stay unique at every statement: they are parked at negative values first.
+/// Each deal's highest reached position is recomputed from its history, because it is
+/// stored as a position.
+async fn reorder(db: &impl ConnectionTrait, pipeline_id: i64, id: i64, position: i32) -> ApiResult<()> {
+    let mut order: Vec<i64> =
+        stages_of(db, &[pipeline_id]).await?.into_iter().map(|s| s.id).filter(|s| *s != id).collect();
+    let index = (Ord::max(position, 1) as usize - 1).min(order.len());
+    order.insert(index, id);
+    stage::Entity::update_many()
+        .col_expr(stage::Column::Position, Expr::col(stage::Column::Position).mul(-1))
+        .filter(stage::Column::PipelineId.eq(pipeline_id))
+        .exec(db)
+        .await?;
+    for (i, stage_id) in order.iter().enumerate() {
+        stage::Entity::update_many()
+            .col_expr(stage::Column::Position, Expr::value(i as i32 + 1))
+            .filter(stage::Column::Id.eq(*stage_id))
+            .exec(db)
+            .await?;
+    }
+    let backend = db.get_database_backend();
+    let placeholder = if backend == sea_orm::DatabaseBackend::Postgres { "$1" } else { "?" };
+    let sql = format!(
+        "UPDATE deals SET max_stage_position = COALESCE((SELECT MAX(s.position) FROM deal_stage_events e \
+         JOIN stages s ON s.id = e.to_stage_id WHERE e.deal_id = deals.id), max_stage_position) \
+         WHERE pipeline_id = {placeholder}"
+    );
+    db.execute_raw(Statement::from_sql_and_values(backend, sql, [pipeline_id.into()])).await?;
+    Ok(())
+}
+
+pub async fn create_lost_reason(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    name: &str,
+) -> ApiResult<lost_reason::Model> {
+    ensure_admin(principal)?;
+    let now = super::now();
+    Ok(lost_reason::ActiveModel {
+        id: NotSet,
+        name: Set(validate::required("name", name, 200)?),
+        active: Set(true),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?)
+}
+
+pub async fn update_lost_reason(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    id: i64,
+    version: i32,
+    name: Option<String>,
+    active: Option<bool>,
+) -> ApiResult<lost_reason::Model> {
+    ensure_admin(principal)?;
+    let mut changes = lost_reason::ActiveModel { updated_at: Set(super::now()), ..Default::default() };
+    if let Some(name) = name {
+        changes.name = Set(validate::required("name", &name, 200)?);
+    }
+    if let Some(active) = active {
+        changes.active = Set(active);
+    }
+    let cols = Versioned {
+        id: lost_reason::Column::Id,
+        version: lost_reason::Column::Version,
+        deleted_at: None,
+        unique: ("name", "duplicate"),
+    };
+    update_versioned(db, &cols, sea_orm::Condition::all(), id, Some(version), changes, "LostReason").await?;
+    lost_reason::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound("LostReason"))
+}
