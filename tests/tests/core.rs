@@ -552,3 +552,180 @@ db_test!(deal_relations_filters_and_scope, |app| {
     app.ok(&rep_a, delete, json!({ "id": ids[0] })).await;
     assert_eq!(app.ok(&rep_a, "{ deals { totalCount } }", json!({})).await["deals"]["totalCount"], 2);
 });
+
+const SCHEDULE: &str = "mutation($i: ScheduleMeetingInput!) { scheduleMeeting(input: $i) {
+    meeting { id version kind status scheduledAt durationMinutes clientKey contact { firstName } deal { title } owner { name } } } }";
+const LOG_OUTCOME: &str = "mutation($i: LogMeetingOutcomeInput!) { logMeetingOutcome(input: $i) {
+    meeting { id status outcomeLoggedAt notes version rescheduledTo { id scheduledAt status } }
+    rescheduledMeeting { id status kind scheduledAt } } }";
+
+db_test!(meetings_schedule_log_and_reschedule, |app| {
+    let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
+    let (_, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
+    sales_pipeline(&app, &admin).await;
+    let contact = create_contact(&app, &rep, json!({ "firstName": "Dana" })).await;
+    let other = create_contact(&app, &rep, json!({ "firstName": "Eli" })).await;
+    let deal = create_deal(&app, &rep, json!({ "contactId": contact["id"], "title": "Pilot", "amount": 1000 })).await;
+
+    let scheduled = app
+        .ok(&rep, SCHEDULE, json!({ "i": { "contactId": contact["id"], "dealId": deal["id"], "kind": "DEMO", "scheduledAt": "2026-03-02T15:00:00Z" } }))
+        .await["scheduleMeeting"]["meeting"]
+        .clone();
+    assert_eq!(scheduled["status"], "SCHEDULED");
+    assert_eq!(scheduled["durationMinutes"], 30);
+    assert_eq!(
+        (
+            scheduled["contact"]["firstName"].as_str(),
+            scheduled["deal"]["title"].as_str(),
+            scheduled["owner"]["name"].as_str()
+        ),
+        (Some("Dana"), Some("Pilot"), Some("rep"))
+    );
+
+    let wrong_deal = app.err(&rep, SCHEDULE, json!({ "i": { "contactId": other["id"], "dealId": deal["id"], "kind": "CALL", "scheduledAt": "2026-03-02T15:00:00Z" } })).await;
+    assert_eq!((wrong_deal["code"].as_str(), wrong_deal["field"].as_str()), (Some("BAD_USER_INPUT"), Some("dealId")));
+    let bad_duration = app.err(&rep, SCHEDULE, json!({ "i": { "contactId": contact["id"], "kind": "CALL", "scheduledAt": "2026-03-02T15:00:00Z", "durationMinutes": 0 } })).await;
+    assert_eq!(bad_duration["field"], "durationMinutes");
+
+    for (input, field) in [
+        (json!({ "id": scheduled["id"], "status": "SCHEDULED" }), "status"),
+        (json!({ "id": scheduled["id"], "status": "RESCHEDULED" }), "rescheduledTo"),
+        (
+            json!({ "id": scheduled["id"], "status": "COMPLETED", "rescheduledTo": "2026-03-09T15:00:00Z" }),
+            "rescheduledTo",
+        ),
+        (json!({ "id": scheduled["id"], "status": "COMPLETED", "loggedAt": "2999-01-01T00:00:00Z" }), "loggedAt"),
+    ] {
+        let err = app.err(&rep, LOG_OUTCOME, json!({ "i": input })).await;
+        assert_eq!((err["code"].as_str(), err["field"].as_str()), (Some("BAD_USER_INPUT"), Some(field)), "{input}");
+    }
+
+    let rescheduled = app
+        .ok(&rep, LOG_OUTCOME, json!({ "i": { "id": scheduled["id"], "version": 1, "status": "RESCHEDULED", "rescheduledTo": "2026-03-09T15:00:00Z", "loggedAt": "2026-03-01T09:00:00Z" } }))
+        .await["logMeetingOutcome"]
+        .clone();
+    let replacement = &rescheduled["rescheduledMeeting"];
+    assert_eq!((replacement["status"].as_str(), replacement["kind"].as_str()), (Some("SCHEDULED"), Some("DEMO")));
+    assert_eq!(rescheduled["meeting"]["status"], "RESCHEDULED");
+    assert_eq!(rescheduled["meeting"]["outcomeLoggedAt"], "2026-03-01T09:00:00+00:00");
+    assert_eq!(rescheduled["meeting"]["rescheduledTo"]["id"], replacement["id"]);
+    let twice = app.err(&rep, LOG_OUTCOME, json!({ "i": { "id": scheduled["id"], "status": "COMPLETED" } })).await;
+    assert_eq!(twice["code"], "BAD_USER_INPUT", "a rescheduled meeting is closed; its replacement takes the outcome");
+
+    let no_show = app
+        .ok(
+            &rep,
+            LOG_OUTCOME,
+            json!({ "i": { "id": replacement["id"], "status": "NO_SHOW", "notes": "did not join" } }),
+        )
+        .await;
+    assert_eq!(
+        (
+            no_show["logMeetingOutcome"]["meeting"]["status"].as_str(),
+            no_show["logMeetingOutcome"]["meeting"]["notes"].as_str()
+        ),
+        (Some("NO_SHOW"), Some("did not join"))
+    );
+
+    // Relations both ways, latest first, limited in SQL.
+    let nested = app
+        .ok(&rep, "query($c: ID!, $d: ID!) { contact(id: $c) { meetings(first: 1) { status } } deal(id: $d) { meetings { status } } }", json!({ "c": contact["id"], "d": deal["id"] }))
+        .await;
+    assert_eq!(nested["contact"]["meetings"], json!([{ "status": "NO_SHOW" }]));
+    assert_eq!(nested["deal"]["meetings"], json!([{ "status": "NO_SHOW" }, { "status": "RESCHEDULED" }]));
+    let list = app.ok(&rep, "{ meetings(where: { status: { in: [NO_SHOW, COMPLETED] } }) { totalCount } all: meetings(orderBy: [{ field: SCHEDULED_AT }]) { nodes { status } } }", json!({})).await;
+    assert_eq!(list["meetings"]["totalCount"], 1);
+    assert_eq!(list["all"]["nodes"], json!([{ "status": "RESCHEDULED" }, { "status": "NO_SHOW" }]));
+});
+
+db_test!(meeting_retries_with_client_key_change_nothing, |app| {
+    let (_, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
+    let (_, other_rep) = app.signed_in("other@example.com", Role::SalesRep, None).await;
+    let contact = create_contact(&app, &rep, json!({ "firstName": "Dana" })).await;
+    let input = json!({ "contactId": contact["id"], "kind": "CALL", "scheduledAt": "2026-05-01T10:00:00Z", "clientKey": "phone-1-op-1" });
+    let first = app.ok(&rep, SCHEDULE, json!({ "i": input })).await["scheduleMeeting"]["meeting"].clone();
+    let again = app.ok(&rep, SCHEDULE, json!({ "i": input })).await["scheduleMeeting"]["meeting"].clone();
+    assert_eq!(first["id"], again["id"]);
+    assert_eq!(first["clientKey"], "phone-1-op-1");
+    assert_eq!(app.count("SELECT COUNT(*) FROM meetings").await, 1);
+    let mut changed = input.clone();
+    changed["kind"] = json!("DEMO");
+    assert_eq!(app.err(&rep, SCHEDULE, json!({ "i": changed })).await["code"], "CONFLICT");
+    let long_key = json!({ "contactId": contact["id"], "kind": "CALL", "scheduledAt": "2026-05-01T10:00:00Z", "clientKey": "k".repeat(256) });
+    assert_eq!(app.err(&rep, SCHEDULE, json!({ "i": long_key })).await["field"], "clientKey");
+
+    // Eight copies of one outcome arriving at once: one outcome, one answer.
+    let outcome = json!({ "i": { "id": first["id"], "status": "NO_SHOW", "clientKey": "phone-1-op-2" } });
+    let copies = (0..8).map(|_| {
+        let (app, rep, outcome) = (app.clone(), rep.clone(), outcome.clone());
+        tokio::spawn(async move { app.gql(Some(&rep), LOG_OUTCOME, outcome).await })
+    });
+    let mut versions = Vec::new();
+    for copy in copies {
+        let body = copy.await.unwrap();
+        assert!(body.get("errors").is_none(), "{body}");
+        versions.push(body["data"]["logMeetingOutcome"]["meeting"]["version"].clone());
+    }
+    assert!(versions.iter().all(|v| *v == json!(2)), "applied once: {versions:?}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM idempotency_keys").await, 2);
+
+    // Eight concurrent copies of a schedule: one meeting.
+    let input = json!({ "i": { "contactId": contact["id"], "kind": "DEMO", "scheduledAt": "2026-05-02T10:00:00Z", "clientKey": "phone-1-op-3" } });
+    let copies: Vec<_> = (0..8)
+        .map(|_| {
+            let (app, rep, input) = (app.clone(), rep.clone(), input.clone());
+            tokio::spawn(async move { app.gql(Some(&rep), SCHEDULE, input).await })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for copy in copies {
+        let body = copy.await.unwrap();
+        assert!(body.get("errors").is_none(), "{body}");
+        ids.push(body["data"]["scheduleMeeting"]["meeting"]["id"].as_str().unwrap().to_owned());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "one meeting for all copies");
+    assert_eq!(app.count("SELECT COUNT(*) FROM meetings").await, 2);
+
+    // Keys are per user: another rep's key space is separate (and they cannot see the meeting).
+    let foreign = app
+        .err(
+            &other_rep,
+            LOG_OUTCOME,
+            json!({ "i": { "id": first["id"], "status": "COMPLETED", "clientKey": "phone-1-op-2" } }),
+        )
+        .await;
+    assert_eq!(foreign["code"], "NOT_FOUND");
+});
+
+db_test!(offline_batch_applies_each_entry_on_its_own, |app| {
+    let (_, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
+    let contact = create_contact(&app, &rep, json!({ "firstName": "Dana" })).await;
+    let existing = app
+        .ok(
+            &rep,
+            SCHEDULE,
+            json!({ "i": { "contactId": contact["id"], "kind": "CALL", "scheduledAt": "2026-05-01T10:00:00Z" } }),
+        )
+        .await["scheduleMeeting"]["meeting"]["id"]
+        .clone();
+    let batch = "mutation($e: [MeetingLogEntry!]!) { logMeetings(entries: $e) { index meeting { status kind } rescheduledMeeting { status } error { code field } } }";
+    let entries = json!([
+        { "outcome": { "id": existing, "status": "COMPLETED", "loggedAt": "2026-05-01T10:40:00Z", "clientKey": "dev-7-1" } },
+        { "schedule": { "contactId": gid("Contact", 9999), "kind": "CALL", "scheduledAt": "2026-05-03T10:00:00Z", "clientKey": "dev-7-2" } },
+        { "schedule": { "contactId": contact["id"], "kind": "FOLLOW_UP", "scheduledAt": "2026-05-04T10:00:00Z", "clientKey": "dev-7-3" } },
+        { "outcome": { "id": gid("Meeting", 9999), "status": "NO_SHOW", "clientKey": "dev-7-4" } },
+    ]);
+    let expected = json!([
+        { "index": 0, "meeting": { "status": "COMPLETED", "kind": "CALL" }, "rescheduledMeeting": null, "error": null },
+        { "index": 1, "meeting": null, "rescheduledMeeting": null, "error": { "code": "BAD_USER_INPUT", "field": "contactId" } },
+        { "index": 2, "meeting": { "status": "SCHEDULED", "kind": "FOLLOW_UP" }, "rescheduledMeeting": null, "error": null },
+        { "index": 3, "meeting": null, "rescheduledMeeting": null, "error": { "code": "NOT_FOUND", "field": null } },
+    ]);
+    assert_eq!(app.ok(&rep, batch, json!({ "e": entries })).await["logMeetings"], expected);
+    // The device resends the whole batch after a lost response: nothing new is created.
+    assert_eq!(app.ok(&rep, batch, json!({ "e": entries })).await["logMeetings"], expected);
+    assert_eq!(app.count("SELECT COUNT(*) FROM meetings").await, 2);
+    let both = app.err(&rep, batch, json!({ "e": [{ "schedule": { "contactId": contact["id"], "kind": "CALL", "scheduledAt": "2026-05-03T10:00:00Z" }, "outcome": { "id": existing, "status": "COMPLETED" } }] })).await;
+    assert_eq!(both["code"], "BAD_USER_INPUT", "an entry is exactly one of schedule or outcome");
+});

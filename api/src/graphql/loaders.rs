@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{contact, deal, deal_stage_event, lost_reason, pipeline, stage, user};
+use entity::{contact, deal, deal_stage_event, lost_reason, meeting, pipeline, stage, user};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Principal;
 use crate::error::SharedError;
-use crate::service::{contacts, deals, pipelines, users};
+use crate::service::{contacts, deals, meetings, pipelines, users};
 
 #[derive(Clone)]
 pub struct LoaderCtx {
@@ -37,6 +37,7 @@ macro_rules! by_id_loader {
 by_id_loader!(UsersById, user::Model, |c, ids| users::by_ids(&c.db, ids));
 by_id_loader!(ContactsById, contact::Model, |c, ids| contacts::by_ids(&c.principal, &c.db, ids));
 by_id_loader!(DealsById, deal::Model, |c, ids| deals::by_ids(&c.principal, &c.db, ids));
+by_id_loader!(MeetingsById, meeting::Model, |c, ids| meetings::by_ids(&c.principal, &c.db, ids));
 by_id_loader!(PipelinesById, pipeline::Model, |c, ids| pipelines::by_ids(&c.db, ids));
 by_id_loader!(StagesById, stage::Model, |c, ids| pipelines::stages_by_ids(&c.db, ids));
 by_id_loader!(LostReasonsById, lost_reason::Model, |c, ids| pipelines::lost_reasons_by_ids(&c.db, ids));
@@ -97,6 +98,38 @@ impl Loader<(i64, u64)> for LatestDealsOfContact {
     }
 }
 
+/// The latest N meetings of each contact or deal, keyed by (parent id, N).
+pub struct LatestMeetingsOf(LoaderCtx, meeting::Column);
+
+impl Loader<(i64, u64)> for LatestMeetingsOf {
+    type Value = Vec<meeting::Model>;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[(i64, u64)]) -> Result<HashMap<(i64, u64), Self::Value>, SharedError> {
+        let parent = self.1;
+        let mut out = HashMap::new();
+        let mut limits: Vec<u64> = keys.iter().map(|k| k.1).collect();
+        limits.sort_unstable();
+        limits.dedup();
+        for limit in limits {
+            let ids: Vec<i64> = keys.iter().filter(|k| k.1 == limit).map(|k| k.0).collect();
+            let rows = meetings::latest_of(&self.0.principal, &self.0.db, parent, &ids, limit).await?;
+            let parent_of = |m: &meeting::Model| match parent {
+                meeting::Column::DealId => m.deal_id.unwrap_or_default(),
+                _ => m.contact_id,
+            };
+            let mut grouped = group(&ids, rows, parent_of);
+            for list in grouped.values_mut() {
+                list.sort_by(|a, b| b.scheduled_at.cmp(&a.scheduled_at).then(b.id.cmp(&a.id)));
+            }
+            for (parent_id, list) in grouped {
+                out.insert((parent_id, limit), list);
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// Everything a request batch-loads; built once per authenticated request.
 pub struct Loaders {
     pub users: DataLoader<UsersById>,
@@ -108,6 +141,9 @@ pub struct Loaders {
     pub stages_of_pipeline: DataLoader<StagesOfPipeline>,
     pub history_of_deal: DataLoader<HistoryOfDeal>,
     pub latest_deals_of_contact: DataLoader<LatestDealsOfContact>,
+    pub meetings: DataLoader<MeetingsById>,
+    pub latest_meetings_of_contact: DataLoader<LatestMeetingsOf>,
+    pub latest_meetings_of_deal: DataLoader<LatestMeetingsOf>,
 }
 
 impl Loaders {
@@ -122,7 +158,13 @@ impl Loaders {
             lost_reasons: DataLoader::new(LostReasonsById(ctx.clone()), tokio::spawn),
             stages_of_pipeline: DataLoader::new(StagesOfPipeline(ctx.clone()), tokio::spawn),
             history_of_deal: DataLoader::new(HistoryOfDeal(ctx.clone()), tokio::spawn),
-            latest_deals_of_contact: DataLoader::new(LatestDealsOfContact(ctx), tokio::spawn),
+            latest_deals_of_contact: DataLoader::new(LatestDealsOfContact(ctx.clone()), tokio::spawn),
+            meetings: DataLoader::new(MeetingsById(ctx.clone()), tokio::spawn),
+            latest_meetings_of_contact: DataLoader::new(
+                LatestMeetingsOf(ctx.clone(), meeting::Column::ContactId),
+                tokio::spawn,
+            ),
+            latest_meetings_of_deal: DataLoader::new(LatestMeetingsOf(ctx, meeting::Column::DealId), tokio::spawn),
         }
     }
 }

@@ -4,6 +4,8 @@
 pub mod contacts;
 pub mod deals;
 pub mod filter;
+pub mod idempotency;
+pub mod meetings;
 pub mod page;
 pub mod pipelines;
 pub mod scope;

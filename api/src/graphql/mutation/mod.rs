@@ -3,6 +3,7 @@
 mod auth;
 mod contacts;
 mod deals;
+mod meetings;
 mod pipelines;
 
 use async_graphql::MergedObject;
@@ -14,5 +15,6 @@ pub struct MutationRoot(
     auth::AuthMutation,
     contacts::ContactMutation,
     deals::DealMutation,
+    meetings::MeetingMutation,
     pipelines::PipelineMutation,
 );

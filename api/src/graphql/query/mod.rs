@@ -2,6 +2,7 @@
 
 mod contacts;
 mod deals;
+mod meetings;
 mod node;
 mod pipelines;
 mod users;
@@ -18,5 +19,6 @@ pub struct QueryRoot(
     node::NodeQuery,
     contacts::ContactQuery,
     deals::DealQuery,
+    meetings::MeetingQuery,
     pipelines::PipelineQuery,
 );

@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, Object, Result};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode_any};
 use crate::graphql::types::node::Node;
-use crate::graphql::types::{Contact, Deal, DealStageEvent, LostReason, Pipeline, Stage, User};
+use crate::graphql::types::{Contact, Deal, DealStageEvent, LostReason, Meeting, Pipeline, Stage, User};
 use crate::service::deals;
 
 #[derive(Default)]
@@ -21,6 +21,7 @@ impl NodeQuery {
             NodeKind::User => loaders.users.load_one(id).await?.map(|m| Node::User(User(m))),
             NodeKind::Contact => loaders.contacts.load_one(id).await?.map(|m| Node::Contact(Contact(m))),
             NodeKind::Deal => loaders.deals.load_one(id).await?.map(|m| Node::Deal(Deal(m))),
+            NodeKind::Meeting => loaders.meetings.load_one(id).await?.map(|m| Node::Meeting(Meeting(m))),
             NodeKind::Pipeline => loaders.pipelines.load_one(id).await?.map(|m| Node::Pipeline(Pipeline(m))),
             NodeKind::Stage => loaders.stages.load_one(id).await?.map(|m| Node::Stage(Stage(m))),
             NodeKind::LostReason => loaders.lost_reasons.load_one(id).await?.map(|m| Node::LostReason(LostReason(m))),

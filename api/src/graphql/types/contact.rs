@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::contact;
 
 use super::enums::Lifecycle;
-use super::{Deal, Money, User};
+use super::{Deal, Meeting, Money, User};
 use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
@@ -77,6 +77,12 @@ impl Contact {
         let limit = child_limit(first)?;
         let deals = ctx.loaders()?.latest_deals_of_contact.load_one((self.0.id, limit)).await?.unwrap_or_default();
         Ok(deals.into_iter().map(Deal).collect())
+    }
+    /// The contact's latest meetings by scheduled time (at most `first`, ≤ 100).
+    async fn meetings(&self, ctx: &Context<'_>, #[graphql(default = 10)] first: i32) -> Result<Vec<Meeting>> {
+        let key = (self.0.id, child_limit(first)?);
+        let meetings = ctx.loaders()?.latest_meetings_of_contact.load_one(key).await?.unwrap_or_default();
+        Ok(meetings.into_iter().map(Meeting).collect())
     }
     /// Optimistic-concurrency version: send it back with updates.
     async fn version(&self) -> i32 {

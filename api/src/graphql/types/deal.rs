@@ -4,9 +4,10 @@ use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{deal, deal_stage_event};
 
+use super::contact::child_limit;
 use super::enums::DealStatus;
 use super::pipeline::{LostReason, Pipeline, Stage};
-use super::{Contact, Money, User};
+use super::{Contact, Meeting, Money, User};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
 
@@ -55,6 +56,12 @@ impl Deal {
     async fn stage_history(&self, ctx: &Context<'_>) -> Result<Vec<DealStageEvent>> {
         let events = ctx.loaders()?.history_of_deal.load_one(self.0.id).await?.unwrap_or_default();
         Ok(events.into_iter().map(DealStageEvent).collect())
+    }
+    /// The deal's latest meetings by scheduled time (at most `first`, ≤ 100).
+    async fn meetings(&self, ctx: &Context<'_>, #[graphql(default = 10)] first: i32) -> Result<Vec<Meeting>> {
+        let key = (self.0.id, child_limit(first)?);
+        let meetings = ctx.loaders()?.latest_meetings_of_deal.load_one(key).await?.unwrap_or_default();
+        Ok(meetings.into_iter().map(Meeting).collect())
     }
     /// Why the deal was lost (LOST deals only).
     async fn lost_reason(&self, ctx: &Context<'_>) -> Result<Option<LostReason>> {

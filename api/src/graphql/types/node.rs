@@ -2,7 +2,7 @@
 
 use async_graphql::{ID, Interface};
 
-use super::{Contact, Deal, DealStageEvent, LostReason, Pipeline, Stage, User};
+use super::{Contact, Deal, DealStageEvent, LostReason, Meeting, Pipeline, Stage, User};
 
 /// An object with a global ID, fetchable with `node(id:)`.
 #[derive(Interface)]
@@ -11,6 +11,7 @@ pub enum Node {
     User(User),
     Contact(Contact),
     Deal(Deal),
+    Meeting(Meeting),
     DealStageEvent(DealStageEvent),
     Pipeline(Pipeline),
     Stage(Stage),

@@ -1,0 +1,402 @@
+//! Meetings: scheduling, outcome logging (idempotent with a `clientKey`), scoped reads.
+
+use chrono::{DateTime, Duration, Utc};
+use entity::enums::{MeetingKind, MeetingStatus};
+use entity::meeting::{self, Column};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet, QueryFilter,
+    QueryTrait, Select, Set,
+};
+use serde::Serialize;
+
+use super::filter::{self, OneOf, Range};
+use super::idempotency::{self, Begun, Claim};
+use super::page::{self, KeyKind, Page, PageRequest, SortKey};
+use super::scope::{ensure_can_own, ensure_can_write, owner_condition};
+use super::write::{Versioned, update_versioned};
+use super::{contacts, deals, validate};
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+
+const LABEL: &str = "Meeting";
+/// A device clock may run a little ahead; outcomes logged further in the future are refused.
+const CLOCK_SKEW_MINUTES: i64 = 5;
+
+#[derive(Debug, Clone, Default)]
+pub struct MeetingFilter {
+    pub ids: Option<OneOf<i64>>,
+    pub owner: Option<OneOf<i64>>,
+    pub contact: Option<OneOf<i64>>,
+    pub deal: Option<OneOf<i64>>,
+    pub kind: Option<OneOf<MeetingKind>>,
+    pub status: Option<OneOf<MeetingStatus>>,
+    pub scheduled_at: Option<Range<DateTime<Utc>>>,
+    pub updated_at: Option<Range<DateTime<Utc>>>,
+    pub include_deleted: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // the GraphQL names: SCHEDULED_AT, CREATED_AT, UPDATED_AT
+pub enum MeetingSort {
+    ScheduledAt,
+    CreatedAt,
+    UpdatedAt,
+}
+
+pub fn visible(principal: &Principal) -> Select<meeting::Entity> {
+    meeting::Entity::find().filter(owner_condition(principal, Column::OwnerId))
+}
+
+pub fn query(principal: &Principal, f: &MeetingFilter) -> Select<meeting::Entity> {
+    let mut cond = Condition::all();
+    cond = filter::one_of(cond, Column::Id, &f.ids);
+    cond = filter::one_of(cond, Column::OwnerId, &f.owner);
+    cond = filter::one_of(cond, Column::ContactId, &f.contact);
+    cond = filter::one_of(cond, Column::DealId, &f.deal);
+    cond = filter::one_of(cond, Column::Kind, &f.kind);
+    cond = filter::one_of(cond, Column::Status, &f.status);
+    cond = filter::range(cond, Column::ScheduledAt, &f.scheduled_at);
+    cond = filter::range(cond, Column::UpdatedAt, &f.updated_at);
+    cond = filter::deleted(cond, Column::DeletedAt, f.include_deleted);
+    visible(principal).filter(cond)
+}
+
+fn col(c: Column) -> Expr {
+    Expr::col((meeting::Entity, c))
+}
+
+pub async fn list(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    f: &MeetingFilter,
+    order: &[(MeetingSort, bool)],
+    page: &PageRequest,
+) -> ApiResult<Page<meeting::Model>> {
+    type M = meeting::Model;
+    let order = if order.is_empty() { &[(MeetingSort::ScheduledAt, true)][..] } else { order };
+    let keys = order
+        .iter()
+        .map(|&(field, desc)| match field {
+            MeetingSort::ScheduledAt => {
+                SortKey::new(col(Column::ScheduledAt), KeyKind::Time, desc, |m: &M| m.scheduled_at.into())
+            }
+            MeetingSort::CreatedAt => {
+                SortKey::new(col(Column::CreatedAt), KeyKind::Time, desc, |m: &M| m.created_at.into())
+            }
+            MeetingSort::UpdatedAt => {
+                SortKey::new(col(Column::UpdatedAt), KeyKind::Time, desc, |m: &M| m.updated_at.into())
+            }
+        })
+        .collect();
+    let keys = page::with_id_tiebreak(keys, col(Column::Id), |m: &M| m.id.into());
+    page::fetch(db, query(principal, f), &keys, page).await
+}
+
+pub async fn get(principal: &Principal, db: &impl ConnectionTrait, id: i64) -> ApiResult<meeting::Model> {
+    visible(principal)
+        .filter(Column::Id.eq(id))
+        .filter(Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound(LABEL))
+}
+
+pub async fn by_ids(principal: &Principal, db: &impl ConnectionTrait, ids: &[i64]) -> ApiResult<Vec<meeting::Model>> {
+    Ok(visible(principal)
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .filter(Column::DeletedAt.is_null())
+        .all(db)
+        .await?)
+}
+
+/// The latest `limit` visible meetings (by scheduled time) of each parent, in one
+/// statement; `parent` is the contact or deal column.
+pub async fn latest_of(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    parent: Column,
+    parent_ids: &[i64],
+    limit: u64,
+) -> ApiResult<Vec<meeting::Model>> {
+    let parent_name = match parent {
+        Column::DealId => "deal_id",
+        _ => "contact_id",
+    };
+    let mut inner = visible(principal)
+        .filter(parent.is_in(parent_ids.iter().copied()))
+        .filter(Column::DeletedAt.is_null())
+        .as_query()
+        .to_owned();
+    inner.expr_as(
+        Expr::cust(format!("ROW_NUMBER() OVER (PARTITION BY {parent_name} ORDER BY scheduled_at DESC, id DESC)")),
+        Alias::new("rn"),
+    );
+    let outer = Query::select()
+        .column(Asterisk)
+        .from_subquery(inner, Alias::new("ranked"))
+        .and_where(Expr::col(Alias::new("rn")).lte(limit as i64))
+        .to_owned();
+    let stmt = db.get_database_backend().build(&outer);
+    Ok(meeting::Entity::find().from_raw_sql(stmt).all(db).await?)
+}
+
+/// A meeting to put in the calendar.
+#[derive(Debug, Clone, Serialize)]
+pub struct MeetingForSchedule {
+    pub contact_id: i64,
+    pub deal_id: Option<i64>,
+    pub owner_id: Option<i64>,
+    pub kind: MeetingKind,
+    pub scheduled_at: DateTime<Utc>,
+    pub duration_minutes: Option<i32>,
+    pub notes: Option<String>,
+    pub client_key: Option<String>,
+}
+
+/// Schedules a meeting. With a `client_key`, a retry returns the first meeting.
+pub async fn schedule(
+    principal: &Principal,
+    db: &DatabaseConnection,
+    input: MeetingForSchedule,
+) -> ApiResult<meeting::Model> {
+    ensure_can_write(principal)?;
+    let claim =
+        input.client_key.as_deref().map(|k| Claim::new(principal.user_id, k, "scheduleMeeting", &input)).transpose()?;
+    let tx = match idempotency::begin(db, claim.as_ref()).await? {
+        Begun::Replay(response) => return get(principal, db, parse_id(&response)?).await,
+        Begun::Fresh(tx) => tx,
+    };
+    let created = insert_meeting(principal, &tx, &input).await?;
+    idempotency::commit(tx, claim.as_ref(), &created.id.to_string()).await?;
+    Ok(created)
+}
+
+async fn insert_meeting(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    input: &MeetingForSchedule,
+) -> ApiResult<meeting::Model> {
+    let owner_id = input.owner_id.unwrap_or(principal.user_id);
+    ensure_can_own(principal, db, owner_id).await?;
+    contacts::get(principal, db, input.contact_id)
+        .await
+        .map_err(|_| ApiError::bad_input("contactId", "no such contact"))?;
+    if let Some(deal_id) = input.deal_id {
+        let deal =
+            deals::get(principal, db, deal_id).await.map_err(|_| ApiError::bad_input("dealId", "no such deal"))?;
+        if deal.contact_id != input.contact_id {
+            return Err(ApiError::bad_input("dealId", "the deal belongs to another contact"));
+        }
+    }
+    let duration = input.duration_minutes.unwrap_or(30);
+    if !(1..=24 * 60).contains(&duration) {
+        return Err(ApiError::bad_input("durationMinutes", "must be between 1 and 1440"));
+    }
+    plausible("scheduledAt", input.scheduled_at)?;
+    let now = super::now();
+    Ok(meeting::ActiveModel {
+        id: NotSet,
+        contact_id: Set(input.contact_id),
+        deal_id: Set(input.deal_id),
+        owner_id: Set(owner_id),
+        kind: Set(input.kind),
+        scheduled_at: Set(trunc(input.scheduled_at)),
+        duration_minutes: Set(duration),
+        status: Set(MeetingStatus::Scheduled),
+        outcome_logged_at: Set(None),
+        notes: Set(validate::optional("notes", input.notes.clone(), 5000)?),
+        client_key: Set(input.client_key.clone()),
+        rescheduled_to_id: Set(None),
+        external_id: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// What happened to a meeting, as logged by its owner (possibly later, from a device).
+#[derive(Debug, Clone, Serialize)]
+pub struct OutcomeForLog {
+    pub meeting_id: i64,
+    pub version: Option<i32>,
+    pub status: MeetingStatus,
+    pub notes: Option<String>,
+    /// The new time, for RESCHEDULED.
+    pub rescheduled_to: Option<DateTime<Utc>>,
+    /// When the outcome was recorded on the device; now when absent.
+    pub logged_at: Option<DateTime<Utc>>,
+    pub client_key: Option<String>,
+}
+
+/// The logged meeting and, for RESCHEDULED, the meeting that replaces it.
+pub struct Logged {
+    pub meeting: meeting::Model,
+    pub replacement: Option<meeting::Model>,
+}
+
+pub async fn log_outcome(principal: &Principal, db: &DatabaseConnection, input: OutcomeForLog) -> ApiResult<Logged> {
+    ensure_can_write(principal)?;
+    let claim = input
+        .client_key
+        .as_deref()
+        .map(|k| Claim::new(principal.user_id, k, "logMeetingOutcome", &input))
+        .transpose()?;
+    let tx = match idempotency::begin(db, claim.as_ref()).await? {
+        Begun::Replay(response) => {
+            let (id, replacement) = response.split_once(':').unwrap_or((response.as_str(), ""));
+            let replacement = match replacement {
+                "" => None,
+                r => Some(get(principal, db, parse_id(r)?).await?),
+            };
+            return Ok(Logged { meeting: get(principal, db, parse_id(id)?).await?, replacement });
+        }
+        Begun::Fresh(tx) => tx,
+    };
+    let logged = apply_outcome(principal, &tx, &input).await?;
+    let response = match &logged.replacement {
+        Some(r) => format!("{}:{}", logged.meeting.id, r.id),
+        None => logged.meeting.id.to_string(),
+    };
+    idempotency::commit(tx, claim.as_ref(), &response).await?;
+    Ok(logged)
+}
+
+async fn apply_outcome(principal: &Principal, db: &impl ConnectionTrait, input: &OutcomeForLog) -> ApiResult<Logged> {
+    if input.status == MeetingStatus::Scheduled {
+        return Err(ApiError::bad_input("status", "an outcome is COMPLETED, NO_SHOW, CANCELED or RESCHEDULED"));
+    }
+    match (input.status, input.rescheduled_to) {
+        (MeetingStatus::Rescheduled, None) => {
+            return Err(ApiError::bad_input("rescheduledTo", "is required to reschedule"));
+        }
+        (MeetingStatus::Rescheduled, Some(at)) => plausible("rescheduledTo", at)?,
+        (_, Some(_)) => return Err(ApiError::bad_input("rescheduledTo", "is only for RESCHEDULED")),
+        _ => {}
+    }
+    let now = super::now();
+    let logged_at = input.logged_at.map(trunc).unwrap_or(now);
+    if logged_at > now + Duration::minutes(CLOCK_SKEW_MINUTES) {
+        return Err(ApiError::bad_input("loggedAt", "is in the future"));
+    }
+    let current = get(principal, db, input.meeting_id).await?;
+    if current.status == MeetingStatus::Rescheduled {
+        return Err(ApiError::bad_input(
+            "id",
+            "the meeting was already rescheduled; log the outcome on its replacement",
+        ));
+    }
+    let replacement = match input.rescheduled_to {
+        Some(at) if input.status == MeetingStatus::Rescheduled => {
+            let next = MeetingForSchedule {
+                contact_id: current.contact_id,
+                deal_id: current.deal_id,
+                owner_id: Some(current.owner_id),
+                kind: current.kind,
+                scheduled_at: at,
+                duration_minutes: Some(current.duration_minutes),
+                notes: None,
+                client_key: None,
+            };
+            Some(insert_meeting(principal, db, &next).await?)
+        }
+        _ => None,
+    };
+    let mut changes = meeting::ActiveModel {
+        status: Set(input.status),
+        outcome_logged_at: Set(Some(logged_at)),
+        rescheduled_to_id: Set(replacement.as_ref().map(|r| r.id)),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    if let Some(notes) = &input.notes {
+        changes.notes = Set(validate::optional("notes", Some(notes.clone()), 5000)?);
+    }
+    let scope = owner_condition(principal, Column::OwnerId);
+    update_versioned(db, &columns(), scope, input.meeting_id, input.version, changes, LABEL).await?;
+    Ok(Logged { meeting: get(principal, db, input.meeting_id).await?, replacement })
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MeetingForUpdate {
+    pub version: i32,
+    pub kind: Option<MeetingKind>,
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub duration_minutes: Option<i32>,
+    pub notes: Option<Option<String>>,
+}
+
+pub async fn update(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    id: i64,
+    input: MeetingForUpdate,
+) -> ApiResult<meeting::Model> {
+    ensure_can_write(principal)?;
+    let mut changes = meeting::ActiveModel { updated_at: Set(super::now()), ..Default::default() };
+    if let Some(kind) = input.kind {
+        changes.kind = Set(kind);
+    }
+    if let Some(at) = input.scheduled_at {
+        plausible("scheduledAt", at)?;
+        changes.scheduled_at = Set(trunc(at));
+    }
+    if let Some(d) = input.duration_minutes {
+        if !(1..=24 * 60).contains(&d) {
+            return Err(ApiError::bad_input("durationMinutes", "must be between 1 and 1440"));
+        }
+        changes.duration_minutes = Set(d);
+    }
+    if let Some(notes) = validate::optional_patch("notes", input.notes, 5000)? {
+        changes.notes = Set(notes);
+    }
+    update_versioned(
+        db,
+        &columns(),
+        owner_condition(principal, Column::OwnerId),
+        id,
+        Some(input.version),
+        changes,
+        LABEL,
+    )
+    .await?;
+    get(principal, db, id).await
+}
+
+pub async fn delete(principal: &Principal, db: &impl ConnectionTrait, id: i64, version: Option<i32>) -> ApiResult<()> {
+    ensure_can_write(principal)?;
+    let now = super::now();
+    let changes = meeting::ActiveModel { deleted_at: Set(Some(now)), updated_at: Set(now), ..Default::default() };
+    update_versioned(db, &columns(), owner_condition(principal, Column::OwnerId), id, version, changes, LABEL).await
+}
+
+fn columns() -> Versioned<Column> {
+    Versioned {
+        id: Column::Id,
+        version: Column::Version,
+        deleted_at: Some(Column::DeletedAt),
+        unique: ("externalId", "another meeting already has this external id"),
+    }
+}
+
+fn parse_id(text: &str) -> ApiResult<i64> {
+    text.parse().map_err(|_| ApiError::internal("malformed idempotency record"))
+}
+
+/// Timestamps are kept at microsecond precision on every engine.
+fn trunc(at: DateTime<Utc>) -> DateTime<Utc> {
+    chrono::SubsecRound::trunc_subsecs(at, 6)
+}
+
+/// Refuses dates no calendar would hold (typos such as year 20026).
+fn plausible(field: &str, at: DateTime<Utc>) -> ApiResult<()> {
+    use chrono::Datelike;
+    if (1970..=2200).contains(&at.year()) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_input(field, "must be between the years 1970 and 2200"))
+    }
+}
