@@ -86,6 +86,17 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     }
 }
 
+/// Counts every SQL statement run through `db` (and its clones made afterwards): how the
+/// tests and benchmarks show that a request's statement count does not grow with page size.
+pub fn count_statements(db: &mut DatabaseConnection) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let seen = counter.clone();
+    db.set_metric_callback(move |_| {
+        seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    });
+    counter
+}
+
 /// Hides the password of a URL before it is printed or logged.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

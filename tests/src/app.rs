@@ -26,6 +26,8 @@ pub struct TestApp {
     pub url: String,
     pub db: DatabaseConnection,
     pub http: reqwest::Client,
+    /// SQL statements the server has run so far.
+    pub statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// What must be removed after the test, whatever its outcome.
@@ -93,8 +95,9 @@ impl TestApp {
             }
         };
         let cfg = db_config(&url);
-        let db = api::db::connect(&url, &cfg).await.expect("connect to the test database");
+        let mut db = api::db::connect(&url, &cfg).await.expect("connect to the test database");
         api::db::migrate(&db).await.expect("migrations run");
+        let statements = api::db::count_statements(&mut db);
         let dbs = Databases { primary: db.clone(), read: db.clone() };
         let state = api::app::build_state(dbs, ServeConfig::default()).await.expect("app state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
@@ -103,7 +106,8 @@ impl TestApp {
         let server = tokio::spawn(async move {
             axum::serve(listener, router).await.ok();
         });
-        let app = TestApp { engine, addr, url: format!("http://{addr}"), db: db.clone(), http: reqwest::Client::new() };
+        let http = reqwest::Client::new();
+        let app = TestApp { engine, addr, url: format!("http://{addr}"), db: db.clone(), http, statements };
         (app, Cleanup { server, db, drop })
     }
 
@@ -164,6 +168,14 @@ impl TestApp {
     pub async fn signed_in(&self, email: &str, role: Role, team_id: Option<i64>) -> (i64, String) {
         let id = self.create_user(email, role, team_id).await;
         (id, self.login(email).await)
+    }
+
+    /// Runs an operation that must succeed and returns how many SQL statements it took.
+    pub async fn statements_for(&self, token: &str, query: &str, variables: Value) -> u64 {
+        use std::sync::atomic::Ordering;
+        let before = self.statements.load(Ordering::SeqCst);
+        self.ok(token, query, variables).await;
+        self.statements.load(Ordering::SeqCst) - before
     }
 
     /// One integer from a SQL query (e.g. a COUNT), read straight from the database.

@@ -729,3 +729,43 @@ db_test!(offline_batch_applies_each_entry_on_its_own, |app| {
     let both = app.err(&rep, batch, json!({ "e": [{ "schedule": { "contactId": contact["id"], "kind": "CALL", "scheduledAt": "2026-05-03T10:00:00Z" }, "outcome": { "id": existing, "status": "COMPLETED" } }] })).await;
     assert_eq!(both["code"], "BAD_USER_INPUT", "an entry is exactly one of schedule or outcome");
 });
+
+db_test!(statement_count_does_not_grow_with_page_size, |app| {
+    let cfg = api::config::SeedConfig {
+        contacts: 40,
+        deals: 120,
+        meetings: 300,
+        end_date: chrono::NaiveDate::from_ymd_opt(2026, 6, 30),
+        ..Default::default()
+    };
+    api::seed::generate(&app.db, &cfg).await.unwrap();
+    let login = app
+        .gql(
+            None,
+            "mutation($i: LoginInput!) { login(input: $i) { token } }",
+            json!({ "i": { "email": api::seed::DEMO_ADMIN_EMAIL, "password": cfg.password } }),
+        )
+        .await;
+    let admin = login["data"]["login"]["token"].as_str().unwrap().to_owned();
+    // Relations every deal has, so both pages need the same batches: the counts must be equal.
+    let query = "query($n: Int!) { deals(first: $n) { totalCount nodes { title amount
+        contact { firstName company deals(first: 5) { title stage { name } } }
+        owner { name } stage { name probability pipeline { name } }
+        meetings(first: 3) { status } stageHistory { toStage { name } } } } }";
+    let ten = app.statements_for(&admin, query, json!({ "n": 10 })).await;
+    let hundred = app.statements_for(&admin, query, json!({ "n": 100 })).await;
+    assert_eq!(ten, hundred, "statements for 10 deals: {ten}, for 100: {hundred}");
+    // Token check, page, count (3); first level: history, contacts, stages, meetings,
+    // owners (5); second: history stages, contacts' deals, pipelines (3); third: their stages (1).
+    assert_eq!(hundred, 12, "{hundred} statements");
+    // Optional relations (lost reason, a meeting's owner) add at most one batch each.
+    let optional = "query($n: Int!) { deals(first: $n) { nodes { lostReason { name } meetings { owner { name } } } } }";
+    for n in [10, 100] {
+        let count = app.statements_for(&admin, optional, json!({ "n": n })).await;
+        assert!(count <= 6, "{count} statements for {n} deals");
+    }
+    let contacts = "query($n: Int!) { contacts(first: $n) { nodes { firstName deals(first: 5) { title stage { name } owner { name } } meetings(first: 5) { kind } } } }";
+    let c10 = app.statements_for(&admin, contacts, json!({ "n": 10 })).await;
+    let c40 = app.statements_for(&admin, contacts, json!({ "n": 40 })).await;
+    assert_eq!(c10, c40, "contacts: {c10} vs {c40}");
+});

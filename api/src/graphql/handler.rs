@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::graphql::batching::PollGate;
 use crate::graphql::graphiql;
 use crate::graphql::loaders::Loaders;
 use crate::service::users;
@@ -78,10 +79,11 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> Res
     // Anonymous callers get the schema without introspection or "did you mean" hints.
     let schema = if caller.0.is_some() { &state.schema } else { &state.anonymous_schema };
     let mut request = request;
+    let gate = PollGate::default();
     if let Some(principal) = &caller.0 {
-        request = request.data(Loaders::new(&state.services.dbs.primary, principal));
+        request = request.data(Loaders::new(&state.services.dbs.primary, principal, &gate));
     }
-    let mut response = schema.execute(request.data(caller)).await;
+    let mut response = gate.run(schema.execute(request.data(caller))).await;
     label_errors(&mut response.errors);
     Json(response).into_response()
 }

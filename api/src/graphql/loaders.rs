@@ -2,6 +2,7 @@
 //! type, always through the service layer with the caller's principal (so scoping holds).
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{contact, deal, deal_stage_event, lost_reason, meeting, pipeline, stage, user};
@@ -9,6 +10,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::Principal;
 use crate::error::SharedError;
+use crate::graphql::batching::PollGate;
 use crate::service::{contacts, deals, meetings, pipelines, users};
 
 #[derive(Clone)]
@@ -147,24 +149,27 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    pub fn new(db: &DatabaseConnection, principal: &Principal) -> Self {
+    /// Loaders for one request; their batches are sent when `gate` says the request is quiet.
+    pub fn new(db: &DatabaseConnection, principal: &Principal, gate: &PollGate) -> Self {
         let ctx = LoaderCtx { db: db.clone(), principal: principal.clone() };
         Self {
-            users: DataLoader::new(UsersById(ctx.clone()), tokio::spawn),
-            contacts: DataLoader::new(ContactsById(ctx.clone()), tokio::spawn),
-            deals: DataLoader::new(DealsById(ctx.clone()), tokio::spawn),
-            pipelines: DataLoader::new(PipelinesById(ctx.clone()), tokio::spawn),
-            stages: DataLoader::new(StagesById(ctx.clone()), tokio::spawn),
-            lost_reasons: DataLoader::new(LostReasonsById(ctx.clone()), tokio::spawn),
-            stages_of_pipeline: DataLoader::new(StagesOfPipeline(ctx.clone()), tokio::spawn),
-            history_of_deal: DataLoader::new(HistoryOfDeal(ctx.clone()), tokio::spawn),
-            latest_deals_of_contact: DataLoader::new(LatestDealsOfContact(ctx.clone()), tokio::spawn),
-            meetings: DataLoader::new(MeetingsById(ctx.clone()), tokio::spawn),
-            latest_meetings_of_contact: DataLoader::new(
-                LatestMeetingsOf(ctx.clone(), meeting::Column::ContactId),
-                tokio::spawn,
-            ),
-            latest_meetings_of_deal: DataLoader::new(LatestMeetingsOf(ctx, meeting::Column::DealId), tokio::spawn),
+            users: gated(UsersById(ctx.clone()), gate),
+            contacts: gated(ContactsById(ctx.clone()), gate),
+            deals: gated(DealsById(ctx.clone()), gate),
+            pipelines: gated(PipelinesById(ctx.clone()), gate),
+            stages: gated(StagesById(ctx.clone()), gate),
+            lost_reasons: gated(LostReasonsById(ctx.clone()), gate),
+            stages_of_pipeline: gated(StagesOfPipeline(ctx.clone()), gate),
+            history_of_deal: gated(HistoryOfDeal(ctx.clone()), gate),
+            latest_deals_of_contact: gated(LatestDealsOfContact(ctx.clone()), gate),
+            meetings: gated(MeetingsById(ctx.clone()), gate),
+            latest_meetings_of_contact: gated(LatestMeetingsOf(ctx.clone(), meeting::Column::ContactId), gate),
+            latest_meetings_of_deal: gated(LatestMeetingsOf(ctx, meeting::Column::DealId), gate),
         }
     }
+}
+
+/// A DataLoader whose batches start when the request is quiet (see `batching`), never on a timer.
+fn gated<L: Send + Sync + 'static>(loader: L, gate: &PollGate) -> DataLoader<L> {
+    DataLoader::new(loader, gate.spawner()).delay(Duration::ZERO)
 }
