@@ -9,7 +9,7 @@
 
 mod app;
 
-pub use app::{Engine, TestApp, run_test};
+pub use app::{Engine, PASSWORD, TestApp, run_test};
 
 /// The global ID clients see for a database id (same encoding as the server).
 pub fn gid(kind: &str, id: i64) -> String {

@@ -769,3 +769,100 @@ db_test!(statement_count_does_not_grow_with_page_size, |app| {
     let c40 = app.statements_for(&admin, contacts, json!({ "n": 40 })).await;
     assert_eq!(c10, c40, "contacts: {c10} vs {c40}");
 });
+
+db_test!(directory_users_teams_and_targets, |app| {
+    let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
+    let team = app
+        .ok(&admin, "mutation { createTeam(input: { name: \"North\" }) { team { id name } } }", json!({}))
+        .await["createTeam"]["team"]["id"]
+        .clone();
+    let other_team = app
+        .ok(&admin, "mutation { createTeam(input: { name: \"South\" }) { team { id } } }", json!({}))
+        .await["createTeam"]["team"]["id"]
+        .clone();
+    let create =
+        "mutation($i: CreateUserInput!) { createUser(input: $i) { user { id email role version team { name } } } }";
+    let rep = app
+        .ok(&admin, create, json!({ "i": { "email": "Rep@Example.com", "name": "Rita Rep", "role": "SALES_REP", "teamId": team, "password": tests::PASSWORD } }))
+        .await["createUser"]["user"]
+        .clone();
+    assert_eq!((rep["email"].as_str(), rep["team"]["name"].as_str()), (Some("rep@example.com"), Some("North")));
+    app.ok(&admin, create, json!({ "i": { "email": "mgr@example.com", "name": "Max Manager", "role": "MANAGER", "teamId": team, "password": tests::PASSWORD } })).await;
+    app.ok(&admin, create, json!({ "i": { "email": "south@example.com", "name": "Sam South", "role": "SALES_REP", "teamId": other_team, "password": tests::PASSWORD } })).await;
+    let short = app
+        .err(
+            &admin,
+            create,
+            json!({ "i": { "email": "x@example.com", "name": "X", "role": "ANALYST", "password": "short" } }),
+        )
+        .await;
+    assert_eq!(short["field"], "password");
+    let rep_token = app.login("rep@example.com").await;
+    let forbidden =
+        app.err(&rep_token, create, json!({ "i": { "email": "y@example.com", "name": "Y", "role": "ADMIN" } })).await;
+    assert_eq!(forbidden["code"], "FORBIDDEN");
+
+    // Every role reads the directory.
+    let dir = app.ok(&rep_token, "query($t: ID!) { users(where: { teamId: { eq: $t } }) { totalCount nodes { name role } } teams { name members { name } } }", json!({ "t": team })).await;
+    assert_eq!(
+        dir["users"]["nodes"],
+        json!([{ "name": "Max Manager", "role": "MANAGER" }, { "name": "Rita Rep", "role": "SALES_REP" }])
+    );
+    assert_eq!(
+        dir["teams"],
+        json!([{ "name": "North", "members": [{ "name": "Max Manager" }, { "name": "Rita Rep" }] }, { "name": "South", "members": [{ "name": "Sam South" }] }])
+    );
+    let search = app
+        .ok(&rep_token, "{ users(where: { search: \"SOUTH\", role: { in: [SALES_REP] } }) { totalCount } }", json!({}))
+        .await;
+    assert_eq!(search["users"]["totalCount"], 1);
+
+    // Targets: set twice for the same period replaces; scope by role.
+    let set = "mutation($i: SetTargetInput!) { setTarget(input: $i) { target { amount version user { name } team { name } } } }";
+    let q1 = json!({ "userId": rep["id"], "periodStart": "2026-01-01T00:00:00Z", "periodEnd": "2026-04-01T00:00:00Z", "amount": "50000" });
+    app.ok(&admin, set, json!({ "i": q1 })).await;
+    let mut q1b = q1.clone();
+    q1b["amount"] = json!("60000.50");
+    let replaced = app.ok(&admin, set, json!({ "i": q1b })).await;
+    assert_eq!(
+        replaced["setTarget"]["target"],
+        json!({ "amount": "60000.50", "version": 2, "user": { "name": "Rita Rep" }, "team": null })
+    );
+    app.ok(&admin, set, json!({ "i": { "teamId": other_team, "periodStart": "2026-01-01T00:00:00Z", "periodEnd": "2026-04-01T00:00:00Z", "amount": 90000 } })).await;
+    let both = app.err(&admin, set, json!({ "i": { "userId": rep["id"], "teamId": team, "periodStart": "2026-01-01T00:00:00Z", "periodEnd": "2026-04-01T00:00:00Z", "amount": 1 } })).await;
+    assert_eq!(both["code"], "BAD_USER_INPUT");
+    let backwards = app.err(&admin, set, json!({ "i": { "userId": rep["id"], "periodStart": "2026-04-01T00:00:00Z", "periodEnd": "2026-01-01T00:00:00Z", "amount": 1 } })).await;
+    assert_eq!(backwards["field"], "periodEnd");
+    let targets = "query($f: TargetFilterInput) { targets(where: $f) { amount } }";
+    assert_eq!(app.ok(&admin, targets, json!({})).await["targets"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        app.ok(&rep_token, targets, json!({})).await["targets"],
+        json!([{ "amount": "60000.50" }]),
+        "a rep sees their own, not South's"
+    );
+    assert_eq!(
+        app.ok(&admin, targets, json!({ "f": { "from": "2026-04-01T00:00:00Z" } })).await["targets"],
+        json!([]),
+        "half-open periods"
+    );
+
+    // Role changes and deactivation take effect on the next request.
+    let update = "mutation($i: UpdateUserInput!) { updateUser(input: $i) { user { role active version } } }";
+    let promoted = app.ok(&admin, update, json!({ "i": { "id": rep["id"], "version": 1, "role": "MANAGER" } })).await;
+    assert_eq!(promoted["updateUser"]["user"], json!({ "role": "MANAGER", "active": true, "version": 2 }));
+    assert_eq!(app.err(&rep_token, "{ me { role } }", json!({})).await["code"], "UNAUTHENTICATED", "old token revoked");
+    let fresh = app.login("rep@example.com").await;
+    assert_eq!(app.ok(&fresh, "{ me { role } }", json!({})).await["me"]["role"], "MANAGER");
+    app.ok(&admin, update, json!({ "i": { "id": rep["id"], "version": 2, "active": false } })).await;
+    assert_eq!(app.err(&fresh, "{ me { role } }", json!({})).await["code"], "UNAUTHENTICATED");
+    let relogin = app
+        .gql(
+            None,
+            "mutation($i: LoginInput!) { login(input: $i) { token } }",
+            json!({ "i": { "email": "rep@example.com", "password": tests::PASSWORD } }),
+        )
+        .await;
+    assert_eq!(relogin["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    let stale = app.err(&admin, update, json!({ "i": { "id": rep["id"], "version": 1, "name": "X" } })).await;
+    assert_eq!(stale["code"], "CONFLICT");
+});

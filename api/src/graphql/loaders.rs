@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{contact, deal, deal_stage_event, lost_reason, meeting, pipeline, stage, user};
+use entity::{contact, deal, deal_stage_event, lost_reason, meeting, pipeline, stage, team, user};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Principal;
 use crate::error::SharedError;
 use crate::graphql::batching::PollGate;
-use crate::service::{contacts, deals, meetings, pipelines, users};
+use crate::service::{contacts, deals, directory, meetings, pipelines, users};
 
 #[derive(Clone)]
 pub struct LoaderCtx {
@@ -36,6 +36,7 @@ macro_rules! by_id_loader {
     };
 }
 
+by_id_loader!(TeamsById, team::Model, |c, ids| directory::teams_by_ids(&c.db, ids));
 by_id_loader!(UsersById, user::Model, |c, ids| users::by_ids(&c.db, ids));
 by_id_loader!(ContactsById, contact::Model, |c, ids| contacts::by_ids(&c.principal, &c.db, ids));
 by_id_loader!(DealsById, deal::Model, |c, ids| deals::by_ids(&c.principal, &c.db, ids));
@@ -62,6 +63,18 @@ impl Loader<i64> for StagesOfPipeline {
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, SharedError> {
         Ok(group(keys, pipelines::stages_of(&self.0.db, keys).await?, |s| s.pipeline_id))
+    }
+}
+
+/// Members of each team, by name.
+pub struct MembersOfTeam(LoaderCtx);
+
+impl Loader<i64> for MembersOfTeam {
+    type Value = Vec<user::Model>;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, SharedError> {
+        Ok(group(keys, directory::members_of(&self.0.db, keys).await?, |u| u.team_id.unwrap_or_default()))
     }
 }
 
@@ -135,6 +148,8 @@ impl Loader<(i64, u64)> for LatestMeetingsOf {
 /// Everything a request batch-loads; built once per authenticated request.
 pub struct Loaders {
     pub users: DataLoader<UsersById>,
+    pub teams: DataLoader<TeamsById>,
+    pub members_of_team: DataLoader<MembersOfTeam>,
     pub contacts: DataLoader<ContactsById>,
     pub deals: DataLoader<DealsById>,
     pub pipelines: DataLoader<PipelinesById>,
@@ -154,6 +169,8 @@ impl Loaders {
         let ctx = LoaderCtx { db: db.clone(), principal: principal.clone() };
         Self {
             users: gated(UsersById(ctx.clone()), gate),
+            teams: gated(TeamsById(ctx.clone()), gate),
+            members_of_team: gated(MembersOfTeam(ctx.clone()), gate),
             contacts: gated(ContactsById(ctx.clone()), gate),
             deals: gated(DealsById(ctx.clone()), gate),
             pipelines: gated(PipelinesById(ctx.clone()), gate),

@@ -3,6 +3,7 @@
 
 pub mod contacts;
 pub mod deals;
+pub mod directory;
 pub mod filter;
 pub mod idempotency;
 pub mod meetings;

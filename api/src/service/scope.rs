@@ -1,7 +1,7 @@
 //! The one place that decides which records a principal may read and write (SPEC section 4).
 
 use entity::enums::Role;
-use entity::user;
+use entity::{target, user};
 use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
@@ -24,6 +24,20 @@ pub fn owner_condition(principal: &Principal, owner_column: impl ColumnTrait) ->
             ),
         ),
         (Role::Manager, None) | (Role::SalesRep, _) => Condition::all().add(owner_column.eq(principal.user_id)),
+    }
+}
+
+/// Condition on `targets` keeping what `principal` may see: a rep their own and their
+/// team's; a manager their team's and its members'; ADMIN and ANALYST all.
+pub fn target_condition(principal: &Principal) -> Condition {
+    let own = target::Column::UserId.eq(principal.user_id);
+    match (principal.role, principal.team_id) {
+        (Role::Admin | Role::Analyst, _) => Condition::all(),
+        (Role::SalesRep, Some(team_id)) => Condition::any().add(own).add(target::Column::TeamId.eq(team_id)),
+        (Role::Manager, Some(team_id)) => Condition::any()
+            .add(target::Column::TeamId.eq(team_id))
+            .add(owner_condition(principal, target::Column::UserId)),
+        (Role::SalesRep | Role::Manager, None) => Condition::all().add(own),
     }
 }
 

@@ -3,6 +3,7 @@
 mod auth;
 mod contacts;
 mod deals;
+mod directory;
 mod meetings;
 mod pipelines;
 
@@ -15,6 +16,7 @@ pub struct MutationRoot(
     auth::AuthMutation,
     contacts::ContactMutation,
     deals::DealMutation,
+    directory::DirectoryMutation,
     meetings::MeetingMutation,
     pipelines::PipelineMutation,
 );

@@ -5,8 +5,9 @@ use async_graphql::{Context, ID, Object, Result};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode_any};
 use crate::graphql::types::node::Node;
-use crate::graphql::types::{Contact, Deal, DealStageEvent, LostReason, Meeting, Pipeline, Stage, User};
+use crate::graphql::types::{Contact, Deal, DealStageEvent, LostReason, Meeting, Pipeline, Stage, Target, Team, User};
 use crate::service::deals;
+use crate::service::directory::{self, TargetFilter};
 
 #[derive(Default)]
 pub struct NodeQuery;
@@ -19,6 +20,11 @@ impl NodeQuery {
         let loaders = ctx.loaders()?;
         Ok(match kind {
             NodeKind::User => loaders.users.load_one(id).await?.map(|m| Node::User(User(m))),
+            NodeKind::Team => loaders.teams.load_one(id).await?.map(|m| Node::Team(Team(m))),
+            NodeKind::Target => {
+                let filter = TargetFilter { id: Some(id), ..Default::default() };
+                directory::targets(ctx.principal()?, ctx.db(), &filter).await?.pop().map(|m| Node::Target(Target(m)))
+            }
             NodeKind::Contact => loaders.contacts.load_one(id).await?.map(|m| Node::Contact(Contact(m))),
             NodeKind::Deal => loaders.deals.load_one(id).await?.map(|m| Node::Deal(Deal(m))),
             NodeKind::Meeting => loaders.meetings.load_one(id).await?.map(|m| Node::Meeting(Meeting(m))),
@@ -26,7 +32,7 @@ impl NodeQuery {
             NodeKind::Stage => loaders.stages.load_one(id).await?.map(|m| Node::Stage(Stage(m))),
             NodeKind::LostReason => loaders.lost_reasons.load_one(id).await?.map(|m| Node::LostReason(LostReason(m))),
             NodeKind::DealStageEvent => stage_event(ctx, id).await?,
-            _ => None,
+            NodeKind::ApiKey => None,
         })
     }
 }

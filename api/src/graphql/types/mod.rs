@@ -9,6 +9,7 @@ pub mod meeting;
 pub mod money;
 pub mod node;
 pub mod pipeline;
+pub mod team;
 pub mod user;
 
 pub use connection::Connection;
@@ -17,4 +18,5 @@ pub use deal::{Deal, DealStageEvent};
 pub use meeting::Meeting;
 pub use money::Money;
 pub use pipeline::{LostReason, Pipeline, Stage};
+pub use team::{Target, Team};
 pub use user::User;

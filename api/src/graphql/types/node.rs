@@ -2,13 +2,15 @@
 
 use async_graphql::{ID, Interface};
 
-use super::{Contact, Deal, DealStageEvent, LostReason, Meeting, Pipeline, Stage, User};
+use super::{Contact, Deal, DealStageEvent, LostReason, Meeting, Pipeline, Stage, Target, Team, User};
 
 /// An object with a global ID, fetchable with `node(id:)`.
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID", desc = "Global ID."))]
 pub enum Node {
     User(User),
+    Team(Team),
+    Target(Target),
     Contact(Contact),
     Deal(Deal),
     Meeting(Meeting),

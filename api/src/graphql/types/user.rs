@@ -1,10 +1,12 @@
 //! `User`: a person who signs in.
 
-use async_graphql::{ID, Object};
+use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::user;
 
+use super::Team;
 use super::enums::Role;
+use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
 
 /// A person who signs in: a sales rep, manager, analyst or administrator.
@@ -28,9 +30,20 @@ impl User {
     async fn role(&self) -> Role {
         self.0.role.into()
     }
+    /// The user's team.
+    async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
+        match self.0.team_id {
+            Some(id) => Ok(ctx.loaders()?.teams.load_one(id).await?.map(Team)),
+            None => Ok(None),
+        }
+    }
     /// Inactive users cannot sign in.
     async fn active(&self) -> bool {
         self.0.active
+    }
+    /// Optimistic-concurrency version: send it back with `updateUser`.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     /// When the user was created.
     async fn created_at(&self) -> DateTime<Utc> {
