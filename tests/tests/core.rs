@@ -866,3 +866,48 @@ db_test!(directory_users_teams_and_targets, |app| {
     let stale = app.err(&admin, update, json!({ "i": { "id": rep["id"], "version": 1, "name": "X" } })).await;
     assert_eq!(stale["code"], "CONFLICT");
 });
+
+db_test!(change_feed_resyncs_an_offline_client, |app| {
+    let (_, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
+    let (_, other) = app.signed_in("other@example.com", Role::SalesRep, None).await;
+    let old = create_contact(&app, &rep, json!({ "firstName": "Before" })).await;
+    create_contact(&app, &other, json!({ "firstName": "NotMine" })).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let feed = "query($s: DateTime!, $after: String) { changes(since: $s) { serverTime
+        contacts(first: 2, after: $after) { totalCount nodes { firstName deletedAt } pageInfo { hasNextPage endCursor } }
+        meetings { totalCount } deals { totalCount } } }";
+    let since = app.ok(&rep, feed, json!({ "s": "2000-01-01T00:00:00Z" })).await["changes"]["serverTime"].clone();
+    // While offline: one new contact, one edited, one created then deleted, and a meeting.
+    let fresh = create_contact(&app, &rep, json!({ "firstName": "New" })).await;
+    app.ok(&rep, UPDATE_CONTACT, json!({ "i": { "id": old["id"], "version": 1, "firstName": "Edited" } })).await;
+    let gone = create_contact(&app, &rep, json!({ "firstName": "Gone" })).await;
+    app.ok(
+        &rep,
+        "mutation($id: ID!) { deleteContact(input: { id: $id }) { deletedContactId } }",
+        json!({ "id": gone["id"] }),
+    )
+    .await;
+    app.ok(
+        &rep,
+        SCHEDULE,
+        json!({ "i": { "contactId": fresh["id"], "kind": "CALL", "scheduledAt": "2026-05-01T10:00:00Z" } }),
+    )
+    .await;
+
+    let first = app.ok(&rep, feed, json!({ "s": since })).await["changes"].clone();
+    assert_eq!(first["contacts"]["totalCount"], 3, "new, edited and deleted — not other reps' records");
+    assert_eq!(
+        first["contacts"]["nodes"],
+        json!([{ "firstName": "New", "deletedAt": null }, { "firstName": "Edited", "deletedAt": null }])
+    );
+    assert_eq!(first["contacts"]["pageInfo"]["hasNextPage"], true);
+    let next =
+        app.ok(&rep, feed, json!({ "s": since, "after": first["contacts"]["pageInfo"]["endCursor"] })).await["changes"]
+            .clone();
+    assert_eq!(next["contacts"]["nodes"][0]["firstName"], "Gone");
+    assert!(next["contacts"]["nodes"][0]["deletedAt"].is_string(), "a tombstone");
+    assert_eq!(first["meetings"]["totalCount"], 1);
+    assert_eq!(first["deals"]["totalCount"], 0);
+    let nothing = app.ok(&rep, feed, json!({ "s": first["serverTime"] })).await["changes"].clone();
+    assert_eq!(nothing["contacts"]["totalCount"], 0);
+});

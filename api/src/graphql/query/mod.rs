@@ -1,5 +1,6 @@
 //! The root `Query`, merged from one object per domain.
 
+mod changes;
 mod contacts;
 mod deals;
 mod meetings;
@@ -21,4 +22,5 @@ pub struct QueryRoot(
     deals::DealQuery,
     meetings::MeetingQuery,
     pipelines::PipelineQuery,
+    changes::ChangeQuery,
 );
