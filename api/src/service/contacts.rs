@@ -4,17 +4,15 @@ use chrono::{DateTime, Utc};
 use entity::contact::{self, Column};
 use entity::enums::Lifecycle;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, Select, Set,
-};
+use sea_orm::{ActiveModelTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, Select, Set};
 
 use super::filter::{self, OneOf, Range};
 use super::page::{self, KeyKind, Page, PageRequest, SortKey};
 use super::scope::{ensure_can_own, ensure_can_write, owner_condition};
-use super::validate;
 use super::write::{Versioned, update_versioned};
+use super::{read, validate};
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult, duplicate_as};
+use crate::error::{ApiResult, duplicate_as};
 
 const LABEL: &str = "Contact";
 
@@ -106,21 +104,12 @@ fn sort_keys(order: &[(ContactSort, bool)]) -> Vec<SortKey<contact::Model>> {
 
 /// One visible, non-deleted contact, or NOT_FOUND.
 pub async fn get(principal: &Principal, db: &impl ConnectionTrait, id: i64) -> ApiResult<contact::Model> {
-    visible(principal)
-        .filter(Column::Id.eq(id))
-        .filter(Column::DeletedAt.is_null())
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound(LABEL))
+    read::one(db, visible(principal), (Column::Id, Column::DeletedAt), id, LABEL).await
 }
 
 /// The visible, non-deleted contacts among `ids` (for batch loading).
 pub async fn by_ids(principal: &Principal, db: &impl ConnectionTrait, ids: &[i64]) -> ApiResult<Vec<contact::Model>> {
-    Ok(visible(principal)
-        .filter(Column::Id.is_in(ids.iter().copied()))
-        .filter(Column::DeletedAt.is_null())
-        .all(db)
-        .await?)
+    read::many(db, visible(principal), (Column::Id, Column::DeletedAt), ids).await
 }
 
 #[derive(Debug, Clone, Default)]

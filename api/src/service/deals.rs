@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::deal::{self, Column};
 use entity::enums::DealStatus;
 use entity::{deal_stage_event, lost_reason, stage};
-use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet,
     QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set,
@@ -15,7 +15,7 @@ use super::filter::{self, OneOf, Range};
 use super::page::{self, KeyKind, Page, PageRequest, SortKey};
 use super::scope::{ensure_can_own, ensure_can_write, owner_condition};
 use super::write::{Versioned, update_versioned};
-use super::{contacts, pipelines, validate};
+use super::{contacts, pipelines, read, validate};
 use crate::auth::Principal;
 use crate::db::begin_write;
 use crate::error::{ApiError, ApiResult, duplicate_as};
@@ -111,20 +111,11 @@ fn sort_keys(order: &[(DealSort, bool)]) -> Vec<SortKey<deal::Model>> {
 }
 
 pub async fn get(principal: &Principal, db: &impl ConnectionTrait, id: i64) -> ApiResult<deal::Model> {
-    visible(principal)
-        .filter(Column::Id.eq(id))
-        .filter(Column::DeletedAt.is_null())
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound(LABEL))
+    read::one(db, visible(principal), (Column::Id, Column::DeletedAt), id, LABEL).await
 }
 
 pub async fn by_ids(principal: &Principal, db: &impl ConnectionTrait, ids: &[i64]) -> ApiResult<Vec<deal::Model>> {
-    Ok(visible(principal)
-        .filter(Column::Id.is_in(ids.iter().copied()))
-        .filter(Column::DeletedAt.is_null())
-        .all(db)
-        .await?)
+    read::many(db, visible(principal), (Column::Id, Column::DeletedAt), ids).await
 }
 
 /// The newest `limit` visible deals of each contact, in one statement: the per-contact
@@ -135,24 +126,9 @@ pub async fn latest_of_contacts(
     contact_ids: &[i64],
     limit: u64,
 ) -> ApiResult<Vec<deal::Model>> {
-    let mut inner = visible(principal)
-        .filter(Column::ContactId.is_in(contact_ids.iter().copied()))
-        .filter(Column::DeletedAt.is_null())
-        .as_query()
-        .to_owned();
-    inner.expr_as(
-        Expr::cust("ROW_NUMBER() OVER (PARTITION BY contact_id ORDER BY created_at DESC, id DESC)"),
-        Alias::new("rn"),
-    );
-    let outer = Query::select()
-        .column(Asterisk)
-        .from_subquery(inner, Alias::new("ranked"))
-        .and_where(Expr::col(Alias::new("rn")).lte(limit as i64))
-        .order_by(Alias::new("contact_id"), sea_orm::Order::Asc)
-        .order_by(Alias::new("rn"), sea_orm::Order::Asc)
-        .to_owned();
-    let stmt = db.get_database_backend().build(&outer);
-    Ok(deal::Entity::find().from_raw_sql(stmt).all(db).await?)
+    let cols = (Column::ContactId, Column::DeletedAt);
+    read::latest_per_parent(db, visible(principal), cols, "contact_id", "created_at DESC, id DESC", contact_ids, limit)
+        .await
 }
 
 /// Stage history of visible deals, oldest first.

@@ -3,10 +3,9 @@
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{MeetingKind, MeetingStatus};
 use entity::meeting::{self, Column};
-use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet, QueryFilter,
-    QueryTrait, Select, Set,
+    ActiveModelTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet, QueryFilter, Select, Set,
 };
 use serde::Serialize;
 
@@ -15,7 +14,7 @@ use super::idempotency::{self, Begun, Claim};
 use super::page::{self, KeyKind, Page, PageRequest, SortKey};
 use super::scope::{ensure_can_own, ensure_can_write, owner_condition};
 use super::write::{Versioned, update_versioned};
-use super::{contacts, deals, validate};
+use super::{contacts, deals, read, validate};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 
@@ -94,20 +93,11 @@ pub async fn list(
 }
 
 pub async fn get(principal: &Principal, db: &impl ConnectionTrait, id: i64) -> ApiResult<meeting::Model> {
-    visible(principal)
-        .filter(Column::Id.eq(id))
-        .filter(Column::DeletedAt.is_null())
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound(LABEL))
+    read::one(db, visible(principal), (Column::Id, Column::DeletedAt), id, LABEL).await
 }
 
 pub async fn by_ids(principal: &Principal, db: &impl ConnectionTrait, ids: &[i64]) -> ApiResult<Vec<meeting::Model>> {
-    Ok(visible(principal)
-        .filter(Column::Id.is_in(ids.iter().copied()))
-        .filter(Column::DeletedAt.is_null())
-        .all(db)
-        .await?)
+    read::many(db, visible(principal), (Column::Id, Column::DeletedAt), ids).await
 }
 
 /// The latest `limit` visible meetings (by scheduled time) of each parent, in one
@@ -119,26 +109,9 @@ pub async fn latest_of(
     parent_ids: &[i64],
     limit: u64,
 ) -> ApiResult<Vec<meeting::Model>> {
-    let parent_name = match parent {
-        Column::DealId => "deal_id",
-        _ => "contact_id",
-    };
-    let mut inner = visible(principal)
-        .filter(parent.is_in(parent_ids.iter().copied()))
-        .filter(Column::DeletedAt.is_null())
-        .as_query()
-        .to_owned();
-    inner.expr_as(
-        Expr::cust(format!("ROW_NUMBER() OVER (PARTITION BY {parent_name} ORDER BY scheduled_at DESC, id DESC)")),
-        Alias::new("rn"),
-    );
-    let outer = Query::select()
-        .column(Asterisk)
-        .from_subquery(inner, Alias::new("ranked"))
-        .and_where(Expr::col(Alias::new("rn")).lte(limit as i64))
-        .to_owned();
-    let stmt = db.get_database_backend().build(&outer);
-    Ok(meeting::Entity::find().from_raw_sql(stmt).all(db).await?)
+    let name = if matches!(parent, Column::DealId) { "deal_id" } else { "contact_id" };
+    let order = "scheduled_at DESC, id DESC";
+    read::latest_per_parent(db, visible(principal), (parent, Column::DeletedAt), name, order, parent_ids, limit).await
 }
 
 /// A meeting to put in the calendar.

@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod meetings;
 pub mod page;
 pub mod pipelines;
+pub mod read;
 pub mod scope;
 pub mod users;
 pub mod validate;
