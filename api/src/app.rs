@@ -38,6 +38,9 @@ pub struct AppState {
     pub schema: CrmSchema,
     /// For anonymous callers: no introspection and no field suggestions.
     pub anonymous_schema: CrmSchema,
+    /// For signed-in callers' introspection-only operations: no depth limit, since the
+    /// standard introspection query nests `ofType` deeper than data queries may go.
+    pub introspection_schema: CrmSchema,
     pub config: Arc<ServeConfig>,
 }
 
@@ -45,19 +48,27 @@ pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppSt
     let secret = load_or_create_secret(&dbs.primary, config.auth.jwt_secret.as_deref()).await?;
     let services = Services { dbs, tokens: TokenKeys::from_secret(&secret, config.auth.jwt_ttl_secs) };
     let limits = &config.limits;
-    let make = |anonymous: bool| {
+    let make = |anonymous: bool, depth: Option<usize>| {
         let mut builder = graphql::build_schema()
             .data(services.clone())
-            .limit_depth(limits.max_depth)
             .limit_complexity(limits.max_complexity)
             .limit_recursive_depth(limits.max_recursive_depth)
             .limit_directives(limits.max_directives);
+        if let Some(depth) = depth {
+            builder = builder.limit_depth(depth);
+        }
         if anonymous || !limits.introspection {
             builder = builder.disable_introspection().disable_suggestions();
         }
         builder.finish()
     };
-    Ok(AppState { schema: make(false), anonymous_schema: make(true), services, config: Arc::new(config) })
+    Ok(AppState {
+        schema: make(false, Some(limits.max_depth)),
+        anonymous_schema: make(true, Some(limits.max_depth)),
+        introspection_schema: make(false, None),
+        services,
+        config: Arc::new(config),
+    })
 }
 
 pub fn build_router(state: AppState) -> Router {

@@ -207,3 +207,21 @@ async fn bad_database_urls_fail_with_one_line() {
         assert!(text.contains("DATABASE_URL") || text.contains("cannot connect"), "{text}");
     }
 }
+
+db_test!(introspection_for_signed_in_callers_only, |app| {
+    // The depth GraphiQL's own introspection query reaches (ofType nested 7 deep).
+    let deep = "{ __schema { queryType { name } types { name fields { name type { name ofType { name ofType { name
+        ofType { name ofType { name ofType { name ofType { name ofType { name } } } } } } } } } } } }";
+    let anonymous = app.gql(None, deep, json!({})).await;
+    assert!(anonymous["errors"].is_array(), "{anonymous}");
+    let (_, token) = app.signed_in("ada@example.com", Role::Admin, None).await;
+    let body = app.gql(Some(&token), deep, json!({})).await;
+    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query", "{body}");
+    // Data queries keep the depth limit.
+    let too_deep =
+        "{ me { team { members { team { members { team { members { team { members { team { name } } } } } } } } } } }";
+    assert_eq!(
+        app.gql(Some(&token), too_deep, json!({})).await["errors"][0]["extensions"]["code"],
+        "QUERY_TOO_COMPLEX"
+    );
+});

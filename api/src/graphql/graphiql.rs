@@ -24,8 +24,8 @@ const PAGE: &str = r#"<!doctype html>
 
 /// Kept out of the page so the page needs no inline script.
 const INIT_JS: &str = r#"const fetcher = GraphiQL.createFetcher({ url: '/graphql' });
-const defaultHeaders = JSON.stringify({ Authorization: 'Bearer <token from the login mutation>' }, null, 2);
-const defaultQuery = `# Sign in, then put the token in the Headers tab below.
+const defaultQuery = `# Run this to sign in, then paste into the Headers tab below:
+#   { "Authorization": "Bearer <token>" }
 mutation Login {
   login(input: { email: "admin@demo.example", password: "demo-password" }) {
     token
@@ -34,7 +34,7 @@ mutation Login {
 }
 `;
 ReactDOM.createRoot(document.getElementById('graphiql')).render(
-  React.createElement(GraphiQL, { fetcher, defaultQuery, defaultHeaders, shouldPersistHeaders: true, isHeadersEditorEnabled: true })
+  React.createElement(GraphiQL, { fetcher, defaultQuery, shouldPersistHeaders: true, isHeadersEditorEnabled: true })
 );
 "#;
 

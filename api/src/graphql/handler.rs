@@ -77,7 +77,11 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> Res
         }
     };
     // Anonymous callers get the schema without introspection or "did you mean" hints.
-    let schema = if caller.0.is_some() { &state.schema } else { &state.anonymous_schema };
+    let schema = match (&caller.0, is_introspection_only(&request)) {
+        (None, _) => &state.anonymous_schema,
+        (Some(_), true) => &state.introspection_schema,
+        (Some(_), false) => &state.schema,
+    };
     let mut request = request;
     let gate = PollGate::default();
     if let Some(principal) = &caller.0 {
@@ -115,6 +119,25 @@ fn is_json(headers: &HeaderMap) -> bool {
             mime == "application/json" || mime == "application/graphql-response+json"
         })
         .unwrap_or(false)
+}
+
+/// True when every root field of every operation is `__schema`, `__type` or `__typename`
+/// (fragment spreads count as data, so they never qualify).
+fn is_introspection_only(request: &Request) -> bool {
+    use async_graphql::parser::types::Selection;
+    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    let ops: Vec<_> = match &doc.operations {
+        DocumentOperations::Single(op) => vec![op],
+        DocumentOperations::Multiple(ops) => ops.values().collect(),
+    };
+    ops.iter().all(|op| {
+        op.node.selection_set.node.items.iter().all(|item| match &item.node {
+            Selection::Field(field) => field.node.name.node.starts_with("__"),
+            _ => false,
+        })
+    })
 }
 
 fn is_mutation(request: &Request) -> bool {
@@ -183,6 +206,13 @@ mod tests {
         let input = r#"Invalid value for argument "input.lifecycle", enumeration type "Lifecycle" does not contain the value "X""#;
         assert_eq!(code_for_unlabelled(input), "BAD_USER_INPUT");
         assert_eq!(offending_argument(input).as_deref(), Some("input.lifecycle"));
+    }
+
+    #[test]
+    fn detects_introspection_only_operations() {
+        assert!(is_introspection_only(&Request::new("query Q { __schema { types { name } } __typename }")));
+        assert!(!is_introspection_only(&Request::new("{ __schema { types { name } } me { name } }")));
+        assert!(!is_introspection_only(&Request::new("{ ...F } fragment F on Query { me { name } }")));
     }
 
     #[test]

@@ -137,3 +137,33 @@ where
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(seed: u64) -> (org::Org, activity::Activity) {
+        let cfg = SeedConfig { seed, end_date: chrono::NaiveDate::from_ymd_opt(2026, 6, 30), ..SeedConfig::default() };
+        let end = chrono::NaiveDate::from_ymd_opt(2026, 6, 30).map(|d| d.and_time(NaiveTime::MIN).and_utc());
+        let end = end.expect("valid date");
+        let start = end - Duration::days(360);
+        let mut rng = StdRng::seed_from_u64(seed);
+        let org = org::build(&mut rng, &cfg, start, end, "hash");
+        let act = activity::build(&mut rng, &cfg, &org, start, end);
+        (org, act)
+    }
+
+    #[test]
+    fn same_seed_same_rows_other_seed_other_rows() {
+        let (org_a, act_a) = rows(7);
+        let (org_b, act_b) = rows(7);
+        assert_eq!(org_a.users, org_b.users);
+        assert_eq!(org_a.targets, org_b.targets);
+        assert_eq!(act_a.contacts, act_b.contacts);
+        assert_eq!(act_a.deals, act_b.deals);
+        assert_eq!(act_a.events, act_b.events);
+        assert_eq!(act_a.meetings, act_b.meetings);
+        let (_, act_c) = rows(8);
+        assert_ne!(act_a.deals, act_c.deals);
+    }
+}
