@@ -225,3 +225,20 @@ db_test!(introspection_for_signed_in_callers_only, |app| {
         "QUERY_TOO_COMPLEX"
     );
 });
+
+db_test!(alias_limits_reject_before_running, |app| {
+    let (_, token) = app.signed_in("ada@example.com", Role::Admin, None).await;
+    let aliased =
+        |n: usize| format!("{{ {} }}", (0..n).map(|i| format!("a{i}: __typename")).collect::<Vec<_>>().join(" "));
+    assert!(app.gql(Some(&token), &aliased(15), json!({})).await.get("errors").is_none());
+    let sixteen = app.gql(Some(&token), &aliased(16), json!({})).await;
+    assert_eq!(sixteen["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "{sixteen}");
+    let brute = "mutation { a: login(input: {email: \"ada@example.com\", password: \"guess-1\"}) { token }
+                 b: login(input: {email: \"ada@example.com\", password: \"guess-2\"}) { token } }";
+    let before = app.statements.load(std::sync::atomic::Ordering::SeqCst);
+    let body = app.gql(None, brute, json!({})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "{body}");
+    assert_eq!(app.statements.load(std::sync::atomic::Ordering::SeqCst), before, "rejected before any SQL");
+    // The server keeps serving.
+    assert_eq!(app.gql(None, "{ __typename }", json!({})).await["data"]["__typename"], "Query");
+});

@@ -4,7 +4,6 @@
 //! batches are refused, mutations never run over GET, and credentials come only from the
 //! `Authorization` header. Every error leaves with an `extensions.code`.
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{ErrorExtensions, Request, Response as GqlResponse, ServerError};
 use axum::Json;
 use axum::body::Bytes;
@@ -18,6 +17,7 @@ use crate::error::ApiError;
 use crate::graphql::batching::PollGate;
 use crate::graphql::graphiql;
 use crate::graphql::loaders::Loaders;
+use crate::graphql::shape;
 use crate::service::users;
 
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -54,7 +54,7 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw
             return transport_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("bad query string: {e}"));
         }
     };
-    if is_mutation(&request) {
+    if shape::inspect(&request).is_some_and(|s| s.mutation) {
         let mut response =
             transport_error(StatusCode::METHOD_NOT_ALLOWED, "BAD_REQUEST", "mutations are only accepted over POST");
         response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
@@ -64,6 +64,11 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw
 }
 
 async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> Response {
+    let shape = shape::inspect(&request);
+    // Limits the executor does not enforce are checked here, before any SQL runs.
+    if let Some(reason) = shape.as_ref().and_then(|s| shape::alias_violation(s, state.config.limits.max_aliases)) {
+        return Json(GqlResponse::from_errors(vec![limit_error(reason)])).into_response();
+    }
     let caller = match authenticate(state, headers).await {
         Ok(caller) => caller,
         Err(err) => {
@@ -77,7 +82,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> Res
         }
     };
     // Anonymous callers get the schema without introspection or "did you mean" hints.
-    let schema = match (&caller.0, is_introspection_only(&request)) {
+    let schema = match (&caller.0, shape.as_ref().is_some_and(|s| s.introspection_only)) {
         (None, _) => &state.anonymous_schema,
         (Some(_), true) => &state.introspection_schema,
         (Some(_), false) => &state.schema,
@@ -121,38 +126,6 @@ fn is_json(headers: &HeaderMap) -> bool {
         .unwrap_or(false)
 }
 
-/// True when every root field of every operation is `__schema`, `__type` or `__typename`
-/// (fragment spreads count as data, so they never qualify).
-fn is_introspection_only(request: &Request) -> bool {
-    use async_graphql::parser::types::Selection;
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
-        return false;
-    };
-    let ops: Vec<_> = match &doc.operations {
-        DocumentOperations::Single(op) => vec![op],
-        DocumentOperations::Multiple(ops) => ops.values().collect(),
-    };
-    ops.iter().all(|op| {
-        op.node.selection_set.node.items.iter().all(|item| match &item.node {
-            Selection::Field(field) => field.node.name.node.starts_with("__"),
-            _ => false,
-        })
-    })
-}
-
-fn is_mutation(request: &Request) -> bool {
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
-        return false;
-    };
-    match doc.operations {
-        DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
-        DocumentOperations::Multiple(ops) => match &request.operation_name {
-            Some(name) => ops.get(name.as_str()).is_some_and(|op| op.node.ty == OperationType::Mutation),
-            None => ops.values().any(|op| op.node.ty == OperationType::Mutation),
-        },
-    }
-}
-
 /// Parse, validation and limit errors come from async-graphql without a code; give them one.
 fn label_errors(errors: &mut [ServerError]) {
     for err in errors.iter_mut() {
@@ -189,6 +162,12 @@ fn offending_argument(message: &str) -> Option<String> {
     quoted_after("argument \"").or_else(|| quoted_after("while parsing \""))
 }
 
+fn limit_error(message: String) -> ServerError {
+    let mut err = ServerError::new(message, None);
+    err.extensions.get_or_insert_with(Default::default).set("code", "QUERY_TOO_COMPLEX");
+    err
+}
+
 fn transport_error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     (status, Json(body)).into_response()
@@ -206,21 +185,5 @@ mod tests {
         let input = r#"Invalid value for argument "input.lifecycle", enumeration type "Lifecycle" does not contain the value "X""#;
         assert_eq!(code_for_unlabelled(input), "BAD_USER_INPUT");
         assert_eq!(offending_argument(input).as_deref(), Some("input.lifecycle"));
-    }
-
-    #[test]
-    fn detects_introspection_only_operations() {
-        assert!(is_introspection_only(&Request::new("query Q { __schema { types { name } } __typename }")));
-        assert!(!is_introspection_only(&Request::new("{ __schema { types { name } } me { name } }")));
-        assert!(!is_introspection_only(&Request::new("{ ...F } fragment F on Query { me { name } }")));
-    }
-
-    #[test]
-    fn detects_mutations_by_selected_operation() {
-        assert!(is_mutation(&Request::new("mutation { login(input: {email: \"a\", password: \"b\"}) { token } }")));
-        assert!(!is_mutation(&Request::new("{ __typename }")));
-        let both = "query A { __typename } mutation B { __typename }";
-        assert!(!is_mutation(&Request::new(both).operation_name("A")));
-        assert!(is_mutation(&Request::new(both).operation_name("B")));
     }
 }

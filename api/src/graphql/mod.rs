@@ -11,6 +11,7 @@ pub mod ids;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
+pub mod shape;
 pub mod types;
 
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};

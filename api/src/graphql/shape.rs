@@ -1,0 +1,112 @@
+//! What a request's document is, found with one parse before anything runs: whether it is
+//! a mutation or introspection only, and how many aliases and `login` fields it has.
+
+use async_graphql::Request;
+use async_graphql::parser::types::{DocumentOperations, OperationType, Selection, SelectionSet};
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// The operation that would run is a mutation.
+    pub mutation: bool,
+    /// Every root field of every operation is `__schema`, `__type` or `__typename`.
+    pub introspection_only: bool,
+    /// Aliased fields anywhere in the document.
+    pub aliases: usize,
+    /// `login` fields anywhere in the document.
+    pub logins: usize,
+}
+
+/// `None` when the document does not parse (the executor then reports the syntax error).
+pub fn inspect(request: &Request) -> Option<Shape> {
+    let doc = async_graphql::parser::parse_query(&request.query).ok()?;
+    let mut shape = Shape::default();
+    let ops: Vec<_> = match &doc.operations {
+        DocumentOperations::Single(op) => vec![&op.node],
+        DocumentOperations::Multiple(ops) => ops.values().map(|op| &op.node).collect(),
+    };
+    shape.mutation = match &doc.operations {
+        DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
+        DocumentOperations::Multiple(ops) => match &request.operation_name {
+            Some(name) => ops.get(name.as_str()).is_some_and(|op| op.node.ty == OperationType::Mutation),
+            None => ops.values().any(|op| op.node.ty == OperationType::Mutation),
+        },
+    };
+    shape.introspection_only = ops.iter().all(|op| {
+        op.selection_set.node.items.iter().all(|item| match &item.node {
+            Selection::Field(field) => field.node.name.node.starts_with("__"),
+            _ => false,
+        })
+    });
+    for op in &ops {
+        count(&op.selection_set.node, &mut shape);
+    }
+    for fragment in doc.fragments.values() {
+        count(&fragment.node.selection_set.node, &mut shape);
+    }
+    Some(shape)
+}
+
+fn count(set: &SelectionSet, shape: &mut Shape) {
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(field) => {
+                shape.aliases += usize::from(field.node.alias.is_some());
+                shape.logins += usize::from(field.node.name.node == "login");
+                count(&field.node.selection_set.node, shape);
+            }
+            Selection::InlineFragment(fragment) => count(&fragment.node.selection_set.node, shape),
+            Selection::FragmentSpread(_) => {}
+        }
+    }
+}
+
+/// Why the document exceeds the alias limits (SPEC §7: `max` per operation, one on `login`
+/// so passwords cannot be tried in bulk), if it does.
+pub fn alias_violation(shape: &Shape, max: usize) -> Option<String> {
+    if shape.logins > 1 || (shape.logins == 1 && shape.aliases > 1) {
+        Some("an operation may call login once and use at most 1 alias".into())
+    } else if shape.aliases > max {
+        Some(format!("too many aliases: {} (at most {max})", shape.aliases))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(query: &str) -> Shape {
+        inspect(&Request::new(query)).expect("parses")
+    }
+
+    #[test]
+    fn finds_mutations_by_selected_operation() {
+        assert!(shape("mutation { login(input: {email: \"a\", password: \"b\"}) { token } }").mutation);
+        assert!(!shape("{ __typename }").mutation);
+        let both = "query A { __typename } mutation B { __typename }";
+        assert!(!inspect(&Request::new(both).operation_name("A")).expect("parses").mutation);
+        assert!(inspect(&Request::new(both).operation_name("B")).expect("parses").mutation);
+    }
+
+    #[test]
+    fn finds_introspection_only_operations() {
+        assert!(shape("query Q { __schema { types { name } } __typename }").introspection_only);
+        assert!(!shape("{ __schema { types { name } } me { name } }").introspection_only);
+        assert!(!shape("{ ...F } fragment F on Query { me { name } }").introspection_only);
+    }
+
+    #[test]
+    fn counts_aliases_everywhere_and_limits_login() {
+        let s = shape("{ a: me { n: name } ...F } fragment F on Query { b: me { ... on User { c: name } } }");
+        assert_eq!(s.aliases, 4);
+        assert_eq!(alias_violation(&s, 15), None);
+        assert!(alias_violation(&s, 3).is_some());
+        let twice = shape(
+            "mutation { a: login(input: {email: \"x\", password: \"1\"}) { token } b: login(input: {email: \"x\", password: \"2\"}) { token } }",
+        );
+        assert!(alias_violation(&twice, 15).is_some());
+        let once = shape("mutation { login(input: {email: \"x\", password: \"1\"}) { t: token } }");
+        assert_eq!(alias_violation(&once, 15), None);
+    }
+}
