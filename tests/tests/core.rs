@@ -911,3 +911,71 @@ db_test!(change_feed_resyncs_an_offline_client, |app| {
     let nothing = app.ok(&rep, feed, json!({ "s": first["serverTime"] })).await["changes"].clone();
     assert_eq!(nothing["contacts"]["totalCount"], 0);
 });
+
+db_test!(node_resolves_every_type_and_meetings_update, |app| {
+    let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
+    let (pipeline, stages) = sales_pipeline(&app, &admin).await;
+    let (reason, _) = lost_reason(&app, &admin, "Price").await;
+    let team = app.ok(&admin, "mutation { createTeam(input: { name: \"North\" }) { team { id } } }", json!({})).await["createTeam"]["team"]["id"].clone();
+    let me = app.ok(&admin, "{ me { id } }", json!({})).await["me"]["id"].clone();
+    let target = app
+        .ok(&admin, "mutation($t: ID!) { setTarget(input: { teamId: $t, periodStart: \"2026-01-01T00:00:00Z\", periodEnd: \"2026-04-01T00:00:00Z\", amount: 5 }) { target { id } } }", json!({ "t": team }))
+        .await["setTarget"]["target"]["id"]
+        .clone();
+    let contact = create_contact(&app, &admin, json!({ "firstName": "Dana" })).await;
+    let deal = app
+        .ok(&admin, "mutation($c: ID!) { createDeal(input: { contactId: $c, title: \"T\", amount: 1 }) { deal { id stageHistory { id } } } }", json!({ "c": contact["id"] }))
+        .await["createDeal"]["deal"]
+        .clone();
+    let meeting = app
+        .ok(
+            &admin,
+            SCHEDULE,
+            json!({ "i": { "contactId": contact["id"], "kind": "CALL", "scheduledAt": "2026-05-01T10:00:00Z" } }),
+        )
+        .await["scheduleMeeting"]["meeting"]
+        .clone();
+    let ids = [
+        ("User", me.clone()),
+        ("Team", team.clone()),
+        ("Target", target),
+        ("Pipeline", json!(pipeline)),
+        ("Stage", json!(stages[0])),
+        ("LostReason", json!(reason)),
+        ("Contact", contact["id"].clone()),
+        ("Deal", deal["id"].clone()),
+        ("DealStageEvent", deal["stageHistory"][0]["id"].clone()),
+        ("Meeting", meeting["id"].clone()),
+    ];
+    for (kind, id) in ids {
+        let body = app.ok(&admin, "query($id: ID!) { node(id: $id) { __typename id } }", json!({ "id": id })).await;
+        assert_eq!(body["node"], json!({ "__typename": kind, "id": id }), "{kind}");
+    }
+    let bad = app.err(&admin, "{ node(id: \"not-an-id\") { id } }", json!({})).await;
+    assert_eq!(bad["code"], "BAD_USER_INPUT");
+
+    let update = "mutation($i: UpdateMeetingInput!) { updateMeeting(input: $i) { meeting { kind durationMinutes notes scheduledAt version } } }";
+    let updated = app
+        .ok(&admin, update, json!({ "i": { "id": meeting["id"], "version": 1, "kind": "DEMO", "durationMinutes": 45, "notes": "agenda", "scheduledAt": "2026-05-02T09:00:00Z" } }))
+        .await;
+    assert_eq!(
+        updated["updateMeeting"]["meeting"],
+        json!({ "kind": "DEMO", "durationMinutes": 45, "notes": "agenda", "scheduledAt": "2026-05-02T09:00:00+00:00", "version": 2 })
+    );
+    assert_eq!(
+        app.err(&admin, update, json!({ "i": { "id": meeting["id"], "version": 1, "notes": null } })).await["code"],
+        "CONFLICT"
+    );
+    let cleared = app.ok(&admin, update, json!({ "i": { "id": meeting["id"], "version": 2, "notes": null } })).await;
+    assert_eq!(cleared["updateMeeting"]["meeting"]["notes"], Value::Null);
+    app.ok(
+        &admin,
+        "mutation($id: ID!) { deleteMeeting(input: { id: $id, version: 3 }) { deletedMeetingId } }",
+        json!({ "id": meeting["id"] }),
+    )
+    .await;
+    assert_eq!(
+        app.ok(&admin, "query($id: ID!) { meeting(id: $id) { id } }", json!({ "id": meeting["id"] })).await["meeting"],
+        Value::Null
+    );
+});
