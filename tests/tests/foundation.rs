@@ -242,3 +242,13 @@ db_test!(alias_limits_reject_before_running, |app| {
     // The server keeps serving.
     assert_eq!(app.gql(None, "{ __typename }", json!({})).await["data"]["__typename"], "Query");
 });
+
+db_test!(nested_lists_count_toward_complexity, |app| {
+    let (_, token) = app.signed_in("ada@example.com", Role::Admin, None).await;
+    // 100 contacts × 100 deals × 1 field is far above the 5,000 budget.
+    let costly = "{ contacts(first: 100) { nodes { deals(first: 100) { title } } } }";
+    let body = app.gql(Some(&token), costly, json!({})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "{body}");
+    let cheap = "{ contacts(first: 10) { nodes { deals(first: 5) { title } } } }";
+    assert!(app.gql(Some(&token), cheap, json!({})).await.get("errors").is_none());
+});
