@@ -90,6 +90,31 @@ impl Loader<i64> for HistoryOfDeal {
     }
 }
 
+/// Loads children keyed by (parent id, N): one statement per distinct N (in practice one),
+/// each row grouped under its parent in the order the statement returns.
+async fn latest_by_limit<M, F, Fut>(
+    keys: &[(i64, u64)],
+    parent_of: impl Fn(&M) -> i64,
+    load: F,
+) -> Result<HashMap<(i64, u64), Vec<M>>, SharedError>
+where
+    F: Fn(Vec<i64>, u64) -> Fut,
+    Fut: std::future::Future<Output = crate::error::ApiResult<Vec<M>>>,
+{
+    let mut limits: Vec<u64> = keys.iter().map(|k| k.1).collect();
+    limits.sort_unstable();
+    limits.dedup();
+    let mut out = HashMap::new();
+    for limit in limits {
+        let ids: Vec<i64> = keys.iter().filter(|k| k.1 == limit).map(|k| k.0).collect();
+        let rows = load(ids.clone(), limit).await?;
+        for (parent, list) in group(&ids, rows, &parent_of) {
+            out.insert((parent, limit), list);
+        }
+    }
+    Ok(out)
+}
+
 /// The newest N deals of each contact, keyed by (contact id, N).
 pub struct LatestDealsOfContact(LoaderCtx);
 
@@ -98,18 +123,13 @@ impl Loader<(i64, u64)> for LatestDealsOfContact {
     type Error = SharedError;
 
     async fn load(&self, keys: &[(i64, u64)]) -> Result<HashMap<(i64, u64), Self::Value>, SharedError> {
-        let mut out = HashMap::new();
-        let mut limits: Vec<u64> = keys.iter().map(|k| k.1).collect();
-        limits.sort_unstable();
-        limits.dedup();
-        for limit in limits {
-            let ids: Vec<i64> = keys.iter().filter(|k| k.1 == limit).map(|k| k.0).collect();
-            let rows = deals::latest_of_contacts(&self.0.principal, &self.0.db, &ids, limit).await?;
-            for (contact_id, list) in group(&ids, rows, |d| d.contact_id) {
-                out.insert((contact_id, limit), list);
-            }
-        }
-        Ok(out)
+        let c = &self.0;
+        latest_by_limit(
+            keys,
+            |d: &deal::Model| d.contact_id,
+            |ids, limit| async move { deals::latest_of_contacts(&c.principal, &c.db, &ids, limit).await },
+        )
+        .await
     }
 }
 
@@ -121,27 +141,15 @@ impl Loader<(i64, u64)> for LatestMeetingsOf {
     type Error = SharedError;
 
     async fn load(&self, keys: &[(i64, u64)]) -> Result<HashMap<(i64, u64), Self::Value>, SharedError> {
-        let parent = self.1;
-        let mut out = HashMap::new();
-        let mut limits: Vec<u64> = keys.iter().map(|k| k.1).collect();
-        limits.sort_unstable();
-        limits.dedup();
-        for limit in limits {
-            let ids: Vec<i64> = keys.iter().filter(|k| k.1 == limit).map(|k| k.0).collect();
-            let rows = meetings::latest_of(&self.0.principal, &self.0.db, parent, &ids, limit).await?;
-            let parent_of = |m: &meeting::Model| match parent {
-                meeting::Column::DealId => m.deal_id.unwrap_or_default(),
-                _ => m.contact_id,
-            };
-            let mut grouped = group(&ids, rows, parent_of);
-            for list in grouped.values_mut() {
-                list.sort_by(|a, b| b.scheduled_at.cmp(&a.scheduled_at).then(b.id.cmp(&a.id)));
-            }
-            for (parent_id, list) in grouped {
-                out.insert((parent_id, limit), list);
-            }
-        }
-        Ok(out)
+        let (c, parent) = (&self.0, self.1);
+        let parent_of = move |m: &meeting::Model| match parent {
+            meeting::Column::DealId => m.deal_id.unwrap_or_default(),
+            _ => m.contact_id,
+        };
+        latest_by_limit(keys, parent_of, |ids, limit| async move {
+            meetings::latest_of(&c.principal, &c.db, parent, &ids, limit).await
+        })
+        .await
     }
 }
 

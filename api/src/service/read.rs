@@ -27,8 +27,8 @@ pub async fn many<E: EntityTrait>(
     Ok(visible.filter(id_col.is_in(ids.iter().copied())).filter(deleted_col.is_null()).all(db).await?)
 }
 
-/// The first `limit` live rows of `visible` for each of `parent_ids`, ordered by
-/// `order_sql` (e.g. `created_at DESC, id DESC`), in one statement: the per-parent limit is a
+/// The first `limit` live rows of `visible` for each of `parent_ids`, grouped by parent and
+/// ordered within it by `order_sql` (e.g. `created_at DESC, id DESC`), in one statement: the per-parent limit is a
 /// window function, so nested lists are paginated in SQL, not in memory. `parent` and
 /// `order_sql` are column names from the code, never from the client.
 pub async fn latest_per_parent<E: EntityTrait>(
@@ -53,6 +53,8 @@ pub async fn latest_per_parent<E: EntityTrait>(
         .column(Asterisk)
         .from_subquery(inner, Alias::new("ranked"))
         .and_where(Expr::col(Alias::new("rn")).lte(limit as i64))
+        .order_by(Alias::new(parent), sea_orm::Order::Asc)
+        .order_by(Alias::new("rn"), sea_orm::Order::Asc)
         .to_owned();
     let stmt = db.get_database_backend().build(&outer);
     Ok(E::find().from_raw_sql(stmt).all(db).await?)

@@ -2,6 +2,7 @@
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 
+use super::{optional_id, patch};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::types::enums::Lifecycle;
@@ -96,19 +97,6 @@ pub struct UpdateContactPayload {
 pub struct DeleteContactPayload {
     /// Global ID of the deleted contact.
     pub deleted_contact_id: ID,
-}
-
-/// `None` keeps, `Some(None)` clears, `Some(Some(v))` sets.
-pub fn patch<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
-    }
-}
-
-pub fn optional_id(field: &str, id: Option<&ID>, kind: NodeKind) -> crate::error::ApiResult<Option<i64>> {
-    id.map(|id| decode(field, id, kind)).transpose()
 }
 
 #[derive(Default)]

@@ -4,7 +4,7 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, OneofObject, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::contacts::{optional_id, patch};
+use super::{optional_id, patch};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode};

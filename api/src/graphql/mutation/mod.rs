@@ -7,7 +7,9 @@ mod directory;
 mod meetings;
 mod pipelines;
 
-use async_graphql::MergedObject;
+use async_graphql::{ID, MaybeUndefined, MergedObject};
+
+use crate::graphql::ids::{NodeKind, decode};
 
 /// Everything that changes data.
 #[derive(MergedObject, Default)]
@@ -20,3 +22,16 @@ pub struct MutationRoot(
     meetings::MeetingMutation,
     pipelines::PipelineMutation,
 );
+
+/// `None` keeps, `Some(None)` clears, `Some(Some(v))` sets.
+pub fn patch<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}
+
+pub fn optional_id(field: &str, id: Option<&ID>, kind: NodeKind) -> crate::error::ApiResult<Option<i64>> {
+    id.map(|id| decode(field, id, kind)).transpose()
+}

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 
 use async_graphql::{Object, OutputType, Result, SimpleObject, TypeName};
 
+use crate::error::ApiResult;
 use crate::service::page::{Counter, Page};
 
 /// Where a page sits in the whole list.
@@ -85,4 +86,12 @@ impl<N: OutputType> TypeName for Connection<N> {
     fn type_name() -> Cow<'static, str> {
         format!("{}Connection", N::type_name()).into()
     }
+}
+
+/// A nested list's size: 0..=100, like a page.
+pub fn child_limit(first: i32) -> ApiResult<u64> {
+    u64::try_from(first)
+        .ok()
+        .filter(|n| *n <= crate::service::page::MAX_PAGE_SIZE)
+        .ok_or_else(|| crate::error::ApiError::bad_input("first", "must be between 0 and 100"))
 }

@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::contact;
 
+use super::connection::child_limit;
 use super::enums::Lifecycle;
 use super::{Deal, Meeting, Money, User};
 use crate::error::ApiResult;
@@ -113,12 +114,4 @@ fn pii<'a>(ctx: &Context<'_>, value: Option<&'a str>) -> ApiResult<Option<&'a st
             Ok(None)
         }
     }
-}
-
-/// A nested list's size: 0..=100, like a page.
-pub fn child_limit(first: i32) -> ApiResult<u64> {
-    u64::try_from(first)
-        .ok()
-        .filter(|n| *n <= crate::service::page::MAX_PAGE_SIZE)
-        .ok_or_else(|| crate::error::ApiError::bad_input("first", "must be between 0 and 100"))
 }

@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{deal, deal_stage_event};
 
-use super::contact::child_limit;
+use super::connection::child_limit;
 use super::enums::DealStatus;
 use super::pipeline::{LostReason, Pipeline, Stage};
 use super::{Contact, Meeting, Money, User};
