@@ -32,6 +32,20 @@ pub enum Command {
     ExportSchema,
     /// Create a user who can log in.
     CreateUser(CreateUserConfig),
+    /// Import history from a JSON file (the `importRecords` input; see the README).
+    Import(ImportConfig),
+}
+
+/// `crm-api import FILE.json`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportConfig {
+    /// JSON file with `contacts`, `deals` and `meetings` lists.
+    pub file: std::path::PathBuf,
+
+    /// Email of the ADMIN the import runs as (it owns records that name no owner).
+    /// Defaults to the first active admin.
+    #[arg(long = "as")]
+    pub as_email: Option<String>,
 }
 
 /// Where the data lives and how the pool behaves.

@@ -13,6 +13,8 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("{message}")]
     BadInput { field: String, message: String },
+    #[error("{}", invalid_summary(.0))]
+    InvalidRecords(Vec<InvalidRecord>),
     #[error("{0}")]
     Conflict(String),
     #[error("the database is unavailable; try again shortly")]
@@ -22,6 +24,37 @@ pub enum ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// One bad record of a batch (an import): where it is and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidRecord {
+    /// The list the record is in, e.g. `deals`.
+    pub list: &'static str,
+    /// Its position in that list, from 0.
+    pub index: usize,
+    /// The offending field inside the record, e.g. `stageHistory[1].stageId`.
+    pub field: String,
+    pub message: String,
+}
+
+impl InvalidRecord {
+    /// `deals[3].stageHistory[1].stageId`
+    pub fn path(&self) -> String {
+        format!("{}[{}].{}", self.list, self.index, self.field)
+    }
+}
+
+fn invalid_summary(records: &[InvalidRecord]) -> String {
+    match records.first() {
+        None => "the batch is invalid; nothing was written".into(),
+        Some(first) => format!(
+            "{} invalid record(s); nothing was written. First: {}: {}",
+            records.len(),
+            first.path(),
+            first.message
+        ),
+    }
+}
 
 impl ApiError {
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -38,7 +71,7 @@ impl ApiError {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
-            Self::BadInput { .. } => "BAD_USER_INPUT",
+            Self::BadInput { .. } | Self::InvalidRecords(_) => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
             Self::Unavailable => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
@@ -95,11 +128,31 @@ impl ErrorExtensions for ApiError {
         }
         async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
             ext.set("code", self.code());
-            if let Self::BadInput { field, .. } = self {
-                ext.set("field", field.as_str());
+            match self {
+                Self::BadInput { field, .. } => ext.set("field", field.as_str()),
+                Self::InvalidRecords(records) => {
+                    if let Some(first) = records.first() {
+                        ext.set("field", first.path());
+                    }
+                    ext.set("records", records.iter().map(record_value).collect::<Vec<_>>());
+                }
+                _ => {}
             }
         })
     }
+}
+
+fn record_value(record: &InvalidRecord) -> async_graphql::Value {
+    let mut map = async_graphql::indexmap::IndexMap::new();
+    let mut put = |key: &str, value: async_graphql::Value| {
+        map.insert(async_graphql::Name::new(key), value);
+    };
+    put("list", record.list.into());
+    put("index", (record.index as u64).into());
+    put("field", record.field.as_str().into());
+    put("path", record.path().into());
+    put("message", record.message.as_str().into());
+    async_graphql::Value::Object(map)
 }
 
 /// An `ApiError` shared by every field waiting on one DataLoader batch.

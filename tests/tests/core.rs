@@ -6,6 +6,9 @@
 use entity::enums::Role;
 use tests::{TestApp, Value, db_test, gid, json};
 
+#[path = "core/import.rs"]
+mod import;
+
 const CREATE_CONTACT: &str = "mutation($i: CreateContactInput!) { createContact(input: $i) {
     contact { id version firstName lastName email phone company source lifecycle acquisitionCost externalId
               owner { name } createdAt } } }";
@@ -520,6 +523,38 @@ db_test!(deal_relations_filters_and_scope, |app| {
     assert_eq!(filtered["search"]["totalCount"], 1);
     let stage_deals = app.ok(&rep_a, "{ pipelines { stages { name deals { totalCount } } } }", json!({})).await;
     assert_eq!(stage_deals["pipelines"][0]["stages"][0], json!({ "name": "Lead", "deals": { "totalCount": 1 } }));
+
+    // Close dates: Deal 0 expected in 2031, Deal 1 in 2030; Deal 2 won now.
+    let update = "mutation($i: UpdateDealInput!) { updateDeal(input: $i) { deal { expectedCloseDate } } }";
+    app.ok(&rep_a, update, json!({ "i": { "id": ids[0], "version": 1, "expectedCloseDate": "2031-06-30" } })).await;
+    app.ok(&rep_a, update, json!({ "i": { "id": ids[1], "version": 1, "expectedCloseDate": "2030-01-15" } })).await;
+    app.ok(
+        &rep_a,
+        "mutation($i: WinDealInput!) { winDeal(input: $i) { deal { id } } }",
+        json!({ "i": { "id": ids[2], "version": 1 } }),
+    )
+    .await;
+    let dates = app
+        .ok(&rep_a, "{ expected: deals(where: { expectedCloseDate: { gte: \"2030-01-01\", lt: \"2031-01-01\" } }) { nodes { title } }
+                      closed: deals(where: { closedAt: { gte: \"2000-01-01T00:00:00Z\" } }) { nodes { title status } }
+                      notYet: deals(where: { closedAt: { lt: \"2000-01-01T00:00:00Z\" } }) { totalCount } }", json!({}))
+        .await;
+    assert_eq!(dates["expected"]["nodes"], json!([{ "title": "Deal 1" }]));
+    assert_eq!(dates["closed"]["nodes"], json!([{ "title": "Deal 2", "status": "WON" }]));
+    assert_eq!(dates["notYet"]["totalCount"], 0, "open deals have no close date to match");
+
+    // Backwards pagination: the last two by amount, then the page before them.
+    let page = "query($before: String) { deals(orderBy: [{ field: AMOUNT }], last: 2, before: $before) {
+        nodes { title } pageInfo { hasPreviousPage hasNextPage startCursor } } }";
+    let tail = app.ok(&rep_a, page, json!({})).await["deals"].clone();
+    assert_eq!(tail["nodes"], json!([{ "title": "Deal 1" }, { "title": "Deal 2" }]));
+    assert_eq!(tail["pageInfo"]["hasPreviousPage"], true);
+    let head = app.ok(&rep_a, page, json!({ "before": tail["pageInfo"]["startCursor"] })).await["deals"].clone();
+    assert_eq!(head["nodes"], json!([{ "title": "Deal 0" }]));
+    assert_eq!(
+        (head["pageInfo"]["hasPreviousPage"].as_bool(), head["pageInfo"]["hasNextPage"].as_bool()),
+        (Some(false), Some(true))
+    );
 
     // Rep B sees none of it; the manager sees it all; Rep B cannot touch it.
     let lookup = "query($id: ID!) { deal(id: $id) { title } node(id: $id) { id } }";

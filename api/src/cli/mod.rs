@@ -1,6 +1,7 @@
 //! The `crm-api` subcommands.
 
 mod create_user;
+mod import;
 mod seed;
 mod serve;
 
@@ -27,6 +28,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::CreateUser(cfg) => create_user::create_user(&cli.db, cfg).await,
+        Command::Import(cfg) => import::import(&cli.db, cfg).await,
     }
 }
 

@@ -166,7 +166,7 @@ async fn insert_meeting(
     if !(1..=24 * 60).contains(&duration) {
         return Err(ApiError::bad_input("durationMinutes", "must be between 1 and 1440"));
     }
-    plausible("scheduledAt", input.scheduled_at)?;
+    validate::plausible("scheduledAt", input.scheduled_at)?;
     let now = super::now();
     Ok(meeting::ActiveModel {
         id: NotSet,
@@ -174,7 +174,7 @@ async fn insert_meeting(
         deal_id: Set(input.deal_id),
         owner_id: Set(owner_id),
         kind: Set(input.kind),
-        scheduled_at: Set(trunc(input.scheduled_at)),
+        scheduled_at: Set(validate::micros(input.scheduled_at)),
         duration_minutes: Set(duration),
         status: Set(MeetingStatus::Scheduled),
         outcome_logged_at: Set(None),
@@ -246,12 +246,12 @@ async fn apply_outcome(principal: &Principal, db: &impl ConnectionTrait, input: 
         (MeetingStatus::Rescheduled, None) => {
             return Err(ApiError::bad_input("rescheduledTo", "is required to reschedule"));
         }
-        (MeetingStatus::Rescheduled, Some(at)) => plausible("rescheduledTo", at)?,
+        (MeetingStatus::Rescheduled, Some(at)) => validate::plausible("rescheduledTo", at)?,
         (_, Some(_)) => return Err(ApiError::bad_input("rescheduledTo", "is only for RESCHEDULED")),
         _ => {}
     }
     let now = super::now();
-    let logged_at = input.logged_at.map(trunc).unwrap_or(now);
+    let logged_at = input.logged_at.map(validate::micros).unwrap_or(now);
     if logged_at > now + Duration::minutes(CLOCK_SKEW_MINUTES) {
         return Err(ApiError::bad_input("loggedAt", "is in the future"));
     }
@@ -314,8 +314,8 @@ pub async fn update(
         changes.kind = Set(kind);
     }
     if let Some(at) = input.scheduled_at {
-        plausible("scheduledAt", at)?;
-        changes.scheduled_at = Set(trunc(at));
+        validate::plausible("scheduledAt", at)?;
+        changes.scheduled_at = Set(validate::micros(at));
     }
     if let Some(d) = input.duration_minutes {
         if !(1..=24 * 60).contains(&d) {
@@ -357,19 +357,4 @@ fn columns() -> Versioned<Column> {
 
 fn parse_id(text: &str) -> ApiResult<i64> {
     text.parse().map_err(|_| ApiError::internal("malformed idempotency record"))
-}
-
-/// Timestamps are kept at microsecond precision on every engine.
-fn trunc(at: DateTime<Utc>) -> DateTime<Utc> {
-    chrono::SubsecRound::trunc_subsecs(at, 6)
-}
-
-/// Refuses dates no calendar would hold (typos such as year 20026).
-fn plausible(field: &str, at: DateTime<Utc>) -> ApiResult<()> {
-    use chrono::Datelike;
-    if (1970..=2200).contains(&at.year()) {
-        Ok(())
-    } else {
-        Err(ApiError::bad_input(field, "must be between the years 1970 and 2200"))
-    }
 }

@@ -6,6 +6,7 @@ pub mod deals;
 pub mod directory;
 pub mod filter;
 pub mod idempotency;
+pub mod import;
 pub mod meetings;
 pub mod page;
 pub mod pipelines;

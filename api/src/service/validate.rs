@@ -1,5 +1,7 @@
 //! Input validation shared by the services: each failure names the offending field.
 
+use chrono::{DateTime, Datelike, SubsecRound, Utc};
+
 use crate::error::{ApiError, ApiResult};
 
 /// A required text: trimmed, 1..=max characters.
@@ -46,6 +48,31 @@ pub fn email(field: &str, value: Option<String>) -> ApiResult<Option<String>> {
         super::users::validate_email(field, e)?;
     }
     Ok(value)
+}
+
+/// Timestamps are kept at microsecond precision on every engine, so a value read back
+/// compares equal to the one written.
+pub fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.trunc_subsecs(6)
+}
+
+/// Refuses dates no calendar would hold (typos such as year 20026).
+pub fn plausible(field: &str, at: DateTime<Utc>) -> ApiResult<()> {
+    if (1970..=2200).contains(&at.year()) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_input(field, "must be between the years 1970 and 2200"))
+    }
+}
+
+/// A timestamp of something that already happened: plausible and not in the future
+/// (a minute of clock skew allowed).
+pub fn past(field: &str, at: DateTime<Utc>) -> ApiResult<DateTime<Utc>> {
+    plausible(field, at)?;
+    if at > Utc::now() + chrono::Duration::minutes(1) {
+        return Err(ApiError::bad_input(field, "must not be in the future"));
+    }
+    Ok(micros(at))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ mod auth;
 mod contacts;
 mod deals;
 mod directory;
+pub mod import;
 mod meetings;
 mod pipelines;
 
@@ -19,6 +20,7 @@ pub struct MutationRoot(
     contacts::ContactMutation,
     deals::DealMutation,
     directory::DirectoryMutation,
+    import::ImportMutation,
     meetings::MeetingMutation,
     pipelines::PipelineMutation,
 );

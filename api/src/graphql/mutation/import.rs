@@ -1,0 +1,390 @@
+//! `importRecords`: history from another CRM. The same input, read from a JSON file, is
+//! what `crm-api import FILE.json` sends through `import_batch`.
+
+use async_graphql::{Context, ID, InputObject, InputType, Object, Result, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult, InvalidRecord};
+use crate::graphql::context::ContextExt;
+use crate::graphql::ids::{NodeKind, decode};
+use crate::graphql::types::Money;
+use crate::graphql::types::enums::{DealStatus, Lifecycle, MeetingKind, MeetingStatus};
+use crate::service::import::{
+    self, ContactRecord, Counts, DealRecord, ImportBatch, ImportSummary, MeetingRecord, Ref, StageStep,
+};
+
+/// Records to import in one all-or-nothing batch. Each list is matched by `externalId`:
+/// a record seen before is updated, a new one created. Records refer to each other by
+/// external id (`contactExternalId`, `dealExternalId`), so one batch can hold a contact,
+/// its deals and its meetings.
+#[derive(InputObject, Default)]
+pub struct ImportRecordsInput {
+    /// Contacts (leads).
+    #[graphql(default)]
+    pub contacts: Vec<ImportContactInput>,
+    /// Deals with their stage history and close data.
+    #[graphql(default)]
+    pub deals: Vec<ImportDealInput>,
+    /// Meetings with their original times and outcomes.
+    #[graphql(default)]
+    pub meetings: Vec<ImportMeetingInput>,
+}
+
+/// A contact from another system.
+#[derive(InputObject)]
+pub struct ImportContactInput {
+    /// The contact's id in the system it comes from; re-importing it updates this contact.
+    pub external_id: String,
+    /// Owner by ID; give this or `ownerEmail`, or neither for yourself.
+    pub owner_id: Option<ID>,
+    /// Owner by email.
+    pub owner_email: Option<String>,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Email address.
+    pub email: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+    /// Company name.
+    pub company: Option<String>,
+    /// Lead source.
+    pub source: Option<String>,
+    /// Lifecycle; LEAD when omitted.
+    pub lifecycle: Option<Lifecycle>,
+    /// Why it was disqualified (DISQUALIFIED only).
+    pub disqualify_reason: Option<String>,
+    /// When it was disqualified (DISQUALIFIED only; `createdAt` when omitted).
+    pub disqualified_at: Option<DateTime<Utc>>,
+    /// Money spent to acquire the lead.
+    pub acquisition_cost: Option<Money>,
+    /// When the lead came in; now when omitted.
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// One entry of a deal's stage history: the stage it entered, and when.
+#[derive(InputObject)]
+pub struct ImportStageStepInput {
+    /// The stage by ID; give this or `stageName`.
+    pub stage_id: Option<ID>,
+    /// The stage by name (within the deal's pipeline, case-insensitive).
+    pub stage_name: Option<String>,
+    /// When the deal entered the stage.
+    pub moved_at: DateTime<Utc>,
+}
+
+/// A deal from another system.
+#[derive(InputObject)]
+pub struct ImportDealInput {
+    /// The deal's id in the system it comes from; re-importing it updates this deal.
+    pub external_id: String,
+    /// The contact by external id (in this batch or imported before); or `contactId`.
+    pub contact_external_id: Option<String>,
+    /// The contact by ID.
+    pub contact_id: Option<ID>,
+    /// Owner by ID; the contact's owner when neither this nor `ownerEmail` is given.
+    pub owner_id: Option<ID>,
+    /// Owner by email.
+    pub owner_email: Option<String>,
+    /// Pipeline by ID; the default pipeline when neither this nor `pipelineName` is given.
+    pub pipeline_id: Option<ID>,
+    /// Pipeline by name.
+    pub pipeline_name: Option<String>,
+    /// Title.
+    pub title: String,
+    /// Amount (≥ 0).
+    pub amount: Money,
+    /// Expected close date.
+    pub expected_close_date: Option<NaiveDate>,
+    /// When the deal was created; the first history entry's time when omitted.
+    pub created_at: Option<DateTime<Utc>>,
+    /// Stages the deal entered, oldest first; the last is its current stage. Empty means
+    /// it was created in the pipeline's first stage and never moved.
+    #[graphql(default)]
+    pub stage_history: Vec<ImportStageStepInput>,
+    /// OPEN when omitted.
+    pub status: Option<DealStatus>,
+    /// When it was won or lost (required for WON and LOST).
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Lost reason by ID (LOST only; this or `lostReasonName` is required for LOST).
+    pub lost_reason_id: Option<ID>,
+    /// Lost reason by name.
+    pub lost_reason_name: Option<String>,
+    /// Note on the loss.
+    pub lost_note: Option<String>,
+}
+
+/// A meeting from another system.
+#[derive(InputObject)]
+pub struct ImportMeetingInput {
+    /// The meeting's id in the system it comes from; re-importing it updates this meeting.
+    pub external_id: String,
+    /// The contact by external id; or `contactId`.
+    pub contact_external_id: Option<String>,
+    /// The contact by ID.
+    pub contact_id: Option<ID>,
+    /// The deal (of the same contact) by external id; or `dealId`; or neither.
+    pub deal_external_id: Option<String>,
+    /// The deal by ID.
+    pub deal_id: Option<ID>,
+    /// Owner by ID; the contact's owner when neither this nor `ownerEmail` is given.
+    pub owner_id: Option<ID>,
+    /// Owner by email.
+    pub owner_email: Option<String>,
+    /// Kind of meeting.
+    pub kind: MeetingKind,
+    /// When it was (or is) scheduled.
+    pub scheduled_at: DateTime<Utc>,
+    /// Length in minutes (1–1440, default 30).
+    pub duration_minutes: Option<i32>,
+    /// SCHEDULED when omitted.
+    pub status: Option<MeetingStatus>,
+    /// When the outcome was logged (not for SCHEDULED); the meeting's end when omitted.
+    pub outcome_logged_at: Option<DateTime<Utc>>,
+    /// Notes.
+    pub notes: Option<String>,
+    /// When the meeting was booked; `scheduledAt` (or now, if earlier) when omitted.
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// How many records of one kind an import created and updated.
+#[derive(SimpleObject)]
+pub struct ImportCounts {
+    /// New records.
+    pub created: u32,
+    /// Records matched by external id and updated.
+    pub updated: u32,
+}
+
+impl From<Counts> for ImportCounts {
+    fn from(c: Counts) -> Self {
+        Self { created: c.created, updated: c.updated }
+    }
+}
+
+/// What an import wrote.
+#[derive(SimpleObject)]
+pub struct ImportRecordsPayload {
+    /// Contacts created and updated.
+    pub contacts: ImportCounts,
+    /// Deals created and updated.
+    pub deals: ImportCounts,
+    /// Meetings created and updated.
+    pub meetings: ImportCounts,
+}
+
+impl From<ImportSummary> for ImportRecordsPayload {
+    fn from(s: ImportSummary) -> Self {
+        Self { contacts: s.contacts.into(), deals: s.deals.into(), meetings: s.meetings.into() }
+    }
+}
+
+#[derive(Default)]
+pub struct ImportMutation;
+
+#[Object]
+impl ImportMutation {
+    /// Imports history (ADMIN). All-or-nothing: when any record is invalid nothing is
+    /// written and the error's `extensions.records` lists every bad record with its list,
+    /// index and field (`extensions.field` is the first, e.g. `deals[3].stageHistory[1].stageId`).
+    async fn import_records(&self, ctx: &Context<'_>, input: ImportRecordsInput) -> Result<ImportRecordsPayload> {
+        Ok(import_batch(ctx.principal()?, ctx.db(), input).await?.into())
+    }
+}
+
+/// Reads the import input from JSON (the CLI's file), with the same parsing as GraphQL.
+pub fn parse_json(json: serde_json::Value) -> ApiResult<ImportRecordsInput> {
+    let value = async_graphql::Value::from_json(json).map_err(|e| ApiError::bad_input("file", e.to_string()))?;
+    ImportRecordsInput::parse(Some(value)).map_err(|e| {
+        ApiError::bad_input(
+            "file",
+            format!("does not match ImportRecordsInput: {}", e.into_server_error(Default::default()).message),
+        )
+    })
+}
+
+/// Converts the input and imports it. Shared by the mutation and the CLI.
+pub async fn import_batch(
+    principal: &Principal,
+    db: &sea_orm::DatabaseConnection,
+    input: ImportRecordsInput,
+) -> ApiResult<ImportSummary> {
+    crate::service::scope::ensure_admin(principal)?;
+    let batch = to_batch(input)?;
+    import::import(principal, db, &batch).await
+}
+
+/// Collects the problems of converting one record's references and amounts.
+struct Convert<'a> {
+    errors: &'a mut Vec<InvalidRecord>,
+    list: &'static str,
+    index: usize,
+}
+
+impl Convert<'_> {
+    fn ok<T>(&mut self, result: ApiResult<T>) -> Option<T> {
+        result
+            .map_err(|err| {
+                let (field, message) = match err {
+                    ApiError::BadInput { field, message } => (field, message),
+                    other => (String::new(), other.to_string()),
+                };
+                self.errors.push(InvalidRecord { list: self.list, index: self.index, field, message });
+            })
+            .ok()
+    }
+
+    /// A reference given either by ID or by key, not both.
+    fn reference(
+        &mut self,
+        (id_field, id): (&str, Option<&ID>),
+        (key_field, key): (&str, Option<&String>),
+        kind: NodeKind,
+    ) -> Option<Option<Ref>> {
+        match (id, key) {
+            (Some(_), Some(_)) => {
+                self.ok::<()>(Err(ApiError::bad_input(id_field, format!("give {id_field} or {key_field}, not both"))));
+                None
+            }
+            (Some(id), None) => self.ok(decode(id_field, id, kind)).map(|id| Some(Ref::Id(id))),
+            (None, Some(key)) => Some(Some(Ref::Key(key.clone()))),
+            (None, None) => Some(None),
+        }
+    }
+
+    fn required(&mut self, id: (&str, Option<&ID>), key: (&str, Option<&String>), kind: NodeKind) -> Option<Ref> {
+        let (id_field, key_field) = (id.0, key.0);
+        match self.reference(id, key, kind)? {
+            Some(r) => Some(r),
+            None => self.ok(Err(ApiError::bad_input(key_field, format!("give {key_field} or {id_field}")))),
+        }
+    }
+}
+
+fn to_batch(input: ImportRecordsInput) -> ApiResult<ImportBatch> {
+    let mut errors = Vec::new();
+    let contacts: Vec<Option<ContactRecord>> = input
+        .contacts
+        .into_iter()
+        .enumerate()
+        .map(|(index, c)| {
+            let cv = &mut Convert { errors: &mut errors, list: "contacts", index };
+            let owner =
+                cv.reference(("ownerId", c.owner_id.as_ref()), ("ownerEmail", c.owner_email.as_ref()), NodeKind::User);
+            let cost =
+                c.acquisition_cost.map(|m| cv.ok(m.cents("acquisitionCost"))).map_or(Some(None), |v| v.map(Some));
+            Some(ContactRecord {
+                external_id: c.external_id,
+                owner: owner?,
+                first_name: c.first_name,
+                last_name: c.last_name,
+                email: c.email,
+                phone: c.phone,
+                company: c.company,
+                source: c.source,
+                lifecycle: c.lifecycle.map(Into::into),
+                disqualify_reason: c.disqualify_reason,
+                disqualified_at: c.disqualified_at,
+                acquisition_cost: cost?,
+                created_at: c.created_at,
+            })
+        })
+        .collect();
+    let deals: Vec<Option<DealRecord>> = input
+        .deals
+        .into_iter()
+        .enumerate()
+        .map(|(index, d)| {
+            let cv = &mut Convert { errors: &mut errors, list: "deals", index };
+            let contact = cv.required(
+                ("contactId", d.contact_id.as_ref()),
+                ("contactExternalId", d.contact_external_id.as_ref()),
+                NodeKind::Contact,
+            );
+            let owner =
+                cv.reference(("ownerId", d.owner_id.as_ref()), ("ownerEmail", d.owner_email.as_ref()), NodeKind::User);
+            let pipeline = cv.reference(
+                ("pipelineId", d.pipeline_id.as_ref()),
+                ("pipelineName", d.pipeline_name.as_ref()),
+                NodeKind::Pipeline,
+            );
+            let lost_reason = cv.reference(
+                ("lostReasonId", d.lost_reason_id.as_ref()),
+                ("lostReasonName", d.lost_reason_name.as_ref()),
+                NodeKind::LostReason,
+            );
+            let amount = cv.ok(d.amount.cents("amount"));
+            let steps: Vec<Option<StageStep>> = d
+                .stage_history
+                .iter()
+                .enumerate()
+                .map(|(k, s)| {
+                    let stage = cv.required(
+                        (&format!("stageHistory[{k}].stageId"), s.stage_id.as_ref()),
+                        (&format!("stageHistory[{k}].stageName"), s.stage_name.as_ref()),
+                        NodeKind::Stage,
+                    );
+                    Some(StageStep { stage: stage?, moved_at: s.moved_at })
+                })
+                .collect();
+            Some(DealRecord {
+                external_id: d.external_id,
+                contact: contact?,
+                owner: owner?,
+                pipeline: pipeline?,
+                title: d.title,
+                amount: amount?,
+                expected_close_date: d.expected_close_date,
+                created_at: d.created_at,
+                stage_history: steps.into_iter().collect::<Option<Vec<_>>>()?,
+                status: d.status.map(Into::into),
+                closed_at: d.closed_at,
+                lost_reason: lost_reason?,
+                lost_note: d.lost_note,
+            })
+        })
+        .collect();
+    let meetings: Vec<Option<MeetingRecord>> = input
+        .meetings
+        .into_iter()
+        .enumerate()
+        .map(|(index, m)| {
+            let cv = &mut Convert { errors: &mut errors, list: "meetings", index };
+            let contact = cv.required(
+                ("contactId", m.contact_id.as_ref()),
+                ("contactExternalId", m.contact_external_id.as_ref()),
+                NodeKind::Contact,
+            );
+            let deal = cv.reference(
+                ("dealId", m.deal_id.as_ref()),
+                ("dealExternalId", m.deal_external_id.as_ref()),
+                NodeKind::Deal,
+            );
+            let owner =
+                cv.reference(("ownerId", m.owner_id.as_ref()), ("ownerEmail", m.owner_email.as_ref()), NodeKind::User);
+            Some(MeetingRecord {
+                external_id: m.external_id,
+                contact: contact?,
+                deal: deal?,
+                owner: owner?,
+                kind: m.kind.into(),
+                scheduled_at: m.scheduled_at,
+                duration_minutes: m.duration_minutes,
+                status: m.status.map(Into::into),
+                outcome_logged_at: m.outcome_logged_at,
+                notes: m.notes,
+                created_at: m.created_at,
+            })
+        })
+        .collect();
+    if !errors.is_empty() {
+        return Err(ApiError::InvalidRecords(errors));
+    }
+    Ok(ImportBatch {
+        contacts: contacts.into_iter().flatten().collect(),
+        deals: deals.into_iter().flatten().collect(),
+        meetings: meetings.into_iter().flatten().collect(),
+    })
+}

@@ -1,0 +1,633 @@
+//! Validates an import batch against itself and the database, and turns it into rows to
+//! write. Every problem is collected (list, index, field), not just the first.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Datelike, Duration, Utc};
+use entity::enums::{DealStatus, Lifecycle, MeetingStatus};
+use entity::{contact, deal, lost_reason, meeting, pipeline, stage, user};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder, Set};
+
+use super::{ContactRecord, DealRecord, ImportBatch, MeetingRecord, Ref};
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult, InvalidRecord};
+use crate::service::validate;
+
+/// Where a referenced contact or deal is: already in the database, or the n-th new record
+/// of this batch (its id is known only once it is inserted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Target {
+    Existing(i64),
+    Batch(usize),
+}
+
+pub(super) struct PlannedContact {
+    pub existing: Option<i64>,
+    pub owner_id: i64,
+    pub row: contact::ActiveModel,
+}
+
+pub(super) struct PlannedDeal {
+    pub existing: Option<i64>,
+    pub contact: Target,
+    pub row: deal::ActiveModel,
+    /// (stage id, entered at), oldest first.
+    pub steps: Vec<(i64, DateTime<Utc>)>,
+}
+
+pub(super) struct PlannedMeeting {
+    pub existing: Option<i64>,
+    pub contact: Target,
+    pub deal: Option<Target>,
+    pub row: meeting::ActiveModel,
+}
+
+pub(super) struct Plan {
+    pub contacts: Vec<PlannedContact>,
+    pub deals: Vec<PlannedDeal>,
+    pub meetings: Vec<PlannedMeeting>,
+}
+
+/// The database rows a batch refers to, loaded up front in a few statements.
+pub(super) struct Known {
+    users_by_id: HashSet<i64>,
+    users_by_email: HashMap<String, i64>,
+    pipelines: Vec<pipeline::Model>,
+    stages: Vec<stage::Model>,
+    lost_reasons: Vec<lost_reason::Model>,
+    contacts: Vec<contact::Model>,
+    deals: Vec<deal::Model>,
+    meetings_by_external_id: HashMap<String, i64>,
+}
+
+/// Bound parameters per `IN (...)` list, well below SQLite's and PostgreSQL's limits.
+const CHUNK: usize = 1000;
+
+impl Known {
+    pub async fn load(db: &impl ConnectionTrait, batch: &ImportBatch) -> ApiResult<Self> {
+        let (mut contact_keys, mut contact_ids) = (HashSet::new(), HashSet::new());
+        let (mut deal_keys, mut deal_ids) = (HashSet::new(), HashSet::new());
+        contact_keys.extend(batch.contacts.iter().map(|c| c.external_id.trim().to_owned()));
+        deal_keys.extend(batch.deals.iter().map(|d| d.external_id.trim().to_owned()));
+        let contact_refs = batch.deals.iter().map(|d| &d.contact).chain(batch.meetings.iter().map(|m| &m.contact));
+        for r in contact_refs {
+            match r {
+                Ref::Id(id) => contact_ids.insert(*id),
+                Ref::Key(key) => contact_keys.insert(key.trim().to_owned()),
+            };
+        }
+        for r in batch.meetings.iter().filter_map(|m| m.deal.as_ref()) {
+            match r {
+                Ref::Id(id) => deal_ids.insert(*id),
+                Ref::Key(key) => deal_keys.insert(key.trim().to_owned()),
+            };
+        }
+        let meeting_keys: Vec<String> = batch.meetings.iter().map(|m| m.external_id.trim().to_owned()).collect();
+
+        let users = user::Entity::find().all(db).await?;
+        let mut contacts = by_keys::<contact::Entity, _>(db, contact::Column::ExternalId, contact_keys).await?;
+        contacts.extend(by_keys::<contact::Entity, _>(db, contact::Column::Id, contact_ids).await?);
+        let mut deals = by_keys::<deal::Entity, _>(db, deal::Column::ExternalId, deal_keys).await?;
+        deals.extend(by_keys::<deal::Entity, _>(db, deal::Column::Id, deal_ids).await?);
+        let meetings = by_keys::<meeting::Entity, _>(db, meeting::Column::ExternalId, meeting_keys).await?;
+        Ok(Self {
+            users_by_id: users.iter().map(|u| u.id).collect(),
+            users_by_email: users.into_iter().map(|u| (u.email.to_lowercase(), u.id)).collect(),
+            pipelines: pipeline::Entity::find()
+                .order_by_desc(pipeline::Column::IsDefault)
+                .order_by_asc(pipeline::Column::Id)
+                .all(db)
+                .await?,
+            stages: stage::Entity::find().order_by_asc(stage::Column::Position).all(db).await?,
+            lost_reasons: lost_reason::Entity::find().all(db).await?,
+            contacts,
+            deals,
+            meetings_by_external_id: meetings.into_iter().filter_map(|m| Some((m.external_id?, m.id))).collect(),
+        })
+    }
+
+    fn user(&self, r: &Ref, (id_field, key_field): (&str, &str)) -> ApiResult<i64> {
+        match r {
+            Ref::Id(id) if self.users_by_id.contains(id) => Ok(*id),
+            Ref::Id(_) => Err(ApiError::bad_input(id_field, "no such user")),
+            Ref::Key(email) => self
+                .users_by_email
+                .get(&email.trim().to_lowercase())
+                .copied()
+                .ok_or_else(|| ApiError::bad_input(key_field, "no user has this email")),
+        }
+    }
+
+    fn pipeline(&self, r: Option<&Ref>) -> ApiResult<&pipeline::Model> {
+        match r {
+            None => self.pipelines.first().ok_or_else(|| ApiError::bad_input("pipelineId", "there is no pipeline yet")),
+            Some(Ref::Id(id)) => self
+                .pipelines
+                .iter()
+                .find(|p| p.id == *id)
+                .ok_or_else(|| ApiError::bad_input("pipelineId", "no such pipeline")),
+            Some(Ref::Key(name)) => self
+                .pipelines
+                .iter()
+                .find(|p| same_name(&p.name, name))
+                .ok_or_else(|| ApiError::bad_input("pipelineName", "no pipeline has this name")),
+        }
+    }
+
+    fn stage(&self, pipeline_id: i64, r: &Ref, field: &str) -> ApiResult<&stage::Model> {
+        let mut of_pipeline = self.stages.iter().filter(|s| s.pipeline_id == pipeline_id);
+        match r {
+            Ref::Id(id) => of_pipeline.find(|s| s.id == *id).ok_or_else(|| {
+                ApiError::bad_input(format!("{field}.stageId"), "is not a stage of the deal's pipeline")
+            }),
+            Ref::Key(name) => of_pipeline.find(|s| same_name(&s.name, name)).ok_or_else(|| {
+                ApiError::bad_input(format!("{field}.stageName"), "the deal's pipeline has no such stage")
+            }),
+        }
+    }
+
+    fn lost_reason(&self, r: &Ref) -> ApiResult<i64> {
+        match r {
+            Ref::Id(id) => self
+                .lost_reasons
+                .iter()
+                .find(|l| l.id == *id)
+                .map(|l| l.id)
+                .ok_or_else(|| ApiError::bad_input("lostReasonId", "no such lost reason")),
+            Ref::Key(name) => self
+                .lost_reasons
+                .iter()
+                .find(|l| same_name(&l.name, name))
+                .map(|l| l.id)
+                .ok_or_else(|| ApiError::bad_input("lostReasonName", "no lost reason has this name")),
+        }
+    }
+
+    fn contact_by_external_id(&self, key: &str) -> Option<&contact::Model> {
+        self.contacts.iter().find(|c| c.external_id.as_deref() == Some(key))
+    }
+
+    fn deal_by_external_id(&self, key: &str) -> Option<&deal::Model> {
+        self.deals.iter().find(|d| d.external_id.as_deref() == Some(key))
+    }
+}
+
+async fn by_keys<E, V>(
+    db: &impl ConnectionTrait,
+    column: E::Column,
+    keys: impl IntoIterator<Item = V>,
+) -> ApiResult<Vec<E::Model>>
+where
+    E: EntityTrait,
+    V: Into<sea_orm::Value>,
+{
+    let keys: Vec<sea_orm::Value> = keys.into_iter().map(Into::into).collect();
+    let mut found = Vec::new();
+    for chunk in keys.chunks(CHUNK) {
+        found.extend(E::find().filter(column.is_in(chunk.iter().cloned())).all(db).await?);
+    }
+    Ok(found)
+}
+
+fn same_name(stored: &str, given: &str) -> bool {
+    stored.trim().eq_ignore_ascii_case(given.trim())
+}
+
+/// Collects the problems of one record.
+struct At<'a> {
+    errors: &'a mut Vec<InvalidRecord>,
+    list: &'static str,
+    index: usize,
+    failed: bool,
+}
+
+impl At<'_> {
+    fn ok<T>(&mut self, result: ApiResult<T>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(ApiError::BadInput { field, message }) => {
+                self.fail(field, message);
+                None
+            }
+            Err(other) => {
+                self.fail("", other.to_string());
+                None
+            }
+        }
+    }
+
+    fn fail(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.failed = true;
+        self.errors.push(InvalidRecord {
+            list: self.list,
+            index: self.index,
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    /// The record's external id: required and unique within its list.
+    fn external_id(&mut self, value: &str, seen: &mut HashMap<String, usize>) -> Option<String> {
+        let id = self.ok(validate::required("externalId", value, 255))?;
+        if let Some(first) = seen.insert(id.clone(), self.index) {
+            seen.insert(id, first);
+            self.fail("externalId", format!("repeats {}[{first}]", self.list));
+            return None;
+        }
+        Some(id)
+    }
+}
+
+fn optional_past(field: &str, at: Option<DateTime<Utc>>) -> ApiResult<Option<DateTime<Utc>>> {
+    at.map(|at| validate::past(field, at)).transpose()
+}
+
+/// Checks every record and resolves its references; any problem anywhere fails the batch.
+pub(super) fn plan(principal: &Principal, batch: &ImportBatch, known: &Known) -> ApiResult<Plan> {
+    let mut errors = Vec::new();
+    let now = crate::service::now();
+    let mut planner = Planner { principal, known, now, contact_index: HashMap::new(), deal_index: HashMap::new() };
+    let contacts: Vec<Option<PlannedContact>> = batch
+        .contacts
+        .iter()
+        .enumerate()
+        .map(|(index, r)| planner.contact(&mut At { errors: &mut errors, list: "contacts", index, failed: false }, r))
+        .collect();
+    let deals: Vec<Option<PlannedDeal>> = batch
+        .deals
+        .iter()
+        .enumerate()
+        .map(|(index, r)| {
+            planner.deal(&mut At { errors: &mut errors, list: "deals", index, failed: false }, r, &contacts)
+        })
+        .collect();
+    let mut seen_meetings = HashMap::new();
+    let meetings: Vec<Option<PlannedMeeting>> = batch
+        .meetings
+        .iter()
+        .enumerate()
+        .map(|(index, r)| {
+            let at = &mut At { errors: &mut errors, list: "meetings", index, failed: false };
+            planner.meeting(at, r, &contacts, &deals, &mut seen_meetings)
+        })
+        .collect();
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| (list_order(e.list), e.index));
+        return Err(ApiError::InvalidRecords(errors));
+    }
+    // No errors means every record planned.
+    Ok(Plan {
+        contacts: contacts.into_iter().flatten().collect(),
+        deals: deals.into_iter().flatten().collect(),
+        meetings: meetings.into_iter().flatten().collect(),
+    })
+}
+
+fn list_order(list: &str) -> u8 {
+    match list {
+        "contacts" => 0,
+        "deals" => 1,
+        _ => 2,
+    }
+}
+
+struct Planner<'a> {
+    principal: &'a Principal,
+    known: &'a Known,
+    now: DateTime<Utc>,
+    /// External id → index in the batch's contacts (valid or not).
+    contact_index: HashMap<String, usize>,
+    deal_index: HashMap<String, usize>,
+}
+
+impl Planner<'_> {
+    fn contact(&mut self, at: &mut At, r: &ContactRecord) -> Option<PlannedContact> {
+        let external_id = at.external_id(&r.external_id, &mut self.contact_index);
+        let owner_id = match &r.owner {
+            Some(owner) => at.ok(self.known.user(owner, ("ownerId", "ownerEmail"))),
+            None => Some(self.principal.user_id),
+        };
+        let first_name = at.ok(validate::required("firstName", &r.first_name, 200));
+        let last_name = at.ok(validate::optional("lastName", r.last_name.clone(), 200));
+        let email = at.ok(validate::email("email", r.email.clone()));
+        let phone = at.ok(validate::optional("phone", r.phone.clone(), 64));
+        let company = at.ok(validate::optional("company", r.company.clone(), 200));
+        let source = at.ok(validate::optional("source", r.source.clone(), 100));
+        let reason = at.ok(validate::optional("disqualifyReason", r.disqualify_reason.clone(), 500));
+        let cost = at.ok(validate::non_negative("acquisitionCost", r.acquisition_cost.unwrap_or(0)));
+        let created_at = at.ok(optional_past("createdAt", r.created_at)).map(|c| c.unwrap_or(self.now));
+        let lifecycle = r.lifecycle.unwrap_or(Lifecycle::Lead);
+        let disqualified_at = at.ok(optional_past("disqualifiedAt", r.disqualified_at));
+        if lifecycle != Lifecycle::Disqualified && r.disqualified_at.is_some() {
+            at.fail("disqualifiedAt", "only a DISQUALIFIED contact has a disqualification date");
+        }
+        if let (Some(Some(d)), Some(c)) = (disqualified_at, created_at)
+            && d < c
+        {
+            at.fail("disqualifiedAt", "must not be earlier than createdAt");
+        }
+        if at.failed {
+            return None;
+        }
+        let created_at = created_at?;
+        let disqualified_at =
+            if lifecycle == Lifecycle::Disqualified { Some(disqualified_at?.unwrap_or(created_at)) } else { None };
+        let external_id = external_id?;
+        let existing = self.known.contact_by_external_id(&external_id).map(|c| c.id);
+        Some(PlannedContact {
+            existing,
+            owner_id: owner_id?,
+            row: contact::ActiveModel {
+                id: NotSet,
+                owner_id: Set(owner_id?),
+                first_name: Set(first_name?),
+                last_name: Set(last_name?.unwrap_or_default()),
+                email: Set(email?),
+                phone: Set(phone?),
+                company: Set(company?),
+                source: Set(source?),
+                lifecycle: Set(lifecycle),
+                disqualify_reason: Set(reason?),
+                disqualified_at: Set(disqualified_at),
+                acquisition_cost: Set(cost?),
+                external_id: Set(Some(external_id)),
+                version: NotSet,
+                created_at: Set(created_at),
+                updated_at: NotSet,
+                deleted_at: NotSet,
+            },
+        })
+    }
+
+    /// Resolves a contact reference to a target and that contact's owner (after the import).
+    /// `None` without an error entry when it names a batch contact that is itself invalid.
+    fn contact_target(&self, at: &mut At, r: &Ref, contacts: &[Option<PlannedContact>]) -> Option<(Target, i64)> {
+        match r {
+            Ref::Key(key) => {
+                let key = key.trim();
+                if let Some(&i) = self.contact_index.get(key) {
+                    let planned = contacts.get(i)?.as_ref()?;
+                    let target = planned.existing.map_or(Target::Batch(i), Target::Existing);
+                    return Some((target, planned.owner_id));
+                }
+                match self.known.contact_by_external_id(key) {
+                    Some(c) if c.deleted_at.is_none() => Some((Target::Existing(c.id), c.owner_id)),
+                    _ => {
+                        at.fail("contactExternalId", "no contact has this external id, in this batch or before");
+                        None
+                    }
+                }
+            }
+            Ref::Id(id) => {
+                if let Some(planned) = contacts.iter().flatten().find(|c| c.existing == Some(*id)) {
+                    return Some((Target::Existing(*id), planned.owner_id));
+                }
+                match self.known.contacts.iter().find(|c| c.id == *id && c.deleted_at.is_none()) {
+                    Some(c) => Some((Target::Existing(c.id), c.owner_id)),
+                    None => {
+                        at.fail("contactId", "no such contact");
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    fn deal(&mut self, at: &mut At, r: &DealRecord, contacts: &[Option<PlannedContact>]) -> Option<PlannedDeal> {
+        let external_id = at.external_id(&r.external_id, &mut self.deal_index);
+        let contact = self.contact_target(at, &r.contact, contacts);
+        let owner_id = match (&r.owner, contact) {
+            (Some(owner), _) => at.ok(self.known.user(owner, ("ownerId", "ownerEmail"))),
+            (None, contact) => contact.map(|(_, owner)| owner),
+        };
+        let title = at.ok(validate::required("title", &r.title, 300));
+        let amount = at.ok(validate::non_negative("amount", r.amount));
+        let created_at = at.ok(optional_past("createdAt", r.created_at));
+        if let Some(date) = r.expected_close_date
+            && !(1970..=2200).contains(&date.year())
+        {
+            at.fail("expectedCloseDate", "must be between the years 1970 and 2200");
+        }
+        let pipeline = at.ok(self.known.pipeline(r.pipeline.as_ref()));
+        // A deal with neither history nor createdAt was created no later than it closed.
+        let mut created_hint = created_at.flatten();
+        if r.stage_history.is_empty() && created_hint.is_none() {
+            created_hint = r.closed_at.map(validate::micros).filter(|c| *c < self.now);
+        }
+        let steps = pipeline.and_then(|p| self.history(at, r, p.id, created_hint));
+        let status = r.status.unwrap_or(DealStatus::Open);
+        let closed_at = at.ok(optional_past("closedAt", r.closed_at));
+        let lost_reason_id = match (status, &r.lost_reason) {
+            (DealStatus::Lost, Some(reason)) => at.ok(self.known.lost_reason(reason)).map(Some),
+            (DealStatus::Lost, None) => {
+                at.fail("lostReasonId", "a LOST deal needs a lost reason");
+                None
+            }
+            (_, Some(_)) => {
+                at.fail("lostReasonId", "only a LOST deal has a lost reason");
+                None
+            }
+            (_, None) => Some(None),
+        };
+        let lost_note = at.ok(validate::optional("lostNote", r.lost_note.clone(), 2000));
+        if status != DealStatus::Lost && r.lost_note.is_some() {
+            at.fail("lostNote", "only a LOST deal has a lost note");
+        }
+        match (status, r.closed_at) {
+            (DealStatus::Open, Some(_)) => at.fail("closedAt", "an OPEN deal has no closing date"),
+            (DealStatus::Won | DealStatus::Lost, None) => at.fail("closedAt", "a closed deal needs its closing date"),
+            _ => {}
+        }
+        if let (Some(Some(closed)), Some(steps)) = (closed_at, &steps)
+            && steps.last().is_some_and(|(_, moved)| closed < *moved)
+        {
+            at.fail("closedAt", "must not be earlier than the last stage move");
+        }
+        if at.failed {
+            return None;
+        }
+        let steps: Vec<(&stage::Model, DateTime<Utc>)> = steps?;
+        let (current, entered_at) = *steps.last()?;
+        let created_at = created_at?.unwrap_or(steps[0].1);
+        let external_id = external_id?;
+        let existing = self.known.deal_by_external_id(&external_id).map(|d| d.id);
+        Some(PlannedDeal {
+            existing,
+            contact: contact?.0,
+            row: deal::ActiveModel {
+                id: NotSet,
+                contact_id: NotSet,
+                owner_id: Set(owner_id?),
+                pipeline_id: Set(pipeline?.id),
+                stage_id: Set(current.id),
+                title: Set(title?),
+                amount: Set(amount?),
+                status: Set(status),
+                lost_reason_id: Set(lost_reason_id?),
+                lost_note: Set(lost_note?),
+                expected_close_date: Set(r.expected_close_date),
+                closed_at: Set(closed_at?),
+                stage_entered_at: Set(entered_at),
+                max_stage_position: Set(steps.iter().map(|(s, _)| s.position).max()?),
+                external_id: Set(Some(external_id)),
+                version: NotSet,
+                created_at: Set(created_at),
+                updated_at: NotSet,
+                deleted_at: NotSet,
+            },
+            steps: steps.iter().map(|(s, at)| (s.id, *at)).collect(),
+        })
+    }
+
+    /// The deal's stages with their entry times, checked to be in its pipeline and in time
+    /// order; an empty history means "created in the first stage".
+    fn history<'k>(
+        &'k self,
+        at: &mut At,
+        r: &DealRecord,
+        pipeline_id: i64,
+        created_at: Option<DateTime<Utc>>,
+    ) -> Option<Vec<(&'k stage::Model, DateTime<Utc>)>> {
+        if r.stage_history.is_empty() {
+            let Some(first) = self.known.stages.iter().find(|s| s.pipeline_id == pipeline_id) else {
+                at.fail("pipelineId", "the pipeline has no stages");
+                return None;
+            };
+            return Some(vec![(first, created_at.unwrap_or(self.now))]);
+        }
+        let mut steps: Vec<(&stage::Model, DateTime<Utc>)> = Vec::with_capacity(r.stage_history.len());
+        let mut complete = true;
+        for (k, step) in r.stage_history.iter().enumerate() {
+            let field = format!("stageHistory[{k}]");
+            let stage = at.ok(self.known.stage(pipeline_id, &step.stage, &field));
+            let moved_at = at.ok(validate::past(&format!("{field}.movedAt"), step.moved_at));
+            let (Some(stage), Some(moved_at)) = (stage, moved_at) else {
+                complete = false;
+                continue;
+            };
+            if let Some((previous, previous_at)) = steps.last() {
+                if previous.id == stage.id {
+                    at.fail(format!("{field}.stageId"), "repeats the previous entry's stage");
+                }
+                if moved_at < *previous_at {
+                    at.fail(format!("{field}.movedAt"), "must not be earlier than the previous entry");
+                }
+            } else if created_at.is_some_and(|c| moved_at < c) {
+                at.fail(format!("{field}.movedAt"), "must not be earlier than the deal's createdAt");
+            }
+            steps.push((stage, moved_at));
+        }
+        complete.then_some(steps)
+    }
+
+    /// Resolves a meeting's deal and checks it belongs to the meeting's contact.
+    fn deal_target(
+        &self,
+        at: &mut At,
+        r: &Ref,
+        contact: Option<Target>,
+        deals: &[Option<PlannedDeal>],
+    ) -> Option<Target> {
+        let field = match r {
+            Ref::Id(_) => "dealId",
+            Ref::Key(_) => "dealExternalId",
+        };
+        let (target, deal_contact) = match r {
+            Ref::Key(key) if self.deal_index.contains_key(key.trim()) => {
+                let i = self.deal_index[key.trim()];
+                let planned = deals.get(i)?.as_ref()?;
+                (planned.existing.map_or(Target::Batch(i), Target::Existing), planned.contact)
+            }
+            Ref::Id(id) if deals.iter().flatten().any(|d| d.existing == Some(*id)) => {
+                let planned = deals.iter().flatten().find(|d| d.existing == Some(*id))?;
+                (Target::Existing(*id), planned.contact)
+            }
+            _ => {
+                let found = match r {
+                    Ref::Id(id) => self.known.deals.iter().find(|d| d.id == *id),
+                    Ref::Key(key) => self.known.deal_by_external_id(key.trim()),
+                };
+                match found {
+                    Some(d) if d.deleted_at.is_none() => (Target::Existing(d.id), Target::Existing(d.contact_id)),
+                    _ => {
+                        at.fail(field, "no such deal, in this batch or before");
+                        return None;
+                    }
+                }
+            }
+        };
+        if contact.is_some_and(|c| c != deal_contact) {
+            at.fail(field, "the deal belongs to another contact");
+            return None;
+        }
+        Some(target)
+    }
+
+    fn meeting(
+        &self,
+        at: &mut At,
+        r: &MeetingRecord,
+        contacts: &[Option<PlannedContact>],
+        deals: &[Option<PlannedDeal>],
+        seen: &mut HashMap<String, usize>,
+    ) -> Option<PlannedMeeting> {
+        let external_id = at.external_id(&r.external_id, seen);
+        let contact = self.contact_target(at, &r.contact, contacts);
+        let deal = match &r.deal {
+            Some(d) => self.deal_target(at, d, contact.map(|(t, _)| t), deals).map(Some),
+            None => Some(None),
+        };
+        let owner_id = match (&r.owner, contact) {
+            (Some(owner), _) => at.ok(self.known.user(owner, ("ownerId", "ownerEmail"))),
+            (None, contact) => contact.map(|(_, owner)| owner),
+        };
+        let scheduled_at =
+            at.ok(validate::plausible("scheduledAt", r.scheduled_at).map(|()| validate::micros(r.scheduled_at)));
+        let duration = r.duration_minutes.unwrap_or(30);
+        if !(1..=24 * 60).contains(&duration) {
+            at.fail("durationMinutes", "must be between 1 and 1440");
+        }
+        let status = r.status.unwrap_or(MeetingStatus::Scheduled);
+        let logged_at = at.ok(optional_past("outcomeLoggedAt", r.outcome_logged_at));
+        if status == MeetingStatus::Scheduled && r.outcome_logged_at.is_some() {
+            at.fail("outcomeLoggedAt", "a SCHEDULED meeting has no outcome yet");
+        }
+        let notes = at.ok(validate::optional("notes", r.notes.clone(), 5000));
+        let created_at = at.ok(optional_past("createdAt", r.created_at));
+        if at.failed {
+            return None;
+        }
+        let scheduled_at = scheduled_at?;
+        let logged_at = match status {
+            MeetingStatus::Scheduled => None,
+            _ => Some(
+                logged_at?.unwrap_or_else(|| Ord::min(scheduled_at + Duration::minutes(i64::from(duration)), self.now)),
+            ),
+        };
+        let external_id = external_id?;
+        Some(PlannedMeeting {
+            existing: self.known.meetings_by_external_id.get(&external_id).copied(),
+            contact: contact?.0,
+            deal: deal?,
+            row: meeting::ActiveModel {
+                id: NotSet,
+                contact_id: NotSet,
+                deal_id: NotSet,
+                owner_id: Set(owner_id?),
+                kind: Set(r.kind),
+                scheduled_at: Set(scheduled_at),
+                duration_minutes: Set(duration),
+                status: Set(status),
+                outcome_logged_at: Set(logged_at),
+                notes: Set(notes?),
+                client_key: NotSet,
+                rescheduled_to_id: NotSet,
+                external_id: Set(Some(external_id)),
+                version: NotSet,
+                created_at: Set(created_at?.unwrap_or(Ord::min(scheduled_at, self.now))),
+                updated_at: NotSet,
+                deleted_at: NotSet,
+            },
+        })
+    }
+}

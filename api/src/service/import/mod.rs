@@ -1,0 +1,122 @@
+//! History import: contacts, deals with their stage history, and meetings from another CRM,
+//! keyed by external id, validated as a whole and written in one transaction.
+
+mod apply;
+mod check;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::enums::{DealStatus, Lifecycle, MeetingKind, MeetingStatus};
+use sea_orm::DatabaseConnection;
+
+use super::scope::ensure_admin;
+use crate::auth::Principal;
+use crate::db::begin_write;
+use crate::error::ApiResult;
+
+/// A reference to another record, by database id or by a human key (an email, a name or
+/// an external id, depending on what is referenced).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ref {
+    Id(i64),
+    Key(String),
+}
+
+/// Everything one import writes, all or nothing.
+#[derive(Debug, Clone, Default)]
+pub struct ImportBatch {
+    pub contacts: Vec<ContactRecord>,
+    pub deals: Vec<DealRecord>,
+    pub meetings: Vec<MeetingRecord>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ContactRecord {
+    pub external_id: String,
+    /// A user, by id or email; the importing admin when omitted.
+    pub owner: Option<Ref>,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub source: Option<String>,
+    pub lifecycle: Option<Lifecycle>,
+    pub disqualify_reason: Option<String>,
+    pub disqualified_at: Option<DateTime<Utc>>,
+    pub acquisition_cost: Option<i64>,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// One entry of a deal's stage history: the stage (by id or name) and when the deal entered it.
+#[derive(Debug, Clone)]
+pub struct StageStep {
+    pub stage: Ref,
+    pub moved_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DealRecord {
+    pub external_id: String,
+    /// A contact, by id or by external id (in this batch or imported before).
+    pub contact: Ref,
+    /// A user, by id or email; the contact's owner when omitted.
+    pub owner: Option<Ref>,
+    /// A pipeline, by id or name; the default pipeline when omitted.
+    pub pipeline: Option<Ref>,
+    pub title: String,
+    pub amount: i64,
+    pub expected_close_date: Option<NaiveDate>,
+    pub created_at: Option<DateTime<Utc>>,
+    /// Oldest first; the last entry is the deal's current stage.
+    pub stage_history: Vec<StageStep>,
+    pub status: Option<DealStatus>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// A lost reason, by id or name; required for LOST deals.
+    pub lost_reason: Option<Ref>,
+    pub lost_note: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MeetingRecord {
+    pub external_id: String,
+    pub contact: Ref,
+    /// A deal of the same contact, by id or external id.
+    pub deal: Option<Ref>,
+    /// A user, by id or email; the contact's owner when omitted.
+    pub owner: Option<Ref>,
+    pub kind: MeetingKind,
+    pub scheduled_at: DateTime<Utc>,
+    pub duration_minutes: Option<i32>,
+    pub status: Option<MeetingStatus>,
+    pub outcome_logged_at: Option<DateTime<Utc>>,
+    pub notes: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// How many records of one kind the import created and updated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub created: u32,
+    pub updated: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub contacts: Counts,
+    pub deals: Counts,
+    pub meetings: Counts,
+}
+
+/// Imports `batch` (ADMIN only). Every record is checked first; if any is invalid the
+/// error lists each one by list, index and field, and nothing is written. Records whose
+/// external id already exists are updated in place (a deal's stage history is replaced),
+/// so running the same import twice changes nothing the second time but versions.
+pub async fn import(principal: &Principal, db: &DatabaseConnection, batch: &ImportBatch) -> ApiResult<ImportSummary> {
+    ensure_admin(principal)?;
+    let tx = begin_write(db).await?;
+    let known = check::Known::load(&tx, batch).await?;
+    let plan = check::plan(principal, batch, &known)?;
+    let summary = apply::apply(&tx, plan).await?;
+    tx.commit().await?;
+    Ok(summary)
+}
