@@ -43,4 +43,39 @@ mod tests {
             "schema.graphql is stale: run `cargo run -p api -- export-schema > schema.graphql`"
         );
     }
+
+    /// Every type, field, argument and enum value of the SDL carries a description.
+    #[test]
+    fn every_type_and_field_is_described() {
+        let sdl = super::sdl();
+        let (mut in_description, mut described, mut undocumented) = (false, false, Vec::new());
+        for line in sdl.lines().map(str::trim) {
+            if line.starts_with("\"\"\"") {
+                let closes_on_same_line = line.len() > 3 && line.ends_with("\"\"\"");
+                in_description = !in_description && !closes_on_same_line;
+                described = true;
+                continue;
+            }
+            if in_description {
+                continue;
+            }
+            if line.starts_with('"') {
+                described = true;
+                continue;
+            }
+            let defines_type = ["type ", "input ", "enum ", "interface ", "union "].iter().any(|k| line.starts_with(k));
+            let is_member = line.starts_with(|c: char| c.is_ascii_alphabetic())
+                && !line.starts_with("query:")
+                && !line.starts_with("mutation:")
+                && !line.starts_with("schema")
+                && !line.starts_with("directive")
+                && !line.starts_with("scalar");
+            let is_root = line.starts_with("type Query") || line.starts_with("type Mutation");
+            if (defines_type || is_member) && !described && !is_root {
+                undocumented.push(line.to_owned());
+            }
+            described = false;
+        }
+        assert!(undocumented.is_empty(), "add a doc comment to: {undocumented:#?}");
+    }
 }

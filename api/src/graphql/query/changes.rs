@@ -23,6 +23,10 @@ fn changed_since(since: DateTime<Utc>) -> Option<Range<DateTime<Utc>>> {
     Some(Range { gt: Some(since), ..Default::default() })
 }
 
+/// Records created, changed or deleted after `since`, in the caller's scope, oldest change
+/// first. Deleted records appear with `deletedAt` set (tombstones). Page through each list
+/// with `after`; then use `serverTime` as the next `since` (minus a minute of overlap, so a
+/// write committed while you were syncing is not missed — applying a record twice is harmless).
 #[Object]
 impl ChangeFeed {
     /// The server's clock when the feed was read.

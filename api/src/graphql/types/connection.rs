@@ -25,6 +25,7 @@ pub struct Edge<N> {
     node: N,
 }
 
+/// One record of a page, with the cursor to continue from it.
 #[Object(name_type)]
 impl<N: OutputType> Edge<N> {
     /// Opaque position of this edge; pass as `after` or `before`.
@@ -62,6 +63,8 @@ impl<N> Connection<N> {
     }
 }
 
+/// A page of records (a Relay cursor connection): `edges` or `nodes`, `pageInfo`, and
+/// `totalCount` (counted only when asked for).
 #[Object(name_type)]
 impl<N: OutputType> Connection<N> {
     /// The records of this page with their cursors.

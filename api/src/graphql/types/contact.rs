@@ -15,6 +15,7 @@ use crate::service::scope::ensure_can_read_pii;
 /// A person or lead a sales rep works with.
 pub struct Contact(pub contact::Model);
 
+/// A person or lead a sales rep works with.
 #[Object]
 impl Contact {
     /// Global ID.

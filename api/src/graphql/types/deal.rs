@@ -14,6 +14,7 @@ use crate::graphql::ids::{NodeKind, encode};
 /// An opportunity moving through the stages of a pipeline.
 pub struct Deal(pub deal::Model);
 
+/// An opportunity moving through the stages of a pipeline.
 #[Object]
 impl Deal {
     /// Global ID.
@@ -108,6 +109,7 @@ impl Deal {
 /// One stage change of a deal.
 pub struct DealStageEvent(pub deal_stage_event::Model);
 
+/// One stage change of a deal.
 #[Object]
 impl DealStageEvent {
     /// Global ID.

@@ -12,6 +12,7 @@ use crate::graphql::ids::{NodeKind, encode};
 /// A call, demo or meeting with a contact.
 pub struct Meeting(pub meeting::Model);
 
+/// A call, demo or meeting with a contact.
 #[Object]
 impl Meeting {
     /// Global ID.

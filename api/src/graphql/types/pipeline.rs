@@ -15,6 +15,7 @@ use crate::service::page::PageRequest;
 /// An ordered sequence of stages deals move through.
 pub struct Pipeline(pub pipeline::Model);
 
+/// An ordered sequence of stages deals move through.
 #[Object]
 impl Pipeline {
     /// Global ID.
@@ -47,6 +48,7 @@ impl Pipeline {
 /// One step of a pipeline.
 pub struct Stage(pub stage::Model);
 
+/// One step of a pipeline.
 #[Object]
 impl Stage {
     /// Global ID.
@@ -91,6 +93,7 @@ impl Stage {
 /// Why a deal was lost.
 pub struct LostReason(pub lost_reason::Model);
 
+/// Why a deal was lost.
 #[Object]
 impl LostReason {
     /// Global ID.

@@ -11,6 +11,7 @@ use crate::graphql::ids::{NodeKind, encode};
 /// A sales team; its members are the users assigned to it.
 pub struct Team(pub team::Model);
 
+/// A sales team; its members are the users assigned to it.
 #[Object]
 impl Team {
     /// Global ID.
@@ -39,6 +40,7 @@ impl Team {
 /// Planned won revenue of one user or one team over a half-open period.
 pub struct Target(pub target::Model);
 
+/// Planned won revenue of one user or one team over a half-open period.
 #[Object]
 impl Target {
     /// Global ID.

@@ -12,6 +12,7 @@ use crate::graphql::ids::{NodeKind, encode};
 /// A person who signs in: a sales rep, manager, analyst or administrator.
 pub struct User(pub user::Model);
 
+/// A person who signs in: a sales rep, manager, analyst or administrator.
 #[Object]
 impl User {
     /// Global ID.
