@@ -17,10 +17,11 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::auth::external::ExternalTokens;
 use crate::auth::token::{TokenKeys, load_or_create_secret};
 use crate::config::ServeConfig;
 use crate::db::Databases;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::graphql::{self, CrmSchema, graphiql, handler};
 
 /// What resolvers use, attached to the schema as data.
@@ -28,6 +29,8 @@ use crate::graphql::{self, CrmSchema, graphiql, handler};
 pub struct Services {
     pub dbs: Databases,
     pub tokens: TokenKeys,
+    /// Verifier of an external identity provider's tokens, when one is configured.
+    pub external: Option<ExternalTokens>,
 }
 
 /// What HTTP handlers use.
@@ -46,7 +49,8 @@ pub struct AppState {
 
 pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppState> {
     let secret = load_or_create_secret(&dbs.primary, config.auth.jwt_secret.as_deref()).await?;
-    let services = Services { dbs, tokens: TokenKeys::from_secret(&secret, config.auth.jwt_ttl_secs) };
+    let external = ExternalTokens::from_config(&config.auth).map_err(|e| ApiError::bad_input("configuration", e))?;
+    let services = Services { dbs, tokens: TokenKeys::from_secret(&secret, config.auth.jwt_ttl_secs), external };
     let limits = &config.limits;
     let make = |anonymous: bool, depth: Option<usize>| {
         let mut builder = graphql::build_schema()

@@ -34,6 +34,28 @@ pub enum Command {
     CreateUser(CreateUserConfig),
     /// Import history from a JSON file (the `importRecords` input; see the README).
     Import(ImportConfig),
+    /// Create an API key for an integration; prints the key (shown only this once).
+    CreateApiKey(CreateApiKeyConfig),
+}
+
+/// `crm-api create-api-key`.
+#[derive(Debug, Clone, Args)]
+pub struct CreateApiKeyConfig {
+    /// What the key is for, e.g. "BI export".
+    #[arg(long)]
+    pub name: String,
+
+    /// ANALYST (read-only, no contact PII) or ADMIN.
+    #[arg(long, default_value = "ANALYST")]
+    pub role: String,
+
+    /// Days until the key expires; never when omitted.
+    #[arg(long)]
+    pub expires_in_days: Option<u32>,
+
+    /// Email of the ADMIN creating it (default: the first active admin).
+    #[arg(long = "as")]
+    pub as_email: Option<String>,
 }
 
 /// `crm-api import FILE.json`.
@@ -137,7 +159,7 @@ impl Default for HttpConfig {
     }
 }
 
-#[derive(Debug, Clone, Args, Default)]
+#[derive(Debug, Clone, Args)]
 pub struct AuthConfig {
     /// HS256 secret for the tokens `login` issues. When unset, one is generated on first
     /// start and kept in the database so that every replica agrees.
@@ -147,6 +169,47 @@ pub struct AuthConfig {
     /// Lifetime of the tokens `login` issues (seconds).
     #[arg(long, env = "CRM_JWT_TTL_SECS", default_value_t = 8 * 3600)]
     pub jwt_ttl_secs: u64,
+
+    /// Accept tokens from an external identity provider signed with this algorithm
+    /// (RS256 or ES256). Needs a public key or JWKS file, an issuer and an audience.
+    #[arg(long, env = "CRM_JWT_EXTERNAL_ALGORITHM")]
+    pub jwt_external_algorithm: Option<String>,
+
+    /// PEM file with the external provider's public key.
+    #[arg(long, env = "CRM_JWT_EXTERNAL_PUBLIC_KEY_FILE")]
+    pub jwt_external_public_key_file: Option<std::path::PathBuf>,
+
+    /// JWKS file with the external provider's keys, chosen by the token's `kid`
+    /// (read once at start; never fetched from a URL).
+    #[arg(long, env = "CRM_JWT_EXTERNAL_JWKS_FILE")]
+    pub jwt_external_jwks_file: Option<std::path::PathBuf>,
+
+    /// Required `iss` of external tokens.
+    #[arg(long, env = "CRM_JWT_EXTERNAL_ISSUER")]
+    pub jwt_external_issuer: Option<String>,
+
+    /// Required `aud` of external tokens.
+    #[arg(long, env = "CRM_JWT_EXTERNAL_AUDIENCE")]
+    pub jwt_external_audience: Option<String>,
+
+    /// Claim of external tokens holding the email of a known, active user.
+    #[arg(long, env = "CRM_JWT_EXTERNAL_USER_CLAIM", default_value = "email")]
+    pub jwt_external_user_claim: String,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            jwt_ttl_secs: 8 * 3600,
+            jwt_external_algorithm: None,
+            jwt_external_public_key_file: None,
+            jwt_external_jwks_file: None,
+            jwt_external_issuer: None,
+            jwt_external_audience: None,
+            jwt_external_user_claim: "email".into(),
+        }
+    }
 }
 
 /// Limits that protect the server from expensive or abusive operations (SPEC section 7).
@@ -196,7 +259,7 @@ impl Default for ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             demo: false,
             http: HttpConfig::default(),
-            auth: AuthConfig { jwt_secret: None, jwt_ttl_secs: 8 * 3600 },
+            auth: AuthConfig::default(),
             limits: GraphqlLimits::default(),
         }
     }

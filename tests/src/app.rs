@@ -111,6 +111,29 @@ impl TestApp {
         (app, Cleanup { server, db, drop })
     }
 
+    /// Another server on this test's database, with another configuration (stopped with
+    /// the test, when the shared pool closes).
+    pub async fn with_config(&self, cfg: ServeConfig) -> TestApp {
+        let dbs = Databases { primary: self.db.clone(), read: self.db.clone() };
+        let state = api::app::build_state(dbs, cfg).await.expect("app state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let router = api::app::build_router(state);
+        tokio::spawn(async move {
+            axum::serve(listener, router).await.ok();
+        });
+        TestApp { addr, url: format!("http://{addr}"), ..self.clone() }
+    }
+
+    /// POSTs a GraphQL operation with any `Authorization` header value (or none).
+    pub async fn gql_with_authorization(&self, authorization: Option<&str>, query: &str) -> Value {
+        let mut req = self.http.post(format!("{}/graphql", self.url)).json(&json!({ "query": query }));
+        if let Some(value) = authorization {
+            req = req.header("authorization", value);
+        }
+        req.send().await.expect("request sent").json().await.expect("JSON response")
+    }
+
     /// POSTs a GraphQL operation, with a bearer token when given, and returns the JSON body.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let mut req =

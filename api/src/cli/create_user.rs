@@ -28,7 +28,7 @@ pub async fn create_user(db_cfg: &DbConfig, cfg: CreateUserConfig) -> Result<(),
     Ok(())
 }
 
-fn parse_role(text: &str) -> Result<Role, CliError> {
+pub(super) fn parse_role(text: &str) -> Result<Role, CliError> {
     match text.to_ascii_uppercase().as_str() {
         "ADMIN" => Ok(Role::Admin),
         "MANAGER" => Ok(Role::Manager),

@@ -1,5 +1,6 @@
 //! The `crm-api` subcommands.
 
+mod create_api_key;
 mod create_user;
 mod import;
 mod seed;
@@ -10,6 +11,40 @@ use crate::db;
 
 /// A failure of a command, printed as one line by `main`.
 pub type CliError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The ADMIN a one-shot command acts as: `--as EMAIL`, or the first active admin.
+async fn acting_admin(
+    db: &sea_orm::DatabaseConnection,
+    email: Option<&str>,
+) -> Result<crate::auth::Principal, CliError> {
+    use entity::{enums::Role, user};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let mut admins = user::Entity::find()
+        .filter(user::Column::Role.eq(Role::Admin))
+        .filter(user::Column::Active.eq(true))
+        .order_by_asc(user::Column::Id);
+    if let Some(email) = email {
+        admins = admins.filter(user::Column::Email.eq(email.trim().to_lowercase()));
+    }
+    let admin = admins.one(db).await?.ok_or_else(|| match email {
+        Some(email) => format!("no active ADMIN has the email {email}"),
+        None => "there is no active ADMIN yet: create one with `crm-api create-user --role ADMIN`".into(),
+    })?;
+    eprintln!("acting as {}", admin.email);
+    Ok(crate::service::users::principal_of(&admin))
+}
+
+/// Every bad record on its own line, so a long file can be fixed in one pass.
+pub(crate) fn describe(err: crate::error::ApiError) -> CliError {
+    match err {
+        crate::error::ApiError::InvalidRecords(records) => {
+            let lines: Vec<String> = records.iter().map(|r| format!("  {}: {}", r.path(), r.message)).collect();
+            format!("{} invalid record(s); nothing was imported:\n{}", records.len(), lines.join("\n")).into()
+        }
+        crate::error::ApiError::BadInput { field, message } => format!("{field}: {message}").into(),
+        other => other.to_string().into(),
+    }
+}
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     let command = cli.command.unwrap_or(Command::Serve(ServeConfig::default()));
@@ -29,6 +64,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::CreateUser(cfg) => create_user::create_user(&cli.db, cfg).await,
         Command::Import(cfg) => import::import(&cli.db, cfg).await,
+        Command::CreateApiKey(cfg) => create_api_key::create_api_key(&cli.db, cfg).await,
     }
 }
 

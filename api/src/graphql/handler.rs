@@ -18,7 +18,7 @@ use crate::graphql::batching::PollGate;
 use crate::graphql::graphiql;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::shape;
-use crate::service::users;
+use crate::service::credentials;
 
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     if !is_json(&headers) {
@@ -110,7 +110,9 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, A
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::Unauthenticated("Authorization must be `Bearer <token>`".into()))?;
-    let principal = users::authenticate_token(&state.services.dbs.primary, &state.services.tokens, token).await?;
+    let services = &state.services;
+    let principal =
+        credentials::authenticate(&services.dbs.primary, &services.tokens, services.external.as_ref(), token).await?;
     Ok(Caller(Some(principal)))
 }
 

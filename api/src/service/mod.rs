@@ -1,7 +1,9 @@
 //! Every query and write of the API. Each function takes the caller's `Principal` and a
 //! connection, and applies the caller's scope through `scope`, so no path can skip it.
 
+pub mod api_keys;
 pub mod contacts;
+pub mod credentials;
 pub mod deals;
 pub mod directory;
 pub mod filter;

@@ -1,5 +1,6 @@
 //! The root `Mutation`, merged from one object per domain.
 
+mod api_keys;
 mod auth;
 mod contacts;
 mod deals;
@@ -16,6 +17,7 @@ use crate::graphql::ids::{NodeKind, decode};
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(
+    api_keys::ApiKeyMutation,
     auth::AuthMutation,
     contacts::ContactMutation,
     deals::DealMutation,

@@ -4,10 +4,11 @@ use async_graphql::{Context, ID, Object, Result};
 
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode_any};
+use crate::graphql::types::api_key::ApiKey;
 use crate::graphql::types::node::Node;
 use crate::graphql::types::{Contact, Deal, DealStageEvent, LostReason, Meeting, Pipeline, Stage, Target, Team, User};
-use crate::service::deals;
 use crate::service::directory::{self, TargetFilter};
+use crate::service::{api_keys, deals};
 
 #[derive(Default)]
 pub struct NodeQuery;
@@ -32,7 +33,9 @@ impl NodeQuery {
             NodeKind::Stage => loaders.stages.load_one(id).await?.map(|m| Node::Stage(Stage(m))),
             NodeKind::LostReason => loaders.lost_reasons.load_one(id).await?.map(|m| Node::LostReason(LostReason(m))),
             NodeKind::DealStageEvent => stage_event(ctx, id).await?,
-            NodeKind::ApiKey => None,
+            NodeKind::ApiKey => {
+                api_keys::by_ids(ctx.principal()?, ctx.db(), &[id]).await?.pop().map(|m| Node::ApiKey(ApiKey(m)))
+            }
         })
     }
 }

@@ -6,12 +6,13 @@ use chrono::{DateTime, Utc};
 use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::NodeKind;
+use crate::graphql::types::api_key::ApiKey;
 use crate::graphql::types::enums::Role;
 use crate::graphql::types::filters::{IdFilter, decode_ids, enum_filter};
 use crate::graphql::types::{Connection, Target, Team, User};
 use crate::service::directory::{self, TargetFilter, UserFilter};
 use crate::service::page::{PageRequest, counter};
-use crate::service::users;
+use crate::service::{api_keys, users};
 
 enum_filter!(RoleFilter, Role, entity::enums::Role, "Matches users with these roles.");
 
@@ -87,6 +88,11 @@ impl UserQuery {
     async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>> {
         let id = crate::graphql::ids::decode("id", &id, NodeKind::User)?;
         Ok(ctx.loaders()?.users.load_one(id).await?.map(User))
+    }
+
+    /// Every API key, newest first (ADMIN).
+    async fn api_keys(&self, ctx: &Context<'_>) -> Result<Vec<ApiKey>> {
+        Ok(api_keys::list(ctx.principal()?, ctx.db()).await?.into_iter().map(ApiKey).collect())
     }
 
     /// Every team, by name.

@@ -1,5 +1,6 @@
 //! GraphQL object, enum, input and scalar types. Objects wrap entity or domain types.
 
+pub mod api_key;
 pub mod connection;
 pub mod contact;
 pub mod deal;

@@ -2,6 +2,7 @@
 
 use async_graphql::{ID, Interface};
 
+use super::api_key::ApiKey;
 use super::{Contact, Deal, DealStageEvent, LostReason, Meeting, Pipeline, Stage, Target, Team, User};
 
 /// An object with a global ID, fetchable with `node(id:)`.
@@ -18,4 +19,5 @@ pub enum Node {
     Pipeline(Pipeline),
     Stage(Stage),
     LostReason(LostReason),
+    ApiKey(ApiKey),
 }

@@ -1,0 +1,127 @@
+//! API keys for integrations (ADMIN): created with a role, shown once, stored hashed,
+//! revocable, optionally expiring; each use is recorded in `last_used_at`.
+
+use chrono::{DateTime, Duration, Utc};
+use entity::api_key::{self, Column};
+use entity::enums::Role;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder, Set,
+};
+
+use super::scope::ensure_admin;
+use super::validate;
+use crate::auth::Principal;
+use crate::auth::api_key as key_material;
+use crate::error::{ApiError, ApiResult};
+
+/// `last_used_at` is written at most this often per key, so a busy integration does not
+/// turn every read into a write.
+const LAST_USED_RESOLUTION: Duration = Duration::seconds(60);
+
+#[derive(Debug, Clone)]
+pub struct ApiKeyForCreate {
+    pub name: String,
+    pub role: Option<Role>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Creates a key; returns the stored record and the key itself (the only time it exists
+/// in clear). Keys act with an organization-wide role: ANALYST (the default) or ADMIN.
+pub async fn create(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    input: ApiKeyForCreate,
+) -> ApiResult<(api_key::Model, String)> {
+    ensure_admin(principal)?;
+    let name = validate::required("name", &input.name, 200)?;
+    let role = input.role.unwrap_or(Role::Analyst);
+    if !matches!(role, Role::Analyst | Role::Admin) {
+        return Err(ApiError::bad_input(
+            "role",
+            "API keys act for the whole organization: ANALYST or ADMIN (a rep's or manager's scope needs their own login)",
+        ));
+    }
+    let now = super::now();
+    if let Some(at) = input.expires_at {
+        validate::plausible("expiresAt", at)?;
+        if at <= now {
+            return Err(ApiError::bad_input("expiresAt", "must be in the future"));
+        }
+    }
+    let key = key_material::generate();
+    let created = api_key::ActiveModel {
+        id: NotSet,
+        name: Set(name),
+        role: Set(role),
+        key_prefix: Set(key_material::shown_prefix(&key)),
+        key_hash: Set(key_material::hash(&key)),
+        created_by: Set(Some(principal.user_id)),
+        last_used_at: Set(None),
+        expires_at: Set(input.expires_at.map(validate::micros)),
+        revoked_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok((created, key))
+}
+
+/// Revokes a key at once; revoking it again changes nothing.
+pub async fn revoke(principal: &Principal, db: &impl ConnectionTrait, id: i64) -> ApiResult<api_key::Model> {
+    ensure_admin(principal)?;
+    let now = super::now();
+    api_key::Entity::update_many()
+        .col_expr(Column::RevokedAt, Expr::value(now))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    api_key::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound("ApiKey"))
+}
+
+/// Every key, newest first (ADMIN).
+pub async fn list(principal: &Principal, db: &impl ConnectionTrait) -> ApiResult<Vec<api_key::Model>> {
+    ensure_admin(principal)?;
+    Ok(api_key::Entity::find().order_by_desc(Column::Id).all(db).await?)
+}
+
+/// Keys by id; nothing for anyone but an ADMIN (they are invisible, not forbidden).
+pub async fn by_ids(principal: &Principal, db: &impl ConnectionTrait, ids: &[i64]) -> ApiResult<Vec<api_key::Model>> {
+    if !principal.is_admin() {
+        return Ok(Vec::new());
+    }
+    Ok(api_key::Entity::find().filter(Column::Id.is_in(ids.iter().copied())).all(db).await?)
+}
+
+/// The caller behind `Authorization: Bearer crm_…`. Unknown, revoked and expired keys are
+/// UNAUTHENTICATED. The key acts with its role on behalf of the admin who created it.
+pub async fn authenticate(db: &impl ConnectionTrait, key: &str) -> ApiResult<Principal> {
+    let found = api_key::Entity::find().filter(Column::KeyHash.eq(key_material::hash(key))).one(db).await?;
+    let Some(found) = found else {
+        return Err(ApiError::Unauthenticated("unknown API key".into()));
+    };
+    let now = super::now();
+    if found.revoked_at.is_some() {
+        return Err(ApiError::Unauthenticated("this API key was revoked".into()));
+    }
+    if found.expires_at.is_some_and(|at| at <= now) {
+        return Err(ApiError::Unauthenticated("this API key has expired".into()));
+    }
+    if found.last_used_at.is_none_or(|at| now - at >= LAST_USED_RESOLUTION) {
+        let stale =
+            Condition::any().add(Column::LastUsedAt.is_null()).add(Column::LastUsedAt.lt(now - LAST_USED_RESOLUTION));
+        api_key::Entity::update_many()
+            .col_expr(Column::LastUsedAt, Expr::value(now))
+            .filter(Column::Id.eq(found.id))
+            .filter(stale)
+            .exec(db)
+            .await?;
+    }
+    let Some(user_id) = found.created_by else {
+        return Err(ApiError::Unauthenticated("this API key has no creator".into()));
+    };
+    Ok(Principal { user_id, role: found.role, team_id: None })
+}

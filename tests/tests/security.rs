@@ -1,0 +1,279 @@
+//! Authentication and access: API keys, session and external tokens, every way a credential
+//! can be bad — on SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use entity::enums::Role;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use sea_orm::{ConnectionTrait, Statement};
+use tests::{TestApp, Value, db_test, gid, json};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
+const CREATE_KEY: &str = "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) {
+    key apiKey { id name role keyPrefix active lastUsedAt revokedAt expiresAt createdBy { email } } } }";
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(text.as_bytes()))
+}
+
+/// `errors[0].extensions.code` of a response that must carry no data.
+fn rejected(body: &Value) -> &str {
+    assert!(body["data"].is_null() || body["data"]["me"].is_null(), "no data for a rejected credential: {body}");
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or("<none>")
+}
+
+db_test!(api_keys_are_shown_once_stored_hashed_scoped_and_revocable, |app| {
+    let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
+    let (_, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
+    app.ok(
+        &rep,
+        "mutation { createContact(input: { firstName: \"Pat\", email: \"pat@example.com\" }) { contact { id } } }",
+        json!({}),
+    )
+    .await;
+
+    let created = app.ok(&admin, CREATE_KEY, json!({ "i": { "name": "BI export" } })).await["createApiKey"].clone();
+    let key = created["key"].as_str().unwrap().to_owned();
+    let record = &created["apiKey"];
+    assert!(key.starts_with("crm_") && key.len() == 47, "{key}");
+    assert_eq!(record["role"], "ANALYST", "read-only by default");
+    assert_eq!(record["keyPrefix"], key[..12]);
+    assert_eq!((record["active"].as_bool(), record["lastUsedAt"].is_null()), (Some(true), true));
+    assert_eq!(record["createdBy"]["email"], "admin@example.com");
+    // Only a hash is stored: the key appears nowhere in the table.
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM api_keys WHERE key_hash = '{}'", sha256_hex(&key))).await, 1);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM api_keys WHERE key_hash = '{key}' OR key_prefix = '{key}' OR name = '{key}'"
+        ))
+        .await,
+        0
+    );
+
+    // The key reads everything like an ANALYST: contact PII is null with a FORBIDDEN entry.
+    let body = app.gql(Some(&key), "{ contacts { nodes { firstName email } } }", json!({})).await;
+    assert_eq!(body["data"]["contacts"]["nodes"], json!([{ "firstName": "Pat", "email": null }]));
+    assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    let write =
+        app.err(&key, "mutation { createContact(input: { firstName: \"X\" }) { contact { id } } }", json!({})).await;
+    assert_eq!(write["code"], "FORBIDDEN");
+    let listed = app.ok(&admin, "{ apiKeys { name lastUsedAt } }", json!({})).await;
+    assert!(listed["apiKeys"][0]["lastUsedAt"].is_string(), "use is recorded: {listed}");
+
+    // Keys are ADMIN business; to others they do not exist.
+    let id = record["id"].as_str().unwrap();
+    assert_eq!(app.err(&rep, CREATE_KEY, json!({ "i": { "name": "mine" } })).await["code"], "FORBIDDEN");
+    assert_eq!(app.err(&rep, "{ apiKeys { id } }", json!({})).await["code"], "FORBIDDEN");
+    assert_eq!(
+        app.ok(&rep, "query($id: ID!) { node(id: $id) { id } }", json!({ "id": id })).await["node"],
+        Value::Null
+    );
+    assert_eq!(app.ok(&admin, "query($id: ID!) { node(id: $id) { id } }", json!({ "id": id })).await["node"]["id"], id);
+    assert_eq!(
+        app.err(&key, CREATE_KEY, json!({ "i": { "name": "escalate", "role": "ADMIN" } })).await["code"],
+        "FORBIDDEN"
+    );
+
+    // Roles: ANALYST or ADMIN only; an ADMIN key writes, on behalf of its creator.
+    let per_user = app.err(&admin, CREATE_KEY, json!({ "i": { "name": "rep key", "role": "SALES_REP" } })).await;
+    assert_eq!((per_user["code"].as_str(), per_user["field"].as_str()), (Some("BAD_USER_INPUT"), Some("role")));
+    let past =
+        app.err(&admin, CREATE_KEY, json!({ "i": { "name": "old", "expiresAt": "2020-01-01T00:00:00Z" } })).await;
+    assert_eq!(past["field"], "expiresAt");
+    let admin_key =
+        app.ok(&admin, CREATE_KEY, json!({ "i": { "name": "sync", "role": "ADMIN" } })).await["createApiKey"]["key"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let made = app
+        .ok(
+            &admin_key,
+            "mutation { createContact(input: { firstName: \"Via key\" }) { contact { owner { email } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(made["createContact"]["contact"]["owner"]["email"], "admin@example.com");
+
+    // Revoked and expired keys stop working at once; unknown ones never did.
+    let revoked = app
+        .ok(
+            &admin,
+            "mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { active revokedAt } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(revoked["revokeApiKey"]["apiKey"]["active"], false);
+    assert_eq!(rejected(&app.gql(Some(&key), "{ me { id } }", json!({})).await), "UNAUTHENTICATED");
+    let soon = (chrono::Utc::now() + chrono::Duration::milliseconds(1500)).to_rfc3339();
+    let expiring =
+        app.ok(&admin, CREATE_KEY, json!({ "i": { "name": "trial", "expiresAt": soon } })).await["createApiKey"]["key"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    assert!(app.gql(Some(&expiring), "{ me { id } }", json!({})).await["errors"].is_null(), "valid until it expires");
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    assert_eq!(rejected(&app.gql(Some(&expiring), "{ me { id } }", json!({})).await), "UNAUTHENTICATED");
+    let unknown = format!("crm_{}", "A".repeat(43));
+    assert_eq!(rejected(&app.gql(Some(&unknown), "{ me { id } }", json!({})).await), "UNAUTHENTICATED");
+    let still = app.gql(Some(&admin_key), "{ me { email } }", json!({})).await;
+    assert_eq!(still["data"]["me"]["email"], "admin@example.com", "other keys still work: {still}");
+});
+
+/// The server's session secret, as kept in the `settings` table.
+async fn session_secret(app: &TestApp) -> Vec<u8> {
+    let backend = app.db.get_database_backend();
+    let sql = "SELECT value FROM settings WHERE key = 'jwt_secret'";
+    let row = app.db.query_one_raw(Statement::from_string(backend, sql)).await.unwrap().unwrap();
+    STANDARD.decode(row.try_get_by_index::<String>(0).unwrap()).unwrap()
+}
+
+fn claims_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+fn hs256(claims: &Value, secret: &[u8]) -> String {
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret)).unwrap()
+}
+
+db_test!(bad_session_credentials_are_unauthenticated_never_anonymous, |app| {
+    let (_, token) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
+    let secret = session_secret(&app).await;
+    let claims = claims_of(&token);
+    let now = chrono::Utc::now().timestamp();
+    let with = |changes: Value| {
+        let mut c = claims.clone();
+        for (k, v) in changes.as_object().unwrap() {
+            if v.is_null() {
+                c.as_object_mut().unwrap().remove(k)
+            } else {
+                c.as_object_mut().unwrap().insert(k.clone(), v.clone())
+            };
+        }
+        c
+    };
+    // Re-signing the real claims with the real secret works, so each rejection below is
+    // about the one thing changed.
+    let me = "{ me { email } }";
+    assert_eq!(app.gql(Some(&hs256(&claims, &secret)), me, json!({})).await["data"]["me"]["email"], "rep@example.com");
+
+    let header_none = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    let payload = token.split('.').nth(1).unwrap();
+    let signature = token.split('.').nth(2).unwrap();
+    let other_user = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&with(json!({ "sub": "1" }))).unwrap());
+    let cases: Vec<(&str, String)> = vec![
+        ("unsigned, alg none", format!("Bearer {header_none}.{payload}.")),
+        ("wrong secret", format!("Bearer {}", hs256(&claims, b"not the server's secret at all!!"))),
+        ("expired beyond leeway", format!("Bearer {}", hs256(&with(json!({ "exp": now - 120 })), &secret))),
+        ("no exp", format!("Bearer {}", hs256(&with(json!({ "exp": null })), &secret))),
+        ("nbf in the future", format!("Bearer {}", hs256(&with(json!({ "nbf": now + 600 })), &secret))),
+        ("nbf as a string", format!("Bearer {}", hs256(&with(json!({ "nbf": now.to_string() })), &secret))),
+        ("wrong issuer", format!("Bearer {}", hs256(&with(json!({ "iss": "someone-else" })), &secret))),
+        ("tampered payload", format!("Bearer {}.{other_user}.{signature}", token.split('.').next().unwrap())),
+        ("user that does not exist", format!("Bearer {}", hs256(&with(json!({ "sub": "987654" })), &secret))),
+        (
+            "old token version",
+            format!("Bearer {}", hs256(&with(json!({ "tv": claims["tv"].as_i64().unwrap() - 1 })), &secret)),
+        ),
+        ("garbage", "Bearer garbage".into()),
+        ("empty bearer", "Bearer ".into()),
+        ("empty header", String::new()),
+        ("another scheme", format!("Basic {}", STANDARD.encode("rep@example.com:pw"))),
+    ];
+    for (what, authorization) in &cases {
+        let body = app.gql_with_authorization(Some(authorization), me).await;
+        assert_eq!(rejected(&body), "UNAUTHENTICATED", "{what}: {body}");
+    }
+    // Even `login` is refused with a bad credential attached: it is never treated as anonymous.
+    let login = "mutation { login(input: { email: \"rep@example.com\", password: \"x\" }) { token } }";
+    assert_eq!(rejected(&app.gql_with_authorization(Some("Bearer garbage"), login).await), "UNAUTHENTICATED");
+
+    // Deactivating the user ends their sessions on the next request.
+    let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
+    let id = gid("User", claims["sub"].as_str().unwrap().parse().unwrap());
+    let user =
+        app.ok(&admin, "query($id: ID!) { node(id: $id) { ... on User { version } } }", json!({ "id": id })).await;
+    app.ok(
+        &admin,
+        "mutation($i: UpdateUserInput!) { updateUser(input: $i) { user { active } } }",
+        json!({ "i": { "id": id, "version": user["node"]["version"], "active": false } }),
+    )
+    .await;
+    assert_eq!(rejected(&app.gql(Some(&token), me, json!({})).await), "UNAUTHENTICATED");
+    assert_eq!(app.ok(&admin, me, json!({})).await["me"]["email"], "admin@example.com", "the server serves others");
+});
+
+fn sign(alg: Algorithm, kid: Option<&str>, claims: &Value, key: &EncodingKey) -> String {
+    let header = Header { kid: kid.map(str::to_owned), ..Header::new(alg) };
+    jsonwebtoken::encode(&header, claims, key).unwrap()
+}
+
+db_test!(external_identity_provider_tokens_are_pinned_and_checked, |app| {
+    app.create_user("sso@example.com", Role::Manager, None).await;
+    let read = |name: &str| std::fs::read(format!("{FIXTURES}/{name}")).unwrap();
+    let rsa = EncodingKey::from_rsa_pem(&read("idp_rsa_private.pem")).unwrap();
+    let ec = EncodingKey::from_ec_pem(&read("idp_ec_private.pem")).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({ "iss": "https://idp.example", "aud": "crm-api", "sub": "u-1", "email": "SSO@example.com",
+                         "iat": now, "exp": now + 600 });
+    let with = |changes: Value| {
+        let mut c = claims.clone();
+        for (k, v) in changes.as_object().unwrap() {
+            if v.is_null() {
+                c.as_object_mut().unwrap().remove(k)
+            } else {
+                c.as_object_mut().unwrap().insert(k.clone(), v.clone())
+            };
+        }
+        c
+    };
+    let me = "{ me { email role } }";
+
+    let mut cfg = api::config::ServeConfig::default();
+    cfg.auth.jwt_external_algorithm = Some("RS256".into());
+    cfg.auth.jwt_external_public_key_file = Some(format!("{FIXTURES}/idp_rsa_public.pem").into());
+    cfg.auth.jwt_external_issuer = Some("https://idp.example".into());
+    cfg.auth.jwt_external_audience = Some("crm-api".into());
+    let rs = app.with_config(cfg.clone()).await;
+    let good = sign(Algorithm::RS256, None, &claims, &rsa);
+    assert_eq!(
+        rs.gql(Some(&good), me, json!({})).await["data"]["me"],
+        json!({ "email": "sso@example.com", "role": "MANAGER" })
+    );
+    let public_pem = read("idp_rsa_public.pem");
+    let cases = [
+        (
+            "HS256 keyed with the public key",
+            sign(Algorithm::HS256, None, &claims, &EncodingKey::from_secret(&public_pem)),
+        ),
+        ("another algorithm (ES256)", sign(Algorithm::ES256, None, &claims, &ec)),
+        ("no iss", sign(Algorithm::RS256, None, &with(json!({ "iss": null })), &rsa)),
+        ("wrong iss", sign(Algorithm::RS256, None, &with(json!({ "iss": "https://evil.example" })), &rsa)),
+        ("no aud", sign(Algorithm::RS256, None, &with(json!({ "aud": null })), &rsa)),
+        ("wrong aud", sign(Algorithm::RS256, None, &with(json!({ "aud": "another-api" })), &rsa)),
+        ("no exp", sign(Algorithm::RS256, None, &with(json!({ "exp": null })), &rsa)),
+        ("expired", sign(Algorithm::RS256, None, &with(json!({ "exp": now - 120 })), &rsa)),
+        ("unknown user", sign(Algorithm::RS256, None, &with(json!({ "email": "nobody@example.com" })), &rsa)),
+        ("no email claim", sign(Algorithm::RS256, None, &with(json!({ "email": null })), &rsa)),
+    ];
+    for (what, token) in &cases {
+        assert_eq!(rejected(&rs.gql(Some(token), me, json!({})).await), "UNAUTHENTICATED", "{what}");
+    }
+
+    // A JWKS file: the key is chosen by `kid`; an unknown kid is refused.
+    cfg.auth.jwt_external_algorithm = Some("ES256".into());
+    cfg.auth.jwt_external_public_key_file = None;
+    cfg.auth.jwt_external_jwks_file = Some(format!("{FIXTURES}/idp_ec_jwks.json").into());
+    let es = app.with_config(cfg).await;
+    let by_kid = sign(Algorithm::ES256, Some("idp-ec-1"), &claims, &ec);
+    assert_eq!(es.gql(Some(&by_kid), me, json!({})).await["data"]["me"]["email"], "sso@example.com");
+    let unknown_kid = sign(Algorithm::ES256, Some("rotated-away"), &claims, &ec);
+    assert_eq!(rejected(&es.gql(Some(&unknown_kid), me, json!({})).await), "UNAUTHENTICATED");
+    assert_eq!(rejected(&es.gql(Some(&good), me, json!({})).await), "UNAUTHENTICATED", "RS256 not configured here");
+    // Session tokens from `login` keep working beside the external provider.
+    let session = app.login("sso@example.com").await;
+    assert_eq!(es.gql(Some(&session), me, json!({})).await["data"]["me"]["email"], "sso@example.com");
+});
