@@ -22,6 +22,7 @@ use crate::auth::token::{TokenKeys, load_or_create_secret};
 use crate::config::ServeConfig;
 use crate::db::Databases;
 use crate::error::{ApiError, ApiResult};
+use crate::graphql::authenticate::Authenticate;
 use crate::graphql::{self, CrmSchema, graphiql, handler};
 
 /// What resolvers use, attached to the schema as data.
@@ -57,7 +58,8 @@ pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppSt
             .data(services.clone())
             .limit_complexity(limits.max_complexity)
             .limit_recursive_depth(limits.max_recursive_depth)
-            .limit_directives(limits.max_directives);
+            .limit_directives(limits.max_directives)
+            .extension(Authenticate);
         if let Some(depth) = depth {
             builder = builder.limit_depth(depth);
         }

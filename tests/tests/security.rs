@@ -277,3 +277,145 @@ db_test!(external_identity_provider_tokens_are_pinned_and_checked, |app| {
     let session = app.login("sso@example.com").await;
     assert_eq!(es.gql(Some(&session), me, json!({})).await["data"]["me"]["email"], "sso@example.com");
 });
+
+/// `{ me { team { members { team … { name } } } } }` with `levels` fields from root to leaf.
+fn nested(levels: usize) -> String {
+    let mut fields = vec!["me".to_owned()];
+    fields.extend((1..levels - 1).map(|i| if i % 2 == 1 { "team".to_owned() } else { "members".to_owned() }));
+    let open: String = fields.iter().map(|f| format!("{f} {{ ")).collect();
+    format!("{{ {open}name {} }}", "} ".repeat(fields.len()))
+}
+
+db_test!(limits_reject_before_any_sql_and_the_server_keeps_serving, |app| {
+    use std::sync::atomic::Ordering::SeqCst;
+    let (_, token) = app.signed_in("ada@example.com", Role::Admin, None).await;
+    assert!(app.gql(Some(&token), &nested(10), json!({})).await["errors"].is_null(), "depth 10 is allowed");
+
+    let fragment_chain = |n: usize| {
+        let defs: String = (0..n)
+            .map(|i| {
+                if i + 1 < n {
+                    format!("fragment F{i} on Query {{ ...F{} }} ", i + 1)
+                } else {
+                    format!("fragment F{i} on Query {{ __typename }} ")
+                }
+            })
+            .collect();
+        format!("{{ ...F0 }} {defs}")
+    };
+    assert!(
+        app.gql(Some(&token), &fragment_chain(32), json!({})).await["errors"].is_null(),
+        "32 nested fragments are allowed"
+    );
+    let aliases =
+        |n: usize| format!("{{ {} }}", (0..n).map(|i| format!("a{i}: __typename")).collect::<Vec<_>>().join(" "));
+    let directives = format!("{{ __typename {} }}", "@include(if: true) ".repeat(11));
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("depth 11", nested(11), "QUERY_TOO_COMPLEX"),
+        ("65 levels", nested(65), "QUERY_TOO_COMPLEX"),
+        ("33-deep fragment chain", fragment_chain(33), "QUERY_TOO_COMPLEX"),
+        (
+            "fragment cycle",
+            "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }".into(),
+            "QUERY_TOO_COMPLEX",
+        ),
+        ("16 aliases", aliases(16), "QUERY_TOO_COMPLEX"),
+        ("11 directives on a field", directives, "QUERY_TOO_COMPLEX"),
+        ("first: 100000", "{ contacts(first: 100000) { nodes { id } } }".into(), "QUERY_TOO_COMPLEX"),
+        (
+            "100 × 100 nested lists",
+            "{ contacts(first: 100) { nodes { deals(first: 100) { id } } } }".into(),
+            "QUERY_TOO_COMPLEX",
+        ),
+    ];
+    for (what, query, code) in &cases {
+        let before = app.statements.load(SeqCst);
+        let body = app.gql(Some(&token), query, json!({})).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], *code, "{what}: {body}");
+        assert!(body["data"].is_null(), "{what}: nothing runs");
+        assert_eq!(app.statements.load(SeqCst), before, "{what}: rejected before any SQL, even the credential lookup");
+    }
+
+    // Unknown fields: no "Did you mean" for callers without introspection.
+    let typo = app.gql(None, "{ deel }", json!({})).await;
+    assert_eq!(typo["errors"][0]["extensions"]["code"], "BAD_REQUEST");
+    assert!(!typo.to_string().contains("Did you mean"), "{typo}");
+    let anonymous_schema = app.gql(None, "{ __schema { types { name } } }", json!({})).await;
+    assert!(anonymous_schema["data"].is_null() && anonymous_schema["errors"].is_array(), "{anonymous_schema}");
+
+    // Transport: oversized bodies (with and without Content-Length), batches, GET mutations,
+    // non-JSON POSTs.
+    let endpoint = format!("{}/graphql", app.url);
+    let body =
+        serde_json::to_vec(&json!({ "query": "{ __typename }", "variables": { "pad": "x".repeat(3 << 20) } })).unwrap();
+    assert_eq!(raw_post(&app, &body, false).await, 413, "3 MiB with Content-Length");
+    assert_eq!(raw_post(&app, &body, true).await, 413, "3 MiB chunked, without Content-Length");
+    let batch = app
+        .http
+        .post(&endpoint)
+        .bearer_auth(&token)
+        .json(&json!([{ "query": "{ __typename }" }]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(batch.status(), 400);
+    assert_eq!(batch.json::<Value>().await.unwrap()["errors"][0]["extensions"]["code"], "BAD_REQUEST");
+    let mutation = "mutation { createContact(input: { firstName: \"X\" }) { contact { id } } }";
+    let get = app.http.get(&endpoint).bearer_auth(&token).query(&[("query", mutation)]).send().await.unwrap();
+    assert_eq!(get.status(), 405);
+    let text = app
+        .http
+        .post(&endpoint)
+        .bearer_auth(&token)
+        .header("content-type", "text/plain")
+        .body(json!({ "query": mutation }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(text.status(), 415);
+    assert_eq!(app.count("SELECT COUNT(*) FROM contacts").await, 0, "no rejected mutation ran");
+
+    // Still serving, anonymous and signed-in.
+    assert_eq!(app.gql(None, "{ __typename }", json!({})).await["data"]["__typename"], "Query");
+    assert_eq!(app.ok(&token, "{ me { email } }", json!({})).await["me"]["email"], "ada@example.com");
+});
+
+/// POSTs `body` over a raw connection (with Content-Length, or chunked without it) and
+/// returns the response status. The body is written by another task while the response is
+/// read, because the server answers 413 without reading the rest (and may close early).
+async fn raw_post(app: &TestApp, body: &[u8], chunked: bool) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let framing =
+        if chunked { "transfer-encoding: chunked".to_owned() } else { format!("content-length: {}", body.len()) };
+    let head =
+        format!("POST /graphql HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n{framing}\r\n\r\n", app.addr);
+    let body = body.to_vec();
+    let write = tokio::spawn(async move {
+        writer.write_all(head.as_bytes()).await?;
+        for piece in body.chunks(64 * 1024) {
+            if chunked {
+                writer.write_all(format!("{:x}\r\n", piece.len()).as_bytes()).await?;
+                writer.write_all(piece).await?;
+                writer.write_all(b"\r\n").await?;
+            } else {
+                writer.write_all(piece).await?;
+            }
+        }
+        if chunked {
+            writer.write_all(b"0\r\n\r\n").await?;
+        }
+        Ok::<_, std::io::Error>(())
+    });
+    let mut response = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !response.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = reader.read(&mut buf).await.unwrap();
+        assert!(n > 0, "connection closed before a response");
+        response.extend_from_slice(&buf[..n]);
+    }
+    write.abort();
+    let status_line = String::from_utf8_lossy(&response).lines().next().unwrap().to_owned();
+    status_line.split(' ').nth(1).unwrap().parse().unwrap()
+}

@@ -17,6 +17,28 @@ impl Principal {
     }
 }
 
-/// The caller of one request, before any resolver runs.
+/// Sees nothing and may do nothing: owns no records (no user has id 0) and has no team.
+static NOBODY: Principal = Principal { user_id: 0, role: Role::SalesRep, team_id: None };
+
+/// The caller of one request. A request that carries a credential is authenticated only
+/// after its document passed validation (so a query over the limits is rejected before
+/// any SQL, the credential lookup included); the principal is filled in then, before
+/// any resolver runs.
 #[derive(Debug, Clone, Default)]
-pub struct Caller(pub Option<Principal>);
+pub struct Caller(std::sync::Arc<std::sync::OnceLock<Principal>>);
+
+impl Caller {
+    pub fn principal(&self) -> Option<&Principal> {
+        self.0.get()
+    }
+
+    /// The principal, or one that sees nothing if authentication has not happened.
+    pub fn principal_or_nobody(&self) -> &Principal {
+        self.principal().unwrap_or(&NOBODY)
+    }
+
+    /// Records the authenticated principal; the first one set wins.
+    pub fn authenticated(&self, principal: Principal) {
+        let _ = self.0.set(principal);
+    }
+}

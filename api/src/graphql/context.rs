@@ -30,7 +30,7 @@ impl ContextExt for Context<'_> {
     }
 
     fn principal(&self) -> ApiResult<&Principal> {
-        self.data_opt::<Caller>().and_then(|c| c.0.as_ref()).ok_or_else(unauthenticated)
+        self.data_opt::<Caller>().and_then(Caller::principal).ok_or_else(unauthenticated)
     }
 
     fn loaders(&self) -> ApiResult<&Loaders> {

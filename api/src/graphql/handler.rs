@@ -14,11 +14,11 @@ use axum::response::{IntoResponse, Response};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::graphql::authenticate::PendingCredential;
 use crate::graphql::batching::PollGate;
 use crate::graphql::graphiql;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::shape;
-use crate::service::credentials;
 
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     if !is_json(&headers) {
@@ -69,39 +69,47 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> Res
     if let Some(reason) = shape.as_ref().and_then(|s| shape::alias_violation(s, state.config.limits.max_aliases)) {
         return Json(GqlResponse::from_errors(vec![limit_error(reason)])).into_response();
     }
-    let caller = match authenticate(state, headers).await {
-        Ok(caller) => caller,
+    let credential = match bearer(headers) {
+        Ok(credential) => credential,
         Err(err) => {
-            let status = match err {
-                ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-                ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
             let body = GqlResponse::from_errors(vec![err.extend().into_server_error(Default::default())]);
-            return (status, Json(body)).into_response();
+            return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
         }
     };
-    // Anonymous callers get the schema without introspection or "did you mean" hints.
-    let schema = match (&caller.0, shape.as_ref().is_some_and(|s| s.introspection_only)) {
+    if credential.is_none() && shape.as_ref().is_some_and(|s| s.introspects) {
+        let err = ApiError::Unauthenticated("introspection is available to signed-in callers only".into());
+        let body = GqlResponse::from_errors(vec![err.extend().into_server_error(Default::default())]);
+        return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+    }
+    // Requests without a credential get the schema without introspection or "did you mean"
+    // hints. A credential is verified after validation (see `authenticate`).
+    let schema = match (&credential, shape.as_ref().is_some_and(|s| s.introspection_only)) {
         (None, _) => &state.anonymous_schema,
         (Some(_), true) => &state.introspection_schema,
         (Some(_), false) => &state.schema,
     };
-    let mut request = request;
+    let caller = Caller::default();
     let gate = PollGate::default();
-    if let Some(principal) = &caller.0 {
-        request = request.data(Loaders::new(&state.services.dbs.primary, principal, &gate));
+    let mut request = request.data(caller.clone());
+    let mut pending = None;
+    if let Some(token) = credential {
+        let check = PendingCredential::new(token, &caller);
+        request = request.data(Loaders::new(&state.services.dbs.primary, &caller, &gate)).data(check.clone());
+        pending = Some(check);
     }
-    let mut response = gate.run(schema.execute(request.data(caller))).await;
+    let mut response = gate.run(schema.execute(request)).await;
     label_errors(&mut response.errors);
-    Json(response).into_response()
+    match pending.and_then(|p| p.failure()) {
+        Some(status) => (status, Json(response)).into_response(),
+        None => Json(response).into_response(),
+    }
 }
 
-/// Reads `Authorization: Bearer …`. No header is anonymous; a header that does not
-/// authenticate is UNAUTHENTICATED, never silently anonymous.
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+/// Reads `Authorization: Bearer …`. No header is anonymous; a header that is not a bearer
+/// credential is UNAUTHENTICATED, never silently anonymous.
+fn bearer(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(Caller(None));
+        return Ok(None);
     };
     let token = value
         .to_str()
@@ -110,10 +118,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, A
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::Unauthenticated("Authorization must be `Bearer <token>`".into()))?;
-    let services = &state.services;
-    let principal =
-        credentials::authenticate(&services.dbs.primary, &services.tokens, services.external.as_ref(), token).await?;
-    Ok(Caller(Some(principal)))
+    Ok(Some(token.to_owned()))
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -145,7 +150,8 @@ fn label_errors(errors: &mut [ServerError]) {
 
 fn code_for_unlabelled(message: &str) -> &'static str {
     let m = message.to_ascii_lowercase();
-    if m.contains("too deep") || m.contains("too complex") || m.contains("too many") || m.contains("recursion") {
+    let over_a_limit = ["too deep", "too complex", "too many", "recursion", "cannot be greater than"];
+    if over_a_limit.iter().any(|words| m.contains(words)) {
         "QUERY_TOO_COMPLEX"
     } else if m.starts_with("failed to parse") || m.starts_with("invalid value for argument") {
         "BAD_USER_INPUT"
@@ -183,6 +189,8 @@ mod tests {
     fn limit_messages_are_query_too_complex() {
         assert_eq!(code_for_unlabelled("Query is nested too deep."), "QUERY_TOO_COMPLEX");
         assert_eq!(code_for_unlabelled("Query is too complex."), "QUERY_TOO_COMPLEX");
+        let directives = "The number of directives on the field `__typename` cannot be greater than `10`";
+        assert_eq!(code_for_unlabelled(directives), "QUERY_TOO_COMPLEX");
         assert_eq!(code_for_unlabelled("Unknown field \"deel\" on type \"Query\"."), "BAD_REQUEST");
         let input = r#"Invalid value for argument "input.lifecycle", enumeration type "Lifecycle" does not contain the value "X""#;
         assert_eq!(code_for_unlabelled(input), "BAD_USER_INPUT");

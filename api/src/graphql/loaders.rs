@@ -8,7 +8,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{contact, deal, deal_stage_event, lost_reason, meeting, pipeline, stage, team, user};
 use sea_orm::DatabaseConnection;
 
-use crate::auth::Principal;
+use crate::auth::{Caller, Principal};
 use crate::error::SharedError;
 use crate::graphql::batching::PollGate;
 use crate::service::{contacts, deals, directory, meetings, pipelines, users};
@@ -16,7 +16,14 @@ use crate::service::{contacts, deals, directory, meetings, pipelines, users};
 #[derive(Clone)]
 pub struct LoaderCtx {
     db: DatabaseConnection,
-    principal: Principal,
+    caller: Caller,
+}
+
+impl LoaderCtx {
+    /// Loads run only in resolvers, after authentication; before it, nothing is visible.
+    fn principal(&self) -> &Principal {
+        self.caller.principal_or_nobody()
+    }
 }
 
 /// Defines a loader of rows by id: `$load(ctx, ids)` returns the rows that exist and are visible.
@@ -38,9 +45,9 @@ macro_rules! by_id_loader {
 
 by_id_loader!(TeamsById, team::Model, |c, ids| directory::teams_by_ids(&c.db, ids));
 by_id_loader!(UsersById, user::Model, |c, ids| users::by_ids(&c.db, ids));
-by_id_loader!(ContactsById, contact::Model, |c, ids| contacts::by_ids(&c.principal, &c.db, ids));
-by_id_loader!(DealsById, deal::Model, |c, ids| deals::by_ids(&c.principal, &c.db, ids));
-by_id_loader!(MeetingsById, meeting::Model, |c, ids| meetings::by_ids(&c.principal, &c.db, ids));
+by_id_loader!(ContactsById, contact::Model, |c, ids| contacts::by_ids(c.principal(), &c.db, ids));
+by_id_loader!(DealsById, deal::Model, |c, ids| deals::by_ids(c.principal(), &c.db, ids));
+by_id_loader!(MeetingsById, meeting::Model, |c, ids| meetings::by_ids(c.principal(), &c.db, ids));
 by_id_loader!(PipelinesById, pipeline::Model, |c, ids| pipelines::by_ids(&c.db, ids));
 by_id_loader!(StagesById, stage::Model, |c, ids| pipelines::stages_by_ids(&c.db, ids));
 by_id_loader!(LostReasonsById, lost_reason::Model, |c, ids| pipelines::lost_reasons_by_ids(&c.db, ids));
@@ -86,7 +93,7 @@ impl Loader<i64> for HistoryOfDeal {
     type Error = SharedError;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, SharedError> {
-        Ok(group(keys, deals::history_of(&self.0.principal, &self.0.db, keys).await?, |e| e.deal_id))
+        Ok(group(keys, deals::history_of(self.0.principal(), &self.0.db, keys).await?, |e| e.deal_id))
     }
 }
 
@@ -127,7 +134,7 @@ impl Loader<(i64, u64)> for LatestDealsOfContact {
         latest_by_limit(
             keys,
             |d: &deal::Model| d.contact_id,
-            |ids, limit| async move { deals::latest_of_contacts(&c.principal, &c.db, &ids, limit).await },
+            |ids, limit| async move { deals::latest_of_contacts(c.principal(), &c.db, &ids, limit).await },
         )
         .await
     }
@@ -147,7 +154,7 @@ impl Loader<(i64, u64)> for LatestMeetingsOf {
             _ => m.contact_id,
         };
         latest_by_limit(keys, parent_of, |ids, limit| async move {
-            meetings::latest_of(&c.principal, &c.db, parent, &ids, limit).await
+            meetings::latest_of(c.principal(), &c.db, parent, &ids, limit).await
         })
         .await
     }
@@ -173,8 +180,8 @@ pub struct Loaders {
 
 impl Loaders {
     /// Loaders for one request; their batches are sent when `gate` says the request is quiet.
-    pub fn new(db: &DatabaseConnection, principal: &Principal, gate: &PollGate) -> Self {
-        let ctx = LoaderCtx { db: db.clone(), principal: principal.clone() };
+    pub fn new(db: &DatabaseConnection, caller: &Caller, gate: &PollGate) -> Self {
+        let ctx = LoaderCtx { db: db.clone(), caller: caller.clone() };
         Self {
             users: gated(UsersById(ctx.clone()), gate),
             teams: gated(TeamsById(ctx.clone()), gate),

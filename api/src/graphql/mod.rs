@@ -3,6 +3,7 @@
 //! `build_schema()` attaches no data and no limits; `app` adds them for serving, and
 //! `export-schema` prints its SDL unchanged.
 
+pub mod authenticate;
 pub mod batching;
 pub mod context;
 pub mod graphiql;

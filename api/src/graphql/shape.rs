@@ -10,6 +10,8 @@ pub struct Shape {
     pub mutation: bool,
     /// Every root field of every operation is `__schema`, `__type` or `__typename`.
     pub introspection_only: bool,
+    /// The document asks for `__schema` or `__type` somewhere.
+    pub introspects: bool,
     /// Aliased fields anywhere in the document.
     pub aliases: usize,
     /// `login` fields anywhere in the document.
@@ -52,6 +54,7 @@ fn count(set: &SelectionSet, shape: &mut Shape) {
             Selection::Field(field) => {
                 shape.aliases += usize::from(field.node.alias.is_some());
                 shape.logins += usize::from(field.node.name.node == "login");
+                shape.introspects |= matches!(field.node.name.node.as_str(), "__schema" | "__type");
                 count(&field.node.selection_set.node, shape);
             }
             Selection::InlineFragment(fragment) => count(&fragment.node.selection_set.node, shape),
