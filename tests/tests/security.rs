@@ -419,3 +419,327 @@ async fn raw_post(app: &TestApp, body: &[u8], chunked: bool) -> u16 {
     let status_line = String::from_utf8_lossy(&response).lines().next().unwrap().to_owned();
     status_line.split(' ').nth(1).unwrap().parse().unwrap()
 }
+
+/// One rep's records in the matrix: (contact, deal, meeting) global IDs.
+struct Owned {
+    rep: usize,
+    contact: String,
+    deal: String,
+    meeting: String,
+}
+
+fn ids(list: &Value) -> std::collections::BTreeSet<String> {
+    list["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().to_owned()).collect()
+}
+
+db_test!(authorization_matrix_matches_the_spec_for_every_role, |app| {
+    let (_, admin) = app.member("admin@example.com", Role::Admin, None).await;
+    let (_, analyst) = app.member("analyst@example.com", Role::Analyst, None).await;
+    let (north, south) = (app.team("North").await, app.team("South").await);
+    let (_, north_manager) = app.member("north-manager@example.com", Role::Manager, Some(north)).await;
+    let (_, south_manager) = app.member("south-manager@example.com", Role::Manager, Some(south)).await;
+    let mut reps = Vec::new();
+    for (i, team) in [north, north, south, south].into_iter().enumerate() {
+        reps.push(app.member(&format!("rep{i}@example.com"), Role::SalesRep, Some(team)).await.1);
+    }
+    app.ok(&admin, "mutation { createPipeline(input: { name: \"Sales\", isDefault: true, stages: [{ name: \"A\", probability: 10 }, { name: \"B\", probability: 50 }] }) { pipeline { id } } }", json!({}))
+        .await;
+    let mut owned = Vec::new();
+    for (rep, token) in reps.iter().enumerate() {
+        let contact = app
+            .ok(token, "mutation($n: String!) { createContact(input: { firstName: $n, email: \"x@example.com\" }) { contact { id } } }", json!({ "n": format!("C{rep}") }))
+            .await["createContact"]["contact"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let deal = app
+            .ok(token, "mutation($c: ID!) { createDeal(input: { contactId: $c, title: \"D\", amount: \"100\" }) { deal { id } } }", json!({ "c": contact }))
+            .await["createDeal"]["deal"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let meeting = app
+            .ok(token, "mutation($c: ID!, $d: ID!) { scheduleMeeting(input: { contactId: $c, dealId: $d, kind: CALL, scheduledAt: \"2030-01-01T10:00:00Z\" }) { meeting { id } } }", json!({ "c": contact, "d": deal }))
+            .await["scheduleMeeting"]["meeting"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        owned.push(Owned { rep, contact, deal, meeting });
+    }
+    let (_, stages) = {
+        let p = app.ok(&admin, "{ pipelines { id stages { id } } }", json!({})).await;
+        (p["pipelines"][0]["id"].clone(), p["pipelines"][0]["stages"].clone())
+    };
+    let reason = app
+        .ok(&admin, "mutation { createLostReason(input: { name: \"Price\" }) { lostReason { id } } }", json!({}))
+        .await["createLostReason"]["lostReason"]["id"]
+        .clone();
+
+    // (caller, name, reps whose records it sees, whether it may write)
+    let roles: Vec<(&str, &str, Vec<usize>, bool)> = vec![
+        (&admin, "ADMIN", vec![0, 1, 2, 3], true),
+        (&analyst, "ANALYST", vec![0, 1, 2, 3], false),
+        (&north_manager, "MANAGER North", vec![0, 1], true),
+        (&south_manager, "MANAGER South", vec![2, 3], true),
+        (&reps[0], "SALES_REP 0", vec![0], true),
+        (&reps[3], "SALES_REP 3", vec![3], true),
+    ];
+    let lists = "{ contacts { totalCount nodes { id } } deals { totalCount nodes { id } } meetings { totalCount nodes { id } }
+                   pipelines { stages { deals { totalCount } } }
+                   feed: changes(since: \"2000-01-01T00:00:00Z\") { contacts { nodes { id } } deals { nodes { id } } meetings { nodes { id } } } }";
+    for (token, role, sees, writes) in &roles {
+        let visible: Vec<&Owned> = owned.iter().filter(|o| sees.contains(&o.rep)).collect();
+        let expect = |pick: fn(&Owned) -> &String| {
+            visible.iter().map(|o| pick(o).clone()).collect::<std::collections::BTreeSet<_>>()
+        };
+        let body = app.gql(Some(token), lists, json!({})).await;
+        let data = &body["data"];
+        for (list, pick) in [
+            ("contacts", (|o: &Owned| &o.contact) as fn(&Owned) -> &String),
+            ("deals", |o| &o.deal),
+            ("meetings", |o| &o.meeting),
+        ] {
+            assert_eq!(ids(&data[list]), expect(pick), "{role}: {list}");
+            assert_eq!(data[list]["totalCount"], visible.len(), "{role}: {list} totalCount");
+            assert_eq!(ids(&data["feed"][list]), expect(pick), "{role}: change feed {list}");
+        }
+        let stage_total: u64 = data["pipelines"][0]["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["deals"]["totalCount"].as_u64().unwrap())
+            .sum();
+        assert_eq!(stage_total, visible.len() as u64, "{role}: stage → deals");
+
+        for o in &owned {
+            let seen = sees.contains(&o.rep);
+            let lookups = app
+                .gql(Some(token), "query($c: ID!, $d: ID!, $m: ID!) { contact(id: $c) { id } deal(id: $d) { id contact { id } meetings { id } }
+                                   meeting(id: $m) { id contact { id } deal { id } } nc: node(id: $c) { id } nd: node(id: $d) { id } nm: node(id: $m) { id } }",
+                     json!({ "c": o.contact, "d": o.deal, "m": o.meeting }))
+                .await;
+            let d = &lookups["data"];
+            for field in ["contact", "deal", "meeting", "nc", "nd", "nm"] {
+                assert_eq!(!d[field].is_null(), seen, "{role}: {field} of rep {}", o.rep);
+            }
+            if seen {
+                assert_eq!(d["meeting"]["contact"]["id"], o.contact.as_str(), "{role}: meeting → contact");
+                assert_eq!(d["deal"]["meetings"][0]["id"], o.meeting.as_str(), "{role}: deal → meetings");
+            }
+            // Writes with a stale version: CONFLICT proves the record was reachable, NOT_FOUND
+            // that it is out of scope, FORBIDDEN that the role writes nothing. Nothing changes.
+            let expected = match (seen, *writes) {
+                (_, false) => "FORBIDDEN",
+                (true, true) => "CONFLICT",
+                (false, true) => "NOT_FOUND",
+            };
+            let writes_ = [
+                (
+                    "updateContact",
+                    "mutation($id: ID!) { updateContact(input: { id: $id, version: 999, company: \"X\" }) { contact { id } } }",
+                    &o.contact,
+                    json!({}),
+                ),
+                (
+                    "deleteContact",
+                    "mutation($id: ID!) { deleteContact(input: { id: $id, version: 999 }) { deletedContactId } }",
+                    &o.contact,
+                    json!({}),
+                ),
+                (
+                    "updateDeal",
+                    "mutation($id: ID!) { updateDeal(input: { id: $id, version: 999, title: \"X\" }) { deal { id } } }",
+                    &o.deal,
+                    json!({}),
+                ),
+                (
+                    "moveDeal",
+                    "mutation($id: ID!, $s: ID!) { moveDeal(input: { id: $id, version: 999, stageId: $s }) { deal { id } } }",
+                    &o.deal,
+                    json!({ "s": stages[1]["id"] }),
+                ),
+                (
+                    "winDeal",
+                    "mutation($id: ID!) { winDeal(input: { id: $id, version: 999 }) { deal { id } } }",
+                    &o.deal,
+                    json!({}),
+                ),
+                (
+                    "loseDeal",
+                    "mutation($id: ID!, $r: ID!) { loseDeal(input: { id: $id, version: 999, lostReasonId: $r }) { deal { id } } }",
+                    &o.deal,
+                    json!({ "r": reason }),
+                ),
+                (
+                    "deleteDeal",
+                    "mutation($id: ID!) { deleteDeal(input: { id: $id, version: 999 }) { deletedDealId } }",
+                    &o.deal,
+                    json!({}),
+                ),
+                (
+                    "logMeetingOutcome",
+                    "mutation($id: ID!) { logMeetingOutcome(input: { id: $id, version: 999, status: COMPLETED }) { meeting { id } } }",
+                    &o.meeting,
+                    json!({}),
+                ),
+                (
+                    "updateMeeting",
+                    "mutation($id: ID!) { updateMeeting(input: { id: $id, version: 999, notes: \"X\" }) { meeting { id } } }",
+                    &o.meeting,
+                    json!({}),
+                ),
+                (
+                    "deleteMeeting",
+                    "mutation($id: ID!) { deleteMeeting(input: { id: $id, version: 999 }) { deletedMeetingId } }",
+                    &o.meeting,
+                    json!({}),
+                ),
+            ];
+            for (name, mutation, id, mut vars) in writes_ {
+                vars["id"] = json!(id);
+                let err = app.err(token, mutation, vars).await;
+                assert_eq!(err["code"], expected, "{role}: {name} on rep {}'s record", o.rep);
+            }
+            // A new meeting for an unreachable contact is refused on the contact; for a
+            // reachable one it gets as far as the next check (an impossible duration).
+            let schedule = app
+                .err(token, "mutation($c: ID!) { scheduleMeeting(input: { contactId: $c, kind: CALL, scheduledAt: \"2030-01-01T10:00:00Z\", durationMinutes: 0 }) { meeting { id } } }", json!({ "c": o.contact }))
+                .await;
+            let field = if seen { "durationMinutes" } else { "contactId" };
+            match writes {
+                true => assert_eq!(
+                    (schedule["code"].as_str(), schedule["field"].as_str()),
+                    (Some("BAD_USER_INPUT"), Some(field)),
+                    "{role}: scheduleMeeting"
+                ),
+                false => assert_eq!(schedule["code"], "FORBIDDEN", "{role}: scheduleMeeting"),
+            }
+        }
+
+        // PII: only ANALYST gets null plus FORBIDDEN for email.
+        let pii = app.gql(Some(token), "{ contacts(first: 1) { nodes { email } } }", json!({})).await;
+        if *role == "ANALYST" {
+            assert_eq!(pii["data"]["contacts"]["nodes"][0]["email"], Value::Null);
+            assert_eq!(pii["errors"][0]["extensions"]["code"], "FORBIDDEN");
+        } else {
+            assert_eq!(pii["data"]["contacts"]["nodes"][0]["email"], "x@example.com", "{role}: {pii}");
+        }
+
+        // ADMIN-only writes are FORBIDDEN to everyone else (and change nothing).
+        if *role != "ADMIN" {
+            let admin_only = [
+                "mutation { createTeam(input: { name: \"T\" }) { team { id } } }",
+                "mutation { createPipeline(input: { name: \"P\" }) { pipeline { id } } }",
+                "mutation { createLostReason(input: { name: \"L\" }) { lostReason { id } } }",
+                "mutation { createUser(input: { email: \"u@example.com\", name: \"U\", role: ADMIN }) { user { id } } }",
+                "mutation { createApiKey(input: { name: \"K\" }) { key } }",
+                "mutation { importRecords(input: { contacts: [{ externalId: \"e\", firstName: \"E\" }] }) { contacts { created } } }",
+            ];
+            for mutation in admin_only {
+                assert_eq!(app.err(token, mutation, json!({})).await["code"], "FORBIDDEN", "{role}: {mutation}");
+            }
+        }
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM contacts WHERE company IS NOT NULL").await, 0, "no write got through");
+    assert_eq!(app.count("SELECT COUNT(*) FROM deals WHERE status <> 'OPEN' OR deleted_at IS NOT NULL").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM meetings").await, 4);
+});
+
+/// One random organization: reps (team 0 or 1), each with contacts, each with deal amounts.
+type Graph = Vec<(usize, Vec<Vec<u32>>)>;
+
+fn graphs() -> impl proptest::strategy::Strategy<Value = Graph> {
+    use proptest::collection::vec;
+    vec((0..2usize, vec(vec(0u32..50_000, 0..3), 0..3)), 1..5)
+}
+
+db_test!(property_reps_and_managers_receive_exactly_their_scope, |app| {
+    use proptest::test_runner::{Config, TestRunner};
+    let (_, admin) = app.member("admin@example.com", Role::Admin, None).await;
+    app.ok(&admin, "mutation { createPipeline(input: { name: \"Sales\", isDefault: true, stages: [{ name: \"A\", probability: 10 }] }) { pipeline { id } } }", json!({}))
+        .await;
+    let case = std::sync::atomic::AtomicUsize::new(0);
+    let runtime = tokio::runtime::Handle::current();
+    let mut runner = TestRunner::new(Config { cases: 12, failure_persistence: None, ..Config::default() });
+    let outcome = runner.run(&graphs(), |graph| {
+        let n = case.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::task::block_in_place(|| runtime.block_on(check_scope(&app, &admin, n, &graph)));
+        Ok(())
+    });
+    if let Err(failure) = outcome {
+        panic!("{failure}");
+    }
+});
+
+/// Builds `graph` (case `n`, with its own teams and users) and checks every member's view.
+async fn check_scope(app: &TestApp, admin: &str, n: usize, graph: &Graph) {
+    let teams = [app.team(&format!("case{n}-t0")).await, app.team(&format!("case{n}-t1")).await];
+    let mut reps = Vec::new();
+    let (mut contacts, mut deals) = (Vec::new(), Vec::new());
+    for (r, (team, owned)) in graph.iter().enumerate() {
+        let email = format!("case{n}-rep{r}@example.com");
+        reps.push(app.member(&email, Role::SalesRep, Some(teams[*team])).await.1);
+        for (c, amounts) in owned.iter().enumerate() {
+            let key = format!("case{n}-r{r}-c{c}");
+            contacts.push(json!({ "externalId": key, "firstName": "C", "ownerEmail": email }));
+            for (d, amount) in amounts.iter().enumerate() {
+                deals.push(json!({ "externalId": format!("{key}-d{d}"), "contactExternalId": key, "title": "D", "amount": amount }));
+            }
+        }
+    }
+    let import = "mutation($i: ImportRecordsInput!) { importRecords(input: $i) { deals { created } } }";
+    app.ok(admin, import, json!({ "i": { "contacts": contacts, "deals": deals } })).await;
+    let managers = [
+        app.member(&format!("case{n}-m0@example.com"), Role::Manager, Some(teams[0])).await.1,
+        app.member(&format!("case{n}-m1@example.com"), Role::Manager, Some(teams[1])).await.1,
+    ];
+
+    let view = "{ me { email } contacts(first: 100) { totalCount nodes { owner { email } } }
+                  deals(first: 100) { totalCount nodes { amount owner { email team { name } } } } }";
+    let members = reps
+        .iter()
+        .enumerate()
+        .map(|(r, t)| (t, Some(r), graph[r].0))
+        .chain(managers.iter().enumerate().map(|(t, m)| (m, None, t)));
+    for (token, rep, team) in members {
+        let mine = |r: usize| match rep {
+            Some(me) => r == me,
+            None => graph[r].0 == team,
+        };
+        let own_contacts: usize = graph.iter().enumerate().filter(|(r, _)| mine(*r)).map(|(_, (_, c))| c.len()).sum();
+        let own_amounts: Vec<u64> = graph
+            .iter()
+            .enumerate()
+            .filter(|(r, _)| mine(*r))
+            .flat_map(|(_, (_, c))| c.iter().flatten().map(|a| u64::from(*a)))
+            .collect();
+        let body = app.ok(token, view, json!({})).await;
+        let who = body["me"]["email"].as_str().unwrap().to_owned();
+        // Subset: everything received is in scope...
+        for node in body["contacts"]["nodes"].as_array().unwrap() {
+            let owner = node["owner"]["email"].as_str().unwrap();
+            assert!(owner.starts_with(&format!("case{n}-")), "{who} received another case's contact of {owner}");
+        }
+        for node in body["deals"]["nodes"].as_array().unwrap() {
+            let expected_team = format!("case{n}-t{team}");
+            match rep {
+                Some(_) => assert_eq!(node["owner"]["email"], who.as_str(), "{who} received a deal of someone else"),
+                None => assert_eq!(
+                    node["owner"]["team"]["name"],
+                    expected_team.as_str(),
+                    "{who} received another team's deal"
+                ),
+            }
+        }
+        // ...and the totals are exactly those of their own rows.
+        assert_eq!(body["contacts"]["totalCount"], own_contacts, "{who}: contacts in {graph:?}");
+        assert_eq!(body["deals"]["totalCount"], own_amounts.len(), "{who}: deals in {graph:?}");
+        let received: u64 = body["deals"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["amount"].as_str().unwrap().trim_end_matches(".00").parse::<u64>().unwrap())
+            .sum();
+        assert_eq!(received, own_amounts.iter().sum::<u64>(), "{who}: amounts in {graph:?}");
+    }
+}
