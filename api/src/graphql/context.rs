@@ -21,6 +21,10 @@ pub trait ContextExt {
     fn db(&self) -> &DatabaseConnection {
         &self.services().dbs.primary
     }
+    /// The connection metric queries run on: the read replica when one is configured.
+    fn metrics_db(&self) -> &DatabaseConnection {
+        &self.services().dbs.read
+    }
 }
 
 impl ContextExt for Context<'_> {

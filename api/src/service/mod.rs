@@ -10,6 +10,7 @@ pub mod filter;
 pub mod idempotency;
 pub mod import;
 pub mod meetings;
+pub mod metrics;
 pub mod page;
 pub mod pipelines;
 pub mod read;

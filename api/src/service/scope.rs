@@ -8,13 +8,29 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter}
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 
-/// Condition on a record's owner column that keeps only what `principal` may see:
-/// everything for ADMIN and ANALYST, the team's records for a MANAGER, own records for a
-/// SALES_REP. Callers AND their own filters with it; it never replaces them.
-pub fn owner_condition(principal: &Principal, owner_column: impl ColumnTrait) -> Condition {
+/// Whose records a principal may see: everything for ADMIN and ANALYST, the team's records
+/// for a MANAGER, own records for a SALES_REP (and for a manager without a team).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerScope {
+    All,
+    Team(i64),
+    Owner(i64),
+}
+
+pub fn owner_scope(principal: &Principal) -> OwnerScope {
     match (principal.role, principal.team_id) {
-        (Role::Admin | Role::Analyst, _) => Condition::all(),
-        (Role::Manager, Some(team_id)) => Condition::all().add(
+        (Role::Admin | Role::Analyst, _) => OwnerScope::All,
+        (Role::Manager, Some(team_id)) => OwnerScope::Team(team_id),
+        (Role::Manager, None) | (Role::SalesRep, _) => OwnerScope::Owner(principal.user_id),
+    }
+}
+
+/// Condition on a record's owner column that keeps only what `principal` may see (see
+/// `owner_scope`). Callers AND their own filters with it; it never replaces them.
+pub fn owner_condition(principal: &Principal, owner_column: impl ColumnTrait) -> Condition {
+    match owner_scope(principal) {
+        OwnerScope::All => Condition::all(),
+        OwnerScope::Team(team_id) => Condition::all().add(
             owner_column.in_subquery(
                 Query::select()
                     .column(user::Column::Id)
@@ -23,7 +39,7 @@ pub fn owner_condition(principal: &Principal, owner_column: impl ColumnTrait) ->
                     .to_owned(),
             ),
         ),
-        (Role::Manager, None) | (Role::SalesRep, _) => Condition::all().add(owner_column.eq(principal.user_id)),
+        OwnerScope::Owner(user_id) => Condition::all().add(owner_column.eq(user_id)),
     }
 }
 

@@ -4,6 +4,7 @@ mod changes;
 mod contacts;
 mod deals;
 mod meetings;
+mod metrics;
 mod node;
 mod pipelines;
 mod users;
@@ -23,4 +24,5 @@ pub struct QueryRoot(
     meetings::MeetingQuery,
     pipelines::PipelineQuery,
     changes::ChangeQuery,
+    metrics::MetricQuery,
 );

@@ -1,0 +1,28 @@
+//! The metric root fields (SPEC section 6).
+
+use async_graphql::{Context, Object, Result};
+
+use crate::graphql::context::ContextExt;
+use crate::graphql::types::metrics::{MetricFilterInput, MetricGroupBy};
+use crate::graphql::types::no_show::NoShowStats;
+use crate::service::metrics::no_show;
+
+#[derive(Default)]
+pub struct MetricQuery;
+
+#[Object]
+impl MetricQuery {
+    /// No-show rate of meetings scheduled in the period, with its band and follow-ups;
+    /// optionally broken down with `groupBy`.
+    async fn no_show_stats(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<MetricFilterInput>,
+        group_by: Option<MetricGroupBy>,
+    ) -> Result<NoShowStats> {
+        let filter = filter.unwrap_or_default().to_service()?;
+        let grouped =
+            no_show::no_show_stats(ctx.principal()?, ctx.metrics_db(), &filter, group_by.map(Into::into)).await?;
+        Ok(NoShowStats::from_grouped(grouped))
+    }
+}

@@ -1,0 +1,152 @@
+//! The sales metrics of SPEC section 6. Each is one or a few aggregate statements (GROUP BY,
+//! conditional counts) on either engine, scoped like every other read; rates and averages
+//! are computed exactly from the integer aggregates and rounded once, half-up.
+
+pub mod arith;
+pub mod bands;
+
+pub mod no_show;
+mod sql;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ConnectionTrait, QueryResult};
+
+use super::scope::{OwnerScope, owner_scope};
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use sql::Sql;
+
+/// A half-open period `[from, to)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Period {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+impl Period {
+    pub fn new(field: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> ApiResult<Self> {
+        if from >= to {
+            return Err(ApiError::bad_input(field, "`from` must be earlier than `to`"));
+        }
+        Ok(Self { from, to })
+    }
+}
+
+/// What every metric can be narrowed to; the caller's scope is applied on top.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct MetricFilter {
+    pub period: Option<Period>,
+    pub owner_ids: Option<Vec<i64>>,
+    pub team_ids: Option<Vec<i64>>,
+    /// The deals' pipeline (funnel); the default pipeline when omitted.
+    pub pipeline_id: Option<i64>,
+    /// The contacts' lead source.
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GroupBy {
+    Owner,
+    Team,
+    Source,
+    Week,
+    Month,
+    Quarter,
+    HalfYear,
+    Year,
+}
+
+/// Which group a row of a grouped metric belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum GroupKey {
+    Owner(i64),
+    /// `None`: owners without a team.
+    Team(Option<i64>),
+    /// `None`: contacts without a source.
+    Source(Option<String>),
+    /// The first day of the bucket.
+    Period(GroupBy, NaiveDate),
+}
+
+impl GroupKey {
+    fn parse(by: GroupBy, raw: Option<String>) -> ApiResult<Self> {
+        let bad = || ApiError::internal(format!("unexpected {by:?} group key {raw:?}"));
+        Ok(match by {
+            GroupBy::Owner => Self::Owner(raw.as_deref().and_then(|r| r.parse().ok()).ok_or_else(bad)?),
+            GroupBy::Team => Self::Team(raw.as_deref().map(str::parse).transpose().map_err(|_| bad())?),
+            GroupBy::Source => Self::Source(raw),
+            _ => Self::Period(
+                by,
+                raw.as_deref().and_then(|r| NaiveDate::parse_from_str(r, "%Y-%m-%d").ok()).ok_or_else(bad)?,
+            ),
+        })
+    }
+}
+
+/// A metric's total and, when grouped, one row per group (ordered by key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grouped<T> {
+    pub total: T,
+    pub groups: Vec<(GroupKey, T)>,
+}
+
+/// The tables a metric statement reads: the record table aliased `r` (with `owner_id`),
+/// its contact `c` and its owner `u`.
+struct Attribution<'a> {
+    /// e.g. `meetings r JOIN contacts c ON c.id = r.contact_id`
+    from: &'a str,
+}
+
+/// Appends `FROM … JOIN users u … WHERE r.deleted_at IS NULL` plus the scope and the
+/// owner, team and source filters. The period is the caller's, on its own time column.
+fn push_from_where(sql: &mut Sql, principal: &Principal, filter: &MetricFilter, at: &Attribution) {
+    sql.push(" FROM ").push(at.from).push(" JOIN users u ON u.id = r.owner_id WHERE r.deleted_at IS NULL");
+    match owner_scope(principal) {
+        OwnerScope::All => {}
+        OwnerScope::Team(team_id) => {
+            sql.push(" AND u.team_id = ").param(team_id);
+        }
+        OwnerScope::Owner(user_id) => {
+            sql.push(" AND r.owner_id = ").param(user_id);
+        }
+    }
+    if let Some(owners) = &filter.owner_ids {
+        if owners.is_empty() {
+            sql.push(" AND 1 = 0");
+        } else {
+            sql.push(" AND r.owner_id IN ").list(owners);
+        }
+    }
+    if let Some(teams) = &filter.team_ids {
+        if teams.is_empty() {
+            sql.push(" AND 1 = 0");
+        } else {
+            sql.push(" AND u.team_id IN ").list(teams);
+        }
+    }
+    if let Some(source) = &filter.source {
+        sql.push(" AND c.source = ").param(source.clone());
+    }
+}
+
+fn push_period(sql: &mut Sql, column: &str, period: Option<Period>) {
+    if let Some(p) = period {
+        sql.push(" AND ").push(column).push(" >= ").param(p.from).push(" AND ").push(column).push(" < ").param(p.to);
+    }
+}
+
+/// The group key column (`g`) of a result row.
+fn group_of(row: &QueryResult, by: Option<GroupBy>) -> ApiResult<Option<GroupKey>> {
+    let Some(by) = by else { return Ok(None) };
+    let raw: Option<String> = row.try_get("", "g")?;
+    GroupKey::parse(by, raw).map(Some)
+}
+
+fn int(row: &QueryResult, column: &str) -> ApiResult<i64> {
+    // SUM over no rows is NULL; PostgreSQL SUM(bigint) is NUMERIC, so the statements cast.
+    Ok(row.try_get::<Option<i64>>("", column)?.unwrap_or(0))
+}
+
+async fn rows(db: &impl ConnectionTrait, sql: Sql) -> ApiResult<Vec<QueryResult>> {
+    Ok(db.query_all_raw(sql.statement()).await?)
+}

@@ -1,0 +1,110 @@
+//! No-show rate (SPEC 6.1): meetings scheduled in the period, by outcome, with the follow-ups
+//! booked within an hour of a logged no-show.
+
+use sea_orm::ConnectionTrait;
+
+use super::arith::percent;
+use super::bands::{NoShowBand, no_show_band};
+use super::{Attribution, GroupBy, Grouped, MetricFilter, group_of, int, push_from_where, push_period, rows};
+use crate::auth::Principal;
+use crate::error::ApiResult;
+use crate::service::metrics::sql::Sql;
+
+/// A follow-up counts when the new meeting is created at most this long after the no-show
+/// was logged (60 minutes counts, 61 does not).
+const FOLLOW_UP_WINDOW_SECS: i64 = 3600;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NoShowStats {
+    pub meetings: i64,
+    pub completed: i64,
+    pub no_shows: i64,
+    pub canceled: i64,
+    pub rescheduled: i64,
+    /// Still SCHEDULED although the time has passed (the outcome was never logged).
+    pub unlogged: i64,
+    /// SCHEDULED in the future.
+    pub upcoming: i64,
+    pub followed_up_within_hour: i64,
+}
+
+impl NoShowStats {
+    /// `noShows / (completed + noShows) × 100`, in hundredths; cancelled (with notice) and
+    /// rescheduled meetings are in neither part.
+    pub fn no_show_rate(&self) -> Option<i64> {
+        percent(self.no_shows, self.completed + self.no_shows)
+    }
+
+    pub fn band(&self) -> Option<NoShowBand> {
+        no_show_band(self.no_shows, self.completed + self.no_shows)
+    }
+
+    pub fn follow_up_rate(&self) -> Option<i64> {
+        percent(self.followed_up_within_hour, self.no_shows)
+    }
+
+    fn add(&mut self, o: &Self) {
+        self.meetings += o.meetings;
+        self.completed += o.completed;
+        self.no_shows += o.no_shows;
+        self.canceled += o.canceled;
+        self.rescheduled += o.rescheduled;
+        self.unlogged += o.unlogged;
+        self.upcoming += o.upcoming;
+        self.followed_up_within_hour += o.followed_up_within_hour;
+    }
+}
+
+pub async fn no_show_stats(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    filter: &MetricFilter,
+    group_by: Option<GroupBy>,
+) -> ApiResult<Grouped<NoShowStats>> {
+    let now = crate::service::now();
+    let mut sql = Sql::new(db.get_database_backend());
+    let key = sql.group_key(group_by, "r.owner_id", "u.team_id", "c.source", "r.scheduled_at");
+    let count = |status: &str| format!("CAST(SUM(CASE WHEN r.status = '{status}' THEN 1 ELSE 0 END) AS BIGINT)");
+    let followed_gap = format!("{} - {}", sql.epoch("f.created_at"), sql.epoch("r.outcome_logged_at"));
+    sql.push("SELECT ").push(&key).push(" AS g, COUNT(*) AS meetings, ");
+    sql.push(&count("COMPLETED")).push(" AS completed, ");
+    sql.push(&count("NO_SHOW")).push(" AS no_shows, ");
+    sql.push(&count("CANCELED")).push(" AS canceled, ");
+    sql.push(&count("RESCHEDULED")).push(" AS rescheduled, ");
+    sql.push("CAST(SUM(CASE WHEN r.status = 'SCHEDULED' AND r.scheduled_at < ").param(now);
+    sql.push(" THEN 1 ELSE 0 END) AS BIGINT) AS unlogged, ");
+    sql.push("CAST(SUM(CASE WHEN r.status = 'SCHEDULED' AND r.scheduled_at >= ").param(now);
+    sql.push(" THEN 1 ELSE 0 END) AS BIGINT) AS upcoming, ");
+    sql.push("CAST(SUM(CASE WHEN r.status = 'NO_SHOW' AND EXISTS (SELECT 1 FROM meetings f WHERE f.contact_id = r.contact_id");
+    sql.push(" AND f.id <> r.id AND f.deleted_at IS NULL AND ").push(&followed_gap);
+    sql.push(&format!(" BETWEEN 0 AND {FOLLOW_UP_WINDOW_SECS}) THEN 1 ELSE 0 END) AS BIGINT) AS followed_up"));
+    push_from_where(
+        &mut sql,
+        principal,
+        filter,
+        &Attribution { from: "meetings r JOIN contacts c ON c.id = r.contact_id" },
+    );
+    push_period(&mut sql, "r.scheduled_at", filter.period);
+    if group_by.is_some() {
+        sql.push(" GROUP BY g ORDER BY g");
+    }
+    let mut total = NoShowStats::default();
+    let mut groups = Vec::new();
+    for row in rows(db, sql).await? {
+        let stats = NoShowStats {
+            meetings: int(&row, "meetings")?,
+            completed: int(&row, "completed")?,
+            no_shows: int(&row, "no_shows")?,
+            canceled: int(&row, "canceled")?,
+            rescheduled: int(&row, "rescheduled")?,
+            unlogged: int(&row, "unlogged")?,
+            upcoming: int(&row, "upcoming")?,
+            followed_up_within_hour: int(&row, "followed_up")?,
+        };
+        total.add(&stats);
+        if let Some(key) = group_of(&row, group_by)? {
+            groups.push((key, stats));
+        }
+    }
+    Ok(Grouped { total, groups })
+}

@@ -1,0 +1,103 @@
+//! A small builder for the metric statements: text with bound parameters (never user input
+//! in the text) and the few expressions whose spelling differs between SQLite and PostgreSQL.
+
+use sea_orm::{DbBackend, Statement, Value};
+
+use super::GroupBy;
+
+pub struct Sql {
+    backend: DbBackend,
+    text: String,
+    values: Vec<Value>,
+}
+
+impl Sql {
+    pub fn new(backend: DbBackend) -> Self {
+        Self { backend, text: String::new(), values: Vec::new() }
+    }
+
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a bound parameter.
+    pub fn param(&mut self, value: impl Into<Value>) -> &mut Self {
+        self.values.push(value.into());
+        match self.backend {
+            DbBackend::Postgres => {
+                let n = self.values.len();
+                self.text.push_str(&format!("${n}"));
+            }
+            _ => self.text.push('?'),
+        }
+        self
+    }
+
+    /// Appends `(p1, p2, …)`.
+    pub fn list<V: Into<Value> + Clone>(&mut self, values: &[V]) -> &mut Self {
+        self.push("(");
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.param(v.clone());
+        }
+        self.push(")")
+    }
+
+    pub fn statement(self) -> Statement {
+        Statement::from_sql_and_values(self.backend, self.text, self.values)
+    }
+
+    fn postgres(&self) -> bool {
+        self.backend == DbBackend::Postgres
+    }
+
+    /// Whole seconds since the epoch of a timestamp column, as an integer.
+    pub fn epoch(&self, column: &str) -> String {
+        if self.postgres() {
+            format!("CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)")
+        } else {
+            format!("unixepoch({column})")
+        }
+    }
+
+    /// The text key of a group: an owner or team id, a source, or the first day
+    /// (`YYYY-MM-DD`, UTC) of the week (Monday), month, quarter, half-year or year of `time`.
+    pub fn group_key(&self, by: Option<GroupBy>, owner: &str, team: &str, source: &str, time: &str) -> String {
+        let pg = self.postgres();
+        let utc = |t: &str| if pg { format!("({t} AT TIME ZONE 'UTC')") } else { t.to_owned() };
+        let truncated = |unit: &str| format!("to_char(date_trunc('{unit}', {}), 'YYYY-MM-DD')", utc(time));
+        let first_month_of = |months: u32| {
+            if pg {
+                let t = utc(time);
+                format!(
+                    "to_char(make_date(CAST(EXTRACT(YEAR FROM {t}) AS INT), \
+                     CAST((EXTRACT(MONTH FROM {t}) - 1) AS INT) / {months} * {months} + 1, 1), 'YYYY-MM-DD')"
+                )
+            } else {
+                format!(
+                    "printf('%s-%02d-01', strftime('%Y', {time}), \
+                     (CAST(strftime('%m', {time}) AS INTEGER) - 1) / {months} * {months} + 1)"
+                )
+            }
+        };
+        match by {
+            None => "''".into(),
+            Some(GroupBy::Owner) => format!("CAST({owner} AS TEXT)"),
+            Some(GroupBy::Team) => format!("CAST({team} AS TEXT)"),
+            Some(GroupBy::Source) => source.to_owned(),
+            Some(GroupBy::Week) if pg => truncated("week"),
+            Some(GroupBy::Week) => {
+                format!("date({time}, '-' || ((CAST(strftime('%w', {time}) AS INTEGER) + 6) % 7) || ' days')")
+            }
+            Some(GroupBy::Month) if pg => truncated("month"),
+            Some(GroupBy::Month) => format!("strftime('%Y-%m-01', {time})"),
+            Some(GroupBy::Quarter) => first_month_of(3),
+            Some(GroupBy::HalfYear) => first_month_of(6),
+            Some(GroupBy::Year) if pg => truncated("year"),
+            Some(GroupBy::Year) => format!("strftime('%Y-01-01', {time})"),
+        }
+    }
+}
