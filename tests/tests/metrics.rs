@@ -226,3 +226,224 @@ db_test!(no_show_seed_example_twenty_of_a_hundred_is_elevated, |app| {
         (Some(80), Some(20), Some("20.00"), Some("ELEVATED"))
     );
 });
+
+const FUNNEL: &str = "query($f: MetricFilterInput, $g: MetricGroupBy, $m: FunnelMode) { funnel(filter: $f, groupBy: $g, mode: $m) {
+    deals won lost open winRate weightedPipeline avgDaysToWin pipeline { name }
+    steps { name isWon reached amount conversionFromPrevious conversionFromFirst lostHere avgDaysInStage }
+    groups { group { owner { email } periodStart } deals won winRate steps { name reached conversionFromPrevious } } } }";
+
+fn step(name: &str, at: &str) -> Value {
+    json!({ "stageName": name, "movedAt": at })
+}
+
+/// Rows of `steps` as (name, reached, amount, from previous, from first, lost here).
+fn steps(funnel: &Value) -> Vec<(String, i64, String, Value, Value, i64)> {
+    funnel["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_owned(),
+                s["reached"].as_i64().unwrap(),
+                s["amount"].as_str().unwrap().to_owned(),
+                s["conversionFromPrevious"].clone(),
+                s["conversionFromFirst"].clone(),
+                s["lostHere"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn days_since(at: &str) -> f64 {
+    let then = chrono::DateTime::parse_from_rfc3339(at).unwrap();
+    (chrono::Utc::now().timestamp() - then.timestamp()) as f64 / 86_400.0
+}
+
+db_test!(funnel_counts_skipped_and_won_stages_with_exact_rates, |app| {
+    let o = org(&app).await;
+    app.ok(
+        &o.admin,
+        "mutation { createPipeline(input: { name: \"Enterprise\", isDefault: true, stages: [
+            { name: \"Lead\", probability: 10 }, { name: \"Qualified\", probability: 20 },
+            { name: \"Demo\", probability: 40 }, { name: \"Proposal\", probability: 60 }] }) { pipeline { id } } }",
+        json!({}),
+    )
+    .await;
+    app.ok(&o.admin, "mutation { createLostReason(input: { name: \"Price\" }) { lostReason { id } } }", json!({}))
+        .await;
+    let contacts = json!([
+        { "externalId": "ca", "firstName": "A", "ownerEmail": "a@example.com" },
+        { "externalId": "cb", "firstName": "B", "ownerEmail": "b@example.com" },
+    ]);
+    let lost = |d: Value, at: &str| {
+        let mut d = d;
+        d["status"] = json!("LOST");
+        d["closedAt"] = json!(at);
+        d["lostReasonName"] = json!("Price");
+        d
+    };
+    let deal = |id: &str, contact: &str, amount: &str, history: Vec<Value>| json!({ "externalId": id, "contactExternalId": contact, "pipelineName": "Enterprise", "title": id, "amount": amount, "stageHistory": history });
+    let won = |d: Value, at: &str| {
+        let mut d = d;
+        d["status"] = json!("WON");
+        d["closedAt"] = json!(at);
+        d
+    };
+    let deals = json!([
+        // d1: every stage, WON after 37 days.
+        won(
+            deal(
+                "d1",
+                "ca",
+                "1000",
+                vec![
+                    step("Lead", "2025-01-05T00:00:00Z"),
+                    step("Qualified", "2025-01-10T00:00:00Z"),
+                    step("Demo", "2025-01-20T00:00:00Z"),
+                    step("Proposal", "2025-02-01T00:00:00Z")
+                ]
+            ),
+            "2025-02-11T00:00:00Z"
+        ),
+        // d2: skips Qualified, LOST in Demo.
+        lost(
+            deal("d2", "ca", "2000", vec![step("Lead", "2025-01-06T00:00:00Z"), step("Demo", "2025-01-16T00:00:00Z")]),
+            "2025-01-26T00:00:00Z"
+        ),
+        // d3: open in Lead.
+        deal("d3", "ca", "500", vec![step("Lead", "2025-01-07T00:00:00Z")]),
+        // d4: LOST in Qualified.
+        lost(
+            deal(
+                "d4",
+                "ca",
+                "300",
+                vec![step("Lead", "2025-01-08T00:00:00Z"), step("Qualified", "2025-01-18T00:00:00Z")]
+            ),
+            "2025-01-28T00:00:00Z"
+        ),
+        // d5: WON straight from Lead after 2 days: it reached every stage.
+        won(deal("d5", "ca", "700", vec![step("Lead", "2025-02-01T00:00:00Z")]), "2025-02-03T00:00:00Z"),
+        // d6 (rep B): open in Proposal.
+        deal("d6", "cb", "4000", vec![step("Lead", "2025-02-10T00:00:00Z"), step("Proposal", "2025-02-20T00:00:00Z")]),
+        // d7: created after the quarter; d8: deleted below.
+        deal("d7", "ca", "9999", vec![step("Lead", "2025-05-01T00:00:00Z")]),
+        deal("d8", "ca", "111", vec![step("Lead", "2025-01-09T00:00:00Z")]),
+    ]);
+    app.ok(&o.admin, IMPORT, json!({ "i": { "contacts": contacts, "deals": deals } })).await;
+    let d8 = app.count("SELECT id FROM deals WHERE external_id = 'd8'").await;
+    app.ok(
+        &o.admin,
+        "mutation($id: ID!) { deleteDeal(input: { id: $id }) { deletedDealId } }",
+        json!({ "id": gid("Deal", d8) }),
+    )
+    .await;
+    let q1 = json!({ "period": { "from": "2025-01-01T00:00:00Z", "to": "2025-04-01T00:00:00Z" } });
+
+    let f = app.ok(&o.admin, FUNNEL, json!({ "f": q1 })).await["funnel"].clone();
+    assert_eq!(f["pipeline"]["name"], "Enterprise", "the default pipeline");
+    // Reached: Lead all 6 (8500); Qualified d1 d2(skipped it) d4 d5(won) d6 = 5 (8000);
+    // Demo d1 d2 d5 d6 = 4 (7700); Proposal d1 d5 d6 = 3 (5700); WON d1 d5 = 2 (1700).
+    // From previous: 5/6 = 83.33, 4/5 = 80.00, 3/4 = 75.00, 2/3 = 66.67;
+    // from first: 83.33, 66.67, 50.00, 33.33. Lost here: d4 in Qualified, d2 in Demo.
+    let s = |v: &str| json!(v);
+    assert_eq!(
+        steps(&f),
+        [
+            ("Lead".into(), 6, "8500.00".into(), Value::Null, s("100.00"), 0),
+            ("Qualified".into(), 5, "8000.00".into(), s("83.33"), s("83.33"), 1),
+            ("Demo".into(), 4, "7700.00".into(), s("80.00"), s("66.67"), 1),
+            ("Proposal".into(), 3, "5700.00".into(), s("75.00"), s("50.00"), 0),
+            ("Won".into(), 2, "1700.00".into(), s("66.67"), s("33.33"), 0),
+        ]
+    );
+    // Totals: 2 won, 2 lost, 2 open → win rate 2 / 4 = 50.00; weighted pipeline over the
+    // open deals: d3 500 × 10 % + d6 4000 × 60 % = 2450.00; days to win (37 + 2) / 2 = 19.50.
+    assert_eq!(
+        (f["deals"].as_i64(), f["won"].as_i64(), f["lost"].as_i64(), f["open"].as_i64()),
+        (Some(6), Some(2), Some(2), Some(2))
+    );
+    assert_eq!(
+        (f["winRate"].as_str(), f["weightedPipeline"].as_str(), f["avgDaysToWin"].as_str()),
+        (Some("50.00"), Some("2450.00"), Some("19.50"))
+    );
+    // Days in stage: Qualified d1 10 and d4 10 (to its loss) = 10.00; Demo d1 12 and d2 10 =
+    // 11.00. Lead: 5, 10, 10, 2 (d5 until won), 10 and d3 still there (until now).
+    let days = |i: usize| f["steps"][i]["avgDaysInStage"].as_str().unwrap().parse::<f64>().unwrap();
+    assert_eq!((days(1), days(2)), (10.0, 11.0));
+    let lead = (37.0 + days_since("2025-01-07T00:00:00Z")) / 6.0;
+    assert!((days(0) - lead).abs() < 0.02, "Lead: {} vs {lead}", days(0));
+    assert_eq!(f["steps"][4]["avgDaysInStage"], Value::Null, "no stay in WON");
+
+    // By owner: A has d1-d5 (Lead 5, Qualified 4, Demo 3, Proposal 2, Won 2 → 2/2 = 100.00,
+    // win rate 2 / 4 = 50.00); B has d6 (1, 1, 1, 1, Won 0 → 0.00, no closed deal → null).
+    let by_owner = app.ok(&o.admin, FUNNEL, json!({ "f": q1, "g": "OWNER" })).await["funnel"]["groups"].clone();
+    let reached =
+        |g: &Value| g["steps"].as_array().unwrap().iter().map(|s| s["reached"].as_i64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(by_owner[0]["group"]["owner"]["email"], "a@example.com");
+    assert_eq!(reached(&by_owner[0]), [5, 4, 3, 2, 2]);
+    assert_eq!(
+        (by_owner[0]["winRate"].as_str(), by_owner[0]["steps"][4]["conversionFromPrevious"].as_str()),
+        (Some("50.00"), Some("100.00"))
+    );
+    assert_eq!(by_owner[1]["group"]["owner"]["email"], "b@example.com");
+    assert_eq!(reached(&by_owner[1]), [1, 1, 1, 1, 0]);
+    assert_eq!(
+        (by_owner[1]["winRate"].clone(), by_owner[1]["steps"][4]["conversionFromPrevious"].as_str()),
+        (Value::Null, Some("0.00"))
+    );
+    // By month of creation: January d1-d4, February d5 d6; the groups add up to the total.
+    let by_month = app.ok(&o.admin, FUNNEL, json!({ "f": q1, "g": "MONTH" })).await["funnel"]["groups"].clone();
+    let months: Vec<(&str, i64)> = by_month
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["group"]["periodStart"].as_str().unwrap(), g["deals"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(months, [("2025-01-01", 4), ("2025-02-01", 2)]);
+
+    // ACTIVITY: deals that moved in February: d1 (into Proposal), d5 (created), d6.
+    let feb = json!({ "period": { "from": "2025-02-01T00:00:00Z", "to": "2025-03-01T00:00:00Z" } });
+    let active = app.ok(&o.admin, FUNNEL, json!({ "f": feb, "m": "ACTIVITY" })).await["funnel"].clone();
+    assert_eq!((active["deals"].as_i64(), active["won"].as_i64()), (Some(3), Some(2)));
+    let cohort_feb = app.ok(&o.admin, FUNNEL, json!({ "f": feb })).await["funnel"]["deals"].clone();
+    assert_eq!(cohort_feb, 2, "created in February: d5, d6");
+
+    // Scope: rep B's funnel is d6 only, the same as an ADMIN narrowed to B.
+    let strip = |v: Value| {
+        let mut v = v;
+        v.as_object_mut().unwrap().remove("groups");
+        v
+    };
+    let mine = app.ok(&o.rep_b.1, FUNNEL, json!({ "f": q1 })).await["funnel"].clone();
+    assert_eq!(reached(&mine), [1, 1, 1, 1, 0]);
+    let narrowed = app
+        .ok(&o.admin, FUNNEL, json!({ "f": { "period": q1["period"], "ownerIds": [gid("User", o.rep_b.0)] } }))
+        .await["funnel"]
+        .clone();
+    assert_eq!(strip(narrowed), strip(mine));
+    let managed = app.ok(&o.manager_north, FUNNEL, json!({ "f": q1 })).await["funnel"]["deals"].clone();
+    assert_eq!(managed, 5, "North is rep A");
+
+    // An empty period: zeros, and every rate null.
+    let empty = app
+        .ok(
+            &o.admin,
+            FUNNEL,
+            json!({ "f": { "period": { "from": "2020-01-01T00:00:00Z", "to": "2020-02-01T00:00:00Z" } } }),
+        )
+        .await["funnel"]
+        .clone();
+    assert_eq!(
+        (empty["deals"].as_i64(), empty["winRate"].clone(), empty["avgDaysToWin"].clone()),
+        (Some(0), Value::Null, Value::Null)
+    );
+    assert!(
+        empty["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["reached"] == 0 && s["conversionFromPrevious"].is_null() && s["conversionFromFirst"].is_null())
+    );
+});

@@ -3,9 +3,10 @@
 use async_graphql::{Context, Object, Result};
 
 use crate::graphql::context::ContextExt;
+use crate::graphql::types::funnel::{Funnel, FunnelMode};
 use crate::graphql::types::metrics::{MetricFilterInput, MetricGroupBy};
 use crate::graphql::types::no_show::NoShowStats;
-use crate::service::metrics::no_show;
+use crate::service::metrics::{funnel, no_show};
 
 #[derive(Default)]
 pub struct MetricQuery;
@@ -24,5 +25,26 @@ impl MetricQuery {
         let grouped =
             no_show::no_show_stats(ctx.principal()?, ctx.metrics_db(), &filter, group_by.map(Into::into)).await?;
         Ok(NoShowStats::from_grouped(grouped))
+    }
+
+    /// Stage-to-stage funnel of a pipeline (`filter.pipelineId`, else the default one);
+    /// optionally broken down with `groupBy`.
+    async fn funnel(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<MetricFilterInput>,
+        group_by: Option<MetricGroupBy>,
+        #[graphql(desc = "COHORT (the default) or ACTIVITY.")] mode: Option<FunnelMode>,
+    ) -> Result<Funnel> {
+        let filter = filter.unwrap_or_default().to_service()?;
+        let report = funnel::funnel(
+            ctx.principal()?,
+            ctx.metrics_db(),
+            &filter,
+            mode.unwrap_or_default().into(),
+            group_by.map(Into::into),
+        )
+        .await?;
+        Ok(Funnel::from_report(report))
     }
 }

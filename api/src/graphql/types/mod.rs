@@ -6,6 +6,7 @@ pub mod contact;
 pub mod deal;
 pub mod enums;
 pub mod filters;
+pub mod funnel;
 pub mod meeting;
 pub mod metrics;
 pub mod money;

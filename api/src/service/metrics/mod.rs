@@ -4,6 +4,7 @@
 
 pub mod arith;
 pub mod bands;
+pub mod funnel;
 
 pub mod no_show;
 mod sql;
@@ -44,7 +45,7 @@ pub struct MetricFilter {
     pub source: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum GroupBy {
     Owner,
     Team,
@@ -57,7 +58,7 @@ pub enum GroupBy {
 }
 
 /// Which group a row of a grouped metric belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum GroupKey {
     Owner(i64),
     /// `None`: owners without a team.
@@ -90,17 +91,16 @@ pub struct Grouped<T> {
     pub groups: Vec<(GroupKey, T)>,
 }
 
-/// The tables a metric statement reads: the record table aliased `r` (with `owner_id`),
-/// its contact `c` and its owner `u`.
-struct Attribution<'a> {
-    /// e.g. `meetings r JOIN contacts c ON c.id = r.contact_id`
-    from: &'a str,
+/// Appends ` FROM {from} JOIN users u ON u.id = r.owner_id`: `from` names the record table
+/// `r` (with `owner_id` and `deleted_at`) and its contact `c`; more joins may follow.
+fn push_from(sql: &mut Sql, from: &str) {
+    sql.push(" FROM ").push(from).push(" JOIN users u ON u.id = r.owner_id");
 }
 
-/// Appends `FROM … JOIN users u … WHERE r.deleted_at IS NULL` plus the scope and the
-/// owner, team and source filters. The period is the caller's, on its own time column.
-fn push_from_where(sql: &mut Sql, principal: &Principal, filter: &MetricFilter, at: &Attribution) {
-    sql.push(" FROM ").push(at.from).push(" JOIN users u ON u.id = r.owner_id WHERE r.deleted_at IS NULL");
+/// Appends ` WHERE r.deleted_at IS NULL` with the caller's scope and the owner, team and
+/// source filters. The period is the caller's, on its own time column (`push_period`).
+fn push_where(sql: &mut Sql, principal: &Principal, filter: &MetricFilter) {
+    sql.push(" WHERE r.deleted_at IS NULL");
     match owner_scope(principal) {
         OwnerScope::All => {}
         OwnerScope::Team(team_id) => {

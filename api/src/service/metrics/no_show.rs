@@ -5,7 +5,7 @@ use sea_orm::ConnectionTrait;
 
 use super::arith::percent;
 use super::bands::{NoShowBand, no_show_band};
-use super::{Attribution, GroupBy, Grouped, MetricFilter, group_of, int, push_from_where, push_period, rows};
+use super::{GroupBy, Grouped, MetricFilter, group_of, int, push_from, push_period, push_where, rows};
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::service::metrics::sql::Sql;
@@ -78,15 +78,11 @@ pub async fn no_show_stats(
     sql.push("CAST(SUM(CASE WHEN r.status = 'NO_SHOW' AND EXISTS (SELECT 1 FROM meetings f WHERE f.contact_id = r.contact_id");
     sql.push(" AND f.id <> r.id AND f.deleted_at IS NULL AND ").push(&followed_gap);
     sql.push(&format!(" BETWEEN 0 AND {FOLLOW_UP_WINDOW_SECS}) THEN 1 ELSE 0 END) AS BIGINT) AS followed_up"));
-    push_from_where(
-        &mut sql,
-        principal,
-        filter,
-        &Attribution { from: "meetings r JOIN contacts c ON c.id = r.contact_id" },
-    );
+    push_from(&mut sql, "meetings r JOIN contacts c ON c.id = r.contact_id");
+    push_where(&mut sql, principal, filter);
     push_period(&mut sql, "r.scheduled_at", filter.period);
     if group_by.is_some() {
-        sql.push(" GROUP BY g ORDER BY g");
+        sql.push(" GROUP BY g");
     }
     let mut total = NoShowStats::default();
     let mut groups = Vec::new();
@@ -106,5 +102,6 @@ pub async fn no_show_stats(
             groups.push((key, stats));
         }
     }
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(Grouped { total, groups })
 }

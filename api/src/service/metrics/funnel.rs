@@ -1,0 +1,309 @@
+//! Stage-to-stage funnel (SPEC 6.2) of one pipeline: how many deals reached each stage
+//! (the highest stage a deal ever entered counts every stage below it; a WON deal reached
+//! them all), conversions, losses per stage, time in stage, and the pipeline totals.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use entity::stage;
+use sea_orm::ConnectionTrait;
+
+use super::arith::{average_days, percent, ratio};
+use super::{GroupBy, GroupKey, MetricFilter, group_of, int, push_from, push_period, push_where, rows};
+use crate::auth::Principal;
+use crate::error::ApiResult;
+use crate::service::metrics::sql::Sql;
+use crate::service::pipelines;
+
+/// Which deals a funnel counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum FunnelMode {
+    /// Deals created in the period (bucketed by creation).
+    #[default]
+    Cohort,
+    /// Deals that entered any stage during the period (bucketed by their first such move).
+    Activity,
+}
+
+/// Integer aggregates of one stage for one group.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct StageSums {
+    reached: i64,
+    amount: i64,
+    lost_here: i64,
+    stay_seconds: i64,
+    stays: i64,
+}
+
+/// Integer aggregates of the deals of one group.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct DealSums {
+    deals: i64,
+    won: i64,
+    lost: i64,
+    open: i64,
+    won_amount: i64,
+    /// Σ amount × probability of the current stage, over open deals (cents × percent).
+    weighted: i64,
+    won_seconds: i64,
+}
+
+impl DealSums {
+    fn add(&mut self, o: &Self) {
+        self.deals += o.deals;
+        self.won += o.won;
+        self.lost += o.lost;
+        self.open += o.open;
+        self.won_amount += o.won_amount;
+        self.weighted += o.weighted;
+        self.won_seconds += o.won_seconds;
+    }
+}
+
+/// One step of the funnel: a stage, or the final WON step (`stage` is `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunnelStep {
+    pub stage: Option<stage::Model>,
+    pub reached: i64,
+    /// Σ amount of the deals that reached the step, in cents.
+    pub amount: i64,
+    /// Hundredths of a percent; `None` for the first stage or when the previous step is 0.
+    pub conversion_from_previous: Option<i64>,
+    pub conversion_from_first: Option<i64>,
+    /// Deals LOST while in this stage (always 0 for WON).
+    pub lost_here: i64,
+    /// Hundredths of a day; `None` when no deal ever stayed (and for WON).
+    pub avg_days_in_stage: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Funnel {
+    pub steps: Vec<FunnelStep>,
+    pub deals: i64,
+    pub won: i64,
+    pub lost: i64,
+    pub open: i64,
+    /// `won / (won + lost) × 100`, hundredths.
+    pub win_rate: Option<i64>,
+    /// Σ amount × probability / 100 over open deals, cents (rounded half-up once).
+    pub weighted_pipeline: i64,
+    /// Hundredths of a day from creation to winning, averaged over WON deals.
+    pub avg_days_to_win: Option<i64>,
+}
+
+/// The funnel of a pipeline: the total and, with `group_by`, one per group (ordered by key).
+pub struct FunnelReport {
+    pub pipeline_id: i64,
+    pub total: Funnel,
+    pub groups: Vec<(GroupKey, Funnel)>,
+}
+
+pub async fn funnel(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    filter: &MetricFilter,
+    mode: FunnelMode,
+    group_by: Option<GroupBy>,
+) -> ApiResult<FunnelReport> {
+    let pipeline = pipelines::resolve(db, filter.pipeline_id).await.map_err(|_| {
+        crate::error::ApiError::bad_input("filter.pipelineId", "no such pipeline (and no default pipeline)")
+    })?;
+    let stages = pipelines::stages_of(db, &[pipeline.id]).await?;
+    let now = crate::service::now();
+
+    let deal_rows = rows(db, deal_sums_sql(db, principal, filter, mode, group_by, pipeline.id)).await?;
+    let mut deals: BTreeMap<Option<GroupKey>, DealSums> = BTreeMap::new();
+    for row in &deal_rows {
+        let sums = DealSums {
+            deals: int(row, "deals")?,
+            won: int(row, "won")?,
+            lost: int(row, "lost")?,
+            open: int(row, "open")?,
+            won_amount: int(row, "won_amount")?,
+            weighted: int(row, "weighted")?,
+            won_seconds: int(row, "won_seconds")?,
+        };
+        deals.insert(group_of(row, group_by)?, sums);
+    }
+    let mut per_stage: BTreeMap<(Option<GroupKey>, i64), StageSums> = BTreeMap::new();
+    for row in rows(db, reached_sql(db, principal, filter, mode, group_by, pipeline.id)).await? {
+        let entry = per_stage.entry((group_of(&row, group_by)?, int(&row, "stage_id")?)).or_default();
+        entry.reached = int(&row, "reached")?;
+        entry.amount = int(&row, "amount")?;
+        entry.lost_here = int(&row, "lost_here")?;
+    }
+    for row in rows(db, stays_sql(db, principal, filter, mode, group_by, pipeline.id, now)).await? {
+        let entry = per_stage.entry((group_of(&row, group_by)?, int(&row, "stage_id")?)).or_default();
+        entry.stays = int(&row, "stays")?;
+        entry.stay_seconds = int(&row, "stay_seconds")?;
+    }
+
+    // The total is the sum of the groups: every deal is in exactly one group.
+    let mut total_deals = DealSums::default();
+    let mut total_stages: BTreeMap<i64, StageSums> = BTreeMap::new();
+    for sums in deals.values() {
+        total_deals.add(sums);
+    }
+    for ((_, stage_id), sums) in &per_stage {
+        let t = total_stages.entry(*stage_id).or_default();
+        t.reached += sums.reached;
+        t.amount += sums.amount;
+        t.lost_here += sums.lost_here;
+        t.stays += sums.stays;
+        t.stay_seconds += sums.stay_seconds;
+    }
+    let total = build(&stages, &total_deals, |id| total_stages.get(&id).copied().unwrap_or_default());
+    let mut groups = Vec::new();
+    if group_by.is_some() {
+        for (key, sums) in &deals {
+            let Some(key) = key else { continue };
+            let funnel =
+                build(&stages, sums, |id| per_stage.get(&(Some(key.clone()), id)).copied().unwrap_or_default());
+            groups.push((key.clone(), funnel));
+        }
+    }
+    Ok(FunnelReport { pipeline_id: pipeline.id, total, groups })
+}
+
+fn build(stages: &[stage::Model], deals: &DealSums, stage_sums: impl Fn(i64) -> StageSums) -> Funnel {
+    let mut steps: Vec<FunnelStep> = Vec::with_capacity(stages.len() + 1);
+    let first = stages.first().map(|s| stage_sums(s.id).reached).unwrap_or(0);
+    for (k, s) in stages.iter().enumerate() {
+        let sums = stage_sums(s.id);
+        steps.push(FunnelStep {
+            stage: Some(s.clone()),
+            reached: sums.reached,
+            amount: sums.amount,
+            conversion_from_previous: if k == 0 { None } else { percent(sums.reached, steps[k - 1].reached) },
+            conversion_from_first: percent(sums.reached, first),
+            lost_here: sums.lost_here,
+            avg_days_in_stage: average_days(sums.stay_seconds, sums.stays),
+        });
+    }
+    let last = steps.last().map(|s| s.reached);
+    steps.push(FunnelStep {
+        stage: None,
+        reached: deals.won,
+        amount: deals.won_amount,
+        conversion_from_previous: last.and_then(|l| percent(deals.won, l)),
+        conversion_from_first: percent(deals.won, first),
+        lost_here: 0,
+        avg_days_in_stage: None,
+    });
+    Funnel {
+        steps,
+        deals: deals.deals,
+        won: deals.won,
+        lost: deals.lost,
+        open: deals.open,
+        win_rate: percent(deals.won, deals.won + deals.lost),
+        weighted_pipeline: ratio(i128::from(deals.weighted), 10_000).unwrap_or(0),
+        avg_days_to_win: average_days(deals.won_seconds, deals.won),
+    }
+}
+
+/// The deals a funnel counts, joined and filtered: `FROM … WHERE …` plus the group column.
+/// In ACTIVITY mode a derived table `act(deal_id, active_at)` holds each deal's first move
+/// in the period; the deals without one drop out by the join.
+fn push_deals(
+    sql: &mut Sql,
+    principal: &Principal,
+    filter: &MetricFilter,
+    mode: FunnelMode,
+    pipeline_id: i64,
+    extra_joins: &str,
+) {
+    push_from(sql, "deals r JOIN contacts c ON c.id = r.contact_id");
+    if mode == FunnelMode::Activity {
+        sql.push(" JOIN (SELECT deal_id, MIN(moved_at) AS active_at FROM deal_stage_events WHERE 1 = 1");
+        push_period(sql, "moved_at", filter.period);
+        sql.push(" GROUP BY deal_id) act ON act.deal_id = r.id");
+    }
+    sql.push(extra_joins);
+    push_where(sql, principal, filter);
+    sql.push(" AND r.pipeline_id = ").param(pipeline_id);
+    if mode == FunnelMode::Cohort {
+        push_period(sql, "r.created_at", filter.period);
+    }
+}
+
+fn group_key(sql: &Sql, mode: FunnelMode, group_by: Option<GroupBy>) -> String {
+    let time = match mode {
+        FunnelMode::Cohort => "r.created_at",
+        FunnelMode::Activity => "act.active_at",
+    };
+    sql.group_key(group_by, "r.owner_id", "u.team_id", "c.source", time)
+}
+
+fn deal_sums_sql(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    filter: &MetricFilter,
+    mode: FunnelMode,
+    group_by: Option<GroupBy>,
+    pipeline_id: i64,
+) -> Sql {
+    let mut sql = Sql::new(db.get_database_backend());
+    let key = group_key(&sql, mode, group_by);
+    let won_seconds = format!("{} - {}", sql.epoch("r.closed_at"), sql.epoch("r.created_at"));
+    sql.push("SELECT ").push(&key).push(" AS g, COUNT(*) AS deals");
+    sql.push(", CAST(SUM(CASE WHEN r.status = 'WON' THEN 1 ELSE 0 END) AS BIGINT) AS won");
+    sql.push(", CAST(SUM(CASE WHEN r.status = 'LOST' THEN 1 ELSE 0 END) AS BIGINT) AS lost");
+    sql.push(", CAST(SUM(CASE WHEN r.status = 'OPEN' THEN 1 ELSE 0 END) AS BIGINT) AS open");
+    sql.push(", CAST(SUM(CASE WHEN r.status = 'WON' THEN r.amount ELSE 0 END) AS BIGINT) AS won_amount");
+    sql.push(
+        ", CAST(SUM(CASE WHEN r.status = 'OPEN' THEN r.amount * cs.probability ELSE 0 END) AS BIGINT) AS weighted",
+    );
+    sql.push(&format!(
+        ", CAST(SUM(CASE WHEN r.status = 'WON' THEN {won_seconds} ELSE 0 END) AS BIGINT) AS won_seconds"
+    ));
+    push_deals(&mut sql, principal, filter, mode, pipeline_id, " JOIN stages cs ON cs.id = r.stage_id");
+    sql.push(" GROUP BY g");
+    sql
+}
+
+fn reached_sql(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    filter: &MetricFilter,
+    mode: FunnelMode,
+    group_by: Option<GroupBy>,
+    pipeline_id: i64,
+) -> Sql {
+    let mut sql = Sql::new(db.get_database_backend());
+    let key = group_key(&sql, mode, group_by);
+    sql.push("SELECT ").push(&key).push(" AS g, s.id AS stage_id, COUNT(*) AS reached");
+    sql.push(", CAST(SUM(r.amount) AS BIGINT) AS amount");
+    sql.push(", CAST(SUM(CASE WHEN r.status = 'LOST' AND r.stage_id = s.id THEN 1 ELSE 0 END) AS BIGINT) AS lost_here");
+    let reached =
+        " JOIN stages s ON s.pipeline_id = r.pipeline_id AND (r.max_stage_position >= s.position OR r.status = 'WON')";
+    push_deals(&mut sql, principal, filter, mode, pipeline_id, reached);
+    sql.push(" GROUP BY g, s.id");
+    sql
+}
+
+/// Time in stage: each stage event lasts until the deal's next event, or its closing, or
+/// now for an open deal still there.
+fn stays_sql(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    filter: &MetricFilter,
+    mode: FunnelMode,
+    group_by: Option<GroupBy>,
+    pipeline_id: i64,
+    now: DateTime<Utc>,
+) -> Sql {
+    let mut sql = Sql::new(db.get_database_backend());
+    let key = group_key(&sql, mode, group_by);
+    let stay_end = format!("COALESCE({}, {}, ", sql.epoch("e.next_at"), sql.epoch("r.closed_at"));
+    let stay_start = sql.epoch("e.moved_at");
+    sql.push("SELECT ").push(&key).push(" AS g, e.to_stage_id AS stage_id, COUNT(*) AS stays");
+    sql.push(", CAST(SUM(").push(&stay_end).param(now.timestamp()).push(") - ").push(&stay_start);
+    sql.push(") AS BIGINT) AS stay_seconds");
+    let events = " JOIN (SELECT deal_id, to_stage_id, moved_at, \
+                  LEAD(moved_at) OVER (PARTITION BY deal_id ORDER BY moved_at, id) AS next_at \
+                  FROM deal_stage_events) e ON e.deal_id = r.id";
+    push_deals(&mut sql, principal, filter, mode, pipeline_id, events);
+    sql.push(" GROUP BY g, e.to_stage_id");
+    sql
+}
