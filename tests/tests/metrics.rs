@@ -447,3 +447,116 @@ db_test!(funnel_counts_skipped_and_won_stages_with_exact_rates, |app| {
             .all(|s| s["reached"] == 0 && s["conversionFromPrevious"].is_null() && s["conversionFromFirst"].is_null())
     );
 });
+
+const LOST: &str = "query($f: MetricFilterInput, $g: MetricGroupBy) { lostDeals(filter: $f, groupBy: $g) {
+    count lostAmount weightedLostAmount acquisitionCost
+    byReason { reason { name } count lostAmount weightedLostAmount acquisitionCost countShare amountShare }
+    byStage { stage { name } count lostAmount weightedLostAmount acquisitionCost }
+    byOwner { owner { email } count lostAmount weightedLostAmount acquisitionCost }
+    groups { group { owner { email } } count lostAmount acquisitionCost } } }";
+
+/// The Enterprise pipeline (Lead 10 %, Demo 40 %, Proposal 60 %) and two lost reasons.
+async fn enterprise(app: &TestApp, admin: &str) {
+    app.ok(admin, "mutation { createPipeline(input: { name: \"Enterprise\", isDefault: true, stages: [
+            { name: \"Lead\", probability: 10 }, { name: \"Demo\", probability: 40 }, { name: \"Proposal\", probability: 60 }] }) { pipeline { id } } }", json!({}))
+        .await;
+    for reason in ["Price", "Timing"] {
+        app.ok(
+            admin,
+            "mutation($n: String!) { createLostReason(input: { name: $n }) { lostReason { id } } }",
+            json!({ "n": reason }),
+        )
+        .await;
+    }
+}
+
+fn closed(id: &str, contact: &str, amount: &str, stage: &str, status: &str, reason: Option<&str>, at: &str) -> Value {
+    let mut d = json!({ "externalId": id, "contactExternalId": contact, "pipelineName": "Enterprise", "title": id,
+                        "amount": amount, "stageHistory": [step(stage, "2025-01-02T00:00:00Z")], "status": status, "closedAt": at });
+    if let Some(r) = reason {
+        d["lostReasonName"] = json!(r);
+    }
+    d
+}
+
+db_test!(lost_deals_cost_by_reason_stage_and_owner, |app| {
+    let o = org(&app).await;
+    enterprise(&app, &o.admin).await;
+    let contacts = json!([
+        { "externalId": "ca1", "firstName": "A1", "ownerEmail": "a@example.com", "acquisitionCost": "100" },
+        { "externalId": "ca2", "firstName": "A2", "ownerEmail": "a@example.com", "acquisitionCost": "50" },
+        { "externalId": "cb1", "firstName": "B1", "ownerEmail": "b@example.com", "acquisitionCost": "80" },
+    ]);
+    let deals = json!([
+        closed("l1", "ca1", "1000", "Demo", "LOST", Some("Price"), "2025-03-05T00:00:00Z"),
+        closed("l2", "ca1", "3000", "Proposal", "LOST", Some("Price"), "2025-03-10T00:00:00Z"),
+        closed("l3", "ca2", "500", "Lead", "LOST", Some("Timing"), "2025-03-15T00:00:00Z"),
+        closed("l4", "cb1", "2000", "Demo", "LOST", Some("Timing"), "2025-03-20T00:00:00Z"),
+        closed("l5", "cb1", "700", "Demo", "LOST", Some("Price"), "2025-02-20T00:00:00Z"),
+        closed("w1", "ca2", "900", "Demo", "WON", None, "2025-03-21T00:00:00Z"),
+    ]);
+    app.ok(&o.admin, IMPORT, json!({ "i": { "contacts": contacts, "deals": deals } })).await;
+    let f = json!({ "f": { "period": march() } });
+
+    // March: l1-l4. Amount 1000 + 3000 + 500 + 2000 = 6500; weighted 1000×40 % + 3000×60 %
+    // + 500×10 % + 2000×40 % = 400 + 1800 + 50 + 800 = 3050; acquisition cost of ca1, ca2,
+    // cb1 once each = 100 + 50 + 80 = 230.
+    let l = app.ok(&o.admin, LOST, f.clone()).await["lostDeals"].clone();
+    assert_eq!(
+        (
+            l["count"].as_i64(),
+            l["lostAmount"].as_str(),
+            l["weightedLostAmount"].as_str(),
+            l["acquisitionCost"].as_str()
+        ),
+        (Some(4), Some("6500.00"), Some("3050.00"), Some("230.00"))
+    );
+    // Price: l1 l2 (4000, 400 + 1800, ca1 once = 100, 2 of 4 = 50.00, 4000 / 6500 = 61.54);
+    // Timing: l3 l4 (2500, 50 + 800, ca2 + cb1 = 130, 50.00, 38.46).
+    assert_eq!(
+        l["byReason"],
+        json!([
+            { "reason": { "name": "Price" }, "count": 2, "lostAmount": "4000.00", "weightedLostAmount": "2200.00", "acquisitionCost": "100.00", "countShare": "50.00", "amountShare": "61.54" },
+            { "reason": { "name": "Timing" }, "count": 2, "lostAmount": "2500.00", "weightedLostAmount": "850.00", "acquisitionCost": "130.00", "countShare": "50.00", "amountShare": "38.46" },
+        ])
+    );
+    assert_eq!(
+        l["byStage"],
+        json!([
+            { "stage": { "name": "Lead" }, "count": 1, "lostAmount": "500.00", "weightedLostAmount": "50.00", "acquisitionCost": "50.00" },
+            { "stage": { "name": "Demo" }, "count": 2, "lostAmount": "3000.00", "weightedLostAmount": "1200.00", "acquisitionCost": "180.00" },
+            { "stage": { "name": "Proposal" }, "count": 1, "lostAmount": "3000.00", "weightedLostAmount": "1800.00", "acquisitionCost": "100.00" },
+        ])
+    );
+    assert_eq!(
+        l["byOwner"],
+        json!([
+            { "owner": { "email": "a@example.com" }, "count": 3, "lostAmount": "4500.00", "weightedLostAmount": "2250.00", "acquisitionCost": "150.00" },
+            { "owner": { "email": "b@example.com" }, "count": 1, "lostAmount": "2000.00", "weightedLostAmount": "800.00", "acquisitionCost": "80.00" },
+        ])
+    );
+    let grouped =
+        app.ok(&o.admin, LOST, json!({ "f": { "period": march() }, "g": "OWNER" })).await["lostDeals"]["groups"]
+            .clone();
+    assert_eq!(
+        grouped,
+        json!([
+            { "group": { "owner": { "email": "a@example.com" } }, "count": 3, "lostAmount": "4500.00", "acquisitionCost": "150.00" },
+            { "group": { "owner": { "email": "b@example.com" } }, "count": 1, "lostAmount": "2000.00", "acquisitionCost": "80.00" },
+        ])
+    );
+    // Rep B sees only l4; Deal.lostCost on l2, null on the won deal.
+    let mine = app.ok(&o.rep_b.1, LOST, f).await["lostDeals"].clone();
+    assert_eq!((mine["count"].as_i64(), mine["acquisitionCost"].as_str()), (Some(1), Some("80.00")));
+    let cost = app
+        .ok(&o.admin, "{ deals(orderBy: [{ field: TITLE }]) { nodes { title lostCost { amount weightedAmount reason { name } stage { name } acquisitionCost } } } }", json!({}))
+        .await["deals"]["nodes"]
+        .clone();
+    assert_eq!(cost[1]["title"], "l2");
+    assert_eq!(
+        cost[1]["lostCost"],
+        json!({ "amount": "3000.00", "weightedAmount": "1800.00", "reason": { "name": "Price" }, "stage": { "name": "Proposal" }, "acquisitionCost": "100.00" })
+    );
+    assert_eq!(cost[5]["title"], "w1");
+    assert_eq!(cost[5]["lostCost"], Value::Null);
+});

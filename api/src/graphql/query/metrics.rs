@@ -4,9 +4,10 @@ use async_graphql::{Context, Object, Result};
 
 use crate::graphql::context::ContextExt;
 use crate::graphql::types::funnel::{Funnel, FunnelMode};
+use crate::graphql::types::lost::LostDeals;
 use crate::graphql::types::metrics::{MetricFilterInput, MetricGroupBy};
 use crate::graphql::types::no_show::NoShowStats;
-use crate::service::metrics::{funnel, no_show};
+use crate::service::metrics::{funnel, lost, no_show};
 
 #[derive(Default)]
 pub struct MetricQuery;
@@ -46,5 +47,18 @@ impl MetricQuery {
         )
         .await?;
         Ok(Funnel::from_report(report))
+    }
+
+    /// Deals lost in the period and what they cost; optionally broken down with `groupBy`
+    /// (time groups by `closedAt`).
+    async fn lost_deals(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<MetricFilterInput>,
+        group_by: Option<MetricGroupBy>,
+    ) -> Result<LostDeals> {
+        let filter = filter.unwrap_or_default().to_service()?;
+        let grouped = lost::lost_deals(ctx.principal()?, ctx.metrics_db(), &filter, group_by.map(Into::into)).await?;
+        Ok(LostDeals::from_grouped(grouped))
     }
 }

@@ -72,6 +72,10 @@ impl Deal {
             None => Ok(None),
         }
     }
+    /// What losing this deal cost (SPEC 6.3); null unless the deal is LOST.
+    async fn lost_cost(&self) -> Option<DealLostCost> {
+        (self.0.status == entity::enums::DealStatus::Lost).then(|| DealLostCost(self.0.clone()))
+    }
     /// Free-text note on the loss.
     async fn lost_note(&self) -> Option<&str> {
         self.0.lost_note.as_deref()
@@ -138,5 +142,41 @@ impl DealStageEvent {
             Some(id) => Ok(ctx.loaders()?.users.load_one(id).await?.map(User)),
             None => Ok(None),
         }
+    }
+}
+
+/// The cost of one lost deal.
+pub struct DealLostCost(deal::Model);
+
+/// The cost of one lost deal.
+#[Object]
+impl DealLostCost {
+    /// Its amount: revenue forfeited.
+    async fn amount(&self) -> Money {
+        Money::from_cents(self.0.amount)
+    }
+    /// Amount × probability of the stage it was lost in / 100.
+    async fn weighted_amount(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let stage = ctx.loaders()?.stages.load_one(self.0.stage_id).await?;
+        Ok(stage.map(|s| {
+            let weighted = i128::from(self.0.amount) * i128::from(s.probability);
+            Money::from_cents(crate::service::metrics::arith::ratio(weighted, 10_000).unwrap_or(0))
+        }))
+    }
+    /// Why it was lost.
+    async fn reason(&self, ctx: &Context<'_>) -> Result<Option<LostReason>> {
+        match self.0.lost_reason_id {
+            Some(id) => Ok(ctx.loaders()?.lost_reasons.load_one(id).await?.map(LostReason)),
+            None => Ok(None),
+        }
+    }
+    /// The stage it was lost in.
+    async fn stage(&self, ctx: &Context<'_>) -> Result<Option<Stage>> {
+        Ok(ctx.loaders()?.stages.load_one(self.0.stage_id).await?.map(Stage))
+    }
+    /// Its contact's acquisition cost (null when the contact is not visible to you).
+    async fn acquisition_cost(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let contact = ctx.loaders()?.contacts.load_one(self.0.contact_id).await?;
+        Ok(contact.map(|c| Money::from_cents(c.acquisition_cost)))
     }
 }

@@ -1,0 +1,167 @@
+//! Lost deals and their cost (SPEC 6.3): deals LOST with `closed_at` in the period, their
+//! amounts (plain and weighted by the probability of the stage they were lost in) and the
+//! acquisition cost of their contacts (each contact once), broken down by reason, stage and
+//! owner.
+
+use std::collections::BTreeMap;
+
+use sea_orm::ConnectionTrait;
+
+use super::{GroupBy, GroupKey, Grouped, MetricFilter, group_of, int, push_from, push_period, push_where, rows};
+use crate::auth::Principal;
+use crate::error::ApiResult;
+use crate::service::metrics::sql::Sql;
+
+/// Counts and money (cents) of a set of lost deals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LostSums {
+    pub count: i64,
+    pub lost_amount: i64,
+    /// Σ amount × probability (cents × percent); divide by 100 for cents.
+    pub weighted: i64,
+    /// Σ acquisition cost of the distinct contacts, cents.
+    pub acquisition_cost: i64,
+}
+
+impl LostSums {
+    fn add(&mut self, o: &Self) {
+        self.count += o.count;
+        self.lost_amount += o.lost_amount;
+        self.weighted += o.weighted;
+    }
+}
+
+/// What a breakdown row is keyed by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Dimension {
+    Reason,
+    Stage,
+    Owner,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LostDeals {
+    pub total: LostSums,
+    /// (lost reason id, sums), by reason id.
+    pub by_reason: Vec<(Option<i64>, LostSums)>,
+    /// (stage id at loss, sums).
+    pub by_stage: Vec<(i64, LostSums)>,
+    /// (owner id, sums).
+    pub by_owner: Vec<(i64, LostSums)>,
+}
+
+const FROM: &str = "deals r JOIN contacts c ON c.id = r.contact_id";
+
+pub async fn lost_deals(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    filter: &MetricFilter,
+    group_by: Option<GroupBy>,
+) -> ApiResult<Grouped<LostDeals>> {
+    let backend = db.get_database_backend();
+    // Amounts per (group, reason, stage, owner): few rows, folded into the breakdowns below.
+    let mut sql = Sql::new(backend);
+    let key = sql.group_key(group_by, "r.owner_id", "u.team_id", "c.source", "r.closed_at");
+    sql.push("SELECT ").push(&key).push(" AS g, r.lost_reason_id AS reason_id, r.stage_id, r.owner_id, COUNT(*) AS n");
+    sql.push(", CAST(SUM(r.amount) AS BIGINT) AS amount, CAST(SUM(r.amount * s.probability) AS BIGINT) AS weighted");
+    push_lost(&mut sql, principal, filter);
+    sql.push(" GROUP BY g, r.lost_reason_id, r.stage_id, r.owner_id");
+    let mut groups: BTreeMap<Option<GroupKey>, Builder> = BTreeMap::new();
+    let mut total = Builder::default();
+    for row in rows(db, sql).await? {
+        let sums = LostSums {
+            count: int(&row, "n")?,
+            lost_amount: int(&row, "amount")?,
+            weighted: int(&row, "weighted")?,
+            acquisition_cost: 0,
+        };
+        let reason: Option<i64> = row.try_get("", "reason_id")?;
+        let (stage, owner) = (int(&row, "stage_id")?, int(&row, "owner_id")?);
+        for builder in [groups.entry(group_of(&row, group_by)?).or_default(), &mut total] {
+            builder.total.add(&sums);
+            builder.by_reason.entry(reason).or_default().add(&sums);
+            builder.by_stage.entry(stage).or_default().add(&sums);
+            builder.by_owner.entry(owner).or_default().add(&sums);
+        }
+    }
+    // Acquisition cost counts each contact once per row it is reported in.
+    for dimension in [None, Some(Dimension::Reason), Some(Dimension::Stage), Some(Dimension::Owner)] {
+        for grouped in [false, true] {
+            if grouped && group_by.is_none() {
+                continue;
+            }
+            let mut sql = Sql::new(backend);
+            let key = if grouped {
+                sql.group_key(group_by, "r.owner_id", "u.team_id", "c.source", "r.closed_at")
+            } else {
+                "''".to_owned()
+            };
+            let dim = match dimension {
+                None => "CAST(0 AS BIGINT)",
+                Some(Dimension::Reason) => "r.lost_reason_id",
+                Some(Dimension::Stage) => "r.stage_id",
+                Some(Dimension::Owner) => "r.owner_id",
+            };
+            sql.push("SELECT g, d, CAST(SUM(cost) AS BIGINT) AS cost FROM (SELECT DISTINCT ").push(&key);
+            sql.push(" AS g, ").push(dim).push(" AS d, c.id AS contact_id, c.acquisition_cost AS cost");
+            push_lost(&mut sql, principal, filter);
+            sql.push(") x GROUP BY g, d");
+            for row in rows(db, sql).await? {
+                let cost = int(&row, "cost")?;
+                let d: Option<i64> = row.try_get("", "d")?;
+                let builder = if grouped {
+                    match group_of(&row, group_by)? {
+                        Some(k) => groups.entry(Some(k)).or_default(),
+                        None => continue,
+                    }
+                } else {
+                    &mut total
+                };
+                builder.set_cost(dimension, d, cost);
+            }
+        }
+    }
+    let groups = groups.into_iter().filter_map(|(k, b)| Some((k?, b.build()))).collect();
+    Ok(Grouped { total: total.build(), groups })
+}
+
+/// `FROM … WHERE` for deals LOST in the period, with the stage they were lost in as `s`.
+fn push_lost(sql: &mut Sql, principal: &Principal, filter: &MetricFilter) {
+    push_from(sql, FROM);
+    sql.push(" JOIN stages s ON s.id = r.stage_id");
+    push_where(sql, principal, filter);
+    sql.push(" AND r.status = 'LOST'");
+    if let Some(pipeline_id) = filter.pipeline_id {
+        sql.push(" AND r.pipeline_id = ").param(pipeline_id);
+    }
+    push_period(sql, "r.closed_at", filter.period);
+}
+
+#[derive(Default)]
+struct Builder {
+    total: LostSums,
+    by_reason: BTreeMap<Option<i64>, LostSums>,
+    by_stage: BTreeMap<i64, LostSums>,
+    by_owner: BTreeMap<i64, LostSums>,
+}
+
+impl Builder {
+    fn set_cost(&mut self, dimension: Option<Dimension>, key: Option<i64>, cost: i64) {
+        match (dimension, key) {
+            (None, _) => self.total.acquisition_cost = cost,
+            (Some(Dimension::Reason), reason) => self.by_reason.entry(reason).or_default().acquisition_cost = cost,
+            (Some(Dimension::Stage), Some(stage)) => self.by_stage.entry(stage).or_default().acquisition_cost = cost,
+            (Some(Dimension::Owner), Some(owner)) => self.by_owner.entry(owner).or_default().acquisition_cost = cost,
+            _ => {}
+        }
+    }
+
+    fn build(self) -> LostDeals {
+        LostDeals {
+            total: self.total,
+            by_reason: self.by_reason.into_iter().collect(),
+            by_stage: self.by_stage.into_iter().collect(),
+            by_owner: self.by_owner.into_iter().collect(),
+        }
+    }
+}
