@@ -560,3 +560,132 @@ db_test!(lost_deals_cost_by_reason_stage_and_owner, |app| {
     assert_eq!(cost[5]["title"], "w1");
     assert_eq!(cost[5]["lostCost"], Value::Null);
 });
+
+const ECONOMICS: &str = "query($f: MetricFilterInput, $g: MetricGroupBy, $b: RevenueBasis, $o: LeadEconomicsOverrides) {
+    leadEconomics(filter: $f, groupBy: $g, basis: $b, overrides: $o) {
+      leads convertedLeads customers wonRevenue avgRevenuePerCustomer conversionRate acquisitionCostPerLead
+      expectedValuePerLead netValuePerLead lostLeads lostOpportunityCost acquisitionCostSpentOnLostLeads
+      groups { group { owner { email } } avgRevenuePerCustomer conversionRate acquisitionCostPerLead expectedValuePerLead netValuePerLead } } }";
+
+db_test!(lead_economics_period_lifetime_overrides_and_scope, |app| {
+    let o = org(&app).await;
+    enterprise(&app, &o.admin).await;
+    let lead = |id: &str, owner: &str, cost: &str, created: &str| json!({ "externalId": id, "firstName": id, "ownerEmail": owner, "acquisitionCost": cost, "createdAt": created });
+    let mut k3 = lead("k3", "a@example.com", "300", "2025-02-01T00:00:00Z");
+    k3["lifecycle"] = json!("DISQUALIFIED");
+    let contacts = json!([
+        lead("k1", "a@example.com", "100", "2025-01-10T00:00:00Z"),
+        lead("k2", "a@example.com", "200", "2025-01-15T00:00:00Z"),
+        k3,
+        lead("k4", "a@example.com", "400", "2025-02-15T00:00:00Z"),
+        lead("k5", "b@example.com", "1000", "2025-03-01T00:00:00Z"),
+        lead("k6", "a@example.com", "999", "2024-12-01T00:00:00Z"),
+    ]);
+    let deal = |id: &str, contact: &str, amount: &str, status: &str, closed: Option<&str>| {
+        let mut d = json!({ "externalId": id, "contactExternalId": contact, "title": id, "amount": amount,
+                            "stageHistory": [step("Lead", "2024-12-15T00:00:00Z")], "status": status });
+        if let Some(at) = closed {
+            d["closedAt"] = json!(at);
+        }
+        if status == "LOST" {
+            d["lostReasonName"] = json!("Price");
+        }
+        d
+    };
+    let deals = json!([
+        deal("k1-won", "k1", "1000", "WON", Some("2025-02-01T00:00:00Z")),
+        deal("k1-repeat", "k1", "500", "WON", Some("2025-05-01T00:00:00Z")),
+        deal("k2-lost", "k2", "800", "LOST", Some("2025-02-10T00:00:00Z")),
+        deal("k4-open", "k4", "900", "OPEN", None),
+        deal("k5-won", "k5", "3000", "WON", Some("2025-03-20T00:00:00Z")),
+        deal("k6-won", "k6", "2000", "WON", Some("2025-03-05T00:00:00Z")),
+    ]);
+    app.ok(&o.admin, IMPORT, json!({ "i": { "contacts": contacts, "deals": deals } })).await;
+    let q1 = json!({ "period": { "from": "2025-01-01T00:00:00Z", "to": "2025-04-01T00:00:00Z" } });
+    let get = |v: &Value, k: &str| v[k].as_str().map(str::to_owned).unwrap_or_else(|| v[k].to_string());
+
+    // PERIOD: WON in Q1 1000 (k1) + 3000 (k5) + 2000 (k6) = 6000 over 3 customers = 2000.00;
+    // leads k1-k5, converted k1 k5 → 2 / 5 = 40.00; cost (100+200+300+400+1000) / 5 = 400.00;
+    // expected 2000 × 40 % = 800.00, net 400.00; lost leads k2 (all deals lost) and k3
+    // (disqualified) → 2 × 800 = 1600.00 forgone, 200 + 300 = 500.00 spent.
+    let e = app.ok(&o.admin, ECONOMICS, json!({ "f": q1 })).await["leadEconomics"].clone();
+    let fields = [
+        "leads",
+        "convertedLeads",
+        "customers",
+        "wonRevenue",
+        "avgRevenuePerCustomer",
+        "conversionRate",
+        "acquisitionCostPerLead",
+        "expectedValuePerLead",
+        "netValuePerLead",
+        "lostLeads",
+        "lostOpportunityCost",
+        "acquisitionCostSpentOnLostLeads",
+    ];
+    let values = |e: &Value| fields.iter().map(|k| get(e, k)).collect::<Vec<_>>();
+    assert_eq!(
+        values(&e),
+        ["5", "2", "3", "6000.00", "2000.00", "40.00", "400.00", "800.00", "400.00", "2", "1600.00", "500.00"]
+    );
+
+    // LIFETIME: the same customers with every WON deal: 1500 + 3000 + 2000 = 6500 / 3 =
+    // 2166.67; expected 6500 / 3 × 40 % = 866.666… → 866.67; net 866.666… − 400 = 466.67.
+    let life = app.ok(&o.admin, ECONOMICS, json!({ "f": q1, "b": "LIFETIME" })).await["leadEconomics"].clone();
+    assert_eq!(
+        (
+            get(&life, "wonRevenue"),
+            get(&life, "avgRevenuePerCustomer"),
+            get(&life, "expectedValuePerLead"),
+            get(&life, "netValuePerLead")
+        ),
+        ("6500.00".into(), "2166.67".into(), "866.67".into(), "466.67".into())
+    );
+
+    // SPEC 6.4 worked example as overrides: 10,000 × 20 % − 2,000 → expected 2,000, net 0;
+    // each lost lead forgoes 2,000 (2 × 2,000) on top of its spend (500.00 from the data).
+    let what_if = json!({ "avgRevenuePerCustomer": "10000", "conversionRate": "20", "acquisitionCostPerLead": "2000" });
+    let w = app.ok(&o.admin, ECONOMICS, json!({ "f": q1, "o": what_if })).await["leadEconomics"].clone();
+    assert_eq!(
+        (
+            get(&w, "expectedValuePerLead"),
+            get(&w, "netValuePerLead"),
+            get(&w, "lostOpportunityCost"),
+            get(&w, "acquisitionCostSpentOnLostLeads")
+        ),
+        ("2000.00".into(), "0.00".into(), "4000.00".into(), "500.00".into())
+    );
+
+    // By owner: A won 1000 + 2000 from k1 k6 → 1500.00; leads k1-k4, converted k1 → 25.00;
+    // cost 1000 / 4 = 250.00; expected 375.00; net 125.00. B: 3000.00, 100.00, 1000.00,
+    // 3000.00, 2000.00 — which is also what rep B sees alone.
+    let by_owner =
+        app.ok(&o.admin, ECONOMICS, json!({ "f": q1, "g": "OWNER" })).await["leadEconomics"]["groups"].clone();
+    let row = |g: &Value| {
+        ["avgRevenuePerCustomer", "conversionRate", "acquisitionCostPerLead", "expectedValuePerLead", "netValuePerLead"]
+            .iter()
+            .map(|k| get(g, k))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(by_owner[0]["group"]["owner"]["email"], "a@example.com");
+    assert_eq!(row(&by_owner[0]), ["1500.00", "25.00", "250.00", "375.00", "125.00"]);
+    assert_eq!(row(&by_owner[1]), ["3000.00", "100.00", "1000.00", "3000.00", "2000.00"]);
+    let rep_b = app.ok(&o.rep_b.1, ECONOMICS, json!({ "f": q1 })).await["leadEconomics"].clone();
+    assert_eq!(row(&rep_b), row(&by_owner[1]));
+
+    // Empty period: nulls, never a division error; LIFETIME cannot bucket by time.
+    let empty = app
+        .ok(
+            &o.admin,
+            ECONOMICS,
+            json!({ "f": { "period": { "from": "2020-01-01T00:00:00Z", "to": "2020-02-01T00:00:00Z" } } }),
+        )
+        .await["leadEconomics"]
+        .clone();
+    assert_eq!(
+        (empty["leads"].as_i64(), empty["expectedValuePerLead"].clone(), empty["conversionRate"].clone()),
+        (Some(0), Value::Null, Value::Null)
+    );
+    let bad = app.err(&o.admin, ECONOMICS, json!({ "f": q1, "b": "LIFETIME", "g": "MONTH" })).await;
+    assert_eq!(bad["field"], "groupBy");
+});

@@ -4,10 +4,11 @@ use async_graphql::{Context, Object, Result};
 
 use crate::graphql::context::ContextExt;
 use crate::graphql::types::funnel::{Funnel, FunnelMode};
+use crate::graphql::types::lead_economics::{LeadEconomics, LeadEconomicsOverrides, RevenueBasis};
 use crate::graphql::types::lost::LostDeals;
 use crate::graphql::types::metrics::{MetricFilterInput, MetricGroupBy};
 use crate::graphql::types::no_show::NoShowStats;
-use crate::service::metrics::{funnel, lost, no_show};
+use crate::service::metrics::{funnel, lead_economics, lost, no_show};
 
 #[derive(Default)]
 pub struct MetricQuery;
@@ -60,5 +61,31 @@ impl MetricQuery {
         let filter = filter.unwrap_or_default().to_service()?;
         let grouped = lost::lost_deals(ctx.principal()?, ctx.metrics_db(), &filter, group_by.map(Into::into)).await?;
         Ok(LostDeals::from_grouped(grouped))
+    }
+
+    /// What a lead is worth and what a lost one costs, with optional what-if overrides;
+    /// optionally broken down with `groupBy` (time groups: leads by creation, revenue by
+    /// closing; basis LIFETIME groups by OWNER, TEAM or SOURCE only).
+    async fn lead_economics(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<MetricFilterInput>,
+        group_by: Option<MetricGroupBy>,
+        #[graphql(desc = "PERIOD (the default) or LIFETIME.")] basis: Option<RevenueBasis>,
+        overrides: Option<LeadEconomicsOverrides>,
+    ) -> Result<LeadEconomics> {
+        let filter = filter.unwrap_or_default().to_service()?;
+        let overrides = overrides.unwrap_or_default().to_service()?;
+        let basis = basis.unwrap_or_default().into();
+        let grouped = lead_economics::lead_economics(
+            ctx.principal()?,
+            ctx.metrics_db(),
+            &filter,
+            basis,
+            &overrides,
+            group_by.map(Into::into),
+        )
+        .await?;
+        Ok(LeadEconomics::from_grouped(grouped))
     }
 }

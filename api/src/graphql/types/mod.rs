@@ -7,6 +7,7 @@ pub mod deal;
 pub mod enums;
 pub mod filters;
 pub mod funnel;
+pub mod lead_economics;
 pub mod lost;
 pub mod meeting;
 pub mod metrics;

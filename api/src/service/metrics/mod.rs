@@ -5,6 +5,7 @@
 pub mod arith;
 pub mod bands;
 pub mod funnel;
+pub mod lead_economics;
 pub mod lost;
 
 pub mod no_show;
