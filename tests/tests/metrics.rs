@@ -689,3 +689,181 @@ db_test!(lead_economics_period_lifetime_overrides_and_scope, |app| {
     let bad = app.err(&o.admin, ECONOMICS, json!({ "f": q1, "b": "LIFETIME", "g": "MONTH" })).await;
     assert_eq!(bad["field"], "groupBy");
 });
+
+const REJECTION: &str = "query($f: MetricFilterInput) { leadRejection(filter: $f) {
+    leads rejected rejectionRate band rejectedAfterFirstContact wastedAcquisitionCost
+    byReason { reason rejected shareOfRejected rejectedAfterFirstContact wastedAcquisitionCost }
+    byOwner { owner { email } leads rejected rejectionRate }
+    bySource { source leads rejected rejectionRate } } }";
+
+db_test!(lead_rejection_rates_reasons_and_dead_on_arrival_leads, |app| {
+    let o = org(&app).await;
+    enterprise(&app, &o.admin).await;
+    let lead = |id: &str,
+                owner: &str,
+                lifecycle: &str,
+                reason: Option<&str>,
+                source: &str,
+                cost: &str,
+                created: &str| {
+        let mut c = json!({ "externalId": id, "firstName": id, "ownerEmail": owner, "lifecycle": lifecycle, "source": source,
+                            "acquisitionCost": cost, "createdAt": created });
+        if let Some(r) = reason {
+            c["disqualifyReason"] = json!(r);
+        }
+        c
+    };
+    let (a, b) = ("a@example.com", "b@example.com");
+    let contacts = json!([
+        lead("r1", a, "DISQUALIFIED", Some("No budget"), "Webinar", "100", "2025-01-10T00:00:00Z"),
+        lead("r2", a, "DISQUALIFIED", Some("No budget"), "Webinar", "200", "2025-01-11T00:00:00Z"),
+        lead("r3", a, "DISQUALIFIED", Some("Spam"), "Cold", "50", "2025-01-12T00:00:00Z"),
+        lead("r4", a, "DISQUALIFIED", None, "Cold", "0", "2025-01-13T00:00:00Z"),
+        lead("r5", a, "LEAD", None, "Webinar", "300", "2025-02-01T00:00:00Z"),
+        lead("r6", a, "QUALIFIED", None, "Cold", "300", "2025-02-02T00:00:00Z"),
+        lead("r7", b, "CUSTOMER", None, "Referral", "500", "2025-02-03T00:00:00Z"),
+        lead("r8", b, "LEAD", None, "Referral", "500", "2025-02-04T00:00:00Z"),
+        lead("r9", a, "DISQUALIFIED", Some("Spam"), "Cold", "999", "2024-06-01T00:00:00Z"),
+    ]);
+    let deals = json!([
+        { "externalId": "r3-d", "contactExternalId": "r3", "title": "r3", "amount": "1", "status": "LOST", "lostReasonName": "Price",
+          "closedAt": "2025-01-20T00:00:00Z", "stageHistory": [step("Lead", "2025-01-12T00:00:00Z"), step("Demo", "2025-01-15T00:00:00Z")] },
+        { "externalId": "r4-d", "contactExternalId": "r4", "title": "r4", "amount": "1", "stageHistory": [step("Lead", "2025-01-13T00:00:00Z")] },
+    ]);
+    let meetings = json!([
+        meeting("r1-m", "r1", "2025-01-10T12:00:00Z", "COMPLETED", json!({})),
+        meeting("r2-m1", "r2", "2025-01-11T12:00:00Z", "COMPLETED", json!({})),
+        meeting("r2-m2", "r2", "2025-01-12T12:00:00Z", "COMPLETED", json!({})),
+    ]);
+    app.ok(&o.admin, IMPORT, json!({ "i": { "contacts": contacts, "deals": deals, "meetings": meetings } })).await;
+    let q1 = json!({ "f": { "period": { "from": "2025-01-01T00:00:00Z", "to": "2025-04-01T00:00:00Z" } } });
+
+    // Q1 leads r1-r8; rejected r1-r4 → 4 / 8 = 50.00, CRITICAL. Dead on arrival: r1 (one
+    // completed meeting) and r4 (a deal still in the first stage); not r2 (two meetings)
+    // nor r3 (its deal reached Demo). Wasted 100 + 200 + 50 + 0 = 350.00.
+    let r = app.ok(&o.admin, REJECTION, q1.clone()).await["leadRejection"].clone();
+    assert_eq!(
+        (r["leads"].as_i64(), r["rejected"].as_i64(), r["rejectionRate"].as_str(), r["band"].as_str()),
+        (Some(8), Some(4), Some("50.00"), Some("CRITICAL"))
+    );
+    assert_eq!(
+        (r["rejectedAfterFirstContact"].as_i64(), r["wastedAcquisitionCost"].as_str()),
+        (Some(2), Some("350.00"))
+    );
+    assert_eq!(
+        r["byReason"],
+        json!([
+            { "reason": null, "rejected": 1, "shareOfRejected": "25.00", "rejectedAfterFirstContact": 1, "wastedAcquisitionCost": "0.00" },
+            { "reason": "No budget", "rejected": 2, "shareOfRejected": "50.00", "rejectedAfterFirstContact": 1, "wastedAcquisitionCost": "300.00" },
+            { "reason": "Spam", "rejected": 1, "shareOfRejected": "25.00", "rejectedAfterFirstContact": 0, "wastedAcquisitionCost": "50.00" },
+        ])
+    );
+    assert_eq!(
+        r["byOwner"],
+        json!([
+            { "owner": { "email": "a@example.com" }, "leads": 6, "rejected": 4, "rejectionRate": "66.67" },
+            { "owner": { "email": "b@example.com" }, "leads": 2, "rejected": 0, "rejectionRate": "0.00" },
+        ])
+    );
+    assert_eq!(
+        r["bySource"],
+        json!([
+            { "source": "Cold", "leads": 3, "rejected": 2, "rejectionRate": "66.67" },
+            { "source": "Referral", "leads": 2, "rejected": 0, "rejectionRate": "0.00" },
+            { "source": "Webinar", "leads": 3, "rejected": 2, "rejectionRate": "66.67" },
+        ])
+    );
+    // Rep B: 0 of 2 → 0.00, NORMAL.
+    let mine = app.ok(&o.rep_b.1, REJECTION, q1).await["leadRejection"].clone();
+    assert_eq!(
+        (mine["leads"].as_i64(), mine["rejectionRate"].as_str(), mine["band"].as_str()),
+        (Some(2), Some("0.00"), Some("NORMAL"))
+    );
+});
+
+const ATTAINMENT: &str = "query($f: MetricFilterInput) { targetAttainment(filter: $f) {
+    target { user { email } team { name } } targetAmount wonAmount wonCount attainment } }";
+
+db_test!(target_attainment_counts_wins_inside_each_targets_own_period, |app| {
+    let o = org(&app).await;
+    enterprise(&app, &o.admin).await;
+    let north = app.count("SELECT id FROM teams WHERE name = 'North'").await;
+    let set = "mutation($i: SetTargetInput!) { setTarget(input: $i) { target { id } } }";
+    let q1 = ("2025-01-01T00:00:00Z", "2025-04-01T00:00:00Z");
+    for (user, team, (start, end), amount) in [
+        (Some(o.rep_a.0), None, q1, "10000"),
+        (None, Some(north), q1, "20000"),
+        (Some(o.rep_a.0), None, ("2025-07-01T00:00:00Z", "2025-10-01T00:00:00Z"), "9000"),
+        (Some(o.rep_b.0), None, q1, "5000"),
+    ] {
+        let mut input = json!({ "periodStart": start, "periodEnd": end, "amount": amount });
+        if let Some(u) = user {
+            input["userId"] = json!(gid("User", u));
+        }
+        if let Some(t) = team {
+            input["teamId"] = json!(gid("Team", t));
+        }
+        app.ok(&o.admin, set, json!({ "i": input })).await;
+    }
+    let contacts = json!([
+        { "externalId": "ca", "firstName": "A", "ownerEmail": "a@example.com" },
+        { "externalId": "cb", "firstName": "B", "ownerEmail": "b@example.com" },
+    ]);
+    let won = |id: &str, c: &str, amount: &str, at: &str| {
+        json!({ "externalId": id, "contactExternalId": c, "title": id, "amount": amount, "status": "WON", "closedAt": at,
+                "stageHistory": [step("Lead", "2025-01-01T00:00:00Z")] })
+    };
+    let deals = json!([
+        won("a1", "ca", "3000", "2025-02-01T00:00:00Z"),
+        won("a2", "ca", "2000", "2025-03-31T23:59:59Z"),
+        won("a3", "ca", "4000", "2025-04-01T00:00:00Z"),
+        won("b1", "cb", "1000", "2025-01-15T00:00:00Z"),
+    ]);
+    app.ok(&o.admin, IMPORT, json!({ "i": { "contacts": contacts, "deals": deals } })).await;
+    let f = json!({ "f": { "period": { "from": q1.0, "to": q1.1 } } });
+
+    // Q1 targets (the Q3 one does not overlap). A: 3000 + 2000 (a3 closes at the excluded end)
+    // = 5000 of 10000 → 50.00; North (A and the manager): 5000 of 20000 → 25.00; B: 1000 of
+    // 5000 → 20.00.
+    let rows = app.ok(&o.admin, ATTAINMENT, f.clone()).await["targetAttainment"].clone();
+    let summary = |rows: &Value| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let who =
+                    r["target"]["user"]["email"].as_str().or(r["target"]["team"]["name"].as_str()).unwrap().to_owned();
+                (
+                    who,
+                    r["wonAmount"].as_str().unwrap().to_owned(),
+                    r["wonCount"].as_i64().unwrap(),
+                    r["attainment"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut all = summary(&rows);
+    all.sort();
+    assert_eq!(
+        all,
+        [
+            ("North".into(), "5000.00".into(), 2, "25.00".into()),
+            ("a@example.com".into(), "5000.00".into(), 2, "50.00".into()),
+            ("b@example.com".into(), "1000.00".into(), 1, "20.00".into()),
+        ]
+    );
+    // Rep A sees their own and their team's targets; rep B only theirs; ownerIds narrows.
+    assert_eq!(app.ok(&o.rep_a.1, ATTAINMENT, f.clone()).await["targetAttainment"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        summary(&app.ok(&o.rep_b.1, ATTAINMENT, f).await["targetAttainment"]),
+        [("b@example.com".into(), "1000.00".into(), 1, "20.00".into())]
+    );
+    let only_a = app
+        .ok(
+            &o.admin,
+            ATTAINMENT,
+            json!({ "f": { "period": { "from": q1.0, "to": q1.1 }, "ownerIds": [gid("User", o.rep_a.0)] } }),
+        )
+        .await;
+    assert_eq!(summary(&only_a["targetAttainment"]), [("a@example.com".into(), "5000.00".into(), 2, "50.00".into())]);
+});

@@ -3,12 +3,14 @@
 use async_graphql::{Context, Object, Result};
 
 use crate::graphql::context::ContextExt;
+use crate::graphql::types::attainment::TargetAttainment;
 use crate::graphql::types::funnel::{Funnel, FunnelMode};
 use crate::graphql::types::lead_economics::{LeadEconomics, LeadEconomicsOverrides, RevenueBasis};
 use crate::graphql::types::lost::LostDeals;
 use crate::graphql::types::metrics::{MetricFilterInput, MetricGroupBy};
 use crate::graphql::types::no_show::NoShowStats;
-use crate::service::metrics::{funnel, lead_economics, lost, no_show};
+use crate::graphql::types::rejection::LeadRejection;
+use crate::service::metrics::{attainment, funnel, lead_economics, lost, no_show, rejection};
 
 #[derive(Default)]
 pub struct MetricQuery;
@@ -87,5 +89,31 @@ impl MetricQuery {
         )
         .await?;
         Ok(LeadEconomics::from_grouped(grouped))
+    }
+
+    /// Leads created in the period that were disqualified, with the money wasted on them;
+    /// optionally broken down with `groupBy` (time groups by the lead's creation).
+    async fn lead_rejection(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<MetricFilterInput>,
+        group_by: Option<MetricGroupBy>,
+    ) -> Result<LeadRejection> {
+        let filter = filter.unwrap_or_default().to_service()?;
+        let grouped =
+            rejection::lead_rejection(ctx.principal()?, ctx.metrics_db(), &filter, group_by.map(Into::into)).await?;
+        Ok(LeadRejection::from_grouped(grouped))
+    }
+
+    /// Every visible target whose period overlaps `filter.period`, with the revenue won
+    /// against it (each row is one target, so there is no `groupBy`).
+    async fn target_attainment(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<MetricFilterInput>,
+    ) -> Result<Vec<TargetAttainment>> {
+        let filter = filter.unwrap_or_default().to_service()?;
+        let rows = attainment::target_attainment(ctx.principal()?, ctx.metrics_db(), &filter).await?;
+        Ok(rows.into_iter().map(TargetAttainment).collect())
     }
 }

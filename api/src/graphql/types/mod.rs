@@ -1,6 +1,7 @@
 //! GraphQL object, enum, input and scalar types. Objects wrap entity or domain types.
 
 pub mod api_key;
+pub mod attainment;
 pub mod connection;
 pub mod contact;
 pub mod deal;
@@ -15,6 +16,7 @@ pub mod money;
 pub mod no_show;
 pub mod node;
 pub mod pipeline;
+pub mod rejection;
 pub mod team;
 pub mod user;
 

@@ -3,12 +3,14 @@
 //! are computed exactly from the integer aggregates and rounded once, half-up.
 
 pub mod arith;
+pub mod attainment;
 pub mod bands;
 pub mod funnel;
 pub mod lead_economics;
 pub mod lost;
 
 pub mod no_show;
+pub mod rejection;
 mod sql;
 
 use chrono::{DateTime, NaiveDate, Utc};

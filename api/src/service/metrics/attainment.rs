@@ -1,0 +1,84 @@
+//! Target attainment (SPEC 6.6): for each visible target whose own period overlaps the
+//! filter period, the deals WON by its user (or by any member of its team) with `closed_at`
+//! inside the target's own period, against the target amount.
+
+use std::collections::HashMap;
+
+use entity::target;
+use sea_orm::ConnectionTrait;
+
+use super::arith::percent;
+use super::{MetricFilter, int, rows};
+use crate::auth::Principal;
+use crate::error::ApiResult;
+use crate::service::directory::{self, TargetFilter};
+use crate::service::filter::OneOf;
+use crate::service::metrics::sql::Sql;
+use crate::service::scope::{OwnerScope, owner_scope};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attainment {
+    pub target: target::Model,
+    /// Cents.
+    pub won_amount: i64,
+    pub won_count: i64,
+}
+
+impl Attainment {
+    /// `wonAmount / target × 100`, hundredths; null for a zero target.
+    pub fn attainment(&self) -> Option<i64> {
+        percent(self.won_amount, self.target.amount)
+    }
+}
+
+/// Every matching target with its won deals, ordered by period start. `ownerIds` keeps the
+/// targets of those users, `teamIds` those of those teams; deals are counted within the
+/// caller's scope (a rep's view of a team target counts only the rep's own deals).
+pub async fn target_attainment(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    filter: &MetricFilter,
+) -> ApiResult<Vec<Attainment>> {
+    let targets = directory::targets(
+        principal,
+        db,
+        &TargetFilter {
+            user: filter.owner_ids.clone().map(|ids| OneOf { eq: None, any: Some(ids) }),
+            team: filter.team_ids.clone().map(|ids| OneOf { eq: None, any: Some(ids) }),
+            overlapping: filter.period.map(|p| (p.from, p.to)),
+            ..Default::default()
+        },
+    )
+    .await?;
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = targets.iter().map(|t| t.id).collect();
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT t.id AS target_id, COUNT(d.id) AS won_count, CAST(SUM(d.amount) AS BIGINT) AS won_amount");
+    sql.push(" FROM targets t JOIN users du ON du.id = t.user_id OR du.team_id = t.team_id");
+    sql.push(" JOIN deals d ON d.owner_id = du.id AND d.status = 'WON' AND d.deleted_at IS NULL");
+    sql.push(" AND d.closed_at >= t.period_start AND d.closed_at < t.period_end");
+    sql.push(" WHERE t.id IN ").list(&ids);
+    match owner_scope(principal) {
+        OwnerScope::All => {}
+        OwnerScope::Team(team_id) => {
+            sql.push(" AND du.team_id = ").param(team_id);
+        }
+        OwnerScope::Owner(user_id) => {
+            sql.push(" AND d.owner_id = ").param(user_id);
+        }
+    }
+    sql.push(" GROUP BY t.id");
+    let mut won: HashMap<i64, (i64, i64)> = HashMap::new();
+    for row in rows(db, sql).await? {
+        won.insert(int(&row, "target_id")?, (int(&row, "won_amount")?, int(&row, "won_count")?));
+    }
+    Ok(targets
+        .into_iter()
+        .map(|target| {
+            let (won_amount, won_count) = won.get(&target.id).copied().unwrap_or_default();
+            Attainment { target, won_amount, won_count }
+        })
+        .collect())
+}
