@@ -867,3 +867,92 @@ db_test!(target_attainment_counts_wins_inside_each_targets_own_period, |app| {
         .await;
     assert_eq!(summary(&only_a["targetAttainment"]), [("a@example.com".into(), "5000.00".into(), 2, "50.00".into())]);
 });
+
+db_test!(metric_fields_on_objects_match_the_root_metrics_in_constant_statements, |app| {
+    let o = org(&app).await;
+    enterprise(&app, &o.admin).await;
+    let north = app.count("SELECT id FROM teams WHERE name = 'North'").await;
+    // 30 more reps in North; rep i has i % 4 no-shows and 2 completed meetings, and one deal
+    // (WON for even i, OPEN for odd).
+    let (mut contacts, mut deals, mut meetings) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..30 {
+        let email = format!("r{i:02}@example.com");
+        app.member(&email, Role::SalesRep, Some(north)).await;
+        let c = format!("c{i}");
+        contacts.push(json!({ "externalId": c, "firstName": c, "ownerEmail": email }));
+        for k in 0..(2 + i % 4) {
+            let status = if k < 2 { "COMPLETED" } else { "NO_SHOW" };
+            meetings.push(meeting(
+                &format!("m{i}-{k}"),
+                &c,
+                &format!("2025-03-{:02}T10:00:00Z", k + 1),
+                status,
+                json!({ "dealExternalId": format!("d{i}") }),
+            ));
+        }
+        let mut d = json!({ "externalId": format!("d{i}"), "contactExternalId": c, "title": "D", "amount": "100",
+                            "stageHistory": [step("Lead", "2025-03-01T00:00:00Z"), step("Demo", "2025-03-02T00:00:00Z")] });
+        if i % 2 == 0 {
+            d["status"] = json!("WON");
+            d["closedAt"] = json!("2025-03-10T00:00:00Z");
+        }
+        deals.push(d);
+    }
+    app.ok(&o.admin, IMPORT, json!({ "i": { "contacts": contacts, "deals": deals, "meetings": meetings } })).await;
+
+    let query = "query($n: Int!) { users(first: $n, where: { role: { eq: SALES_REP }, search: \"r\" }) { nodes {
+        email noShowStats { meetings noShows noShowRate } funnel { deals won steps { reached } } } }
+        teams { name funnel { deals won } }
+        pipelines { name funnel { deals steps { reached } } stages { name conversionFromPrevious } } }";
+    let small = app.statements_for(&o.admin, query, json!({ "n": 5 })).await;
+    let large = app.statements_for(&o.admin, query, json!({ "n": 30 })).await;
+    assert_eq!(small, large, "statements do not grow with the number of users");
+
+    let data = app.ok(&o.admin, query, json!({ "n": 30 })).await;
+    let users = data["users"]["nodes"].as_array().unwrap();
+    let r03 = users.iter().find(|u| u["email"] == "r03@example.com").unwrap();
+    // r03: 2 completed, 3 no-shows → 3 / 5 = 60.00; one OPEN deal that reached Demo.
+    assert_eq!(r03["noShowStats"], json!({ "meetings": 5, "noShows": 3, "noShowRate": "60.00" }));
+    assert_eq!(
+        r03["funnel"],
+        json!({ "deals": 1, "won": 0, "steps": [{ "reached": 1 }, { "reached": 1 }, { "reached": 0 }, { "reached": 0 }] })
+    );
+    let r00 = users.iter().find(|u| u["email"] == "r00@example.com").unwrap();
+    assert_eq!(r00["funnel"]["won"], 1);
+    assert_eq!(r00["noShowStats"]["noShowRate"], "0.00");
+    // Same as the root metric narrowed to that user.
+    let id = app.count("SELECT id FROM users WHERE email = 'r03@example.com'").await;
+    let root =
+        app.ok(&o.admin, NO_SHOW, json!({ "f": { "ownerIds": [gid("User", id)] } })).await["noShowStats"].clone();
+    assert_eq!((root["noShowRate"].as_str(), root["meetings"].as_i64()), (Some("60.00"), Some(5)));
+    // Team North: 30 deals, 15 won; pipeline Enterprise: Lead 30 → Demo 30 → Proposal 15 (won).
+    let north_team = data["teams"].as_array().unwrap().iter().find(|t| t["name"] == "North").unwrap();
+    assert_eq!(north_team["funnel"], json!({ "deals": 30, "won": 15 }));
+    let enterprise = data["pipelines"].as_array().unwrap().iter().find(|p| p["name"] == "Enterprise").unwrap();
+    assert_eq!(
+        enterprise["funnel"]["steps"],
+        json!([{ "reached": 30 }, { "reached": 30 }, { "reached": 15 }, { "reached": 15 }])
+    );
+    assert_eq!(
+        enterprise["stages"],
+        json!([{ "name": "Lead", "conversionFromPrevious": null }, { "name": "Demo", "conversionFromPrevious": "100.00" },
+               { "name": "Proposal", "conversionFromPrevious": "50.00" }])
+    );
+    // Per contact and per deal.
+    let per = app.ok(&o.admin, "{ contacts(where: { search: \"c3\" }) { nodes { firstName noShowRate deals { noShowStats { noShows } } } } }", json!({})).await;
+    let c3 = per["contacts"]["nodes"].as_array().unwrap().iter().find(|c| c["firstName"] == "c3").unwrap();
+    assert_eq!(
+        (c3["noShowRate"].as_str(), c3["deals"][0]["noShowStats"]["noShows"].as_i64()),
+        (Some("60.00"), Some(3))
+    );
+    // A rep's own fields follow their scope: another rep's stats are empty to them.
+    let rep = app.member("solo@example.com", Role::SalesRep, Some(north)).await.1;
+    let seen = app
+        .ok(
+            &rep,
+            "{ users(where: { search: \"r03@\" }) { nodes { noShowStats { meetings } funnel { deals } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(seen["users"]["nodes"][0], json!({ "noShowStats": { "meetings": 0 }, "funnel": { "deals": 0 } }));
+});

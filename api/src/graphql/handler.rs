@@ -94,7 +94,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> Res
     let mut pending = None;
     if let Some(token) = credential {
         let check = PendingCredential::new(token, &caller);
-        request = request.data(Loaders::new(&state.services.dbs.primary, &caller, &gate)).data(check.clone());
+        request = request.data(Loaders::new(&state.services.dbs, &caller, &gate)).data(check.clone());
         pending = Some(check);
     }
     let mut response = gate.run(schema.execute(request)).await;

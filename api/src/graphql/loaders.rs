@@ -9,19 +9,23 @@ use entity::{contact, deal, deal_stage_event, lost_reason, meeting, pipeline, st
 use sea_orm::DatabaseConnection;
 
 use crate::auth::{Caller, Principal};
+use crate::db::Databases;
 use crate::error::SharedError;
 use crate::graphql::batching::PollGate;
+pub use crate::graphql::metric_loaders::MetricLoaders;
 use crate::service::{contacts, deals, directory, meetings, pipelines, users};
 
 #[derive(Clone)]
 pub struct LoaderCtx {
-    db: DatabaseConnection,
+    pub(super) db: DatabaseConnection,
+    /// Where metrics run: the read replica when configured.
+    pub(super) read: DatabaseConnection,
     caller: Caller,
 }
 
 impl LoaderCtx {
     /// Loads run only in resolvers, after authentication; before it, nothing is visible.
-    fn principal(&self) -> &Principal {
+    pub(super) fn principal(&self) -> &Principal {
         self.caller.principal_or_nobody()
     }
 }
@@ -176,12 +180,13 @@ pub struct Loaders {
     pub meetings: DataLoader<MeetingsById>,
     pub latest_meetings_of_contact: DataLoader<LatestMeetingsOf>,
     pub latest_meetings_of_deal: DataLoader<LatestMeetingsOf>,
+    pub metrics: MetricLoaders,
 }
 
 impl Loaders {
     /// Loaders for one request; their batches are sent when `gate` says the request is quiet.
-    pub fn new(db: &DatabaseConnection, caller: &Caller, gate: &PollGate) -> Self {
-        let ctx = LoaderCtx { db: db.clone(), caller: caller.clone() };
+    pub fn new(dbs: &Databases, caller: &Caller, gate: &PollGate) -> Self {
+        let ctx = LoaderCtx { db: dbs.primary.clone(), read: dbs.read.clone(), caller: caller.clone() };
         Self {
             users: gated(UsersById(ctx.clone()), gate),
             teams: gated(TeamsById(ctx.clone()), gate),
@@ -196,12 +201,13 @@ impl Loaders {
             latest_deals_of_contact: gated(LatestDealsOfContact(ctx.clone()), gate),
             meetings: gated(MeetingsById(ctx.clone()), gate),
             latest_meetings_of_contact: gated(LatestMeetingsOf(ctx.clone(), meeting::Column::ContactId), gate),
-            latest_meetings_of_deal: gated(LatestMeetingsOf(ctx, meeting::Column::DealId), gate),
+            latest_meetings_of_deal: gated(LatestMeetingsOf(ctx.clone(), meeting::Column::DealId), gate),
+            metrics: MetricLoaders::new(&ctx, gate),
         }
     }
 }
 
 /// A DataLoader whose batches start when the request is quiet (see `batching`), never on a timer.
-fn gated<L: Send + Sync + 'static>(loader: L, gate: &PollGate) -> DataLoader<L> {
+pub(super) fn gated<L: Send + Sync + 'static>(loader: L, gate: &PollGate) -> DataLoader<L> {
     DataLoader::new(loader, gate.spawner()).delay(Duration::ZERO)
 }

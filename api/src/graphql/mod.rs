@@ -10,6 +10,7 @@ pub mod graphiql;
 pub mod handler;
 pub mod ids;
 pub mod loaders;
+pub mod metric_loaders;
 pub mod mutation;
 pub mod query;
 pub mod shape;

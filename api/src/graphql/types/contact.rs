@@ -6,6 +6,9 @@ use entity::contact;
 
 use super::connection::child_limit;
 use super::enums::Lifecycle;
+use super::metric_fields;
+use super::metrics::hundredths;
+use super::no_show::NoShowStats;
 use super::{Deal, Meeting, Money, User};
 use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
@@ -18,6 +21,15 @@ pub struct Contact(pub contact::Model);
 /// A person or lead a sales rep works with.
 #[Object]
 impl Contact {
+    /// No-show stats of the contact's meetings, all time (follow-ups included).
+    async fn no_show_stats(&self, ctx: &Context<'_>) -> Result<NoShowStats> {
+        metric_fields::parent_no_show(&metric_fields::loaders(ctx)?.metrics.contact_no_show, self.0.id).await
+    }
+    /// The contact's no-show rate, all time: `noShows / (completed + noShows) × 100`.
+    async fn no_show_rate(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let stats = metric_fields::loaders(ctx)?.metrics.contact_no_show.load_one(self.0.id).await?.unwrap_or_default();
+        Ok(hundredths(stats.no_show_rate()))
+    }
     /// Global ID.
     pub async fn id(&self) -> ID {
         encode(NodeKind::Contact, self.0.id)

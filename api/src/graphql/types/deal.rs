@@ -6,6 +6,7 @@ use entity::{deal, deal_stage_event};
 
 use super::connection::child_limit;
 use super::enums::DealStatus;
+use super::no_show::NoShowStats;
 use super::pipeline::{LostReason, Pipeline, Stage};
 use super::{Contact, Meeting, Money, User};
 use crate::graphql::context::ContextExt;
@@ -71,6 +72,10 @@ impl Deal {
             Some(id) => Ok(ctx.loaders()?.lost_reasons.load_one(id).await?.map(LostReason)),
             None => Ok(None),
         }
+    }
+    /// No-show stats of the meetings linked to this deal, all time.
+    async fn no_show_stats(&self, ctx: &Context<'_>) -> Result<NoShowStats> {
+        super::metric_fields::parent_no_show(&ctx.loaders()?.metrics.deal_no_show, self.0.id).await
     }
     /// What losing this deal cost (SPEC 6.3); null unless the deal is LOST.
     async fn lost_cost(&self) -> Option<DealLostCost> {

@@ -30,6 +30,15 @@ pub struct Funnel {
 }
 
 impl Funnel {
+    pub fn single(pipeline_id: i64, funnel: funnel::Funnel) -> Self {
+        Self { pipeline_id, funnel, group: None, groups: Vec::new() }
+    }
+
+    /// The step of stage `stage_id`, if the stage is in this funnel.
+    pub fn step_of(&self, stage_id: i64) -> Option<&Step> {
+        self.funnel.steps.iter().find(|s| s.stage.as_ref().is_some_and(|st| st.id == stage_id))
+    }
+
     pub fn from_report(report: FunnelReport) -> Self {
         let pipeline_id = report.pipeline_id;
         let groups = report

@@ -11,6 +11,7 @@ pub mod funnel;
 pub mod lead_economics;
 pub mod lost;
 pub mod meeting;
+pub mod metric_fields;
 pub mod metrics;
 pub mod money;
 pub mod no_show;

@@ -30,6 +30,10 @@ pub struct NoShowStats {
 }
 
 impl NoShowStats {
+    pub fn single(stats: Stats) -> Self {
+        Self { stats, group: None, groups: Vec::new() }
+    }
+
     pub fn from_grouped(grouped: Grouped<Stats>) -> Self {
         let groups = grouped
             .groups

@@ -4,7 +4,10 @@ use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::{lost_reason, pipeline, stage};
 
-use super::{Connection, Deal};
+use super::funnel::{Funnel, FunnelMode};
+use super::metric_fields;
+use super::metrics::{MetricFilterInput, hundredths};
+use super::{Connection, Deal, Money};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
 use crate::graphql::query::deal_page;
@@ -18,6 +21,16 @@ pub struct Pipeline(pub pipeline::Model);
 /// An ordered sequence of stages deals move through.
 #[Object]
 impl Pipeline {
+    /// This pipeline's funnel (`filter.pipelineId` is ignored).
+    async fn funnel(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Narrows the funnel; `period` applies per `mode`.")] filter: Option<MetricFilterInput>,
+        #[graphql(desc = "COHORT (the default) or ACTIVITY.")] mode: Option<FunnelMode>,
+    ) -> Result<Option<Funnel>> {
+        metric_fields::pipeline_funnel(&metric_fields::loaders(ctx)?.metrics.pipeline_funnel, self.0.id, filter, mode)
+            .await
+    }
     /// Global ID.
     pub async fn id(&self) -> ID {
         encode(NodeKind::Pipeline, self.0.id)
@@ -51,6 +64,18 @@ pub struct Stage(pub stage::Model);
 /// One step of a pipeline.
 #[Object]
 impl Stage {
+    /// `reached(this stage) / reached(previous stage) × 100` in this pipeline's funnel; null
+    /// for the first stage or when the previous stage was reached by no deal.
+    async fn conversion_from_previous(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Narrows the funnel; `period` applies per `mode`.")] filter: Option<MetricFilterInput>,
+        #[graphql(desc = "COHORT (the default) or ACTIVITY.")] mode: Option<FunnelMode>,
+    ) -> Result<Option<Money>> {
+        let loader = &metric_fields::loaders(ctx)?.metrics.pipeline_funnel;
+        let funnel = metric_fields::pipeline_funnel(loader, self.0.pipeline_id, filter, mode).await?;
+        Ok(funnel.and_then(|f| f.step_of(self.0.id).and_then(|s| hundredths(s.conversion_from_previous))))
+    }
     /// Global ID.
     pub async fn id(&self) -> ID {
         encode(NodeKind::Stage, self.0.id)

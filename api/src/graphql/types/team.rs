@@ -4,6 +4,9 @@ use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::{target, team};
 
+use super::funnel::{Funnel, FunnelMode};
+use super::metric_fields;
+use super::metrics::MetricFilterInput;
 use super::{Money, User};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
@@ -14,6 +17,15 @@ pub struct Team(pub team::Model);
 /// A sales team; its members are the users assigned to it.
 #[Object]
 impl Team {
+    /// The team's funnel: deals owned by its members.
+    async fn funnel(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Narrows the funnel; `period` applies per `mode`.")] filter: Option<MetricFilterInput>,
+        #[graphql(desc = "COHORT (the default) or ACTIVITY.")] mode: Option<FunnelMode>,
+    ) -> Result<Option<Funnel>> {
+        metric_fields::group_funnel(&metric_fields::loaders(ctx)?.metrics.team_funnel, self.0.id, filter, mode).await
+    }
     /// Global ID.
     pub async fn id(&self) -> ID {
         encode(NodeKind::Team, self.0.id)

@@ -6,6 +6,10 @@ use entity::user;
 
 use super::Team;
 use super::enums::Role;
+use super::funnel::{Funnel, FunnelMode};
+use super::metric_fields;
+use super::metrics::MetricFilterInput;
+use super::no_show::NoShowStats;
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
 
@@ -15,6 +19,19 @@ pub struct User(pub user::Model);
 /// A person who signs in: a sales rep, manager, analyst or administrator.
 #[Object]
 impl User {
+    /// The user's funnel: their deals in `filter.pipelineId` (or the default pipeline).
+    async fn funnel(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Narrows the funnel; `period` applies per `mode`.")] filter: Option<MetricFilterInput>,
+        #[graphql(desc = "COHORT (the default) or ACTIVITY.")] mode: Option<FunnelMode>,
+    ) -> Result<Option<Funnel>> {
+        metric_fields::group_funnel(&metric_fields::loaders(ctx)?.metrics.user_funnel, self.0.id, filter, mode).await
+    }
+    /// No-show stats of the user's meetings (SPEC 6.1).
+    async fn no_show_stats(&self, ctx: &Context<'_>, filter: Option<MetricFilterInput>) -> Result<NoShowStats> {
+        metric_fields::user_no_show(ctx, self.0.id, filter).await
+    }
     /// Global ID.
     pub async fn id(&self) -> ID {
         encode(NodeKind::User, self.0.id)

@@ -96,6 +96,14 @@ pub struct FunnelReport {
     pub pipeline_id: i64,
     pub total: Funnel,
     pub groups: Vec<(GroupKey, Funnel)>,
+    stages: Vec<stage::Model>,
+}
+
+impl FunnelReport {
+    /// The funnel of a group without deals (every count zero, every rate null).
+    pub fn empty(&self) -> Funnel {
+        build(&self.stages, &DealSums::default(), |_| StageSums::default())
+    }
 }
 
 pub async fn funnel(
@@ -162,7 +170,7 @@ pub async fn funnel(
             groups.push((key.clone(), funnel));
         }
     }
-    Ok(FunnelReport { pipeline_id: pipeline.id, total, groups })
+    Ok(FunnelReport { pipeline_id: pipeline.id, total, groups, stages })
 }
 
 fn build(stages: &[stage::Model], deals: &DealSums, stage_sums: impl Fn(i64) -> StageSums) -> Funnel {

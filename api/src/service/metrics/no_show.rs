@@ -55,18 +55,74 @@ impl NoShowStats {
     }
 }
 
+/// The records no-show stats can be computed per (computed fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parent {
+    Contact,
+    Deal,
+}
+
+/// No-show stats of each of `ids` (all time), one statement; ids without meetings are absent.
+pub async fn stats_of(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    parent: Parent,
+    ids: &[i64],
+) -> ApiResult<std::collections::HashMap<i64, NoShowStats>> {
+    let column = match parent {
+        Parent::Contact => "r.contact_id",
+        Parent::Deal => "r.deal_id",
+    };
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT ").push(column).push(" AS parent, ");
+    push_counts(&mut sql);
+    push_from(&mut sql, "meetings r JOIN contacts c ON c.id = r.contact_id");
+    push_where(&mut sql, principal, &MetricFilter::default());
+    sql.push(" AND ").push(column).push(" IN ").list(ids);
+    sql.push(" GROUP BY ").push(column);
+    let mut out = std::collections::HashMap::new();
+    for row in rows(db, sql).await? {
+        let stats = read_counts(&row)?;
+        out.insert(int(&row, "parent")?, stats);
+    }
+    Ok(out)
+}
+
 pub async fn no_show_stats(
     principal: &Principal,
     db: &impl ConnectionTrait,
     filter: &MetricFilter,
     group_by: Option<GroupBy>,
 ) -> ApiResult<Grouped<NoShowStats>> {
-    let now = crate::service::now();
     let mut sql = Sql::new(db.get_database_backend());
     let key = sql.group_key(group_by, "r.owner_id", "u.team_id", "c.source", "r.scheduled_at");
+    sql.push("SELECT ").push(&key).push(" AS g, ");
+    push_counts(&mut sql);
+    push_from(&mut sql, "meetings r JOIN contacts c ON c.id = r.contact_id");
+    push_where(&mut sql, principal, filter);
+    push_period(&mut sql, "r.scheduled_at", filter.period);
+    if group_by.is_some() {
+        sql.push(" GROUP BY g");
+    }
+    let mut total = NoShowStats::default();
+    let mut groups = Vec::new();
+    for row in rows(db, sql).await? {
+        let stats = read_counts(&row)?;
+        total.add(&stats);
+        if let Some(key) = group_of(&row, group_by)? {
+            groups.push((key, stats));
+        }
+    }
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(Grouped { total, groups })
+}
+
+/// The aggregate columns both statements select, over meetings `r`.
+fn push_counts(sql: &mut Sql) {
+    let now = crate::service::now();
     let count = |status: &str| format!("CAST(SUM(CASE WHEN r.status = '{status}' THEN 1 ELSE 0 END) AS BIGINT)");
     let followed_gap = format!("{} - {}", sql.epoch("f.created_at"), sql.epoch("r.outcome_logged_at"));
-    sql.push("SELECT ").push(&key).push(" AS g, COUNT(*) AS meetings, ");
+    sql.push("COUNT(*) AS meetings, ");
     sql.push(&count("COMPLETED")).push(" AS completed, ");
     sql.push(&count("NO_SHOW")).push(" AS no_shows, ");
     sql.push(&count("CANCELED")).push(" AS canceled, ");
@@ -78,30 +134,17 @@ pub async fn no_show_stats(
     sql.push("CAST(SUM(CASE WHEN r.status = 'NO_SHOW' AND EXISTS (SELECT 1 FROM meetings f WHERE f.contact_id = r.contact_id");
     sql.push(" AND f.id <> r.id AND f.deleted_at IS NULL AND ").push(&followed_gap);
     sql.push(&format!(" BETWEEN 0 AND {FOLLOW_UP_WINDOW_SECS}) THEN 1 ELSE 0 END) AS BIGINT) AS followed_up"));
-    push_from(&mut sql, "meetings r JOIN contacts c ON c.id = r.contact_id");
-    push_where(&mut sql, principal, filter);
-    push_period(&mut sql, "r.scheduled_at", filter.period);
-    if group_by.is_some() {
-        sql.push(" GROUP BY g");
-    }
-    let mut total = NoShowStats::default();
-    let mut groups = Vec::new();
-    for row in rows(db, sql).await? {
-        let stats = NoShowStats {
-            meetings: int(&row, "meetings")?,
-            completed: int(&row, "completed")?,
-            no_shows: int(&row, "no_shows")?,
-            canceled: int(&row, "canceled")?,
-            rescheduled: int(&row, "rescheduled")?,
-            unlogged: int(&row, "unlogged")?,
-            upcoming: int(&row, "upcoming")?,
-            followed_up_within_hour: int(&row, "followed_up")?,
-        };
-        total.add(&stats);
-        if let Some(key) = group_of(&row, group_by)? {
-            groups.push((key, stats));
-        }
-    }
-    groups.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(Grouped { total, groups })
+}
+
+fn read_counts(row: &sea_orm::QueryResult) -> ApiResult<NoShowStats> {
+    Ok(NoShowStats {
+        meetings: int(row, "meetings")?,
+        completed: int(row, "completed")?,
+        no_shows: int(row, "no_shows")?,
+        canceled: int(row, "canceled")?,
+        rescheduled: int(row, "rescheduled")?,
+        unlogged: int(row, "unlogged")?,
+        upcoming: int(row, "upcoming")?,
+        followed_up_within_hour: int(row, "followed_up")?,
+    })
 }

@@ -1,0 +1,168 @@
+//! DataLoaders for metric fields on objects (`User.funnel`, `Team.funnel`, `Pipeline.funnel`,
+//! `Stage.conversionFromPrevious`, `User.noShowStats`, `Contact.noShowStats`, …): the keys of
+//! one batch that share a filter become one grouped metric query, so a list of 50 users
+//! with their funnel costs the same statements as a list of 5.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+
+use super::batching::PollGate;
+use super::loaders::{LoaderCtx, gated};
+use crate::error::SharedError;
+use crate::service::metrics::funnel::{self, Funnel, FunnelMode};
+use crate::service::metrics::no_show::{self, NoShowStats, Parent};
+use crate::service::metrics::{GroupBy, GroupKey, MetricFilter};
+
+/// A metric of one object (`id`) under the field's arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MetricKey<A> {
+    pub args: A,
+    pub id: i64,
+}
+
+/// Groups keys by their arguments.
+fn by_args<A: Clone + Eq + std::hash::Hash>(keys: &[MetricKey<A>]) -> HashMap<A, Vec<i64>> {
+    let mut out: HashMap<A, Vec<i64>> = HashMap::new();
+    for k in keys {
+        out.entry(k.args.clone()).or_default().push(k.id);
+    }
+    out
+}
+
+/// `filter` narrowed to `ids` on top of its own owner (or team) list.
+fn narrowed(ids: &[i64], own: &Option<Vec<i64>>) -> Option<Vec<i64>> {
+    Some(match own {
+        Some(list) => ids.iter().copied().filter(|id| list.contains(id)).collect(),
+        None => ids.to_vec(),
+    })
+}
+
+pub struct UserNoShow(LoaderCtx);
+
+impl Loader<MetricKey<MetricFilter>> for UserNoShow {
+    type Value = NoShowStats;
+    type Error = SharedError;
+
+    async fn load(
+        &self,
+        keys: &[MetricKey<MetricFilter>],
+    ) -> Result<HashMap<MetricKey<MetricFilter>, NoShowStats>, SharedError> {
+        let mut out = HashMap::new();
+        for (filter, ids) in by_args(keys) {
+            let scoped = MetricFilter { owner_ids: narrowed(&ids, &filter.owner_ids), ..filter.clone() };
+            let grouped =
+                no_show::no_show_stats(self.0.principal(), &self.0.read, &scoped, Some(GroupBy::Owner)).await?;
+            let found: HashMap<GroupKey, NoShowStats> = grouped.groups.into_iter().collect();
+            for id in ids {
+                let stats = found.get(&GroupKey::Owner(id)).copied().unwrap_or_default();
+                out.insert(MetricKey { args: filter.clone(), id }, stats);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// No-show stats per contact or per deal (all time).
+pub struct ParentNoShow(LoaderCtx, Parent);
+
+impl Loader<i64> for ParentNoShow {
+    type Value = NoShowStats;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, NoShowStats>, SharedError> {
+        let found = no_show::stats_of(self.0.principal(), &self.0.read, self.1, keys).await?;
+        Ok(keys.iter().map(|id| (*id, found.get(id).copied().unwrap_or_default())).collect())
+    }
+}
+
+/// Who a grouped funnel is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FunnelOf {
+    Owner,
+    Team,
+}
+
+/// Funnels of users or teams: one grouped funnel per distinct (filter, mode).
+pub struct GroupFunnel(LoaderCtx, FunnelOf);
+
+/// The funnel of one object: its pipeline (for the `pipeline` field) and the numbers.
+pub type FunnelOfObject = (i64, Funnel);
+
+impl Loader<MetricKey<(MetricFilter, FunnelMode)>> for GroupFunnel {
+    type Value = FunnelOfObject;
+    type Error = SharedError;
+
+    async fn load(
+        &self,
+        keys: &[MetricKey<(MetricFilter, FunnelMode)>],
+    ) -> Result<HashMap<MetricKey<(MetricFilter, FunnelMode)>, FunnelOfObject>, SharedError> {
+        let mut out = HashMap::new();
+        for ((filter, mode), ids) in by_args(keys) {
+            let (scoped, by) = match self.1 {
+                FunnelOf::Owner => {
+                    (MetricFilter { owner_ids: narrowed(&ids, &filter.owner_ids), ..filter.clone() }, GroupBy::Owner)
+                }
+                FunnelOf::Team => {
+                    (MetricFilter { team_ids: narrowed(&ids, &filter.team_ids), ..filter.clone() }, GroupBy::Team)
+                }
+            };
+            let report = funnel::funnel(self.0.principal(), &self.0.read, &scoped, mode, Some(by)).await?;
+            let empty = report.empty();
+            let found: HashMap<GroupKey, Funnel> = report.groups.into_iter().collect();
+            for id in ids {
+                let key = match self.1 {
+                    FunnelOf::Owner => GroupKey::Owner(id),
+                    FunnelOf::Team => GroupKey::Team(Some(id)),
+                };
+                let funnel = found.get(&key).cloned().unwrap_or_else(|| empty.clone());
+                out.insert(MetricKey { args: (filter.clone(), mode), id }, (report.pipeline_id, funnel));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The funnel of a pipeline (keyed by pipeline id): one funnel per pipeline and arguments.
+pub struct PipelineFunnel(LoaderCtx);
+
+impl Loader<MetricKey<(MetricFilter, FunnelMode)>> for PipelineFunnel {
+    type Value = FunnelOfObject;
+    type Error = SharedError;
+
+    async fn load(
+        &self,
+        keys: &[MetricKey<(MetricFilter, FunnelMode)>],
+    ) -> Result<HashMap<MetricKey<(MetricFilter, FunnelMode)>, FunnelOfObject>, SharedError> {
+        let mut out = HashMap::new();
+        for key in keys {
+            let (filter, mode) = &key.args;
+            let scoped = MetricFilter { pipeline_id: Some(key.id), ..filter.clone() };
+            let report = funnel::funnel(self.0.principal(), &self.0.read, &scoped, *mode, None).await?;
+            out.insert(key.clone(), (report.pipeline_id, report.total));
+        }
+        Ok(out)
+    }
+}
+
+pub struct MetricLoaders {
+    pub user_no_show: DataLoader<UserNoShow>,
+    pub contact_no_show: DataLoader<ParentNoShow>,
+    pub deal_no_show: DataLoader<ParentNoShow>,
+    pub user_funnel: DataLoader<GroupFunnel>,
+    pub team_funnel: DataLoader<GroupFunnel>,
+    pub pipeline_funnel: DataLoader<PipelineFunnel>,
+}
+
+impl MetricLoaders {
+    pub fn new(ctx: &LoaderCtx, gate: &PollGate) -> Self {
+        Self {
+            user_no_show: gated(UserNoShow(ctx.clone()), gate),
+            contact_no_show: gated(ParentNoShow(ctx.clone(), Parent::Contact), gate),
+            deal_no_show: gated(ParentNoShow(ctx.clone(), Parent::Deal), gate),
+            user_funnel: gated(GroupFunnel(ctx.clone(), FunnelOf::Owner), gate),
+            team_funnel: gated(GroupFunnel(ctx.clone(), FunnelOf::Team), gate),
+            pipeline_funnel: gated(PipelineFunnel(ctx.clone()), gate),
+        }
+    }
+}
