@@ -616,6 +616,21 @@ db_test!(authorization_matrix_matches_the_spec_for_every_role, |app| {
             }
         }
 
+        // Metrics count exactly the visible records (each rep owns one of each).
+        let metrics = app
+            .ok(
+                token,
+                "{ funnel { deals } noShowStats { meetings } leadRejection { leads } leadEconomics { leads }
+                          lostDeals { count } targetAttainment { wonCount } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(metrics["funnel"]["deals"], visible.len(), "{role}: funnel");
+        assert_eq!(metrics["noShowStats"]["meetings"], visible.len(), "{role}: noShowStats");
+        assert_eq!(metrics["leadRejection"]["leads"], visible.len(), "{role}: leadRejection");
+        assert_eq!(metrics["leadEconomics"]["leads"], visible.len(), "{role}: leadEconomics");
+        assert_eq!(metrics["lostDeals"]["count"], 0, "{role}: lostDeals");
+
         // PII: only ANALYST gets null plus FORBIDDEN for email.
         let pii = app.gql(Some(token), "{ contacts(first: 1) { nodes { email } } }", json!({})).await;
         if *role == "ANALYST" {
@@ -695,7 +710,8 @@ async fn check_scope(app: &TestApp, admin: &str, n: usize, graph: &Graph) {
     ];
 
     let view = "{ me { email } contacts(first: 100) { totalCount nodes { owner { email } } }
-                  deals(first: 100) { totalCount nodes { amount owner { email team { name } } } } }";
+                  deals(first: 100) { totalCount nodes { amount owner { email team { name } } } }
+                  funnel { deals steps { amount } } leadRejection { leads } }";
     let members = reps
         .iter()
         .enumerate()
@@ -741,5 +757,12 @@ async fn check_scope(app: &TestApp, admin: &str, n: usize, graph: &Graph) {
             .map(|d| d["amount"].as_str().unwrap().trim_end_matches(".00").parse::<u64>().unwrap())
             .sum();
         assert_eq!(received, own_amounts.iter().sum::<u64>(), "{who}: amounts in {graph:?}");
+        // The metrics aggregate exactly the same rows (note: earlier cases' rows are other
+        // owners', so a correct scope leaves them out).
+        assert_eq!(body["funnel"]["deals"], own_amounts.len(), "{who}: funnel deals in {graph:?}");
+        let first_stage =
+            body["funnel"]["steps"][0]["amount"].as_str().unwrap().trim_end_matches(".00").parse::<u64>().unwrap();
+        assert_eq!(first_stage, own_amounts.iter().sum::<u64>(), "{who}: funnel amount in {graph:?}");
+        assert_eq!(body["leadRejection"]["leads"], own_contacts, "{who}: leads in {graph:?}");
     }
 }
