@@ -956,3 +956,62 @@ db_test!(metric_fields_on_objects_match_the_root_metrics_in_constant_statements,
         .await;
     assert_eq!(seen["users"]["nodes"][0], json!({ "noShowStats": { "meetings": 0 }, "funnel": { "deals": 0 } }));
 });
+
+db_test!(time_buckets_are_utc_weeks_quarters_half_years_and_years, |app| {
+    let o = org(&app).await;
+    let contacts = json!([
+        { "externalId": "web", "firstName": "W", "ownerEmail": "a@example.com", "source": "Web" },
+        { "externalId": "none", "firstName": "N", "ownerEmail": "a@example.com" },
+    ]);
+    // Wednesday 1 Jan, Monday 31 Mar, Tuesday 1 Apr, Tuesday 1 Jul, Wednesday 31 Dec 2025
+    // (23:30 UTC) and Thursday 1 Jan 2026.
+    let times = [
+        "2025-01-01T08:00:00Z",
+        "2025-03-31T08:00:00Z",
+        "2025-04-01T08:00:00Z",
+        "2025-07-01T08:00:00Z",
+        "2025-12-31T23:30:00Z",
+        "2026-01-01T00:30:00Z",
+    ];
+    let meetings: Vec<Value> = times
+        .iter()
+        .enumerate()
+        .map(|(i, at)| meeting(&format!("t{i}"), if i < 2 { "web" } else { "none" }, at, "COMPLETED", json!({})))
+        .collect();
+    app.ok(&o.admin, IMPORT, json!({ "i": { "contacts": contacts, "meetings": meetings } })).await;
+    let buckets = |by: &str| {
+        let app = app.clone();
+        let admin = o.admin.clone();
+        let by = by.to_owned();
+        async move {
+            let q = "query($g: MetricGroupBy) { noShowStats(groupBy: $g) { groups { group { periodStart source } meetings } } }";
+            let data = app.ok(&admin, q, json!({ "g": by })).await;
+            data["noShowStats"]["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| {
+                    let key = g["group"]["periodStart"]
+                        .as_str()
+                        .or(g["group"]["source"].as_str())
+                        .unwrap_or("(none)")
+                        .to_owned();
+                    (key, g["meetings"].as_i64().unwrap())
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let expect = |pairs: &[(&str, i64)]| pairs.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect::<Vec<_>>();
+    assert_eq!(
+        buckets("WEEK").await,
+        expect(&[("2024-12-30", 1), ("2025-03-31", 2), ("2025-06-30", 1), ("2025-12-29", 2)])
+    );
+    assert_eq!(
+        buckets("QUARTER").await,
+        expect(&[("2025-01-01", 2), ("2025-04-01", 1), ("2025-07-01", 1), ("2025-10-01", 1), ("2026-01-01", 1)])
+    );
+    assert_eq!(buckets("HALF_YEAR").await, expect(&[("2025-01-01", 3), ("2025-07-01", 2), ("2026-01-01", 1)]));
+    assert_eq!(buckets("YEAR").await, expect(&[("2025-01-01", 5), ("2026-01-01", 1)]));
+    assert_eq!(buckets("MONTH").await.len(), 6, "Jan, Mar, Apr, Jul, Dec 2025 and Jan 2026");
+    assert_eq!(buckets("SOURCE").await, expect(&[("(none)", 4), ("Web", 2)]));
+});

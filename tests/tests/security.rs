@@ -426,6 +426,8 @@ struct Owned {
     contact: String,
     deal: String,
     meeting: String,
+    /// The deal's first stage event.
+    event: String,
 }
 
 fn ids(list: &Value) -> std::collections::BTreeSet<String> {
@@ -464,7 +466,10 @@ db_test!(authorization_matrix_matches_the_spec_for_every_role, |app| {
             .as_str()
             .unwrap()
             .to_owned();
-        owned.push(Owned { rep, contact, deal, meeting });
+        let history =
+            app.ok(token, "query($d: ID!) { deal(id: $d) { stageHistory { id } } }", json!({ "d": deal })).await;
+        let event = history["deal"]["stageHistory"][0]["id"].as_str().unwrap().to_owned();
+        owned.push(Owned { rep, contact, deal, meeting, event });
     }
     let (_, stages) = {
         let p = app.ok(&admin, "{ pipelines { id stages { id } } }", json!({})).await;
@@ -514,12 +519,13 @@ db_test!(authorization_matrix_matches_the_spec_for_every_role, |app| {
         for o in &owned {
             let seen = sees.contains(&o.rep);
             let lookups = app
-                .gql(Some(token), "query($c: ID!, $d: ID!, $m: ID!) { contact(id: $c) { id } deal(id: $d) { id contact { id } meetings { id } }
-                                   meeting(id: $m) { id contact { id } deal { id } } nc: node(id: $c) { id } nd: node(id: $d) { id } nm: node(id: $m) { id } }",
-                     json!({ "c": o.contact, "d": o.deal, "m": o.meeting }))
+                .gql(Some(token), "query($c: ID!, $d: ID!, $m: ID!, $e: ID!) { contact(id: $c) { id } deal(id: $d) { id contact { id } meetings { id } }
+                                   meeting(id: $m) { id contact { id } deal { id } } nc: node(id: $c) { id } nd: node(id: $d) { id } nm: node(id: $m) { id }
+                                   ne: node(id: $e) { id } }",
+                     json!({ "c": o.contact, "d": o.deal, "m": o.meeting, "e": o.event }))
                 .await;
             let d = &lookups["data"];
-            for field in ["contact", "deal", "meeting", "nc", "nd", "nm"] {
+            for field in ["contact", "deal", "meeting", "nc", "nd", "nm", "ne"] {
                 assert_eq!(!d[field].is_null(), seen, "{role}: {field} of rep {}", o.rep);
             }
             if seen {
