@@ -781,8 +781,9 @@ db_test!(lead_rejection_rates_reasons_and_dead_on_arrival_leads, |app| {
     );
 });
 
-const ATTAINMENT: &str = "query($f: MetricFilterInput) { targetAttainment(filter: $f) {
-    target { user { email } team { name } } targetAmount wonAmount wonCount attainment } }";
+const ATTAINMENT: &str = "query($f: MetricFilterInput, $g: MetricGroupBy) { targetAttainment(filter: $f, groupBy: $g) {
+    targetAmount wonAmount wonCount attainment groups { group { team { name } } targetAmount wonAmount attainment }
+    targets { target { user { email } team { name } } targetAmount wonAmount wonCount attainment } } }";
 
 db_test!(target_attainment_counts_wins_inside_each_targets_own_period, |app| {
     let o = org(&app).await;
@@ -825,7 +826,7 @@ db_test!(target_attainment_counts_wins_inside_each_targets_own_period, |app| {
     // Q1 targets (the Q3 one does not overlap). A: 3000 + 2000 (a3 closes at the excluded end)
     // = 5000 of 10000 → 50.00; North (A and the manager): 5000 of 20000 → 25.00; B: 1000 of
     // 5000 → 20.00.
-    let rows = app.ok(&o.admin, ATTAINMENT, f.clone()).await["targetAttainment"].clone();
+    let rows = app.ok(&o.admin, ATTAINMENT, f.clone()).await["targetAttainment"]["targets"].clone();
     let summary = |rows: &Value| {
         rows.as_array()
             .unwrap()
@@ -853,9 +854,12 @@ db_test!(target_attainment_counts_wins_inside_each_targets_own_period, |app| {
         ]
     );
     // Rep A sees their own and their team's targets; rep B only theirs; ownerIds narrows.
-    assert_eq!(app.ok(&o.rep_a.1, ATTAINMENT, f.clone()).await["targetAttainment"].as_array().unwrap().len(), 2);
     assert_eq!(
-        summary(&app.ok(&o.rep_b.1, ATTAINMENT, f).await["targetAttainment"]),
+        app.ok(&o.rep_a.1, ATTAINMENT, f.clone()).await["targetAttainment"]["targets"].as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(
+        summary(&app.ok(&o.rep_b.1, ATTAINMENT, f.clone()).await["targetAttainment"]["targets"]),
         [("b@example.com".into(), "1000.00".into(), 1, "20.00".into())]
     );
     let only_a = app
@@ -865,7 +869,38 @@ db_test!(target_attainment_counts_wins_inside_each_targets_own_period, |app| {
             json!({ "f": { "period": { "from": q1.0, "to": q1.1 }, "ownerIds": [gid("User", o.rep_a.0)] } }),
         )
         .await;
-    assert_eq!(summary(&only_a["targetAttainment"]), [("a@example.com".into(), "5000.00".into(), 2, "50.00".into())]);
+    assert_eq!(
+        summary(&only_a["targetAttainment"]["targets"]),
+        [("a@example.com".into(), "5000.00".into(), 2, "50.00".into())]
+    );
+
+    // Totals: targets 10000 + 20000 + 5000 = 35000, won 5000 + 5000 + 1000 = 11000 →
+    // 31.43. By team: North (A's target and the team's) 30000 / 10000 → 33.33; South (B's)
+    // 5000 / 1000 → 20.00. A source no contact has leaves nothing won.
+    let grouped = app
+        .ok(&o.admin, ATTAINMENT, json!({ "f": { "period": { "from": q1.0, "to": q1.1 } }, "g": "TEAM" }))
+        .await["targetAttainment"]
+        .clone();
+    assert_eq!(
+        (
+            grouped["targetAmount"].as_str(),
+            grouped["wonAmount"].as_str(),
+            grouped["wonCount"].as_i64(),
+            grouped["attainment"].as_str()
+        ),
+        (Some("35000.00"), Some("11000.00"), Some(5), Some("31.43"))
+    );
+    assert_eq!(
+        grouped["groups"],
+        json!([
+            { "group": { "team": { "name": "North" } }, "targetAmount": "30000.00", "wonAmount": "10000.00", "attainment": "33.33" },
+            { "group": { "team": { "name": "South" } }, "targetAmount": "5000.00", "wonAmount": "1000.00", "attainment": "20.00" },
+        ])
+    );
+    let by_source = app
+        .ok(&o.admin, ATTAINMENT, json!({ "f": { "period": { "from": q1.0, "to": q1.1 }, "source": "Nowhere" } }))
+        .await;
+    assert_eq!(by_source["targetAttainment"]["wonAmount"], "0.00");
 });
 
 db_test!(metric_fields_on_objects_match_the_root_metrics_in_constant_statements, |app| {

@@ -3,7 +3,7 @@
 use async_graphql::{Context, Object, Result};
 
 use crate::graphql::context::ContextExt;
-use crate::graphql::types::attainment::TargetAttainment;
+use crate::graphql::types::attainment::TargetAttainmentReport;
 use crate::graphql::types::funnel::{Funnel, FunnelMode};
 use crate::graphql::types::lead_economics::{LeadEconomics, LeadEconomicsOverrides, RevenueBasis};
 use crate::graphql::types::lost::LostDeals;
@@ -106,14 +106,20 @@ impl MetricQuery {
     }
 
     /// Every visible target whose period overlaps `filter.period`, with the revenue won
-    /// against it (each row is one target, so there is no `groupBy`).
+    /// against it; optionally grouped with `groupBy` (not SOURCE).
     async fn target_attainment(
         &self,
         ctx: &Context<'_>,
         filter: Option<MetricFilterInput>,
-    ) -> Result<Vec<TargetAttainment>> {
+        group_by: Option<MetricGroupBy>,
+    ) -> Result<TargetAttainmentReport> {
         let filter = filter.unwrap_or_default().to_service()?;
-        let rows = attainment::target_attainment(ctx.principal()?, ctx.metrics_db(), &filter).await?;
-        Ok(rows.into_iter().map(TargetAttainment).collect())
+        let db = ctx.metrics_db();
+        let rows = attainment::target_attainment(ctx.principal()?, db, &filter).await?;
+        let groups = match group_by {
+            Some(by) => attainment::group_targets(db, rows.clone(), by.into()).await?,
+            None => Vec::new(),
+        };
+        Ok(TargetAttainmentReport::new(rows, groups))
     }
 }

@@ -31,7 +31,8 @@ impl Attainment {
     }
 }
 
-/// Every matching target with its won deals, ordered by period start. `ownerIds` keeps the
+/// Every matching target with its won deals, ordered by period start. `pipelineId` and
+/// `source` narrow the deals counted. `ownerIds` keeps the
 /// targets of those users, `teamIds` those of those teams; deals are counted within the
 /// caller's scope (a rep's view of a team target counts only the rep's own deals).
 pub async fn target_attainment(
@@ -59,7 +60,14 @@ pub async fn target_attainment(
     sql.push(" FROM targets t JOIN users du ON du.id = t.user_id OR du.team_id = t.team_id");
     sql.push(" JOIN deals d ON d.owner_id = du.id AND d.status = 'WON' AND d.deleted_at IS NULL");
     sql.push(" AND d.closed_at >= t.period_start AND d.closed_at < t.period_end");
+    sql.push(" JOIN contacts c ON c.id = d.contact_id");
     sql.push(" WHERE t.id IN ").list(&ids);
+    if let Some(pipeline_id) = filter.pipeline_id {
+        sql.push(" AND d.pipeline_id = ").param(pipeline_id);
+    }
+    if let Some(source) = &filter.source {
+        sql.push(" AND c.source = ").param(source.clone());
+    }
     match owner_scope(principal) {
         OwnerScope::All => {}
         OwnerScope::Team(team_id) => {
@@ -81,4 +89,70 @@ pub async fn target_attainment(
             Attainment { target, won_amount, won_count }
         })
         .collect())
+}
+
+/// Sums over several targets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AttainmentSums {
+    pub target: i64,
+    pub won_amount: i64,
+    pub won_count: i64,
+}
+
+impl AttainmentSums {
+    pub fn of(rows: &[Attainment]) -> Self {
+        rows.iter().fold(Self::default(), |s, r| Self {
+            target: s.target + r.target.amount,
+            won_amount: s.won_amount + r.won_amount,
+            won_count: s.won_count + r.won_count,
+        })
+    }
+
+    pub fn attainment(&self) -> Option<i64> {
+        percent(self.won_amount, self.target)
+    }
+}
+
+/// Groups target rows: OWNER by the target's user (team targets apart), TEAM by the target's
+/// team or its user's team, time buckets by the start of the target's own period.
+pub async fn group_targets(
+    db: &impl ConnectionTrait,
+    rows: Vec<Attainment>,
+    by: super::GroupBy,
+) -> ApiResult<Vec<(super::GroupKey, Vec<Attainment>)>> {
+    use super::{GroupBy, GroupKey};
+    use chrono::Datelike;
+    let user_ids: Vec<i64> = rows.iter().filter_map(|r| r.target.user_id).collect();
+    let teams: HashMap<i64, Option<i64>> =
+        crate::service::users::by_ids(db, &user_ids).await?.into_iter().map(|u| (u.id, u.team_id)).collect();
+    let mut groups: std::collections::BTreeMap<GroupKey, Vec<Attainment>> = std::collections::BTreeMap::new();
+    for row in rows {
+        let start = row.target.period_start.date_naive();
+        let month0 = start.month0();
+        let first = |month0: u32| chrono::NaiveDate::from_ymd_opt(start.year(), month0 + 1, 1).unwrap_or(start);
+        let key = match by {
+            GroupBy::Owner => match row.target.user_id {
+                Some(user) => GroupKey::Owner(user),
+                None => continue,
+            },
+            GroupBy::Team => GroupKey::Team(
+                row.target.team_id.or_else(|| row.target.user_id.and_then(|u| teams.get(&u).copied().flatten())),
+            ),
+            GroupBy::Source => {
+                return Err(crate::error::ApiError::bad_input(
+                    "groupBy",
+                    "targets have no lead source; group by OWNER, TEAM or a period",
+                ));
+            }
+            GroupBy::Week => {
+                GroupKey::Period(by, start - chrono::Duration::days(i64::from(start.weekday().num_days_from_monday())))
+            }
+            GroupBy::Month => GroupKey::Period(by, first(month0)),
+            GroupBy::Quarter => GroupKey::Period(by, first(month0 / 3 * 3)),
+            GroupBy::HalfYear => GroupKey::Period(by, first(month0 / 6 * 6)),
+            GroupBy::Year => GroupKey::Period(by, first(0)),
+        };
+        groups.entry(key).or_default().push(row);
+    }
+    Ok(groups.into_iter().collect())
 }
