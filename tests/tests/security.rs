@@ -135,6 +135,19 @@ fn claims_of(token: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
+/// `claims` with each key of `changes` set, or removed when its value is null.
+fn changed(claims: &Value, changes: &Value) -> Value {
+    let mut c = claims.clone();
+    for (k, v) in changes.as_object().unwrap() {
+        if v.is_null() {
+            c.as_object_mut().unwrap().remove(k);
+        } else {
+            c.as_object_mut().unwrap().insert(k.clone(), v.clone());
+        }
+    }
+    c
+}
+
 fn hs256(claims: &Value, secret: &[u8]) -> String {
     jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret)).unwrap()
 }
@@ -144,17 +157,7 @@ db_test!(bad_session_credentials_are_unauthenticated_never_anonymous, |app| {
     let secret = session_secret(&app).await;
     let claims = claims_of(&token);
     let now = chrono::Utc::now().timestamp();
-    let with = |changes: Value| {
-        let mut c = claims.clone();
-        for (k, v) in changes.as_object().unwrap() {
-            if v.is_null() {
-                c.as_object_mut().unwrap().remove(k)
-            } else {
-                c.as_object_mut().unwrap().insert(k.clone(), v.clone())
-            };
-        }
-        c
-    };
+    let with = |changes: Value| changed(&claims, &changes);
     // Re-signing the real claims with the real secret works, so each rejection below is
     // about the one thing changed.
     let me = "{ me { email } }";
@@ -219,17 +222,7 @@ db_test!(external_identity_provider_tokens_are_pinned_and_checked, |app| {
     let now = chrono::Utc::now().timestamp();
     let claims = json!({ "iss": "https://idp.example", "aud": "crm-api", "sub": "u-1", "email": "SSO@example.com",
                          "iat": now, "exp": now + 600 });
-    let with = |changes: Value| {
-        let mut c = claims.clone();
-        for (k, v) in changes.as_object().unwrap() {
-            if v.is_null() {
-                c.as_object_mut().unwrap().remove(k)
-            } else {
-                c.as_object_mut().unwrap().insert(k.clone(), v.clone())
-            };
-        }
-        c
-    };
+    let with = |changes: Value| changed(&claims, &changes);
     let me = "{ me { email role } }";
 
     let mut cfg = api::config::ServeConfig::default();
