@@ -92,6 +92,8 @@ pub fn build_router(state: AppState) -> Router {
         .route("/graphiql/{file}", get(graphiql::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::telemetry::render))
+        .route_layer(axum::middleware::from_fn(crate::telemetry::track_requests))
         .layer(RequestBodyLimitLayer::new(http.body_limit_bytes))
         .layer(cors(&http.cors_origins))
         .layer(TimeoutLayer::with_status_code(

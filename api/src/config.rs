@@ -296,6 +296,9 @@ pub struct SeedConfig {
     /// Password of every generated user.
     #[arg(long, env = "CRM_SEED_PASSWORD", default_value = "demo-password", hide_env_values = true)]
     pub password: String,
+    /// Print no progress line while inserting.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 impl Default for SeedConfig {
@@ -310,6 +313,7 @@ impl Default for SeedConfig {
             months: 12,
             end_date: None,
             password: "demo-password".into(),
+            quiet: true,
         }
     }
 }

@@ -60,8 +60,9 @@ pub async fn connect(url: &str, cfg: &DbConfig) -> Result<DatabaseConnection, Db
                 .busy_timeout(busy)
                 .foreign_keys(true)
         });
-    let db =
+    let mut db =
         Database::connect(opts).await.map_err(|e| DbInitError::Connect { url: redact(url), reason: one_line(&e) })?;
+    crate::telemetry::count_sql(&mut db);
     db.ping().await.map_err(|e| DbInitError::Connect { url: redact(url), reason: one_line(&e) })?;
     Ok(db)
 }

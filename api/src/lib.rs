@@ -10,5 +10,6 @@ pub mod graphql;
 pub mod money;
 pub mod seed;
 pub mod service;
+pub mod telemetry;
 
 pub use cli::run;

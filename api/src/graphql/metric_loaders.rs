@@ -12,7 +12,7 @@ use super::loaders::{LoaderCtx, gated};
 use crate::error::SharedError;
 use crate::service::metrics::funnel::{self, Funnel, FunnelMode};
 use crate::service::metrics::no_show::{self, NoShowStats, Parent};
-use crate::service::metrics::{GroupBy, GroupKey, MetricFilter};
+use crate::service::metrics::{GroupBy, GroupKey, Grouping, MetricFilter};
 
 /// A metric of one object (`id`) under the field's arguments.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -52,7 +52,7 @@ impl Loader<MetricKey<MetricFilter>> for UserNoShow {
         for (filter, ids) in by_args(keys) {
             let scoped = MetricFilter { owner_ids: narrowed(&ids, &filter.owner_ids), ..filter.clone() };
             let grouped =
-                no_show::no_show_stats(self.0.principal(), &self.0.read, &scoped, Some(GroupBy::Owner)).await?;
+                no_show::no_show_stats(self.0.principal(), &self.0.read, &scoped, Grouping::by(Some(GroupBy::Owner))).await?;
             let found: HashMap<GroupKey, NoShowStats> = grouped.groups.into_iter().collect();
             for id in ids {
                 let stats = found.get(&GroupKey::Owner(id)).copied().unwrap_or_default();
@@ -107,7 +107,7 @@ impl Loader<MetricKey<(MetricFilter, FunnelMode)>> for GroupFunnel {
                     (MetricFilter { team_ids: narrowed(&ids, &filter.team_ids), ..filter.clone() }, GroupBy::Team)
                 }
             };
-            let report = funnel::funnel(self.0.principal(), &self.0.read, &scoped, mode, Some(by)).await?;
+            let report = funnel::funnel(self.0.principal(), &self.0.read, &scoped, mode, Grouping::by(Some(by))).await?;
             let empty = report.empty();
             let found: HashMap<GroupKey, Funnel> = report.groups.into_iter().collect();
             for id in ids {
@@ -138,7 +138,7 @@ impl Loader<MetricKey<(MetricFilter, FunnelMode)>> for PipelineFunnel {
         for key in keys {
             let (filter, mode) = &key.args;
             let scoped = MetricFilter { pipeline_id: Some(key.id), ..filter.clone() };
-            let report = funnel::funnel(self.0.principal(), &self.0.read, &scoped, *mode, None).await?;
+            let report = funnel::funnel(self.0.principal(), &self.0.read, &scoped, *mode, Grouping::default()).await?;
             out.insert(key.clone(), (report.pipeline_id, report.total));
         }
         Ok(out)

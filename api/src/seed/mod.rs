@@ -2,10 +2,12 @@
 //!
 //! Everything is drawn from one RNG seeded with `--seed` and anchored at `--end-date`, so the
 //! same arguments always produce the same rows. Rows are built in memory with explicit ids
-//! and inserted with multi-row statements in one write transaction.
+//! (1M deals, 3M stage events and 2M meetings take about 2 GB) and inserted with multi-row
+//! statements in one write transaction, with a progress line on stderr.
 
 mod activity;
 mod org;
+mod progress;
 mod random;
 mod words;
 
@@ -25,6 +27,7 @@ use crate::auth::password::hash_password;
 use crate::config::SeedConfig;
 use crate::db::begin_write;
 use crate::error::ApiResult;
+use progress::Progress;
 
 pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.example";
 /// Rows per multi-row INSERT: below SQLite's 32,766 bound parameters for the widest table.
@@ -43,6 +46,20 @@ pub struct Summary {
     pub meetings: usize,
     pub targets: usize,
 }
+
+impl Summary {
+    /// Every row the summary stands for (the pipeline included).
+    pub fn rows(&self) -> usize {
+        self.teams + self.users + 1 + STAGE_COUNT + LOST_REASON_COUNT + self.targets
+            + self.contacts
+            + self.deals
+            + self.stage_events
+            + self.meetings
+    }
+}
+
+const STAGE_COUNT: usize = words::STAGES.len();
+const LOST_REASON_COUNT: usize = words::LOST_REASONS.len();
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -78,17 +95,30 @@ pub async fn generate(db: &DatabaseConnection, cfg: &SeedConfig) -> ApiResult<Su
     let org = org::build(&mut rng, cfg, start, end, &password_hash);
     let act = activity::build(&mut rng, cfg, &org, start, end);
 
+    let summary = Summary {
+        teams: org.teams.len(),
+        users: org.users.len(),
+        contacts: act.contacts.len(),
+        deals: act.deals.len(),
+        won: act.deals.iter().filter(|d| d.status == DealStatus::Won).count(),
+        lost: act.deals.iter().filter(|d| d.status == DealStatus::Lost).count(),
+        stage_events: act.events.len(),
+        meetings: act.meetings.len(),
+        targets: org.targets.len(),
+    };
+    let mut progress = Progress::new(!cfg.quiet, summary.rows());
     let tx = begin_write(db).await?;
-    insert_all(&tx, org.teams.clone()).await?;
-    insert_all(&tx, org.users.clone()).await?;
-    insert_all(&tx, vec![org.pipeline.clone()]).await?;
-    insert_all(&tx, org.stages.clone()).await?;
-    insert_all(&tx, org.lost_reasons.clone()).await?;
-    insert_all(&tx, org.targets.clone()).await?;
-    insert_all(&tx, act.contacts.clone()).await?;
-    insert_all(&tx, act.deals.clone()).await?;
-    insert_all(&tx, act.events.clone()).await?;
-    insert_all(&tx, act.meetings.clone()).await?;
+    insert_all(&tx, org.teams, &mut progress).await?;
+    insert_all(&tx, org.users, &mut progress).await?;
+    insert_all(&tx, vec![org.pipeline], &mut progress).await?;
+    insert_all(&tx, org.stages, &mut progress).await?;
+    insert_all(&tx, org.lost_reasons, &mut progress).await?;
+    insert_all(&tx, org.targets, &mut progress).await?;
+    insert_all(&tx, act.contacts, &mut progress).await?;
+    insert_all(&tx, act.deals, &mut progress).await?;
+    insert_all(&tx, act.events, &mut progress).await?;
+    // Newest first: a rescheduled meeting links to the one after it, which must exist first.
+    insert_all(&tx, act.meetings.into_iter().rev().collect(), &mut progress).await?;
     if tx.get_database_backend() == DatabaseBackend::Postgres {
         // Rows were inserted with explicit ids: move each sequence past them.
         for table in [
@@ -109,22 +139,12 @@ pub async fn generate(db: &DatabaseConnection, cfg: &SeedConfig) -> ApiResult<Su
             tx.execute_raw(Statement::from_string(DatabaseBackend::Postgres, sql)).await?;
         }
     }
+    progress.finish();
     tx.commit().await?;
-
-    Ok(Summary {
-        teams: org.teams.len(),
-        users: org.users.len(),
-        contacts: act.contacts.len(),
-        deals: act.deals.len(),
-        won: act.deals.iter().filter(|d| d.status == DealStatus::Won).count(),
-        lost: act.deals.iter().filter(|d| d.status == DealStatus::Lost).count(),
-        stage_events: act.events.len(),
-        meetings: act.meetings.len(),
-        targets: org.targets.len(),
-    })
+    Ok(summary)
 }
 
-async fn insert_all<M, A>(db: &impl ConnectionTrait, models: Vec<M>) -> ApiResult<()>
+async fn insert_all<M, A>(db: &impl ConnectionTrait, models: Vec<M>, progress: &mut Progress) -> ApiResult<()>
 where
     M: IntoActiveModel<A>,
     A: ActiveModelTrait + Send,
@@ -133,7 +153,9 @@ where
     let mut rows = models.into_iter().map(|m| m.into_active_model().reset_all()).peekable();
     while rows.peek().is_some() {
         let chunk: Vec<A> = rows.by_ref().take(CHUNK).collect();
+        let len = chunk.len();
         <A::Entity as EntityTrait>::insert_many(chunk).exec_without_returning(db).await?;
+        progress.advance(len);
     }
     Ok(())
 }

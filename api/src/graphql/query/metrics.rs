@@ -10,7 +10,7 @@ use crate::graphql::types::lost::LostDeals;
 use crate::graphql::types::metrics::{MetricFilterInput, MetricGroupBy};
 use crate::graphql::types::no_show::NoShowStats;
 use crate::graphql::types::rejection::LeadRejection;
-use crate::service::metrics::{attainment, funnel, lead_economics, lost, no_show, rejection};
+use crate::service::metrics::{Grouping, attainment, funnel, lead_economics, lost, no_show, rejection};
 
 #[derive(Default)]
 pub struct MetricQuery;
@@ -24,10 +24,13 @@ impl MetricQuery {
         ctx: &Context<'_>,
         filter: Option<MetricFilterInput>,
         group_by: Option<MetricGroupBy>,
+        #[graphql(desc = "A second breakdown inside each group (OWNER then MONTH: owner × month).")] then_by: Option<
+            MetricGroupBy,
+        >,
     ) -> Result<NoShowStats> {
         let filter = filter.unwrap_or_default().to_service()?;
-        let grouped =
-            no_show::no_show_stats(ctx.principal()?, ctx.metrics_db(), &filter, group_by.map(Into::into)).await?;
+        let grouping = Grouping::new(group_by.map(Into::into), then_by.map(Into::into))?;
+        let grouped = no_show::no_show_stats(ctx.principal()?, ctx.metrics_db(), &filter, grouping).await?;
         Ok(NoShowStats::from_grouped(grouped))
     }
 
@@ -38,17 +41,16 @@ impl MetricQuery {
         ctx: &Context<'_>,
         filter: Option<MetricFilterInput>,
         group_by: Option<MetricGroupBy>,
+        #[graphql(desc = "A second breakdown inside each group (OWNER then MONTH: owner × month).")] then_by: Option<
+            MetricGroupBy,
+        >,
         #[graphql(desc = "COHORT (the default) or ACTIVITY.")] mode: Option<FunnelMode>,
     ) -> Result<Funnel> {
         let filter = filter.unwrap_or_default().to_service()?;
-        let report = funnel::funnel(
-            ctx.principal()?,
-            ctx.metrics_db(),
-            &filter,
-            mode.unwrap_or_default().into(),
-            group_by.map(Into::into),
-        )
-        .await?;
+        let grouping = Grouping::new(group_by.map(Into::into), then_by.map(Into::into))?;
+        let report =
+            funnel::funnel(ctx.principal()?, ctx.metrics_db(), &filter, mode.unwrap_or_default().into(), grouping)
+                .await?;
         Ok(Funnel::from_report(report))
     }
 

@@ -39,12 +39,16 @@ impl Funnel {
         self.funnel.steps.iter().find(|s| s.stage.as_ref().is_some_and(|st| st.id == stage_id))
     }
 
-    pub fn from_report(report: FunnelReport) -> Self {
+    pub fn from_report(mut report: FunnelReport) -> Self {
         let pipeline_id = report.pipeline_id;
+        let leaf = |(key, funnel)| Self { pipeline_id, funnel, group: Some(key), groups: Vec::new() };
         let groups = report
             .groups
             .into_iter()
-            .map(|(key, funnel)| Self { pipeline_id, funnel, group: Some(key), groups: Vec::new() })
+            .map(|(key, funnel)| {
+                let inner = report.subgroups.remove(&key).unwrap_or_default();
+                Self { pipeline_id, funnel, group: Some(key), groups: inner.into_iter().map(leaf).collect() }
+            })
             .collect();
         Self { pipeline_id, funnel: report.total, group: None, groups }
     }
@@ -57,7 +61,8 @@ impl Funnel {
     async fn group(&self) -> Option<MetricGroup> {
         self.group.clone().map(MetricGroup)
     }
-    /// One funnel per group when `groupBy` was given (same fields), ordered by group.
+    /// One funnel per group when `groupBy` was given (same fields), ordered by group; inside
+    /// a group, one per `thenBy` group.
     async fn groups(&self) -> &[Funnel] {
         &self.groups
     }

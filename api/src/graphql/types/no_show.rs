@@ -34,11 +34,15 @@ impl NoShowStats {
         Self { stats, group: None, groups: Vec::new() }
     }
 
-    pub fn from_grouped(grouped: Grouped<Stats>) -> Self {
+    pub fn from_grouped(mut grouped: Grouped<Stats>) -> Self {
+        let leaf = |(key, stats)| Self { stats, group: Some(key), groups: Vec::new() };
         let groups = grouped
             .groups
             .into_iter()
-            .map(|(key, stats)| Self { stats, group: Some(key), groups: Vec::new() })
+            .map(|(key, stats)| {
+                let inner = grouped.subgroups.remove(&key).unwrap_or_default();
+                Self { stats, group: Some(key), groups: inner.into_iter().map(leaf).collect() }
+            })
             .collect();
         Self { stats: grouped.total, group: None, groups }
     }

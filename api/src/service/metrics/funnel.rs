@@ -9,7 +9,7 @@ use entity::stage;
 use sea_orm::ConnectionTrait;
 
 use super::arith::{average_days, percent, ratio};
-use super::{GroupBy, GroupKey, MetricFilter, group_of, int, push_from, push_period, push_where, rows};
+use super::{GroupKey, Grouping, MetricFilter, RowKey, int, keys_of, push_from, push_period, push_where, rows};
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::service::metrics::sql::Sql;
@@ -33,6 +33,16 @@ struct StageSums {
     lost_here: i64,
     stay_seconds: i64,
     stays: i64,
+}
+
+impl StageSums {
+    fn add(&mut self, o: &Self) {
+        self.reached += o.reached;
+        self.amount += o.amount;
+        self.lost_here += o.lost_here;
+        self.stays += o.stays;
+        self.stay_seconds += o.stay_seconds;
+    }
 }
 
 /// Integer aggregates of the deals of one group.
@@ -96,6 +106,8 @@ pub struct FunnelReport {
     pub pipeline_id: i64,
     pub total: Funnel,
     pub groups: Vec<(GroupKey, Funnel)>,
+    /// With a second grouping dimension: the funnels inside each group, ordered by key.
+    pub subgroups: BTreeMap<GroupKey, Vec<(GroupKey, Funnel)>>,
     stages: Vec<stage::Model>,
 }
 
@@ -111,7 +123,7 @@ pub async fn funnel(
     db: &impl ConnectionTrait,
     filter: &MetricFilter,
     mode: FunnelMode,
-    group_by: Option<GroupBy>,
+    grouping: Grouping,
 ) -> ApiResult<FunnelReport> {
     let pipeline = pipelines::resolve(db, filter.pipeline_id).await.map_err(|_| {
         crate::error::ApiError::bad_input("filter.pipelineId", "no such pipeline (and no default pipeline)")
@@ -119,8 +131,8 @@ pub async fn funnel(
     let stages = pipelines::stages_of(db, &[pipeline.id]).await?;
     let now = crate::service::now();
 
-    let deal_rows = rows(db, deal_sums_sql(db, principal, filter, mode, group_by, pipeline.id)).await?;
-    let mut deals: BTreeMap<Option<GroupKey>, DealSums> = BTreeMap::new();
+    let deal_rows = rows(db, deal_sums_sql(db, principal, filter, mode, grouping, pipeline.id)).await?;
+    let mut deals: BTreeMap<RowKey, DealSums> = BTreeMap::new();
     for row in &deal_rows {
         let sums = DealSums {
             deals: int(row, "deals")?,
@@ -131,46 +143,54 @@ pub async fn funnel(
             weighted: int(row, "weighted")?,
             won_seconds: int(row, "won_seconds")?,
         };
-        deals.insert(group_of(row, group_by)?, sums);
+        deals.insert(keys_of(row, grouping)?, sums);
     }
-    let mut per_stage: BTreeMap<(Option<GroupKey>, i64), StageSums> = BTreeMap::new();
-    for row in rows(db, reached_sql(db, principal, filter, mode, group_by, pipeline.id)).await? {
-        let entry = per_stage.entry((group_of(&row, group_by)?, int(&row, "stage_id")?)).or_default();
+    let mut per_stage: BTreeMap<(RowKey, i64), StageSums> = BTreeMap::new();
+    for row in rows(db, reached_sql(db, principal, filter, mode, grouping, pipeline.id)).await? {
+        let entry = per_stage.entry((keys_of(&row, grouping)?, int(&row, "stage_id")?)).or_default();
         entry.reached = int(&row, "reached")?;
         entry.amount = int(&row, "amount")?;
         entry.lost_here = int(&row, "lost_here")?;
     }
-    for row in rows(db, stays_sql(db, principal, filter, mode, group_by, pipeline.id, now)).await? {
-        let entry = per_stage.entry((group_of(&row, group_by)?, int(&row, "stage_id")?)).or_default();
+    for row in rows(db, stays_sql(db, principal, filter, mode, grouping, pipeline.id, now)).await? {
+        let entry = per_stage.entry((keys_of(&row, grouping)?, int(&row, "stage_id")?)).or_default();
         entry.stays = int(&row, "stays")?;
         entry.stay_seconds = int(&row, "stay_seconds")?;
     }
 
-    // The total is the sum of the groups: every deal is in exactly one group.
+    // The total is the sum of the groups and a group the sum of its subgroups: every deal is
+    // in exactly one row.
     let mut total_deals = DealSums::default();
-    let mut total_stages: BTreeMap<i64, StageSums> = BTreeMap::new();
-    for sums in deals.values() {
+    let mut outer_deals: BTreeMap<GroupKey, DealSums> = BTreeMap::new();
+    for ((outer, _), sums) in &deals {
         total_deals.add(sums);
-    }
-    for ((_, stage_id), sums) in &per_stage {
-        let t = total_stages.entry(*stage_id).or_default();
-        t.reached += sums.reached;
-        t.amount += sums.amount;
-        t.lost_here += sums.lost_here;
-        t.stays += sums.stays;
-        t.stay_seconds += sums.stay_seconds;
-    }
-    let total = build(&stages, &total_deals, |id| total_stages.get(&id).copied().unwrap_or_default());
-    let mut groups = Vec::new();
-    if group_by.is_some() {
-        for (key, sums) in &deals {
-            let Some(key) = key else { continue };
-            let funnel =
-                build(&stages, sums, |id| per_stage.get(&(Some(key.clone()), id)).copied().unwrap_or_default());
-            groups.push((key.clone(), funnel));
+        if let Some(outer) = outer {
+            outer_deals.entry(outer.clone()).or_default().add(sums);
         }
     }
-    Ok(FunnelReport { pipeline_id: pipeline.id, total, groups, stages })
+    let mut total_stages: BTreeMap<i64, StageSums> = BTreeMap::new();
+    let mut outer_stages: BTreeMap<(GroupKey, i64), StageSums> = BTreeMap::new();
+    for (((outer, _), stage_id), sums) in &per_stage {
+        total_stages.entry(*stage_id).or_default().add(sums);
+        if let Some(outer) = outer {
+            outer_stages.entry((outer.clone(), *stage_id)).or_default().add(sums);
+        }
+    }
+    let total = build(&stages, &total_deals, |id| total_stages.get(&id).copied().unwrap_or_default());
+    let groups = outer_deals
+        .iter()
+        .map(|(key, sums)| {
+            let funnel = build(&stages, sums, |id| outer_stages.get(&(key.clone(), id)).copied().unwrap_or_default());
+            (key.clone(), funnel)
+        })
+        .collect();
+    let mut subgroups: BTreeMap<GroupKey, Vec<(GroupKey, Funnel)>> = BTreeMap::new();
+    for (key, sums) in &deals {
+        let (Some(outer), Some(inner)) = key else { continue };
+        let funnel = build(&stages, sums, |id| per_stage.get(&(key.clone(), id)).copied().unwrap_or_default());
+        subgroups.entry(outer.clone()).or_default().push((inner.clone(), funnel));
+    }
+    Ok(FunnelReport { pipeline_id: pipeline.id, total, groups, subgroups, stages })
 }
 
 fn build(stages: &[stage::Model], deals: &DealSums, stage_sums: impl Fn(i64) -> StageSums) -> Funnel {
@@ -235,12 +255,12 @@ fn push_deals(
     }
 }
 
-fn group_key(sql: &Sql, mode: FunnelMode, group_by: Option<GroupBy>) -> String {
+fn group_columns(sql: &Sql, mode: FunnelMode, grouping: Grouping) -> String {
     let time = match mode {
         FunnelMode::Cohort => "r.created_at",
         FunnelMode::Activity => "act.active_at",
     };
-    sql.group_key(group_by, "r.owner_id", "u.team_id", "c.source", time)
+    sql.group_columns(grouping, "r.owner_id", "u.team_id", "c.source", time)
 }
 
 fn deal_sums_sql(
@@ -248,13 +268,13 @@ fn deal_sums_sql(
     principal: &Principal,
     filter: &MetricFilter,
     mode: FunnelMode,
-    group_by: Option<GroupBy>,
+    grouping: Grouping,
     pipeline_id: i64,
 ) -> Sql {
     let mut sql = Sql::new(db.get_database_backend());
-    let key = group_key(&sql, mode, group_by);
+    let keys = group_columns(&sql, mode, grouping);
     let won_seconds = format!("{} - {}", sql.epoch("r.closed_at"), sql.epoch("r.created_at"));
-    sql.push("SELECT ").push(&key).push(" AS g, COUNT(*) AS deals");
+    sql.push("SELECT ").push(&keys).push(", COUNT(*) AS deals");
     sql.push(", CAST(SUM(CASE WHEN r.status = 'WON' THEN 1 ELSE 0 END) AS BIGINT) AS won");
     sql.push(", CAST(SUM(CASE WHEN r.status = 'LOST' THEN 1 ELSE 0 END) AS BIGINT) AS lost");
     sql.push(", CAST(SUM(CASE WHEN r.status = 'OPEN' THEN 1 ELSE 0 END) AS BIGINT) AS open");
@@ -266,7 +286,7 @@ fn deal_sums_sql(
         ", CAST(SUM(CASE WHEN r.status = 'WON' THEN {won_seconds} ELSE 0 END) AS BIGINT) AS won_seconds"
     ));
     push_deals(&mut sql, principal, filter, mode, pipeline_id, " JOIN stages cs ON cs.id = r.stage_id");
-    sql.push(" GROUP BY g");
+    sql.push(" GROUP BY g, g2");
     sql
 }
 
@@ -275,18 +295,18 @@ fn reached_sql(
     principal: &Principal,
     filter: &MetricFilter,
     mode: FunnelMode,
-    group_by: Option<GroupBy>,
+    grouping: Grouping,
     pipeline_id: i64,
 ) -> Sql {
     let mut sql = Sql::new(db.get_database_backend());
-    let key = group_key(&sql, mode, group_by);
-    sql.push("SELECT ").push(&key).push(" AS g, s.id AS stage_id, COUNT(*) AS reached");
+    let keys = group_columns(&sql, mode, grouping);
+    sql.push("SELECT ").push(&keys).push(", s.id AS stage_id, COUNT(*) AS reached");
     sql.push(", CAST(SUM(r.amount) AS BIGINT) AS amount");
     sql.push(", CAST(SUM(CASE WHEN r.status = 'LOST' AND r.stage_id = s.id THEN 1 ELSE 0 END) AS BIGINT) AS lost_here");
     let reached =
         " JOIN stages s ON s.pipeline_id = r.pipeline_id AND (r.max_stage_position >= s.position OR r.status = 'WON')";
     push_deals(&mut sql, principal, filter, mode, pipeline_id, reached);
-    sql.push(" GROUP BY g, s.id");
+    sql.push(" GROUP BY g, g2, s.id");
     sql
 }
 
@@ -297,21 +317,21 @@ fn stays_sql(
     principal: &Principal,
     filter: &MetricFilter,
     mode: FunnelMode,
-    group_by: Option<GroupBy>,
+    grouping: Grouping,
     pipeline_id: i64,
     now: DateTime<Utc>,
 ) -> Sql {
     let mut sql = Sql::new(db.get_database_backend());
-    let key = group_key(&sql, mode, group_by);
+    let keys = group_columns(&sql, mode, grouping);
     let stay_end = format!("COALESCE({}, {}, ", sql.epoch("e.next_at"), sql.epoch("r.closed_at"));
     let stay_start = sql.epoch("e.moved_at");
-    sql.push("SELECT ").push(&key).push(" AS g, e.to_stage_id AS stage_id, COUNT(*) AS stays");
+    sql.push("SELECT ").push(&keys).push(", e.to_stage_id AS stage_id, COUNT(*) AS stays");
     sql.push(", CAST(SUM(").push(&stay_end).param(now.timestamp()).push(") - ").push(&stay_start);
     sql.push(") AS BIGINT) AS stay_seconds");
     let events = " JOIN (SELECT deal_id, to_stage_id, moved_at, \
                   LEAD(moved_at) OVER (PARTITION BY deal_id ORDER BY moved_at, id) AS next_at \
                   FROM deal_stage_events) e ON e.deal_id = r.id";
     push_deals(&mut sql, principal, filter, mode, pipeline_id, events);
-    sql.push(" GROUP BY g, e.to_stage_id");
+    sql.push(" GROUP BY g, g2, e.to_stage_id");
     sql
 }

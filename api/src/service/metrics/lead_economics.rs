@@ -139,7 +139,7 @@ pub async fn lead_economics(
             }
         }
     }
-    Ok(Grouped { total: LeadEconomics::compute(total, overrides), groups })
+    Ok(Grouped { total: LeadEconomics::compute(total, overrides), groups, subgroups: Default::default() })
 }
 
 async fn sums(

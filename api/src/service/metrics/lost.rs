@@ -122,7 +122,7 @@ pub async fn lost_deals(
         }
     }
     let groups = groups.into_iter().filter_map(|(k, b)| Some((k?, b.build()))).collect();
-    Ok(Grouped { total: total.build(), groups })
+    Ok(Grouped { total: total.build(), groups, subgroups: Default::default() })
 }
 
 /// `FROM … WHERE` for deals LOST in the period, with the stage they were lost in as `s`.

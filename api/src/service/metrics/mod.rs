@@ -13,6 +13,8 @@ pub mod no_show;
 pub mod rejection;
 mod sql;
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, QueryResult};
 
@@ -88,11 +90,70 @@ impl GroupKey {
     }
 }
 
-/// A metric's total and, when grouped, one row per group (ordered by key).
+/// A metric's total and, when grouped, one row per group (ordered by key); with a second
+/// dimension, the rows of each group under its key (ordered by key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grouped<T> {
     pub total: T,
     pub groups: Vec<(GroupKey, T)>,
+    pub subgroups: BTreeMap<GroupKey, Vec<(GroupKey, T)>>,
+}
+
+impl<T: Default + Clone> Grouped<T> {
+    /// Folds rows keyed by (group, subgroup) into the groups and the total: the metric's
+    /// integer sums are additive, so an outer group is the sum of its subgroups.
+    fn nest(rows: Vec<(RowKey, T)>, add: impl Fn(&mut T, &T)) -> Self {
+        let mut total = T::default();
+        let mut groups: BTreeMap<GroupKey, T> = BTreeMap::new();
+        let mut subgroups: BTreeMap<GroupKey, Vec<(GroupKey, T)>> = BTreeMap::new();
+        for ((outer, inner), value) in rows {
+            add(&mut total, &value);
+            let Some(outer) = outer else { continue };
+            add(groups.entry(outer.clone()).or_default(), &value);
+            if let Some(inner) = inner {
+                subgroups.entry(outer).or_default().push((inner, value));
+            }
+        }
+        for rows in subgroups.values_mut() {
+            rows.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        Self { total, groups: groups.into_iter().collect(), subgroups }
+    }
+}
+
+/// How a metric is broken down: by one dimension, optionally by a second one inside each
+/// group (owner × month: `by` OWNER, `then_by` MONTH).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Grouping {
+    pub by: Option<GroupBy>,
+    pub then_by: Option<GroupBy>,
+}
+
+impl Grouping {
+    pub fn by(by: Option<GroupBy>) -> Self {
+        Self { by, then_by: None }
+    }
+
+    /// Checks the pair: a second dimension needs a first, and a different one.
+    pub fn new(by: Option<GroupBy>, then_by: Option<GroupBy>) -> ApiResult<Self> {
+        match (by, then_by) {
+            (None, Some(_)) => Err(ApiError::bad_input("thenBy", "`thenBy` needs `groupBy`")),
+            (Some(a), Some(b)) if a == b => Err(ApiError::bad_input("thenBy", "`thenBy` must differ from `groupBy`")),
+            _ => Ok(Self { by, then_by }),
+        }
+    }
+}
+
+/// The group and subgroup of a result row.
+type RowKey = (Option<GroupKey>, Option<GroupKey>);
+
+/// The group key columns (`g`, `g2`) of a result row.
+fn keys_of(row: &QueryResult, grouping: Grouping) -> ApiResult<RowKey> {
+    let inner = match grouping.then_by {
+        Some(by) => Some(GroupKey::parse(by, row.try_get("", "g2")?)?),
+        None => None,
+    };
+    Ok((group_of(row, grouping.by)?, inner))
 }
 
 /// Appends ` FROM {from} JOIN users u ON u.id = r.owner_id`: `from` names the record table

@@ -5,7 +5,7 @@ use sea_orm::ConnectionTrait;
 
 use super::arith::percent;
 use super::bands::{NoShowBand, no_show_band};
-use super::{GroupBy, Grouped, MetricFilter, group_of, int, push_from, push_period, push_where, rows};
+use super::{Grouped, Grouping, MetricFilter, int, keys_of, push_from, push_period, push_where, rows};
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::service::metrics::sql::Sql;
@@ -92,29 +92,23 @@ pub async fn no_show_stats(
     principal: &Principal,
     db: &impl ConnectionTrait,
     filter: &MetricFilter,
-    group_by: Option<GroupBy>,
+    grouping: Grouping,
 ) -> ApiResult<Grouped<NoShowStats>> {
     let mut sql = Sql::new(db.get_database_backend());
-    let key = sql.group_key(group_by, "r.owner_id", "u.team_id", "c.source", "r.scheduled_at");
-    sql.push("SELECT ").push(&key).push(" AS g, ");
+    let keys = sql.group_columns(grouping, "r.owner_id", "u.team_id", "c.source", "r.scheduled_at");
+    sql.push("SELECT ").push(&keys).push(", ");
     push_counts(&mut sql);
     push_from(&mut sql, "meetings r JOIN contacts c ON c.id = r.contact_id");
     push_where(&mut sql, principal, filter);
     push_period(&mut sql, "r.scheduled_at", filter.period);
-    if group_by.is_some() {
-        sql.push(" GROUP BY g");
+    if grouping.by.is_some() {
+        sql.push(" GROUP BY g, g2");
     }
-    let mut total = NoShowStats::default();
-    let mut groups = Vec::new();
+    let mut counted = Vec::new();
     for row in rows(db, sql).await? {
-        let stats = read_counts(&row)?;
-        total.add(&stats);
-        if let Some(key) = group_of(&row, group_by)? {
-            groups.push((key, stats));
-        }
+        counted.push((keys_of(&row, grouping)?, read_counts(&row)?));
     }
-    groups.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(Grouped { total, groups })
+    Ok(Grouped::nest(counted, NoShowStats::add))
 }
 
 /// The aggregate columns both statements select, over meetings `r`.

@@ -115,5 +115,5 @@ pub async fn lead_rejection(
         }
     }
     let groups = groups.into_iter().filter_map(|(k, b)| Some((k?, b.build()))).collect();
-    Ok(Grouped { total: total.build(), groups })
+    Ok(Grouped { total: total.build(), groups, subgroups: Default::default() })
 }
