@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod app;
+pub mod bench;
 
 pub use app::{Engine, PASSWORD, TestApp, run_test};
 

@@ -52,7 +52,8 @@ impl Loader<MetricKey<MetricFilter>> for UserNoShow {
         for (filter, ids) in by_args(keys) {
             let scoped = MetricFilter { owner_ids: narrowed(&ids, &filter.owner_ids), ..filter.clone() };
             let grouped =
-                no_show::no_show_stats(self.0.principal(), &self.0.read, &scoped, Grouping::by(Some(GroupBy::Owner))).await?;
+                no_show::no_show_stats(self.0.principal(), &self.0.read, &scoped, Grouping::by(Some(GroupBy::Owner)))
+                    .await?;
             let found: HashMap<GroupKey, NoShowStats> = grouped.groups.into_iter().collect();
             for id in ids {
                 let stats = found.get(&GroupKey::Owner(id)).copied().unwrap_or_default();
@@ -107,7 +108,8 @@ impl Loader<MetricKey<(MetricFilter, FunnelMode)>> for GroupFunnel {
                     (MetricFilter { team_ids: narrowed(&ids, &filter.team_ids), ..filter.clone() }, GroupBy::Team)
                 }
             };
-            let report = funnel::funnel(self.0.principal(), &self.0.read, &scoped, mode, Grouping::by(Some(by))).await?;
+            let report =
+                funnel::funnel(self.0.principal(), &self.0.read, &scoped, mode, Grouping::by(Some(by))).await?;
             let empty = report.empty();
             let found: HashMap<GroupKey, Funnel> = report.groups.into_iter().collect();
             for id in ids {

@@ -50,7 +50,12 @@ pub struct Summary {
 impl Summary {
     /// Every row the summary stands for (the pipeline included).
     pub fn rows(&self) -> usize {
-        self.teams + self.users + 1 + STAGE_COUNT + LOST_REASON_COUNT + self.targets
+        self.teams
+            + self.users
+            + 1
+            + STAGE_COUNT
+            + LOST_REASON_COUNT
+            + self.targets
             + self.contacts
             + self.deals
             + self.stage_events

@@ -63,15 +63,22 @@ impl Sql {
         }
     }
 
-    /// The text key of a group: an owner or team id, a source, or the first day
-    /// (`YYYY-MM-DD`, UTC) of the week (Monday), month, quarter, half-year or year of `time`.
     /// `… AS g, … AS g2`: the select-list columns of a grouping (`''` for an absent dimension).
-    pub fn group_columns(&self, grouping: super::Grouping, owner: &str, team: &str, source: &str, time: &str) -> String {
+    pub fn group_columns(
+        &self,
+        grouping: super::Grouping,
+        owner: &str,
+        team: &str,
+        source: &str,
+        time: &str,
+    ) -> String {
         let outer = self.group_key(grouping.by, owner, team, source, time);
         let inner = self.group_key(grouping.then_by, owner, team, source, time);
         format!("{outer} AS g, {inner} AS g2")
     }
 
+    /// The text key of a group: an owner or team id, a source, or the first day
+    /// (`YYYY-MM-DD`, UTC) of the week (Monday), month, quarter, half-year or year of `time`.
     pub fn group_key(&self, by: Option<GroupBy>, owner: &str, team: &str, source: &str, time: &str) -> String {
         let pg = self.postgres();
         let utc = |t: &str| if pg { format!("({t} AT TIME ZONE 'UTC')") } else { t.to_owned() };
