@@ -13,6 +13,8 @@ pub struct Model {
     pub to_stage_id: i64,
     pub moved_at: DateTimeUtc,
     pub moved_by: Option<i64>,
+    /// When the deal moved on (the next event's `moved_at`); null while it is still here.
+    pub left_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

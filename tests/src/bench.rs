@@ -164,8 +164,8 @@ fn funnel_rows(data: &Value) -> Vec<Row> {
 
 /// Three statements, as a DBA would write them: deal counts, stages reached (a deal reached
 /// every stage up to the highest it entered, a WON deal all of them), and time in stage from
-/// the events of the cohort's deals only (compared by the benchmark for time, not value: open
-/// deals count up to "now").
+/// the cohort's events (`left_at` kept by each move; timed, not compared: open deals count up
+/// to "now").
 const FUNNEL_SQL: &[&str] = &[
     "SELECT 'deals' AS c0, CAST(d.owner_id AS TEXT) AS c1, {month(d.created_at)} AS c2, CAST(COUNT(*) AS TEXT) AS c3, \
      CAST(SUM(CASE WHEN d.status = 'WON' THEN 1 ELSE 0 END) AS TEXT) AS c4, \
@@ -188,13 +188,10 @@ const FUNNEL_SQL: &[&str] = &[
 /// Time in stage (the third statement of a hand-written funnel), timed but not compared.
 pub const FUNNEL_STAYS_SQL: &str = "WITH cohort AS (SELECT d.id, d.owner_id, d.created_at, d.closed_at FROM deals d \
      JOIN pipelines p ON p.id = d.pipeline_id AND p.is_default \
-     WHERE d.deleted_at IS NULL AND d.created_at >= {from} AND d.created_at < {to}), \
-     ev AS (SELECT e.deal_id, e.to_stage_id, e.moved_at, \
-     LEAD(e.moved_at) OVER (PARTITION BY e.deal_id ORDER BY e.moved_at, e.id) AS next_at \
-     FROM deal_stage_events e JOIN cohort k ON k.id = e.deal_id) \
-     SELECT CAST(k.owner_id AS TEXT) AS c0, {month(k.created_at)} AS c1, CAST(ev.to_stage_id AS TEXT) AS c2, \
-     CAST(COUNT(*) AS TEXT) AS c3, CAST(SUM({epoch(COALESCE(ev.next_at, k.closed_at, {now}))} - {epoch(ev.moved_at)}) AS TEXT) AS c4 \
-     FROM ev JOIN cohort k ON k.id = ev.deal_id GROUP BY 1, 2, 3";
+     WHERE d.deleted_at IS NULL AND d.created_at >= {from} AND d.created_at < {to}) \
+     SELECT CAST(k.owner_id AS TEXT) AS c0, {month(k.created_at)} AS c1, CAST(e.to_stage_id AS TEXT) AS c2, \
+     CAST(COUNT(*) AS TEXT) AS c3, CAST(SUM({epoch(COALESCE(e.left_at, k.closed_at, {now}))} - {epoch(e.moved_at)}) AS TEXT) AS c4 \
+     FROM cohort k JOIN deal_stage_events e ON e.deal_id = k.id GROUP BY 1, 2, 3";
 
 const NO_SHOW: &str = "query($filter: MetricFilterInput) { noShowStats(filter: $filter, groupBy: OWNER, thenBy: MONTH) { \
     groups { group { owner { id } } groups { group { periodStart } meetings completed noShows canceled rescheduled \
@@ -226,7 +223,8 @@ const NO_SHOW_SQL: &[&str] = &["SELECT CAST(m.owner_id AS TEXT) AS c0, {month(m.
      CAST(SUM(CASE WHEN m.status = 'RESCHEDULED' THEN 1 ELSE 0 END) AS TEXT) AS c6, \
      CAST(SUM(CASE WHEN m.status = 'SCHEDULED' THEN 1 ELSE 0 END) AS TEXT) AS c7, \
      CAST(SUM(CASE WHEN m.status = 'NO_SHOW' AND EXISTS (SELECT 1 FROM meetings f WHERE f.contact_id = m.contact_id \
-       AND f.id <> m.id AND f.deleted_at IS NULL AND {epoch(f.created_at)} - {epoch(m.outcome_logged_at)} BETWEEN 0 AND 3600) \
+       AND f.id <> m.id AND f.deleted_at IS NULL AND f.created_at >= m.outcome_logged_at \
+       AND {epoch(f.created_at)} - {epoch(m.outcome_logged_at)} <= 3600) \
        THEN 1 ELSE 0 END) AS TEXT) AS c8 \
      FROM meetings m WHERE m.deleted_at IS NULL AND m.scheduled_at >= {from} AND m.scheduled_at < {to} GROUP BY 1, 2"];
 

@@ -82,6 +82,11 @@ fn build_deals(
         let mut position = 1;
         let mut moved = created;
         let push_event = |events: &mut Vec<deal_stage_event::Model>, from: Option<i32>, to: i32, at| {
+            if from.is_some()
+                && let Some(previous) = events.last_mut()
+            {
+                previous.left_at = Some(at);
+            }
             events.push(deal_stage_event::Model {
                 id: events.len() as i64 + 1,
                 deal_id,
@@ -89,6 +94,7 @@ fn build_deals(
                 to_stage_id: org.stages[(to - 1) as usize].id,
                 moved_at: at,
                 moved_by: Some(contact.owner_id),
+                left_at: None,
                 created_at: at,
                 updated_at: at,
             });

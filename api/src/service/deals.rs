@@ -240,6 +240,13 @@ pub async fn record_move(
     at: DateTime<Utc>,
     by: Option<i64>,
 ) -> ApiResult<()> {
+    // The stage the deal is leaving ends its stay now (same transaction as the move).
+    deal_stage_event::Entity::update_many()
+        .col_expr(deal_stage_event::Column::LeftAt, Expr::value(at))
+        .filter(deal_stage_event::Column::DealId.eq(deal_id))
+        .filter(deal_stage_event::Column::LeftAt.is_null())
+        .exec(db)
+        .await?;
     deal_stage_event::ActiveModel {
         id: NotSet,
         deal_id: Set(deal_id),
@@ -247,6 +254,7 @@ pub async fn record_move(
         to_stage_id: Set(to),
         moved_at: Set(at),
         moved_by: Set(by),
+        left_at: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
     }

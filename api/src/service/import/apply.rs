@@ -117,6 +117,7 @@ async fn replace_history(db: &impl ConnectionTrait, deal_id: i64, steps: &[(i64,
         to_stage_id: Set(to),
         moved_at: Set(at),
         moved_by: Set(None),
+        left_at: Set(steps.get(k + 1).map(|next| next.1)),
         created_at: Set(at),
         updated_at: Set(at),
     });

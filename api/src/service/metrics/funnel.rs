@@ -310,8 +310,8 @@ fn reached_sql(
     sql
 }
 
-/// Time in stage: each stage event lasts until the deal's next event, or its closing, or
-/// now for an open deal still there.
+/// Time in stage: each stage event lasts until the deal moved on (`left_at`, kept by every
+/// move), or its closing, or now for an open deal still there.
 fn stays_sql(
     db: &impl ConnectionTrait,
     principal: &Principal,
@@ -323,14 +323,12 @@ fn stays_sql(
 ) -> Sql {
     let mut sql = Sql::new(db.get_database_backend());
     let keys = group_columns(&sql, mode, grouping);
-    let stay_end = format!("COALESCE({}, {}, ", sql.epoch("e.next_at"), sql.epoch("r.closed_at"));
+    let stay_end = format!("COALESCE({}, {}, ", sql.epoch("e.left_at"), sql.epoch("r.closed_at"));
     let stay_start = sql.epoch("e.moved_at");
     sql.push("SELECT ").push(&keys).push(", e.to_stage_id AS stage_id, COUNT(*) AS stays");
     sql.push(", CAST(SUM(").push(&stay_end).param(now.timestamp()).push(") - ").push(&stay_start);
     sql.push(") AS BIGINT) AS stay_seconds");
-    let events = " JOIN (SELECT deal_id, to_stage_id, moved_at, \
-                  LEAD(moved_at) OVER (PARTITION BY deal_id ORDER BY moved_at, id) AS next_at \
-                  FROM deal_stage_events) e ON e.deal_id = r.id";
+    let events = " JOIN deal_stage_events e ON e.deal_id = r.id";
     push_deals(&mut sql, principal, filter, mode, pipeline_id, events);
     sql.push(" GROUP BY g, g2, e.to_stage_id");
     sql

@@ -126,8 +126,10 @@ fn push_counts(sql: &mut Sql) {
     sql.push("CAST(SUM(CASE WHEN r.status = 'SCHEDULED' AND r.scheduled_at >= ").param(now);
     sql.push(" THEN 1 ELSE 0 END) AS BIGINT) AS upcoming, ");
     sql.push("CAST(SUM(CASE WHEN r.status = 'NO_SHOW' AND EXISTS (SELECT 1 FROM meetings f WHERE f.contact_id = r.contact_id");
-    sql.push(" AND f.id <> r.id AND f.deleted_at IS NULL AND ").push(&followed_gap);
-    sql.push(&format!(" BETWEEN 0 AND {FOLLOW_UP_WINDOW_SECS}) THEN 1 ELSE 0 END) AS BIGINT) AS followed_up"));
+    // The plain lower bound lets the (contact_id, created_at) index narrow the probe.
+    sql.push(" AND f.id <> r.id AND f.deleted_at IS NULL AND f.created_at >= r.outcome_logged_at AND ");
+    sql.push(&followed_gap);
+    sql.push(&format!(" <= {FOLLOW_UP_WINDOW_SECS}) THEN 1 ELSE 0 END) AS BIGINT) AS followed_up"));
 }
 
 fn read_counts(row: &sea_orm::QueryResult) -> ApiResult<NoShowStats> {
