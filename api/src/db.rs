@@ -5,8 +5,8 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 use crate::config::DbConfig;
@@ -70,8 +70,17 @@ pub async fn connect(url: &str, cfg: &DbConfig) -> Result<DatabaseConnection, Db
     Ok(db)
 }
 
+/// Applies pending migrations. On PostgreSQL they run in one transaction without the request
+/// statement timeout: a backfill over millions of rows takes longer than any request may.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbInitError> {
-    Migrator::up(db, None).await.map_err(|e| DbInitError::Migrate(one_line(&e)))
+    let failed = |e: DbErr| DbInitError::Migrate(one_line(&e));
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        return Migrator::up(db, None).await.map_err(failed);
+    }
+    let tx = db.begin().await.map_err(failed)?;
+    tx.execute_unprepared("SET LOCAL statement_timeout = 0").await.map_err(failed)?;
+    Migrator::up(&tx, None).await.map_err(failed)?;
+    tx.commit().await.map_err(failed)
 }
 
 /// Begins a write transaction. On SQLite it is `BEGIN IMMEDIATE`, which takes the write lock

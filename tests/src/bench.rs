@@ -65,7 +65,10 @@ pub fn graphql_rows(case: &Case, data: &Value) -> Vec<Row> {
     rows
 }
 
-/// Fills `{from}`, `{to}`, `{now}`, `{month(col)}` and `{epoch(col)}` for the engine.
+/// An engine's SQL for a placeholder's column expression.
+type Expand<'a> = dyn Fn(&str) -> String + 'a;
+
+/// Fills `{from}`, `{to}`, `{now}`, `{month(col)}`, `{epoch(col)}` and `{plus_hour(col)}`.
 pub fn fill(backend: DatabaseBackend, sql: &str, period: &Period) -> String {
     let pg = backend == DatabaseBackend::Postgres;
     let now = chrono::Utc::now().to_rfc3339();
@@ -82,7 +85,15 @@ pub fn fill(backend: DatabaseBackend, sql: &str, period: &Period) -> String {
     };
     let epoch =
         |c: &str| if pg { format!("CAST(EXTRACT(EPOCH FROM {c}) AS BIGINT)") } else { format!("unixepoch({c})") };
-    for (tag, expand) in [("{month(", &month as &dyn Fn(&str) -> String), ("{epoch(", &epoch)] {
+    let plus_hour = |c: &str| {
+        if pg {
+            format!("{c} + INTERVAL '1 hour'")
+        } else {
+            format!("strftime('%Y-%m-%d %H:%M:%f', {c}, '+3601 seconds')")
+        }
+    };
+    let expanders: [(&str, &Expand); 3] = [("{month(", &month), ("{epoch(", &epoch), ("{plus_hour(", &plus_hour)];
+    for (tag, expand) in expanders {
         while let Some(start) = out.find(tag) {
             let end = start + out[start..].find(")}").expect("closed placeholder");
             let column = out[start + tag.len()..end].to_owned();
@@ -224,7 +235,7 @@ const NO_SHOW_SQL: &[&str] = &["SELECT CAST(m.owner_id AS TEXT) AS c0, {month(m.
      CAST(SUM(CASE WHEN m.status = 'SCHEDULED' THEN 1 ELSE 0 END) AS TEXT) AS c7, \
      CAST(SUM(CASE WHEN m.status = 'NO_SHOW' AND EXISTS (SELECT 1 FROM meetings f WHERE f.contact_id = m.contact_id \
        AND f.id <> m.id AND f.deleted_at IS NULL AND f.created_at >= m.outcome_logged_at \
-       AND {epoch(f.created_at)} - {epoch(m.outcome_logged_at)} <= 3600) \
+       AND f.created_at <= {plus_hour(m.outcome_logged_at)} AND {epoch(f.created_at)} - {epoch(m.outcome_logged_at)} <= 3600) \
        THEN 1 ELSE 0 END) AS TEXT) AS c8 \
      FROM meetings m WHERE m.deleted_at IS NULL AND m.scheduled_at >= {from} AND m.scheduled_at < {to} GROUP BY 1, 2"];
 

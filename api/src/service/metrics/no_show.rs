@@ -126,10 +126,20 @@ fn push_counts(sql: &mut Sql) {
     sql.push("CAST(SUM(CASE WHEN r.status = 'SCHEDULED' AND r.scheduled_at >= ").param(now);
     sql.push(" THEN 1 ELSE 0 END) AS BIGINT) AS upcoming, ");
     sql.push("CAST(SUM(CASE WHEN r.status = 'NO_SHOW' AND EXISTS (SELECT 1 FROM meetings f WHERE f.contact_id = r.contact_id");
-    // The plain lower bound lets the (contact_id, created_at) index narrow the probe.
+    // Plain bounds on created_at let the (contact_id, created_at) index narrow each probe to
+    // the window; an expression over both columns scanned every later meeting of the contact.
     sql.push(" AND f.id <> r.id AND f.deleted_at IS NULL AND f.created_at >= r.outcome_logged_at AND ");
-    sql.push(&followed_gap);
-    sql.push(&format!(" <= {FOLLOW_UP_WINDOW_SECS}) THEN 1 ELSE 0 END) AS BIGINT) AS followed_up"));
+    if sql.postgres() {
+        sql.push(&format!("f.created_at <= r.outcome_logged_at + INTERVAL '{FOLLOW_UP_WINDOW_SECS} seconds'"));
+    } else {
+        // SQLite compares the stored text: bound loosely (a second over), then exactly.
+        let upper = FOLLOW_UP_WINDOW_SECS + 1;
+        sql.push(&format!(
+            "f.created_at <= strftime('%Y-%m-%d %H:%M:%f', r.outcome_logged_at, '+{upper} seconds') AND "
+        ));
+        sql.push(&followed_gap).push(&format!(" <= {FOLLOW_UP_WINDOW_SECS}"));
+    }
+    sql.push(") THEN 1 ELSE 0 END) AS BIGINT) AS followed_up");
 }
 
 fn read_counts(row: &sea_orm::QueryResult) -> ApiResult<NoShowStats> {

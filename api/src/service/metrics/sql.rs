@@ -50,7 +50,7 @@ impl Sql {
         Statement::from_sql_and_values(self.backend, self.text, self.values)
     }
 
-    fn postgres(&self) -> bool {
+    pub fn postgres(&self) -> bool {
         self.backend == DbBackend::Postgres
     }
 
