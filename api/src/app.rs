@@ -78,6 +78,7 @@ pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppSt
 }
 
 pub fn build_router(state: AppState) -> Router {
+    crate::telemetry::install_recorder();
     let http = &state.config.http;
     let request_id = HeaderName::from_static("x-request-id");
     let trace = TraceLayer::new_for_http()

@@ -104,7 +104,8 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 pub fn count_statements(db: &mut DatabaseConnection) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
     let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let seen = counter.clone();
-    db.set_metric_callback(move |_| {
+    db.set_metric_callback(move |info| {
+        crate::telemetry::record_sql(info);
         seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     });
     counter

@@ -17,8 +17,13 @@ fn handle() -> Option<&'static PrometheusHandle> {
     HANDLE.get_or_init(|| PrometheusBuilder::new().install_recorder().ok()).as_ref()
 }
 
-/// Installs the recorder and keeps its histograms drained, so memory stays flat between scrapes.
-pub fn install() {
+/// Installs the recorder (once per process) before anything is counted.
+pub fn install_recorder() {
+    let _ = handle();
+}
+
+/// Keeps the recorder's histograms drained, so memory stays flat between scrapes.
+pub fn run_upkeep() {
     if let Some(handle) = handle() {
         let handle = handle.clone();
         tokio::spawn(async move {
@@ -50,9 +55,12 @@ pub async fn track_requests(req: Request, next: Next) -> Response {
 
 /// Counts every statement run through `db` and records its duration.
 pub fn count_sql(db: &mut DatabaseConnection) {
-    db.set_metric_callback(|info| {
-        let outcome = if info.failed { "error" } else { "ok" };
-        metrics::counter!("crm_sql_statements_total", "outcome" => outcome).increment(1);
-        metrics::histogram!("crm_sql_statement_duration_seconds").record(info.elapsed.as_secs_f64());
-    });
+    db.set_metric_callback(record_sql);
+}
+
+/// Records one statement (sea-orm's metric callback).
+pub fn record_sql(info: &sea_orm::metric::Info<'_>) {
+    let outcome = if info.failed { "error" } else { "ok" };
+    metrics::counter!("crm_sql_statements_total", "outcome" => outcome).increment(1);
+    metrics::histogram!("crm_sql_statement_duration_seconds").record(info.elapsed.as_secs_f64());
 }

@@ -252,3 +252,21 @@ db_test!(nested_lists_count_toward_complexity, |app| {
     let cheap = "{ contacts(first: 10) { nodes { deals(first: 5) { title } } } }";
     assert!(app.gql(Some(&token), cheap, json!({})).await.get("errors").is_none());
 });
+
+db_test!(prometheus_metrics_count_requests_and_statements, |app| {
+    let (_, token) = app.member("metrics@example.com", Role::Admin, None).await;
+    app.ok(&token, "{ me { id } }", json!({})).await;
+    let res = app.http.get(format!("{}/metrics", app.url)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    let value_of = |name: &str, labels: &[&str]| -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with(&format!("{name}{{")) && labels.iter().all(|label| l.contains(label)))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    // Counters are process-wide (other tests' servers add to them), so only lower bounds hold.
+    assert!(value_of("crm_http_requests_total", &["path=\"/graphql\"", "status=\"200\""]) >= 1.0, "{text}");
+    assert!(value_of("crm_sql_statements_total", &["outcome=\"ok\""]) >= 1.0, "{text}");
+    assert!(text.contains("crm_http_request_duration_seconds"), "{text}");
+});

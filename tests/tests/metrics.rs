@@ -1050,3 +1050,27 @@ db_test!(time_buckets_are_utc_weeks_quarters_half_years_and_years, |app| {
     assert_eq!(buckets("MONTH").await.len(), 6, "Jan, Mar, Apr, Jul, Dec 2025 and Jan 2026");
     assert_eq!(buckets("SOURCE").await, expect(&[("(none)", 4), ("Web", 2)]));
 });
+
+db_test!(then_by_needs_a_different_group_by, |app| {
+    let o = org(&app).await;
+    for (args, why) in [("thenBy: MONTH", "needs `groupBy`"), ("groupBy: OWNER, thenBy: OWNER", "must differ")] {
+        for field in ["funnel", "noShowStats"] {
+            let query = format!("{{ {field}({args}) {{ groups {{ groups {{ group {{ by }} }} }} }} }}");
+            let err = app.err(&o.admin, &query, json!({})).await;
+            assert_eq!(err["code"], "BAD_USER_INPUT", "{query}");
+            assert_eq!(err["field"], "thenBy", "{query}");
+            let body = app.gql(Some(&o.admin), &query, json!({})).await;
+            assert!(body["errors"][0]["message"].as_str().unwrap().contains(why), "{body}");
+        }
+    }
+    // Grouped twice, an empty database has no groups at all (and no error).
+    let data = app
+        .ok(
+            &o.admin,
+            "{ noShowStats(groupBy: OWNER, thenBy: MONTH) { meetings groups { groups { meetings } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["noShowStats"]["meetings"], 0);
+    assert_eq!(data["noShowStats"]["groups"], json!([]));
+});

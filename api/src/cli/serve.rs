@@ -18,7 +18,7 @@ pub async fn serve(db_cfg: &DbConfig, cfg: ServeConfig) -> Result<(), CliError> 
     let listen = cfg.listen;
     let grace = Duration::from_secs(cfg.http.shutdown_grace_secs);
     let state = build_state(dbs, cfg).await?;
-    crate::telemetry::install();
+    crate::telemetry::run_upkeep();
     let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     tracing::info!(address = %listen, "crm-api listening; GraphiQL at http://{listen}/graphql");
 

@@ -193,4 +193,18 @@ mod tests {
         let (_, act_c) = rows(8);
         assert_ne!(act_a.deals, act_c.deals);
     }
+
+    #[test]
+    fn each_stay_ends_when_the_next_move_of_its_deal_starts() {
+        let (_, act) = rows(7);
+        assert!(act.events.len() > act.deals.len(), "some deals must have moved");
+        for pair in act.events.windows(2) {
+            let (this, next) = (&pair[0], &pair[1]);
+            if this.deal_id == next.deal_id {
+                assert_eq!(this.left_at, Some(next.moved_at), "{this:?}");
+            } else {
+                assert_eq!(this.left_at, None, "the last stay of deal {} is still open", this.deal_id);
+            }
+        }
+    }
 }
