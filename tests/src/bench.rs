@@ -89,7 +89,7 @@ pub fn fill(backend: DatabaseBackend, sql: &str, period: &Period) -> String {
         if pg {
             format!("{c} + INTERVAL '1 hour'")
         } else {
-            format!("strftime('%Y-%m-%d %H:%M:%f', {c}, '+3601 seconds')")
+            format!("strftime('%Y-%m-%dT%H:%M:%f', {c}, '+3601 seconds')")
         }
     };
     let expanders: [(&str, &Expand); 3] = [("{month(", &month), ("{epoch(", &epoch), ("{plus_hour(", &plus_hour)];
@@ -110,7 +110,7 @@ fn literal(pg: bool, rfc3339: &str) -> String {
     if pg {
         format!("TIMESTAMPTZ '{}'", utc.to_rfc3339())
     } else {
-        format!("'{}'", utc.format("%Y-%m-%d %H:%M:%S%.f+00:00"))
+        format!("'{}'", utc.format("%Y-%m-%dT%H:%M:%S%.f+00:00"))
     }
 }
 

@@ -132,10 +132,10 @@ fn push_counts(sql: &mut Sql) {
     if sql.postgres() {
         sql.push(&format!("f.created_at <= r.outcome_logged_at + INTERVAL '{FOLLOW_UP_WINDOW_SECS} seconds'"));
     } else {
-        // SQLite compares the stored text: bound loosely (a second over), then exactly.
+        // SQLite compares the stored RFC 3339 text: bound loosely (a second over), then exactly.
         let upper = FOLLOW_UP_WINDOW_SECS + 1;
         sql.push(&format!(
-            "f.created_at <= strftime('%Y-%m-%d %H:%M:%f', r.outcome_logged_at, '+{upper} seconds') AND "
+            "f.created_at <= strftime('%Y-%m-%dT%H:%M:%f', r.outcome_logged_at, '+{upper} seconds') AND "
         ));
         sql.push(&followed_gap).push(&format!(" <= {FOLLOW_UP_WINDOW_SECS}"));
     }
