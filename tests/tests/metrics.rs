@@ -1074,3 +1074,14 @@ db_test!(then_by_needs_a_different_group_by, |app| {
     assert_eq!(data["noShowStats"]["meetings"], 0);
     assert_eq!(data["noShowStats"]["groups"], json!([]));
 });
+
+db_test!(lost_deals_runs_only_the_acquisition_costs_selected, |app| {
+    let o = org(&app).await;
+    let bare = app.statements_for(&o.admin, "{ lostDeals { count byReason { count } } }", json!({})).await;
+    let two = "{ lostDeals { acquisitionCost byReason { acquisitionCost } byStage { count } } }";
+    assert_eq!(app.statements_for(&o.admin, two, json!({})).await, bare + 2);
+    let all = "{ lostDeals(groupBy: OWNER) { groups { acquisitionCost byOwner { acquisitionCost } }
+        byReason { acquisitionCost } byStage { acquisitionCost } } }";
+    // Grouped, each selected cost runs for the total and for the groups: 4 costs × 2.
+    assert_eq!(app.statements_for(&o.admin, all, json!({})).await, bare + 4 * 2);
+});

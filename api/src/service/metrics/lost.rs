@@ -52,11 +52,16 @@ pub struct LostDeals {
 
 const FROM: &str = "deals r JOIN contacts c ON c.id = r.contact_id";
 
+/// Every acquisition cost: the total's and each breakdown's.
+pub const ALL_COSTS: [Option<Dimension>; 4] =
+    [None, Some(Dimension::Reason), Some(Dimension::Stage), Some(Dimension::Owner)];
+
 pub async fn lost_deals(
     principal: &Principal,
     db: &impl ConnectionTrait,
     filter: &MetricFilter,
     group_by: Option<GroupBy>,
+    costs: &[Option<Dimension>],
 ) -> ApiResult<Grouped<LostDeals>> {
     let backend = db.get_database_backend();
     // Amounts per (group, reason, stage, owner): few rows, folded into the breakdowns below.
@@ -85,7 +90,9 @@ pub async fn lost_deals(
         }
     }
     // Acquisition cost counts each contact once per row it is reported in.
-    for dimension in [None, Some(Dimension::Reason), Some(Dimension::Stage), Some(Dimension::Owner)] {
+    // One DISTINCT statement per acquisition cost asked for (`costs`: None is the total's);
+    // the costs nobody selected stay 0 and are never shown.
+    for &dimension in costs {
         for grouped in [false, true] {
             if grouped && group_by.is_none() {
                 continue;
