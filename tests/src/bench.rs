@@ -173,28 +173,27 @@ fn funnel_rows(data: &Value) -> Vec<Row> {
     rows
 }
 
-/// Three statements, as a DBA would write them: deal counts, stages reached (a deal reached
-/// every stage up to the highest it entered, a WON deal all of them), and time in stage from
-/// the cohort's events (`left_at` kept by each move; timed, not compared: open deals count up
-/// to "now").
-const FUNNEL_SQL: &[&str] = &[
-    "SELECT 'deals' AS c0, CAST(d.owner_id AS TEXT) AS c1, {month(d.created_at)} AS c2, CAST(COUNT(*) AS TEXT) AS c3, \
-     CAST(SUM(CASE WHEN d.status = 'WON' THEN 1 ELSE 0 END) AS TEXT) AS c4, \
-     CAST(SUM(CASE WHEN d.status = 'LOST' THEN 1 ELSE 0 END) AS TEXT) AS c5, \
-     CAST(SUM(CASE WHEN d.status = 'OPEN' THEN 1 ELSE 0 END) AS TEXT) AS c6 \
+/// Two statements, as a DBA would write them. First the cohort's deals once, aggregated by what
+/// decides the stages (status, highest position entered, current stage), then deal counts,
+/// WON, and stages reached (a deal reached every stage up to the highest it entered, a WON
+/// deal all of them) from that small set. Second, time in stage from the cohort's events
+/// (`left_at` kept by each move; timed, not compared: open deals count up to "now").
+const FUNNEL_SQL: &[&str] = &["WITH agg AS MATERIALIZED (SELECT d.owner_id, {month(d.created_at)} AS m, d.status, \
+     d.max_stage_position AS mp, d.stage_id, d.pipeline_id, COUNT(*) AS n, SUM(d.amount) AS a \
      FROM deals d JOIN pipelines p ON p.id = d.pipeline_id AND p.is_default \
-     WHERE d.deleted_at IS NULL AND d.created_at >= {from} AND d.created_at < {to} GROUP BY 2, 3 \
+     WHERE d.deleted_at IS NULL AND d.created_at >= {from} AND d.created_at < {to} GROUP BY 1, 2, 3, 4, 5, 6) \
+     SELECT 'deals' AS c0, CAST(owner_id AS TEXT) AS c1, m AS c2, CAST(SUM(n) AS TEXT) AS c3, \
+     CAST(SUM(CASE WHEN status = 'WON' THEN n ELSE 0 END) AS TEXT) AS c4, \
+     CAST(SUM(CASE WHEN status = 'LOST' THEN n ELSE 0 END) AS TEXT) AS c5, \
+     CAST(SUM(CASE WHEN status = 'OPEN' THEN n ELSE 0 END) AS TEXT) AS c6 FROM agg GROUP BY 2, 3 \
      UNION ALL \
-     SELECT 'won', CAST(d.owner_id AS TEXT), {month(d.created_at)}, CAST(COUNT(*) AS TEXT), CAST(SUM(d.amount) AS TEXT), \
-     NULL, NULL FROM deals d JOIN pipelines p ON p.id = d.pipeline_id AND p.is_default \
-     WHERE d.deleted_at IS NULL AND d.status = 'WON' AND d.created_at >= {from} AND d.created_at < {to} GROUP BY 2, 3",
-    "SELECT 'stage' AS c0, CAST(d.owner_id AS TEXT) AS c1, {month(d.created_at)} AS c2, CAST(s.id AS TEXT) AS c3, \
-     CAST(COUNT(*) AS TEXT) AS c4, CAST(SUM(d.amount) AS TEXT) AS c5, \
-     CAST(SUM(CASE WHEN d.status = 'LOST' AND d.stage_id = s.id THEN 1 ELSE 0 END) AS TEXT) AS c6 \
-     FROM deals d JOIN pipelines p ON p.id = d.pipeline_id AND p.is_default \
-     JOIN stages s ON s.pipeline_id = d.pipeline_id AND (s.position <= d.max_stage_position OR d.status = 'WON') \
-     WHERE d.deleted_at IS NULL AND d.created_at >= {from} AND d.created_at < {to} GROUP BY 2, 3, 4",
-];
+     SELECT 'won', CAST(owner_id AS TEXT), m, CAST(SUM(n) AS TEXT), CAST(SUM(a) AS TEXT), NULL, NULL \
+     FROM agg WHERE status = 'WON' GROUP BY 2, 3 \
+     UNION ALL \
+     SELECT 'stage', CAST(g.owner_id AS TEXT), g.m, CAST(s.id AS TEXT), CAST(SUM(g.n) AS TEXT), \
+     CAST(SUM(g.a) AS TEXT), CAST(SUM(CASE WHEN g.status = 'LOST' AND g.stage_id = s.id THEN g.n ELSE 0 END) AS TEXT) \
+     FROM agg g JOIN stages s ON s.pipeline_id = g.pipeline_id AND (s.position <= g.mp OR g.status = 'WON') \
+     GROUP BY 2, 3, 4"];
 
 /// Time in stage (the third statement of a hand-written funnel), timed but not compared.
 pub const FUNNEL_STAYS_SQL: &str = "WITH cohort AS (SELECT d.id, d.owner_id, d.created_at, d.closed_at FROM deals d \

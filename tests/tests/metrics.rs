@@ -1085,3 +1085,14 @@ db_test!(lost_deals_runs_only_the_acquisition_costs_selected, |app| {
     // Grouped, each selected cost runs for the total and for the groups: 4 costs × 2.
     assert_eq!(app.statements_for(&o.admin, all, json!({})).await, bare + 4 * 2);
 });
+
+db_test!(funnel_reads_stage_events_only_when_time_in_stage_is_selected, |app| {
+    let o = org(&app).await;
+    let bare = app.statements_for(&o.admin, "{ funnel { deals steps { reached } } }", json!({})).await;
+    let total = "{ funnel { deals steps { reached avgDaysInStage } } }";
+    assert_eq!(app.statements_for(&o.admin, total, json!({})).await, bare + 1);
+    let nested = "{ funnel(groupBy: OWNER, thenBy: MONTH) { groups { groups { steps { avgDaysInStage } } } } }";
+    assert_eq!(app.statements_for(&o.admin, nested, json!({})).await, bare + 1);
+    let grouped_without = "{ funnel(groupBy: OWNER) { groups { steps { reached } } } }";
+    assert_eq!(app.statements_for(&o.admin, grouped_without, json!({})).await, bare);
+});

@@ -109,7 +109,7 @@ impl Loader<MetricKey<(MetricFilter, FunnelMode)>> for GroupFunnel {
                 }
             };
             let report =
-                funnel::funnel(self.0.principal(), &self.0.read, &scoped, mode, Grouping::by(Some(by))).await?;
+                funnel::funnel(self.0.principal(), &self.0.read, &scoped, mode, Grouping::by(Some(by)), true).await?;
             let empty = report.empty();
             let found: HashMap<GroupKey, Funnel> = report.groups.into_iter().collect();
             for id in ids {
@@ -140,7 +140,8 @@ impl Loader<MetricKey<(MetricFilter, FunnelMode)>> for PipelineFunnel {
         for key in keys {
             let (filter, mode) = &key.args;
             let scoped = MetricFilter { pipeline_id: Some(key.id), ..filter.clone() };
-            let report = funnel::funnel(self.0.principal(), &self.0.read, &scoped, *mode, Grouping::default()).await?;
+            let report =
+                funnel::funnel(self.0.principal(), &self.0.read, &scoped, *mode, Grouping::default(), true).await?;
             out.insert(key.clone(), (report.pipeline_id, report.total));
         }
         Ok(out)

@@ -48,9 +48,13 @@ impl MetricQuery {
     ) -> Result<Funnel> {
         let filter = filter.unwrap_or_default().to_service()?;
         let grouping = Grouping::new(group_by.map(Into::into), then_by.map(Into::into))?;
-        let report =
-            funnel::funnel(ctx.principal()?, ctx.metrics_db(), &filter, mode.unwrap_or_default().into(), grouping)
-                .await?;
+        // Time in stage is the costliest statement (it reads the stage events): run it only
+        // when some level of the answer selects `avgDaysInStage`.
+        let levels =
+            [ctx.look_ahead(), ctx.look_ahead().field("groups"), ctx.look_ahead().field("groups").field("groups")];
+        let stays = levels.iter().any(|at| at.field("steps").field("avgDaysInStage").exists());
+        let mode = mode.unwrap_or_default().into();
+        let report = funnel::funnel(ctx.principal()?, ctx.metrics_db(), &filter, mode, grouping, stays).await?;
         Ok(Funnel::from_report(report))
     }
 

@@ -9,7 +9,10 @@ use entity::stage;
 use sea_orm::ConnectionTrait;
 
 use super::arith::{average_days, percent, ratio};
-use super::{GroupKey, Grouping, MetricFilter, RowKey, int, keys_of, push_from, push_period, push_where, rows};
+use super::{
+    CONTACT_OF_RECORD, GroupKey, Grouping, Joins, MetricFilter, RowKey, int, keys_of, push_from, push_period,
+    push_where, rows,
+};
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::service::metrics::sql::Sql;
@@ -124,6 +127,7 @@ pub async fn funnel(
     filter: &MetricFilter,
     mode: FunnelMode,
     grouping: Grouping,
+    with_stays: bool,
 ) -> ApiResult<FunnelReport> {
     let pipeline = pipelines::resolve(db, filter.pipeline_id).await.map_err(|_| {
         crate::error::ApiError::bad_input("filter.pipelineId", "no such pipeline (and no default pipeline)")
@@ -131,28 +135,50 @@ pub async fn funnel(
     let stages = pipelines::stages_of(db, &[pipeline.id]).await?;
     let now = crate::service::now();
 
-    let deal_rows = rows(db, deal_sums_sql(db, principal, filter, mode, grouping, pipeline.id)).await?;
+    let position_of: BTreeMap<i64, i32> = stages.iter().map(|s| (s.id, s.position)).collect();
+    let probability_of: BTreeMap<i64, i64> = stages.iter().map(|s| (s.id, i64::from(s.probability))).collect();
+
+    // One pass over the deals, grouped by what decides each stage's counts: the status, the
+    // highest position entered and the current stage. The few thousand rows are then spread
+    // over the stages (a deal reached every stage up to its highest; a WON deal all of them).
     let mut deals: BTreeMap<RowKey, DealSums> = BTreeMap::new();
-    for row in &deal_rows {
-        let sums = DealSums {
-            deals: int(row, "deals")?,
-            won: int(row, "won")?,
-            lost: int(row, "lost")?,
-            open: int(row, "open")?,
-            won_amount: int(row, "won_amount")?,
-            weighted: int(row, "weighted")?,
-            won_seconds: int(row, "won_seconds")?,
-        };
-        deals.insert(keys_of(row, grouping)?, sums);
-    }
     let mut per_stage: BTreeMap<(RowKey, i64), StageSums> = BTreeMap::new();
-    for row in rows(db, reached_sql(db, principal, filter, mode, grouping, pipeline.id)).await? {
-        let entry = per_stage.entry((keys_of(&row, grouping)?, int(&row, "stage_id")?)).or_default();
-        entry.reached = int(&row, "reached")?;
-        entry.amount = int(&row, "amount")?;
-        entry.lost_here = int(&row, "lost_here")?;
+    for row in rows(db, deal_rows_sql(db, principal, filter, mode, grouping, pipeline.id)).await? {
+        let key = keys_of(&row, grouping)?;
+        let status: String = row.try_get("", "status")?;
+        let (max_position, stage_id) = (int(&row, "max_position")?, int(&row, "stage_id")?);
+        let (n, amount) = (int(&row, "n")?, int(&row, "amount")?);
+        let sums = deals.entry(key.clone()).or_default();
+        sums.deals += n;
+        match status.as_str() {
+            "WON" => {
+                sums.won += n;
+                sums.won_amount += amount;
+                sums.won_seconds += int(&row, "won_seconds")?;
+            }
+            "LOST" => sums.lost += n,
+            _ => {
+                sums.open += n;
+                sums.weighted += amount.saturating_mul(probability_of.get(&stage_id).copied().unwrap_or(0));
+            }
+        }
+        for (&id, &position) in &position_of {
+            if status == "WON" || max_position >= i64::from(position) {
+                let entry = per_stage.entry((key.clone(), id)).or_default();
+                entry.reached += n;
+                entry.amount += amount;
+                if status == "LOST" && stage_id == id {
+                    entry.lost_here += n;
+                }
+            }
+        }
     }
-    for row in rows(db, stays_sql(db, principal, filter, mode, grouping, pipeline.id, now)).await? {
+    // Without `with_stays` every `avg_days_in_stage` stays `None`: the caller shows none.
+    let stay_rows = match with_stays {
+        true => rows(db, stays_sql(db, principal, filter, mode, grouping, pipeline.id, now)).await?,
+        false => Vec::new(),
+    };
+    for row in stay_rows {
         let entry = per_stage.entry((keys_of(&row, grouping)?, int(&row, "stage_id")?)).or_default();
         entry.stays = int(&row, "stays")?;
         entry.stay_seconds = int(&row, "stay_seconds")?;
@@ -238,10 +264,11 @@ fn push_deals(
     principal: &Principal,
     filter: &MetricFilter,
     mode: FunnelMode,
+    grouping: Grouping,
     pipeline_id: i64,
     extra_joins: &str,
 ) {
-    push_from(sql, "deals r JOIN contacts c ON c.id = r.contact_id");
+    push_from(sql, "deals r", CONTACT_OF_RECORD, Joins::of(principal, filter, grouping));
     if mode == FunnelMode::Activity {
         sql.push(" JOIN (SELECT deal_id, MIN(moved_at) AS active_at FROM deal_stage_events WHERE 1 = 1");
         push_period(sql, "moved_at", filter.period);
@@ -263,7 +290,8 @@ fn group_columns(sql: &Sql, mode: FunnelMode, grouping: Grouping) -> String {
     sql.group_columns(grouping, "r.owner_id", "u.team_id", "c.source", time)
 }
 
-fn deal_sums_sql(
+/// Deal counts and sums per group, status, highest position entered and current stage.
+fn deal_rows_sql(
     db: &impl ConnectionTrait,
     principal: &Principal,
     filter: &MetricFilter,
@@ -274,39 +302,14 @@ fn deal_sums_sql(
     let mut sql = Sql::new(db.get_database_backend());
     let keys = group_columns(&sql, mode, grouping);
     let won_seconds = format!("{} - {}", sql.epoch("r.closed_at"), sql.epoch("r.created_at"));
-    sql.push("SELECT ").push(&keys).push(", COUNT(*) AS deals");
-    sql.push(", CAST(SUM(CASE WHEN r.status = 'WON' THEN 1 ELSE 0 END) AS BIGINT) AS won");
-    sql.push(", CAST(SUM(CASE WHEN r.status = 'LOST' THEN 1 ELSE 0 END) AS BIGINT) AS lost");
-    sql.push(", CAST(SUM(CASE WHEN r.status = 'OPEN' THEN 1 ELSE 0 END) AS BIGINT) AS open");
-    sql.push(", CAST(SUM(CASE WHEN r.status = 'WON' THEN r.amount ELSE 0 END) AS BIGINT) AS won_amount");
-    sql.push(
-        ", CAST(SUM(CASE WHEN r.status = 'OPEN' THEN r.amount * cs.probability ELSE 0 END) AS BIGINT) AS weighted",
-    );
+    sql.push("SELECT ").push(&keys);
+    sql.push(", CAST(r.status AS TEXT) AS status, CAST(r.max_stage_position AS BIGINT) AS max_position, r.stage_id, COUNT(*) AS n");
+    sql.push(", CAST(SUM(r.amount) AS BIGINT) AS amount");
     sql.push(&format!(
         ", CAST(SUM(CASE WHEN r.status = 'WON' THEN {won_seconds} ELSE 0 END) AS BIGINT) AS won_seconds"
     ));
-    push_deals(&mut sql, principal, filter, mode, pipeline_id, " JOIN stages cs ON cs.id = r.stage_id");
-    sql.push(" GROUP BY g, g2");
-    sql
-}
-
-fn reached_sql(
-    db: &impl ConnectionTrait,
-    principal: &Principal,
-    filter: &MetricFilter,
-    mode: FunnelMode,
-    grouping: Grouping,
-    pipeline_id: i64,
-) -> Sql {
-    let mut sql = Sql::new(db.get_database_backend());
-    let keys = group_columns(&sql, mode, grouping);
-    sql.push("SELECT ").push(&keys).push(", s.id AS stage_id, COUNT(*) AS reached");
-    sql.push(", CAST(SUM(r.amount) AS BIGINT) AS amount");
-    sql.push(", CAST(SUM(CASE WHEN r.status = 'LOST' AND r.stage_id = s.id THEN 1 ELSE 0 END) AS BIGINT) AS lost_here");
-    let reached =
-        " JOIN stages s ON s.pipeline_id = r.pipeline_id AND (r.max_stage_position >= s.position OR r.status = 'WON')";
-    push_deals(&mut sql, principal, filter, mode, pipeline_id, reached);
-    sql.push(" GROUP BY g, g2, s.id");
+    push_deals(&mut sql, principal, filter, mode, grouping, pipeline_id, "");
+    sql.push(" GROUP BY g, g2, r.status, r.max_stage_position, r.stage_id");
     sql
 }
 
@@ -329,7 +332,7 @@ fn stays_sql(
     sql.push(", CAST(SUM(").push(&stay_end).param(now.timestamp()).push(") - ").push(&stay_start);
     sql.push(") AS BIGINT) AS stay_seconds");
     let events = " JOIN deal_stage_events e ON e.deal_id = r.id";
-    push_deals(&mut sql, principal, filter, mode, pipeline_id, events);
+    push_deals(&mut sql, principal, filter, mode, grouping, pipeline_id, events);
     sql.push(" GROUP BY g, g2, e.to_stage_id");
     sql
 }

@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 use sea_orm::ConnectionTrait;
 
 use super::arith::ratio;
-use super::{GroupBy, GroupKey, Grouped, MetricFilter, group_of, int, push_from, push_period, push_where, rows};
+use super::{
+    CONTACT_IS_RECORD, CONTACT_OF_RECORD, GroupBy, GroupKey, Grouped, Grouping, Joins, MetricFilter, group_of, int,
+    push_from, push_period, push_where, rows,
+};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::service::metrics::sql::Sql;
@@ -157,7 +160,7 @@ async fn sums(
     let key = sql.group_key(group_by, "r.owner_id", "u.team_id", "c.source", "r.closed_at");
     sql.push("SELECT ").push(&key).push(" AS g, CAST(SUM(r.amount) AS BIGINT) AS revenue");
     sql.push(", COUNT(DISTINCT r.contact_id) AS customers");
-    push_from(&mut sql, "deals r JOIN contacts c ON c.id = r.contact_id");
+    push_from(&mut sql, "deals r", CONTACT_OF_RECORD, Joins::of(principal, filter, Grouping::by(group_by)));
     push_where(&mut sql, principal, filter);
     sql.push(" AND r.status = 'WON'");
     match basis {
@@ -191,7 +194,7 @@ async fn sums(
     sql.push(", CAST(SUM(r.acquisition_cost) AS BIGINT) AS cost");
     sql.push(&format!(", CAST(SUM(CASE WHEN {lost_lead} THEN 1 ELSE 0 END) AS BIGINT) AS lost_leads"));
     sql.push(&format!(", CAST(SUM(CASE WHEN {lost_lead} THEN r.acquisition_cost ELSE 0 END) AS BIGINT) AS lost_cost"));
-    push_from(&mut sql, "contacts r JOIN contacts c ON c.id = r.id");
+    push_from(&mut sql, "contacts r", CONTACT_IS_RECORD, Joins::of(principal, filter, Grouping::by(group_by)));
     push_where(&mut sql, principal, filter);
     push_period(&mut sql, "r.created_at", filter.period);
     if group_by.is_some() {

@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 
 use sea_orm::ConnectionTrait;
 
-use super::{GroupBy, GroupKey, Grouped, MetricFilter, group_of, int, push_from, push_period, push_where, rows};
+use super::{
+    CONTACT_OF_RECORD, GroupBy, GroupKey, Grouped, Grouping, Joins, MetricFilter, group_of, int, push_from,
+    push_period, push_where, rows,
+};
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::service::metrics::sql::Sql;
@@ -50,8 +53,6 @@ pub struct LostDeals {
     pub by_owner: Vec<(i64, LostSums)>,
 }
 
-const FROM: &str = "deals r JOIN contacts c ON c.id = r.contact_id";
-
 /// Every acquisition cost: the total's and each breakdown's.
 pub const ALL_COSTS: [Option<Dimension>; 4] =
     [None, Some(Dimension::Reason), Some(Dimension::Stage), Some(Dimension::Owner)];
@@ -64,12 +65,15 @@ pub async fn lost_deals(
     costs: &[Option<Dimension>],
 ) -> ApiResult<Grouped<LostDeals>> {
     let backend = db.get_database_backend();
+    let joins = Joins::of(principal, filter, Grouping::by(group_by));
     // Amounts per (group, reason, stage, owner): few rows, folded into the breakdowns below.
     let mut sql = Sql::new(backend);
     let key = sql.group_key(group_by, "r.owner_id", "u.team_id", "c.source", "r.closed_at");
     sql.push("SELECT ").push(&key).push(" AS g, r.lost_reason_id AS reason_id, r.stage_id, r.owner_id, COUNT(*) AS n");
     sql.push(", CAST(SUM(r.amount) AS BIGINT) AS amount, CAST(SUM(r.amount * s.probability) AS BIGINT) AS weighted");
-    push_lost(&mut sql, principal, filter);
+    push_from(&mut sql, "deals r", CONTACT_OF_RECORD, joins);
+    sql.push(" JOIN stages s ON s.id = r.stage_id");
+    push_lost_where(&mut sql, principal, filter);
     sql.push(" GROUP BY g, r.lost_reason_id, r.stage_id, r.owner_id");
     let mut groups: BTreeMap<Option<GroupKey>, Builder> = BTreeMap::new();
     let mut total = Builder::default();
@@ -109,10 +113,12 @@ pub async fn lost_deals(
                 Some(Dimension::Stage) => "r.stage_id",
                 Some(Dimension::Owner) => "r.owner_id",
             };
-            sql.push("SELECT g, d, CAST(SUM(cost) AS BIGINT) AS cost FROM (SELECT DISTINCT ").push(&key);
-            sql.push(" AS g, ").push(dim).push(" AS d, c.id AS contact_id, c.acquisition_cost AS cost");
-            push_lost(&mut sql, principal, filter);
-            sql.push(") x GROUP BY g, d");
+            // The distinct (group, breakdown, contact) triples first; only those meet `contacts`.
+            sql.push("SELECT x.g, x.d, CAST(SUM(k.acquisition_cost) AS BIGINT) AS cost FROM (SELECT DISTINCT ");
+            sql.push(&key).push(" AS g, ").push(dim).push(" AS d, r.contact_id");
+            push_from(&mut sql, "deals r", CONTACT_OF_RECORD, joins);
+            push_lost_where(&mut sql, principal, filter);
+            sql.push(") x JOIN contacts k ON k.id = x.contact_id GROUP BY x.g, x.d");
             for row in rows(db, sql).await? {
                 let cost = int(&row, "cost")?;
                 let d: Option<i64> = row.try_get("", "d")?;
@@ -132,10 +138,8 @@ pub async fn lost_deals(
     Ok(Grouped { total: total.build(), groups, subgroups: Default::default() })
 }
 
-/// `FROM … WHERE` for deals LOST in the period, with the stage they were lost in as `s`.
-fn push_lost(sql: &mut Sql, principal: &Principal, filter: &MetricFilter) {
-    push_from(sql, FROM);
-    sql.push(" JOIN stages s ON s.id = r.stage_id");
+/// `WHERE` for deals LOST in the period.
+fn push_lost_where(sql: &mut Sql, principal: &Principal, filter: &MetricFilter) {
     push_where(sql, principal, filter);
     sql.push(" AND r.status = 'LOST'");
     if let Some(pipeline_id) = filter.pipeline_id {

@@ -5,7 +5,9 @@ use sea_orm::ConnectionTrait;
 
 use super::arith::percent;
 use super::bands::{NoShowBand, no_show_band};
-use super::{Grouped, Grouping, MetricFilter, int, keys_of, push_from, push_period, push_where, rows};
+use super::{
+    CONTACT_OF_RECORD, Grouped, Grouping, Joins, MetricFilter, int, keys_of, push_from, push_period, push_where, rows,
+};
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::service::metrics::sql::Sql;
@@ -76,8 +78,9 @@ pub async fn stats_of(
     let mut sql = Sql::new(db.get_database_backend());
     sql.push("SELECT ").push(column).push(" AS parent, ");
     push_counts(&mut sql);
-    push_from(&mut sql, "meetings r JOIN contacts c ON c.id = r.contact_id");
-    push_where(&mut sql, principal, &MetricFilter::default());
+    let filter = MetricFilter::default();
+    push_from(&mut sql, "meetings r", CONTACT_OF_RECORD, Joins::of(principal, &filter, Grouping::default()));
+    push_where(&mut sql, principal, &filter);
     sql.push(" AND ").push(column).push(" IN ").list(ids);
     sql.push(" GROUP BY ").push(column);
     let mut out = std::collections::HashMap::new();
@@ -98,7 +101,7 @@ pub async fn no_show_stats(
     let keys = sql.group_columns(grouping, "r.owner_id", "u.team_id", "c.source", "r.scheduled_at");
     sql.push("SELECT ").push(&keys).push(", ");
     push_counts(&mut sql);
-    push_from(&mut sql, "meetings r JOIN contacts c ON c.id = r.contact_id");
+    push_from(&mut sql, "meetings r", CONTACT_OF_RECORD, Joins::of(principal, filter, grouping));
     push_where(&mut sql, principal, filter);
     push_period(&mut sql, "r.scheduled_at", filter.period);
     if grouping.by.is_some() {

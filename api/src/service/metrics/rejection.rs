@@ -8,7 +8,10 @@ use sea_orm::ConnectionTrait;
 
 use super::arith::percent;
 use super::bands::{RejectionBand, rejection_band};
-use super::{GroupBy, GroupKey, Grouped, MetricFilter, group_of, int, push_from, push_period, push_where, rows};
+use super::{
+    CONTACT_IS_RECORD, GroupBy, GroupKey, Grouped, Grouping, Joins, MetricFilter, group_of, int, push_from,
+    push_period, push_where, rows,
+};
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::service::metrics::sql::Sql;
@@ -88,7 +91,7 @@ pub async fn lead_rejection(
     sql.push(&format!(", CAST(SUM(CASE WHEN {rejected} THEN 1 ELSE 0 END) AS BIGINT) AS rejected"));
     sql.push(&format!(", CAST(SUM(CASE WHEN {after_first_contact} THEN 1 ELSE 0 END) AS BIGINT) AS after_first"));
     sql.push(&format!(", CAST(SUM(CASE WHEN {rejected} THEN r.acquisition_cost ELSE 0 END) AS BIGINT) AS wasted"));
-    push_from(&mut sql, "contacts r JOIN contacts c ON c.id = r.id");
+    push_from(&mut sql, "contacts r", CONTACT_IS_RECORD, Joins::of(principal, filter, Grouping::by(group_by)));
     push_where(&mut sql, principal, filter);
     push_period(&mut sql, "r.created_at", filter.period);
     sql.push(" GROUP BY g, r.owner_id, r.source, reason");
