@@ -773,6 +773,17 @@ db_test!(lead_rejection_rates_reasons_and_dead_on_arrival_leads, |app| {
             { "source": "Webinar", "leads": 3, "rejected": 2, "rejectionRate": "66.67" },
         ])
     );
+    // The first-contact test runs whenever some level selects it: here only a group's breakdown.
+    let deep = "query($f: MetricFilterInput) { leadRejection(filter: $f, groupBy: OWNER) {
+        groups { bySource { source rejectedAfterFirstContact } } } }";
+    let deep = app.ok(&o.admin, deep, q1.clone()).await["leadRejection"]["groups"][0]["bySource"].clone();
+    assert_eq!(
+        deep,
+        json!([
+            { "source": "Cold", "rejectedAfterFirstContact": 1 },
+            { "source": "Webinar", "rejectedAfterFirstContact": 1 },
+        ])
+    );
     // Rep B: 0 of 2 → 0.00, NORMAL.
     let mine = app.ok(&o.rep_b.1, REJECTION, q1).await["leadRejection"].clone();
     assert_eq!(

@@ -50,9 +50,7 @@ impl MetricQuery {
         let grouping = Grouping::new(group_by.map(Into::into), then_by.map(Into::into))?;
         // Time in stage is the costliest statement (it reads the stage events): run it only
         // when some level of the answer selects `avgDaysInStage`.
-        let levels =
-            [ctx.look_ahead(), ctx.look_ahead().field("groups"), ctx.look_ahead().field("groups").field("groups")];
-        let stays = levels.iter().any(|at| at.field("steps").field("avgDaysInStage").exists());
+        let stays = selects_at_any_level(ctx, &[&[], &["groups"], &["groups", "groups"]], &["steps", "avgDaysInStage"]);
         let mode = mode.unwrap_or_default().into();
         let report = funnel::funnel(ctx.principal()?, ctx.metrics_db(), &filter, mode, grouping, stays).await?;
         Ok(Funnel::from_report(report))
@@ -117,8 +115,21 @@ impl MetricQuery {
         group_by: Option<MetricGroupBy>,
     ) -> Result<LeadRejection> {
         let filter = filter.unwrap_or_default().to_service()?;
-        let grouped =
-            rejection::lead_rejection(ctx.principal()?, ctx.metrics_db(), &filter, group_by.map(Into::into)).await?;
+        // The first-contact test probes each disqualified lead's meetings and deals: only when
+        // the total, a group or a breakdown selects it.
+        let breakdowns: [&[&str]; 8] = [
+            &[],
+            &["byReason"],
+            &["byOwner"],
+            &["bySource"],
+            &["groups"],
+            &["groups", "byReason"],
+            &["groups", "byOwner"],
+            &["groups", "bySource"],
+        ];
+        let after_first_contact = selects_at_any_level(ctx, &breakdowns, &["rejectedAfterFirstContact"]);
+        let (principal, db, group_by) = (ctx.principal()?, ctx.metrics_db(), group_by.map(Into::into));
+        let grouped = rejection::lead_rejection(principal, db, &filter, group_by, after_first_contact).await?;
         Ok(LeadRejection::from_grouped(grouped))
     }
 
@@ -139,4 +150,9 @@ impl MetricQuery {
         };
         Ok(TargetAttainmentReport::new(rows, groups))
     }
+}
+
+/// Whether the query selects `path` under any of `levels` (field names below the root field).
+fn selects_at_any_level(ctx: &Context<'_>, levels: &[&[&str]], path: &[&str]) -> bool {
+    levels.iter().any(|level| level.iter().chain(path).fold(ctx.look_ahead(), |at, field| at.field(field)).exists())
 }

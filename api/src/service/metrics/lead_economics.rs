@@ -187,16 +187,19 @@ async fn sums(
     let has_deal = "EXISTS (SELECT 1 FROM deals x WHERE x.contact_id = r.id AND x.deleted_at IS NULL";
     let lost_lead =
         format!("(r.lifecycle = 'DISQUALIFIED' OR ({has_deal}) AND NOT {has_deal} AND x.status <> 'LOST')))");
-    sql.push("SELECT ").push(&key).push(" AS g, COUNT(*) AS leads");
-    sql.push(&format!(
-        ", CAST(SUM(CASE WHEN {has_deal} AND x.status = 'WON') THEN 1 ELSE 0 END) AS BIGINT) AS converted"
-    ));
-    sql.push(", CAST(SUM(r.acquisition_cost) AS BIGINT) AS cost");
-    sql.push(&format!(", CAST(SUM(CASE WHEN {lost_lead} THEN 1 ELSE 0 END) AS BIGINT) AS lost_leads"));
-    sql.push(&format!(", CAST(SUM(CASE WHEN {lost_lead} THEN r.acquisition_cost ELSE 0 END) AS BIGINT) AS lost_cost"));
+    // Each lead's two facts are decided once (materialized), then summed: written inline in
+    // the sums, the lost test's probes would run once per sum that reads it.
+    sql.push("WITH lead AS MATERIALIZED (SELECT ").push(&key).push(" AS g, r.acquisition_cost AS cost");
+    sql.push(&format!(", CASE WHEN {has_deal} AND x.status = 'WON') THEN 1 ELSE 0 END AS converted"));
+    sql.push(&format!(", CASE WHEN {lost_lead} THEN 1 ELSE 0 END AS lost"));
     push_from(&mut sql, "contacts r", CONTACT_IS_RECORD, Joins::of(principal, filter, Grouping::by(group_by)));
     push_where(&mut sql, principal, filter);
     push_period(&mut sql, "r.created_at", filter.period);
+    // Ungrouped, the total is one row even without leads (and `g` is not an aggregate).
+    let g = if group_by.is_some() { "g" } else { "'' AS g" };
+    sql.push(") SELECT ").push(g).push(", COUNT(*) AS leads, CAST(SUM(converted) AS BIGINT) AS converted");
+    sql.push(", CAST(SUM(cost) AS BIGINT) AS cost, CAST(SUM(lost) AS BIGINT) AS lost_leads");
+    sql.push(", CAST(SUM(lost * cost) AS BIGINT) AS lost_cost FROM lead");
     if group_by.is_some() {
         sql.push(" GROUP BY g");
     }

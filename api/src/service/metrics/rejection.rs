@@ -77,6 +77,7 @@ pub async fn lead_rejection(
     db: &impl ConnectionTrait,
     filter: &MetricFilter,
     group_by: Option<GroupBy>,
+    with_after_first_contact: bool,
 ) -> ApiResult<Grouped<LeadRejection>> {
     let mut sql = Sql::new(db.get_database_backend());
     let key = sql.group_key(group_by, "r.owner_id", "u.team_id", "c.source", "r.created_at");
@@ -89,7 +90,12 @@ pub async fn lead_rejection(
     sql.push("SELECT ").push(&key).push(" AS g, r.owner_id, r.source");
     sql.push(&format!(", CASE WHEN {rejected} THEN r.disqualify_reason END AS reason, COUNT(*) AS leads"));
     sql.push(&format!(", CAST(SUM(CASE WHEN {rejected} THEN 1 ELSE 0 END) AS BIGINT) AS rejected"));
-    sql.push(&format!(", CAST(SUM(CASE WHEN {after_first_contact} THEN 1 ELSE 0 END) AS BIGINT) AS after_first"));
+    // Without `with_after_first_contact` the count stays 0: the caller shows it nowhere.
+    if with_after_first_contact {
+        sql.push(&format!(", CAST(SUM(CASE WHEN {after_first_contact} THEN 1 ELSE 0 END) AS BIGINT) AS after_first"));
+    } else {
+        sql.push(", CAST(0 AS BIGINT) AS after_first");
+    }
     sql.push(&format!(", CAST(SUM(CASE WHEN {rejected} THEN r.acquisition_cost ELSE 0 END) AS BIGINT) AS wasted"));
     push_from(&mut sql, "contacts r", CONTACT_IS_RECORD, Joins::of(principal, filter, Grouping::by(group_by)));
     push_where(&mut sql, principal, filter);
