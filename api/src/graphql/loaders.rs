@@ -2,9 +2,10 @@
 //! type, always through the service layer with the caller's principal (so scoping holds).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{contact, deal, deal_stage_event, lost_reason, meeting, pipeline, stage, team, user};
 use sea_orm::DatabaseConnection;
 
@@ -13,6 +14,7 @@ use crate::db::Databases;
 use crate::error::SharedError;
 use crate::graphql::batching::PollGate;
 pub use crate::graphql::metric_loaders::MetricLoaders;
+use crate::service::deal_relations::{self, DealWithRelations};
 use crate::service::{contacts, deals, directory, meetings, pipelines, users};
 
 #[derive(Clone)]
@@ -50,11 +52,48 @@ macro_rules! by_id_loader {
 by_id_loader!(TeamsById, team::Model, |c, ids| directory::teams_by_ids(&c.db, ids));
 by_id_loader!(UsersById, user::Model, |c, ids| users::by_ids(&c.db, ids));
 by_id_loader!(ContactsById, contact::Model, |c, ids| contacts::by_ids(c.principal(), &c.db, ids));
-by_id_loader!(DealsById, deal::Model, |c, ids| deals::by_ids(c.principal(), &c.db, ids));
 by_id_loader!(MeetingsById, meeting::Model, |c, ids| meetings::by_ids(c.principal(), &c.db, ids));
 by_id_loader!(PipelinesById, pipeline::Model, |c, ids| pipelines::by_ids(&c.db, ids));
 by_id_loader!(StagesById, stage::Model, |c, ids| pipelines::stages_by_ids(&c.db, ids));
 by_id_loader!(LostReasonsById, lost_reason::Model, |c, ids| pipelines::lost_reasons_by_ids(&c.db, ids));
+
+/// The loaders a deal read primes with the stage and owner it joined (`deal_relations`), so
+/// that resolving `stage` and `owner` of those deals costs no statement of its own.
+#[derive(Clone)]
+pub struct DealRelationCaches {
+    stages: Arc<DataLoader<StagesById, HashMapCache>>,
+    users: Arc<DataLoader<UsersById, HashMapCache>>,
+}
+
+impl DealRelationCaches {
+    /// Primes the caches and returns the deals.
+    async fn feed(&self, rows: Vec<DealWithRelations>) -> Vec<deal::Model> {
+        let mut stages = Vec::new();
+        let mut users = Vec::new();
+        let mut deals = Vec::with_capacity(rows.len());
+        for row in rows {
+            stages.extend(row.stage.map(|s| (s.id, s)));
+            users.extend(row.owner.map(|u| (u.id, u)));
+            deals.push(row.deal);
+        }
+        self.stages.feed_many(stages).await;
+        self.users.feed_many(users).await;
+        deals
+    }
+}
+
+/// Deals by id, read with their stages and owners.
+pub struct DealsById(LoaderCtx, DealRelationCaches);
+
+impl Loader<i64> for DealsById {
+    type Value = deal::Model;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, deal::Model>, SharedError> {
+        let rows = deal_relations::by_ids(self.0.principal(), &self.0.db, keys).await?;
+        Ok(self.1.feed(rows).await.into_iter().map(|d| (d.id, d)).collect())
+    }
+}
 
 /// Groups child rows under their parent id (every requested parent gets a list).
 fn group<M>(keys: &[i64], rows: Vec<M>, parent: impl Fn(&M) -> i64) -> HashMap<i64, Vec<M>> {
@@ -127,18 +166,22 @@ where
 }
 
 /// The newest N deals of each contact, keyed by (contact id, N).
-pub struct LatestDealsOfContact(LoaderCtx);
+/// Read with their stages and owners.
+pub struct LatestDealsOfContact(LoaderCtx, DealRelationCaches);
 
 impl Loader<(i64, u64)> for LatestDealsOfContact {
     type Value = Vec<deal::Model>;
     type Error = SharedError;
 
     async fn load(&self, keys: &[(i64, u64)]) -> Result<HashMap<(i64, u64), Self::Value>, SharedError> {
-        let c = &self.0;
+        let (c, caches) = (&self.0, &self.1);
         latest_by_limit(
             keys,
             |d: &deal::Model| d.contact_id,
-            |ids, limit| async move { deals::latest_of_contacts(c.principal(), &c.db, &ids, limit).await },
+            |ids, limit| async move {
+                let rows = deal_relations::latest_of_contacts(c.principal(), &c.db, &ids, limit).await?;
+                Ok(caches.feed(rows).await)
+            },
         )
         .await
     }
@@ -166,13 +209,13 @@ impl Loader<(i64, u64)> for LatestMeetingsOf {
 
 /// Everything a request batch-loads; built once per authenticated request.
 pub struct Loaders {
-    pub users: DataLoader<UsersById>,
+    pub users: Arc<DataLoader<UsersById, HashMapCache>>,
     pub teams: DataLoader<TeamsById>,
     pub members_of_team: DataLoader<MembersOfTeam>,
     pub contacts: DataLoader<ContactsById>,
     pub deals: DataLoader<DealsById>,
     pub pipelines: DataLoader<PipelinesById>,
-    pub stages: DataLoader<StagesById>,
+    pub stages: Arc<DataLoader<StagesById, HashMapCache>>,
     pub lost_reasons: DataLoader<LostReasonsById>,
     pub stages_of_pipeline: DataLoader<StagesOfPipeline>,
     pub history_of_deal: DataLoader<HistoryOfDeal>,
@@ -187,18 +230,22 @@ impl Loaders {
     /// Loaders for one request; their batches are sent when `gate` says the request is quiet.
     pub fn new(dbs: &Databases, caller: &Caller, gate: &PollGate) -> Self {
         let ctx = LoaderCtx { db: dbs.primary.clone(), read: dbs.read.clone(), caller: caller.clone() };
+        let caches = DealRelationCaches {
+            stages: Arc::new(gated_cached(StagesById(ctx.clone()), gate)),
+            users: Arc::new(gated_cached(UsersById(ctx.clone()), gate)),
+        };
         Self {
-            users: gated(UsersById(ctx.clone()), gate),
+            users: caches.users.clone(),
             teams: gated(TeamsById(ctx.clone()), gate),
             members_of_team: gated(MembersOfTeam(ctx.clone()), gate),
             contacts: gated(ContactsById(ctx.clone()), gate),
-            deals: gated(DealsById(ctx.clone()), gate),
+            deals: gated(DealsById(ctx.clone(), caches.clone()), gate),
             pipelines: gated(PipelinesById(ctx.clone()), gate),
-            stages: gated(StagesById(ctx.clone()), gate),
+            stages: caches.stages.clone(),
             lost_reasons: gated(LostReasonsById(ctx.clone()), gate),
             stages_of_pipeline: gated(StagesOfPipeline(ctx.clone()), gate),
             history_of_deal: gated(HistoryOfDeal(ctx.clone()), gate),
-            latest_deals_of_contact: gated(LatestDealsOfContact(ctx.clone()), gate),
+            latest_deals_of_contact: gated(LatestDealsOfContact(ctx.clone(), caches.clone()), gate),
             meetings: gated(MeetingsById(ctx.clone()), gate),
             latest_meetings_of_contact: gated(LatestMeetingsOf(ctx.clone(), meeting::Column::ContactId), gate),
             latest_meetings_of_deal: gated(LatestMeetingsOf(ctx.clone(), meeting::Column::DealId), gate),
@@ -210,4 +257,9 @@ impl Loaders {
 /// A DataLoader whose batches start when the request is quiet (see `batching`), never on a timer.
 pub(super) fn gated<L: Send + Sync + 'static>(loader: L, gate: &PollGate) -> DataLoader<L> {
     DataLoader::new(loader, gate.spawner()).delay(Duration::ZERO)
+}
+
+/// `gated`, keeping what it loaded or was fed for the rest of the request.
+fn gated_cached<L: Send + Sync + 'static>(loader: L, gate: &PollGate) -> DataLoader<L, HashMapCache> {
+    DataLoader::with_cache(loader, gate.spawner(), HashMapCache::default()).delay(Duration::ZERO)
 }

@@ -118,19 +118,6 @@ pub async fn by_ids(principal: &Principal, db: &impl ConnectionTrait, ids: &[i64
     read::many(db, visible(principal), (Column::Id, Column::DeletedAt), ids).await
 }
 
-/// The newest `limit` visible deals of each contact, in one statement: the per-contact
-/// limit is a window function, so children are paginated in SQL, not in memory.
-pub async fn latest_of_contacts(
-    principal: &Principal,
-    db: &impl ConnectionTrait,
-    contact_ids: &[i64],
-    limit: u64,
-) -> ApiResult<Vec<deal::Model>> {
-    let cols = (Column::ContactId, Column::DeletedAt);
-    read::latest_per_parent(db, visible(principal), cols, "contact_id", "created_at DESC, id DESC", contact_ids, limit)
-        .await
-}
-
 /// Stage history of visible deals, oldest first.
 pub async fn history_of(
     principal: &Principal,

@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod contacts;
 pub mod credentials;
+pub mod deal_relations;
 pub mod deals;
 pub mod directory;
 pub mod filter;

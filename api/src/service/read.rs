@@ -1,7 +1,7 @@
 //! Reads shared by the soft-deletable records: one by id, many by id, and the latest N
 //! children of each parent — always starting from the caller's scoped `Select`.
 
-use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait, Select};
 
 use crate::error::{ApiError, ApiResult};
@@ -34,12 +34,26 @@ pub async fn many<E: EntityTrait>(
 pub async fn latest_per_parent<E: EntityTrait>(
     db: &impl ConnectionTrait,
     visible: Select<E>,
-    (parent_col, deleted_col): (E::Column, E::Column),
+    cols: (E::Column, E::Column),
     parent: &'static str,
     order_sql: &'static str,
     parent_ids: &[i64],
     limit: u64,
 ) -> ApiResult<Vec<E::Model>> {
+    let query = latest_per_parent_query(visible, cols, parent, order_sql, parent_ids, limit);
+    let stmt = db.get_database_backend().build(&query);
+    Ok(E::find().from_raw_sql(stmt).all(db).await?)
+}
+
+/// The statement of `latest_per_parent`: the rows as `ranked`, with their rank `rn`.
+pub fn latest_per_parent_query<E: EntityTrait>(
+    visible: Select<E>,
+    (parent_col, deleted_col): (E::Column, E::Column),
+    parent: &'static str,
+    order_sql: &'static str,
+    parent_ids: &[i64],
+    limit: u64,
+) -> SelectStatement {
     let mut inner = visible
         .filter(parent_col.is_in(parent_ids.iter().copied()))
         .filter(deleted_col.is_null())
@@ -49,13 +63,11 @@ pub async fn latest_per_parent<E: EntityTrait>(
         Expr::cust(format!("ROW_NUMBER() OVER (PARTITION BY {parent} ORDER BY {order_sql})")),
         Alias::new("rn"),
     );
-    let outer = Query::select()
+    Query::select()
         .column(Asterisk)
         .from_subquery(inner, Alias::new("ranked"))
         .and_where(Expr::col(Alias::new("rn")).lte(limit as i64))
         .order_by(Alias::new(parent), sea_orm::Order::Asc)
         .order_by(Alias::new("rn"), sea_orm::Order::Asc)
-        .to_owned();
-    let stmt = db.get_database_backend().build(&outer);
-    Ok(E::find().from_raw_sql(stmt).all(db).await?)
+        .to_owned()
 }
