@@ -645,7 +645,13 @@ db_test!(meetings_schedule_log_and_reschedule, |app| {
     assert_eq!(rescheduled["meeting"]["outcomeLoggedAt"], "2026-03-01T09:00:00+00:00");
     assert_eq!(rescheduled["meeting"]["rescheduledTo"]["id"], replacement["id"]);
     let twice = app.err(&rep, LOG_OUTCOME, json!({ "i": { "id": scheduled["id"], "status": "COMPLETED" } })).await;
-    assert_eq!(twice["code"], "BAD_USER_INPUT", "a rescheduled meeting is closed; its replacement takes the outcome");
+    assert_eq!(
+        (twice["code"].as_str(), twice["field"].as_str()),
+        (Some("BAD_USER_INPUT"), Some("id")),
+        "a rescheduled meeting is closed; its replacement takes the outcome"
+    );
+    let stale_and_closed = json!({ "i": { "id": scheduled["id"], "version": 1, "status": "COMPLETED" } });
+    assert_eq!(app.err(&rep, LOG_OUTCOME, stale_and_closed).await["field"], "id");
 
     let no_show = app
         .ok(
@@ -661,6 +667,11 @@ db_test!(meetings_schedule_log_and_reschedule, |app| {
         ),
         (Some("NO_SHOW"), Some("did not join"))
     );
+    // The single-UPDATE path still tells a stale version from a meeting you cannot see.
+    let stale = json!({ "i": { "id": replacement["id"], "version": 1, "status": "COMPLETED" } });
+    assert_eq!(app.err(&rep, LOG_OUTCOME, stale.clone()).await["code"], "CONFLICT");
+    let (_, stranger) = app.signed_in("stranger@example.com", Role::SalesRep, None).await;
+    assert_eq!(app.err(&stranger, LOG_OUTCOME, stale).await["code"], "NOT_FOUND");
 
     // Relations both ways, latest first, limited in SQL.
     let nested = app

@@ -223,8 +223,7 @@ pub async fn update(
         changes.external_id = Set(v);
     }
     let scope = owner_condition(principal, Column::OwnerId);
-    update_versioned(db, &columns(), scope, id, Some(input.version), changes, LABEL).await?;
-    get(principal, db, id).await
+    update_versioned(db, &columns(), scope, id, Some(input.version), changes, LABEL).await
 }
 
 /// Soft-deletes a contact; with `version`, only if nobody changed it since.
@@ -232,7 +231,8 @@ pub async fn delete(principal: &Principal, db: &impl ConnectionTrait, id: i64, v
     ensure_can_write(principal)?;
     let now = super::now();
     let changes = contact::ActiveModel { deleted_at: Set(Some(now)), updated_at: Set(now), ..Default::default() };
-    update_versioned(db, &columns(), owner_condition(principal, Column::OwnerId), id, version, changes, LABEL).await
+    update_versioned(db, &columns(), owner_condition(principal, Column::OwnerId), id, version, changes, LABEL).await?;
+    Ok(())
 }
 
 const DUPLICATE: (&str, &str) = ("externalId", "another contact already has this external id");

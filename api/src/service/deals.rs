@@ -296,10 +296,17 @@ pub async fn move_to(
         updated_at: Set(now),
         ..Default::default()
     };
-    update_versioned(&tx, &columns(), owner_condition(principal, Column::OwnerId), id, Some(version), changes, LABEL)
-        .await?;
+    let moved = update_versioned(
+        &tx,
+        &columns(),
+        owner_condition(principal, Column::OwnerId),
+        id,
+        Some(version),
+        changes,
+        LABEL,
+    )
+    .await?;
     record_move(&tx, id, Some(deal.stage_id), target.id, now, Some(principal.user_id)).await?;
-    let moved = get(principal, &tx, id).await?;
     tx.commit().await?;
     Ok(moved)
 }
@@ -329,9 +336,16 @@ pub async fn close(
             changes.lost_note = Set(validate::optional("note", note, 2000)?);
         }
     }
-    update_versioned(&tx, &columns(), owner_condition(principal, Column::OwnerId), id, Some(version), changes, LABEL)
-        .await?;
-    let closed = get(principal, &tx, id).await?;
+    let closed = update_versioned(
+        &tx,
+        &columns(),
+        owner_condition(principal, Column::OwnerId),
+        id,
+        Some(version),
+        changes,
+        LABEL,
+    )
+    .await?;
     tx.commit().await?;
     Ok(closed)
 }
@@ -383,7 +397,7 @@ pub async fn update(
             .map_err(|_| ApiError::bad_input("contactId", "no such contact"))?;
         changes.contact_id = Set(contact_id);
     }
-    update_versioned(
+    let updated = update_versioned(
         &tx,
         &columns(),
         owner_condition(principal, Column::OwnerId),
@@ -393,7 +407,6 @@ pub async fn update(
         LABEL,
     )
     .await?;
-    let updated = get(principal, &tx, id).await?;
     tx.commit().await?;
     Ok(updated)
 }
@@ -402,7 +415,8 @@ pub async fn delete(principal: &Principal, db: &impl ConnectionTrait, id: i64, v
     ensure_can_write(principal)?;
     let now = super::now();
     let changes = deal::ActiveModel { deleted_at: Set(Some(now)), updated_at: Set(now), ..Default::default() };
-    update_versioned(db, &columns(), owner_condition(principal, Column::OwnerId), id, version, changes, LABEL).await
+    update_versioned(db, &columns(), owner_condition(principal, Column::OwnerId), id, version, changes, LABEL).await?;
+    Ok(())
 }
 
 fn columns() -> Versioned<Column> {

@@ -5,7 +5,8 @@ use entity::enums::{MeetingKind, MeetingStatus};
 use entity::meeting::{self, Column};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet, QueryFilter, Select, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet, QueryFilter,
+    Select, Set,
 };
 use serde::Serialize;
 
@@ -218,6 +219,14 @@ pub async fn log_outcome(principal: &Principal, db: &DatabaseConnection, input: 
         .as_deref()
         .map(|k| Claim::new(principal.user_id, k, "logMeetingOutcome", &input))
         .transpose()?;
+    if claim.is_none() && input.status != MeetingStatus::Rescheduled {
+        // One guarded UPDATE … RETURNING is atomic by itself: no transaction to open.
+        return apply_outcome(principal, db, &input).await;
+    }
+    if claim.is_none() && input.status != MeetingStatus::Rescheduled {
+        // One guarded UPDATE … RETURNING is atomic by itself: no transaction to open.
+        return apply_outcome(principal, db, &input).await;
+    }
     let tx = match idempotency::begin(db, claim.as_ref()).await? {
         Begun::Replay(response) => {
             let (id, replacement) = response.split_once(':').unwrap_or((response.as_str(), ""));
@@ -255,15 +264,14 @@ async fn apply_outcome(principal: &Principal, db: &impl ConnectionTrait, input: 
     if logged_at > now + Duration::minutes(CLOCK_SKEW_MINUTES) {
         return Err(ApiError::bad_input("loggedAt", "is in the future"));
     }
-    let current = get(principal, db, input.meeting_id).await?;
-    if current.status == MeetingStatus::Rescheduled {
-        return Err(ApiError::bad_input(
-            "id",
-            "the meeting was already rescheduled; log the outcome on its replacement",
-        ));
-    }
+    let already_rescheduled =
+        || ApiError::bad_input("id", "the meeting was already rescheduled; log the outcome on its replacement");
     let replacement = match input.rescheduled_to {
         Some(at) if input.status == MeetingStatus::Rescheduled => {
+            let current = get(principal, db, input.meeting_id).await?;
+            if current.status == MeetingStatus::Rescheduled {
+                return Err(already_rescheduled());
+            }
             let next = MeetingForSchedule {
                 contact_id: current.contact_id,
                 deal_id: current.deal_id,
@@ -288,9 +296,16 @@ async fn apply_outcome(principal: &Principal, db: &impl ConnectionTrait, input: 
     if let Some(notes) = &input.notes {
         changes.notes = Set(validate::optional("notes", Some(notes.clone()), 5000)?);
     }
-    let scope = owner_condition(principal, Column::OwnerId);
-    update_versioned(db, &columns(), scope, input.meeting_id, input.version, changes, LABEL).await?;
-    Ok(Logged { meeting: get(principal, db, input.meeting_id).await?, replacement })
+    // A rescheduled meeting is final: the guard keeps it out of the UPDATE, and a miss is
+    // explained by reading the row (not visible, already rescheduled, or a stale version).
+    let scope = owner_condition(principal, Column::OwnerId).add(Column::Status.ne(MeetingStatus::Rescheduled));
+    match update_versioned(db, &columns(), scope, input.meeting_id, input.version, changes, LABEL).await {
+        Ok(meeting) => Ok(Logged { meeting, replacement }),
+        Err(missed) => match get(principal, db, input.meeting_id).await?.status {
+            MeetingStatus::Rescheduled => Err(already_rescheduled()),
+            _ => Err(missed),
+        },
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -335,15 +350,15 @@ pub async fn update(
         changes,
         LABEL,
     )
-    .await?;
-    get(principal, db, id).await
+    .await
 }
 
 pub async fn delete(principal: &Principal, db: &impl ConnectionTrait, id: i64, version: Option<i32>) -> ApiResult<()> {
     ensure_can_write(principal)?;
     let now = super::now();
     let changes = meeting::ActiveModel { deleted_at: Set(Some(now)), updated_at: Set(now), ..Default::default() };
-    update_versioned(db, &columns(), owner_condition(principal, Column::OwnerId), id, version, changes, LABEL).await
+    update_versioned(db, &columns(), owner_condition(principal, Column::OwnerId), id, version, changes, LABEL).await?;
+    Ok(())
 }
 
 fn columns() -> Versioned<Column> {

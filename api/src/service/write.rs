@@ -15,7 +15,8 @@ pub struct Versioned<C> {
 }
 
 /// Applies `changes` to row `id` only while it is in `scope`, not deleted, and still at
-/// `version`; bumps the version. A row outside the scope is NOT_FOUND, a stale version CONFLICT.
+/// `version`; bumps the version and returns the row as written (`RETURNING`: no second read).
+/// A row outside the scope is NOT_FOUND, a stale version CONFLICT.
 pub async fn update_versioned<E, A, C>(
     db: &impl ConnectionTrait,
     cols: &Versioned<C>,
@@ -24,7 +25,7 @@ pub async fn update_versioned<E, A, C>(
     version: Option<i32>,
     changes: A,
     label: &'static str,
-) -> ApiResult<()>
+) -> ApiResult<E::Model>
 where
     E: EntityTrait<Column = C>,
     A: ActiveModelTrait<Entity = E>,
@@ -38,15 +39,15 @@ where
     if let Some(v) = version {
         guarded = guarded.add(cols.version.eq(v));
     }
-    let result = E::update_many()
+    let updated = E::update_many()
         .set(changes)
         .col_expr(cols.version, Expr::col(cols.version).add(1))
         .filter(guarded)
-        .exec(db)
+        .exec_with_returning(db)
         .await
         .map_err(duplicate_as(cols.unique.0, cols.unique.1))?;
-    if result.rows_affected == 1 {
-        return Ok(());
+    if let Some(row) = updated.into_iter().next() {
+        return Ok(row);
     }
     match E::find().filter(visible).one(db).await? {
         None => Err(ApiError::NotFound(label)),
