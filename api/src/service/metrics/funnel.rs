@@ -132,8 +132,20 @@ pub async fn funnel(
     let pipeline = pipelines::resolve(db, filter.pipeline_id).await.map_err(|_| {
         crate::error::ApiError::bad_input("filter.pipelineId", "no such pipeline (and no default pipeline)")
     })?;
-    let stages = pipelines::stages_of(db, &[pipeline.id]).await?;
     let now = crate::service::now();
+    // The stages, the deal counts and the stays are independent: on a pool they run side by side.
+    let stays = async {
+        match with_stays {
+            true => rows(db, stays_sql(db, principal, filter, mode, grouping, pipeline.id, now)).await,
+            false => Ok(Vec::new()),
+        }
+    };
+    let (stages, deal_rows, stay_rows) = futures_util::future::try_join3(
+        pipelines::stages_of(db, &[pipeline.id]),
+        rows(db, deal_rows_sql(db, principal, filter, mode, grouping, pipeline.id)),
+        stays,
+    )
+    .await?;
 
     let position_of: BTreeMap<i64, i32> = stages.iter().map(|s| (s.id, s.position)).collect();
     let probability_of: BTreeMap<i64, i64> = stages.iter().map(|s| (s.id, i64::from(s.probability))).collect();
@@ -143,7 +155,7 @@ pub async fn funnel(
     // over the stages (a deal reached every stage up to its highest; a WON deal all of them).
     let mut deals: BTreeMap<RowKey, DealSums> = BTreeMap::new();
     let mut per_stage: BTreeMap<(RowKey, i64), StageSums> = BTreeMap::new();
-    for row in rows(db, deal_rows_sql(db, principal, filter, mode, grouping, pipeline.id)).await? {
+    for row in deal_rows {
         let key = keys_of(&row, grouping)?;
         let status: String = row.try_get("", "status")?;
         let (max_position, stage_id) = (int(&row, "max_position")?, int(&row, "stage_id")?);
@@ -174,10 +186,6 @@ pub async fn funnel(
         }
     }
     // Without `with_stays` every `avg_days_in_stage` stays `None`: the caller shows none.
-    let stay_rows = match with_stays {
-        true => rows(db, stays_sql(db, principal, filter, mode, grouping, pipeline.id, now)).await?,
-        false => Vec::new(),
-    };
     for row in stay_rows {
         let entry = per_stage.entry((keys_of(&row, grouping)?, int(&row, "stage_id")?)).or_default();
         entry.stays = int(&row, "stays")?;

@@ -175,11 +175,7 @@ async fn sums(
     if group_by.is_some() {
         sql.push(" GROUP BY g");
     }
-    for row in rows(db, sql).await? {
-        let entry = out.entry(group_of(&row, group_by)?).or_default();
-        entry.won_revenue = int(&row, "revenue")?;
-        entry.customers = int(&row, "customers")?;
-    }
+    let revenue_sql = sql;
 
     // Leads: contacts created in the period.
     let mut sql = Sql::new(backend);
@@ -203,7 +199,14 @@ async fn sums(
     if group_by.is_some() {
         sql.push(" GROUP BY g");
     }
-    for row in rows(db, sql).await? {
+    // The two statements are independent: on a pool they run side by side.
+    let (revenue_rows, lead_rows) = futures_util::future::try_join(rows(db, revenue_sql), rows(db, sql)).await?;
+    for row in revenue_rows {
+        let entry = out.entry(group_of(&row, group_by)?).or_default();
+        entry.won_revenue = int(&row, "revenue")?;
+        entry.customers = int(&row, "customers")?;
+    }
+    for row in lead_rows {
         let entry = out.entry(group_of(&row, group_by)?).or_default();
         entry.leads = int(&row, "leads")?;
         entry.converted = int(&row, "converted")?;

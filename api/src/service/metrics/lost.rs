@@ -75,9 +75,30 @@ pub async fn lost_deals(
     sql.push(" JOIN stages s ON s.id = r.stage_id");
     push_lost_where(&mut sql, principal, filter);
     sql.push(" GROUP BY g, r.lost_reason_id, r.stage_id, r.owner_id");
+
+    // Acquisition cost counts each contact once per row it is reported in: one statement per
+    // cost asked for (`costs`: None is the total's), for the total and, grouped, per group.
+    // The costs nobody selected stay 0 and are never shown.
+    let cost_statements: Vec<(Option<Dimension>, bool, Sql)> = costs
+        .iter()
+        .flat_map(|&dimension| [(dimension, false), (dimension, true)])
+        .filter(|&(_, grouped)| !grouped || group_by.is_some())
+        .map(|(dimension, grouped)| {
+            let by = if grouped { group_by } else { None };
+            (dimension, grouped, cost_sql(backend, principal, filter, by, dimension, joins))
+        })
+        .collect();
+    // The statements are independent: on a pool they run side by side.
+    let amounts = rows(db, sql);
+    let cost_rows = futures_util::future::try_join_all(cost_statements.into_iter().map(|(dimension, grouped, sql)| {
+        let fetched = rows(db, sql);
+        async move { Ok::<_, crate::error::ApiError>((dimension, grouped, fetched.await?)) }
+    }));
+    let (amounts, cost_rows) = futures_util::future::try_join(amounts, cost_rows).await?;
+
     let mut groups: BTreeMap<Option<GroupKey>, Builder> = BTreeMap::new();
     let mut total = Builder::default();
-    for row in rows(db, sql).await? {
+    for row in amounts {
         let sums = LostSums {
             count: int(&row, "n")?,
             lost_amount: int(&row, "amount")?,
@@ -93,49 +114,59 @@ pub async fn lost_deals(
             builder.by_owner.entry(owner).or_default().add(&sums);
         }
     }
-    // Acquisition cost counts each contact once per row it is reported in.
-    // One DISTINCT statement per acquisition cost asked for (`costs`: None is the total's);
-    // the costs nobody selected stay 0 and are never shown.
-    for &dimension in costs {
-        for grouped in [false, true] {
-            if grouped && group_by.is_none() {
-                continue;
-            }
-            let mut sql = Sql::new(backend);
-            let key = if grouped {
-                sql.group_key(group_by, "r.owner_id", "u.team_id", "c.source", "r.closed_at")
+    for (dimension, grouped, fetched) in cost_rows {
+        for row in fetched {
+            let cost = int(&row, "cost")?;
+            let d: Option<i64> = row.try_get("", "d")?;
+            let builder = if grouped {
+                match group_of(&row, group_by)? {
+                    Some(k) => groups.entry(Some(k)).or_default(),
+                    None => continue,
+                }
             } else {
-                "''".to_owned()
+                &mut total
             };
-            let dim = match dimension {
-                None => "CAST(0 AS BIGINT)",
-                Some(Dimension::Reason) => "r.lost_reason_id",
-                Some(Dimension::Stage) => "r.stage_id",
-                Some(Dimension::Owner) => "r.owner_id",
-            };
-            // The distinct (group, breakdown, contact) triples first; only those meet `contacts`.
-            sql.push("SELECT x.g, x.d, CAST(SUM(k.acquisition_cost) AS BIGINT) AS cost FROM (SELECT DISTINCT ");
-            sql.push(&key).push(" AS g, ").push(dim).push(" AS d, r.contact_id");
-            push_from(&mut sql, "deals r", CONTACT_OF_RECORD, joins);
-            push_lost_where(&mut sql, principal, filter);
-            sql.push(") x JOIN contacts k ON k.id = x.contact_id GROUP BY x.g, x.d");
-            for row in rows(db, sql).await? {
-                let cost = int(&row, "cost")?;
-                let d: Option<i64> = row.try_get("", "d")?;
-                let builder = if grouped {
-                    match group_of(&row, group_by)? {
-                        Some(k) => groups.entry(Some(k)).or_default(),
-                        None => continue,
-                    }
-                } else {
-                    &mut total
-                };
-                builder.set_cost(dimension, d, cost);
-            }
+            builder.set_cost(dimension, d, cost);
         }
     }
     let groups = groups.into_iter().filter_map(|(k, b)| Some((k?, b.build()))).collect();
     Ok(Grouped { total: total.build(), groups, subgroups: Default::default() })
+}
+
+/// The acquisition cost of the contacts of the LOST deals, per group (`by`) and `dimension`
+/// value, each contact counted once per (group, value).
+fn cost_sql(
+    backend: sea_orm::DbBackend,
+    principal: &Principal,
+    filter: &MetricFilter,
+    by: Option<GroupBy>,
+    dimension: Option<Dimension>,
+    joins: Joins,
+) -> Sql {
+    let mut sql = Sql::new(backend);
+    if by.is_none() && dimension.is_none() {
+        // The total alone: a semi-join, cheaper than de-duplicating (group, value, contact).
+        sql.push("SELECT '' AS g, CAST(NULL AS BIGINT) AS d, CAST(SUM(k.acquisition_cost) AS BIGINT) AS cost");
+        sql.push(" FROM contacts k WHERE k.id IN (SELECT r.contact_id");
+        push_from(&mut sql, "deals r", CONTACT_OF_RECORD, joins);
+        push_lost_where(&mut sql, principal, filter);
+        sql.push(")");
+        return sql;
+    }
+    let key = sql.group_key(by, "r.owner_id", "u.team_id", "c.source", "r.closed_at");
+    let dim = match dimension {
+        None => "CAST(NULL AS BIGINT)",
+        Some(Dimension::Reason) => "r.lost_reason_id",
+        Some(Dimension::Stage) => "r.stage_id",
+        Some(Dimension::Owner) => "r.owner_id",
+    };
+    // The distinct (group, value, contact) triples first; only those meet `contacts`.
+    sql.push("SELECT x.g, x.d, CAST(SUM(k.acquisition_cost) AS BIGINT) AS cost FROM (SELECT DISTINCT ");
+    sql.push(&key).push(" AS g, ").push(dim).push(" AS d, r.contact_id");
+    push_from(&mut sql, "deals r", CONTACT_OF_RECORD, joins);
+    push_lost_where(&mut sql, principal, filter);
+    sql.push(") x JOIN contacts k ON k.id = x.contact_id GROUP BY x.g, x.d");
+    sql
 }
 
 /// `WHERE` for deals LOST in the period.
