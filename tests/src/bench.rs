@@ -195,13 +195,14 @@ const FUNNEL_SQL: &[&str] = &["WITH agg AS MATERIALIZED (SELECT d.owner_id, {mon
      FROM agg g JOIN stages s ON s.pipeline_id = g.pipeline_id AND (s.position <= g.mp OR g.status = 'WON') \
      GROUP BY 2, 3, 4"];
 
-/// Time in stage (the third statement of a hand-written funnel), timed but not compared.
+/// Time in stage (the second statement of a hand-written funnel), timed but not compared. A
+/// deal's events never precede its creation, so the cohort's events start in the period.
 pub const FUNNEL_STAYS_SQL: &str = "WITH cohort AS (SELECT d.id, d.owner_id, d.created_at, d.closed_at FROM deals d \
      JOIN pipelines p ON p.id = d.pipeline_id AND p.is_default \
      WHERE d.deleted_at IS NULL AND d.created_at >= {from} AND d.created_at < {to}) \
      SELECT CAST(k.owner_id AS TEXT) AS c0, {month(k.created_at)} AS c1, CAST(e.to_stage_id AS TEXT) AS c2, \
      CAST(COUNT(*) AS TEXT) AS c3, CAST(SUM({epoch(COALESCE(e.left_at, k.closed_at, {now}))} - {epoch(e.moved_at)}) AS TEXT) AS c4 \
-     FROM cohort k JOIN deal_stage_events e ON e.deal_id = k.id GROUP BY 1, 2, 3";
+     FROM cohort k JOIN deal_stage_events e ON e.deal_id = k.id AND e.moved_at >= {from} GROUP BY 1, 2, 3";
 
 const NO_SHOW: &str = "query($filter: MetricFilterInput) { noShowStats(filter: $filter, groupBy: OWNER, thenBy: MONTH) { \
     groups { group { owner { id } } groups { group { periodStart } meetings completed noShows canceled rescheduled \

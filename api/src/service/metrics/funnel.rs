@@ -334,13 +334,26 @@ fn stays_sql(
 ) -> Sql {
     let mut sql = Sql::new(db.get_database_backend());
     let keys = group_columns(&sql, mode, grouping);
-    let stay_end = format!("COALESCE({}, {}, ", sql.epoch("e.left_at"), sql.epoch("r.closed_at"));
-    let stay_start = sql.epoch("e.moved_at");
     sql.push("SELECT ").push(&keys).push(", e.to_stage_id AS stage_id, COUNT(*) AS stays");
-    sql.push(", CAST(SUM(").push(&stay_end).param(now.timestamp()).push(") - ").push(&stay_start);
-    sql.push(") AS BIGINT) AS stay_seconds");
+    if sql.postgres() {
+        // Summing the intervals and taking the seconds once per group is exact, and much
+        // cheaper than two numeric EXTRACTs per event.
+        sql.push(", CAST(EXTRACT(EPOCH FROM SUM(COALESCE(e.left_at, r.closed_at, ").param(now);
+        sql.push(") - e.moved_at)) AS BIGINT) AS stay_seconds");
+    } else {
+        let stay_end = format!("COALESCE({}, {}, ", sql.epoch("e.left_at"), sql.epoch("r.closed_at"));
+        let stay_start = sql.epoch("e.moved_at");
+        sql.push(", CAST(SUM(").push(&stay_end).param(now.timestamp()).push(") - ").push(&stay_start);
+        sql.push(") AS BIGINT) AS stay_seconds");
+    }
     let events = " JOIN deal_stage_events e ON e.deal_id = r.id";
     push_deals(&mut sql, principal, filter, mode, grouping, pipeline_id, events);
+    if let (FunnelMode::Cohort, Some(period)) = (mode, filter.period) {
+        // A deal's events never precede its creation (moves happen after it; imports are
+        // validated so): a cohort's events start in the period, which lets the engine skip
+        // the older history before joining.
+        sql.push(" AND e.moved_at >= ").param(period.from);
+    }
     sql.push(" GROUP BY g, g2, e.to_stage_id");
     sql
 }

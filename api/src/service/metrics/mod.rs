@@ -150,7 +150,7 @@ type RowKey = (Option<GroupKey>, Option<GroupKey>);
 /// The group key columns (`g`, `g2`) of a result row.
 fn keys_of(row: &QueryResult, grouping: Grouping) -> ApiResult<RowKey> {
     let inner = match grouping.then_by {
-        Some(by) => Some(GroupKey::parse(by, row.try_get("", "g2")?)?),
+        Some(by) => Some(GroupKey::parse(by, key_text(row, "g2")?)?),
         None => None,
     };
     Ok((group_of(row, grouping.by)?, inner))
@@ -236,8 +236,23 @@ fn push_period(sql: &mut Sql, column: &str, period: Option<Period>) {
 /// The group key column (`g`) of a result row.
 fn group_of(row: &QueryResult, by: Option<GroupBy>) -> ApiResult<Option<GroupKey>> {
     let Some(by) = by else { return Ok(None) };
-    let raw: Option<String> = row.try_get("", "g")?;
+    let raw = key_text(row, "g")?;
     GroupKey::parse(by, raw).map(Some)
+}
+
+/// A group key column as text, whichever type the engine left it in (`Sql::group_key`):
+/// text as is, an id in decimal, a timestamp or date as its day (`YYYY-MM-DD`).
+fn key_text(row: &QueryResult, column: &str) -> ApiResult<Option<String>> {
+    if let Ok(text) = row.try_get::<Option<String>>("", column) {
+        return Ok(text);
+    }
+    if let Ok(id) = row.try_get::<Option<i64>>("", column) {
+        return Ok(id.map(|id| id.to_string()));
+    }
+    if let Ok(at) = row.try_get::<Option<chrono::NaiveDateTime>>("", column) {
+        return Ok(at.map(|at| at.date().to_string()));
+    }
+    Ok(row.try_get::<Option<NaiveDate>>("", column)?.map(|day| day.to_string()))
 }
 
 fn int(row: &QueryResult, column: &str) -> ApiResult<i64> {

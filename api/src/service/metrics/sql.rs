@@ -77,18 +77,20 @@ impl Sql {
         format!("{outer} AS g, {inner} AS g2")
     }
 
-    /// The text key of a group: an owner or team id, a source, or the first day
-    /// (`YYYY-MM-DD`, UTC) of the week (Monday), month, quarter, half-year or year of `time`.
+    /// The key of a group: an owner or team id, a source, or the first day (UTC) of the week
+    /// (Monday), month, quarter, half-year or year of `time`. Keys are left in the engine's
+    /// own type (an integer, a timestamp or date on PostgreSQL, `YYYY-MM-DD` text on SQLite)
+    /// and read as text by `key_text`: formatting per row costs more than the grouping.
     pub fn group_key(&self, by: Option<GroupBy>, owner: &str, team: &str, source: &str, time: &str) -> String {
         let pg = self.postgres();
         let utc = |t: &str| if pg { format!("({t} AT TIME ZONE 'UTC')") } else { t.to_owned() };
-        let truncated = |unit: &str| format!("to_char(date_trunc('{unit}', {}), 'YYYY-MM-DD')", utc(time));
+        let truncated = |unit: &str| format!("date_trunc('{unit}', {})", utc(time));
         let first_month_of = |months: u32| {
             if pg {
                 let t = utc(time);
                 format!(
-                    "to_char(make_date(CAST(EXTRACT(YEAR FROM {t}) AS INT), \
-                     CAST((EXTRACT(MONTH FROM {t}) - 1) AS INT) / {months} * {months} + 1, 1), 'YYYY-MM-DD')"
+                    "make_date(CAST(EXTRACT(YEAR FROM {t}) AS INT), \
+                     CAST((EXTRACT(MONTH FROM {t}) - 1) AS INT) / {months} * {months} + 1, 1)"
                 )
             } else {
                 format!(
@@ -99,8 +101,8 @@ impl Sql {
         };
         match by {
             None => "''".into(),
-            Some(GroupBy::Owner) => format!("CAST({owner} AS TEXT)"),
-            Some(GroupBy::Team) => format!("CAST({team} AS TEXT)"),
+            Some(GroupBy::Owner) => owner.to_owned(),
+            Some(GroupBy::Team) => team.to_owned(),
             Some(GroupBy::Source) => source.to_owned(),
             Some(GroupBy::Week) if pg => truncated("week"),
             Some(GroupBy::Week) => {
