@@ -17,6 +17,8 @@ pub struct Case {
     /// Statements whose rows together are the same numbers; every column is named `c0`… and
     /// cast to text. `{month(col)}`, `{from}` and `{to}` are filled per engine.
     pub sql: &'static [&'static str],
+    /// A statement timed with `sql` but not compared (its answer depends on "now").
+    pub timed_only: Option<&'static str>,
 }
 
 /// The period every case covers: `[from, to)`, RFC 3339.
@@ -28,11 +30,42 @@ pub struct Period {
 
 pub fn cases() -> Vec<Case> {
     vec![
-        Case { name: "funnel, owner × month, 1 year", query: FUNNEL, rows_of: funnel_rows, sql: FUNNEL_SQL },
-        Case { name: "no-show stats, owner × month", query: NO_SHOW, rows_of: no_show_rows, sql: NO_SHOW_SQL },
-        Case { name: "lost deals by reason", query: LOST, rows_of: lost_rows, sql: LOST_SQL },
-        Case { name: "lead economics", query: ECONOMICS, rows_of: economics_rows, sql: ECONOMICS_SQL },
-        Case { name: "lead rejection by source", query: REJECTION, rows_of: rejection_rows, sql: REJECTION_SQL },
+        Case {
+            name: "funnel, owner × month, 1 year",
+            query: FUNNEL,
+            rows_of: funnel_rows,
+            sql: FUNNEL_SQL,
+            timed_only: Some(FUNNEL_STAYS_SQL),
+        },
+        Case {
+            name: "funnel without time in stage",
+            query: FUNNEL_WITHOUT_STAYS,
+            rows_of: funnel_rows,
+            sql: FUNNEL_SQL,
+            timed_only: None,
+        },
+        Case {
+            name: "no-show stats, owner × month",
+            query: NO_SHOW,
+            rows_of: no_show_rows,
+            sql: NO_SHOW_SQL,
+            timed_only: None,
+        },
+        Case { name: "lost deals by reason", query: LOST, rows_of: lost_rows, sql: LOST_SQL, timed_only: None },
+        Case {
+            name: "lead economics",
+            query: ECONOMICS,
+            rows_of: economics_rows,
+            sql: ECONOMICS_SQL,
+            timed_only: None,
+        },
+        Case {
+            name: "lead rejection by source",
+            query: REJECTION,
+            rows_of: rejection_rows,
+            sql: REJECTION_SQL,
+            timed_only: None,
+        },
     ]
 }
 
@@ -145,6 +178,11 @@ const FUNNEL: &str = "query($filter: MetricFilterInput) { funnel(filter: $filter
     groups { group { owner { id } } groups { group { periodStart } deals won lost open \
     steps { stage { id } isWon reached amount lostHere conversionFromPrevious avgDaysInStage } } } } }";
 
+/// The same funnel without `avgDaysInStage`: the server then reads no stage events.
+const FUNNEL_WITHOUT_STAYS: &str = "query($filter: MetricFilterInput) { funnel(filter: $filter, groupBy: OWNER, \
+    thenBy: MONTH) { groups { group { owner { id } } groups { group { periodStart } deals won lost open \
+    steps { stage { id } isWon reached amount lostHere conversionFromPrevious } } } } }";
+
 fn funnel_rows(data: &Value) -> Vec<Row> {
     let mut rows = Vec::new();
     for owner in list(&data["funnel"], "groups") {
@@ -197,7 +235,7 @@ const FUNNEL_SQL: &[&str] = &["WITH agg AS MATERIALIZED (SELECT d.owner_id, {mon
 
 /// Time in stage (the second statement of a hand-written funnel), timed but not compared. A
 /// deal's events never precede its creation, so the cohort's events start in the period.
-pub const FUNNEL_STAYS_SQL: &str = "WITH cohort AS (SELECT d.id, d.owner_id, d.created_at, d.closed_at FROM deals d \
+const FUNNEL_STAYS_SQL: &str = "WITH cohort AS (SELECT d.id, d.owner_id, d.created_at, d.closed_at FROM deals d \
      JOIN pipelines p ON p.id = d.pipeline_id AND p.is_default \
      WHERE d.deleted_at IS NULL AND d.created_at >= {from} AND d.created_at < {to}) \
      SELECT CAST(k.owner_id AS TEXT) AS c0, {month(k.created_at)} AS c1, CAST(e.to_stage_id AS TEXT) AS c2, \

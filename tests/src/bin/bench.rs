@@ -249,8 +249,8 @@ async fn main() {
             from_graphql = bench::graphql_rows(&case, &data);
             let (t, rows) = timed(async {
                 let rows = bench::sql_rows(&db, &case, &a.period).await;
-                if case.name.starts_with("funnel") {
-                    raw(&db, &bench::fill(db.get_database_backend(), bench::FUNNEL_STAYS_SQL, &a.period)).await;
+                if let Some(extra) = case.timed_only {
+                    raw(&db, &bench::fill(db.get_database_backend(), extra, &a.period)).await;
                 }
                 rows
             })
