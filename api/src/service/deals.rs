@@ -114,10 +114,6 @@ pub async fn get(principal: &Principal, db: &impl ConnectionTrait, id: i64) -> A
     read::one(db, visible(principal), (Column::Id, Column::DeletedAt), id, LABEL).await
 }
 
-pub async fn by_ids(principal: &Principal, db: &impl ConnectionTrait, ids: &[i64]) -> ApiResult<Vec<deal::Model>> {
-    read::many(db, visible(principal), (Column::Id, Column::DeletedAt), ids).await
-}
-
 /// Stage history of visible deals, oldest first.
 pub async fn history_of(
     principal: &Principal,

@@ -322,6 +322,7 @@ async fn main() {
             )
         })
         .collect();
+    let mut nested_rps: Option<f64> = None;
     for (name, script) in [
         ("`{ __typename }` (anonymous)", typename),
         ("deal by id (+ stage, owner)", lua_body(&token, &by_id)),
@@ -330,6 +331,45 @@ async fn main() {
     ] {
         let (rps, p50, p99) = wrk(&server.url, &script, a.wrk_seconds);
         println!("| {name} | {rps} | {p50} | {p99} |");
+        if name.starts_with("nested") {
+            nested_rps = rps.parse().ok();
+        }
     }
+    let raw_rps = raw_throughput(&a.database_url, &nested_sql(50), 4, a.wrk_seconds).await;
+    let share = nested_rps.map(|g| format!("{:.0} %", g / raw_rps * 100.0)).unwrap_or_else(|| "?".into());
+    println!(
+        "\nThe nested list's raw SQL (one statement per page) from 4 clients for {} s: {raw_rps:.0} pages/s; \
+         GraphQL at 16 connections reaches {share} of that.",
+        a.wrk_seconds
+    );
     println!("\nServer peak RSS (VmHWM) after all of the above: {:.0} MiB", server.peak_rss_mib());
+}
+
+/// Statements per second that `clients` connections reach running `sql` back to back.
+async fn raw_throughput(url: &str, sql: &str, clients: u32, seconds: u32) -> f64 {
+    let mut opts = sea_orm::ConnectOptions::new(url.to_owned());
+    opts.max_connections(clients)
+        .min_connections(clients)
+        .sqlx_logging(false)
+        .map_sqlx_postgres_opts(|o| o.options([("jit", "off")]));
+    let db = Database::connect(opts).await.expect("connect");
+    let deadline = Instant::now() + Duration::from_secs(u64::from(seconds));
+    let clients: Vec<_> = (0..clients)
+        .map(|_| {
+            let (db, sql) = (db.clone(), sql.to_owned());
+            tokio::spawn(async move {
+                let mut pages = 0u64;
+                while Instant::now() < deadline {
+                    raw(&db, &sql).await;
+                    pages += 1;
+                }
+                pages
+            })
+        })
+        .collect();
+    let mut pages = 0;
+    for client in clients {
+        pages += client.await.unwrap();
+    }
+    pages as f64 / f64::from(seconds)
 }
