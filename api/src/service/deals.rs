@@ -292,16 +292,7 @@ pub async fn move_to(
         updated_at: Set(now),
         ..Default::default()
     };
-    let moved = update_versioned(
-        &tx,
-        &columns(),
-        owner_condition(principal, Column::OwnerId),
-        id,
-        Some(version),
-        changes,
-        LABEL,
-    )
-    .await?;
+    let moved = save(principal, &tx, id, Some(version), changes).await?;
     record_move(&tx, id, Some(deal.stage_id), target.id, now, Some(principal.user_id)).await?;
     tx.commit().await?;
     Ok(moved)
@@ -332,16 +323,7 @@ pub async fn close(
             changes.lost_note = Set(validate::optional("note", note, 2000)?);
         }
     }
-    let closed = update_versioned(
-        &tx,
-        &columns(),
-        owner_condition(principal, Column::OwnerId),
-        id,
-        Some(version),
-        changes,
-        LABEL,
-    )
-    .await?;
+    let closed = save(principal, &tx, id, Some(version), changes).await?;
     tx.commit().await?;
     Ok(closed)
 }
@@ -393,16 +375,7 @@ pub async fn update(
             .map_err(|_| ApiError::bad_input("contactId", "no such contact"))?;
         changes.contact_id = Set(contact_id);
     }
-    let updated = update_versioned(
-        &tx,
-        &columns(),
-        owner_condition(principal, Column::OwnerId),
-        id,
-        Some(input.version),
-        changes,
-        LABEL,
-    )
-    .await?;
+    let updated = save(principal, &tx, id, Some(input.version), changes).await?;
     tx.commit().await?;
     Ok(updated)
 }
@@ -411,8 +384,19 @@ pub async fn delete(principal: &Principal, db: &impl ConnectionTrait, id: i64, v
     ensure_can_write(principal)?;
     let now = super::now();
     let changes = deal::ActiveModel { deleted_at: Set(Some(now)), updated_at: Set(now), ..Default::default() };
-    update_versioned(db, &columns(), owner_condition(principal, Column::OwnerId), id, version, changes, LABEL).await?;
+    save(principal, db, id, version, changes).await?;
     Ok(())
+}
+
+/// Writes `changes` to the caller's deal `id`, at `version` when given (`update_versioned`).
+async fn save(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    id: i64,
+    version: Option<i32>,
+    changes: deal::ActiveModel,
+) -> ApiResult<deal::Model> {
+    update_versioned(db, &columns(), owner_condition(principal, Column::OwnerId), id, version, changes, LABEL).await
 }
 
 fn columns() -> Versioned<Column> {
