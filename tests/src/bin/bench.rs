@@ -303,25 +303,17 @@ async fn main() {
         rows.iter().map(|r| r.try_get::<i64>("", "id").unwrap()).collect()
     };
     let typename = lua_body("", &[body("{ __typename }", json!({}))]);
-    let by_id: Vec<String> = ids
-        .iter()
-        .map(|id| {
-            body(
-                "query($id: ID!) { deal(id: $id) { id title amount status stage { name } owner { name } } }",
-                json!({ "id": tests::gid("Deal", *id) }),
-            )
-        })
-        .collect();
+    // One request body per id, so that requests cycle over rows instead of hitting one.
+    let per_id = |kind: &str, query: &str| -> Vec<String> {
+        ids.iter().map(|id| body(query, json!({ "id": tests::gid(kind, *id) }))).collect()
+    };
+    let by_id =
+        per_id("Deal", "query($id: ID!) { deal(id: $id) { id title amount status stage { name } owner { name } } }");
     let nested = vec![body(NESTED, json!({ "first": 50 }))];
-    let log: Vec<String> = ids
-        .iter()
-        .map(|id| {
-            body(
-                "mutation($id: ID!) { logMeetingOutcome(input: { id: $id, status: COMPLETED }) { meeting { id version } } }",
-                json!({ "id": tests::gid("Meeting", *id) }),
-            )
-        })
-        .collect();
+    let log = per_id(
+        "Meeting",
+        "mutation($id: ID!) { logMeetingOutcome(input: { id: $id, status: COMPLETED }) { meeting { id version } } }",
+    );
     let mut nested_rps: Option<f64> = None;
     for (name, script) in [
         ("`{ __typename }` (anonymous)", typename),
