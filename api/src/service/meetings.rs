@@ -223,10 +223,6 @@ pub async fn log_outcome(principal: &Principal, db: &DatabaseConnection, input: 
         // One guarded UPDATE … RETURNING is atomic by itself: no transaction to open.
         return apply_outcome(principal, db, &input).await;
     }
-    if claim.is_none() && input.status != MeetingStatus::Rescheduled {
-        // One guarded UPDATE … RETURNING is atomic by itself: no transaction to open.
-        return apply_outcome(principal, db, &input).await;
-    }
     let tx = match idempotency::begin(db, claim.as_ref()).await? {
         Begun::Replay(response) => {
             let (id, replacement) = response.split_once(':').unwrap_or((response.as_str(), ""));
