@@ -66,15 +66,19 @@ impl MetricQuery {
     ) -> Result<LostDeals> {
         let filter = filter.unwrap_or_default().to_service()?;
         // Each acquisition cost is a statement of its own: run only those the query selects.
-        let selects_cost = |breakdown: Option<&str>| {
-            [ctx.look_ahead(), ctx.look_ahead().field("groups")].into_iter().any(|at| match breakdown {
-                Some(b) => at.field(b).field("acquisitionCost").exists(),
-                None => at.field("acquisitionCost").exists(),
-            })
-        };
-        let breakdowns = [None, Some("byReason"), Some("byStage"), Some("byOwner")];
-        let costs: Vec<_> =
-            lost::ALL_COSTS.into_iter().zip(breakdowns).filter(|(_, b)| selects_cost(*b)).map(|(d, _)| d).collect();
+        let levels: [&[&str]; 2] = [&[], &["groups"]];
+        let paths: [&[&str]; 4] = [
+            &["acquisitionCost"],
+            &["byReason", "acquisitionCost"],
+            &["byStage", "acquisitionCost"],
+            &["byOwner", "acquisitionCost"],
+        ];
+        let costs: Vec<_> = lost::ALL_COSTS
+            .into_iter()
+            .zip(paths)
+            .filter(|(_, path)| selects_at_any_level(ctx, &levels, path))
+            .map(|(dimension, _)| dimension)
+            .collect();
         let grouped =
             lost::lost_deals(ctx.principal()?, ctx.metrics_db(), &filter, group_by.map(Into::into), &costs).await?;
         Ok(LostDeals::from_grouped(grouped))
