@@ -24,6 +24,7 @@ use crate::db::Databases;
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::authenticate::Authenticate;
 use crate::graphql::{self, CrmSchema, graphiql, handler};
+use crate::service::credential_cache::CredentialCache;
 
 /// What resolvers use, attached to the schema as data.
 #[derive(Clone, Debug)]
@@ -32,6 +33,8 @@ pub struct Services {
     pub tokens: TokenKeys,
     /// Verifier of an external identity provider's tokens, when one is configured.
     pub external: Option<ExternalTokens>,
+    /// Recently checked users and API keys (see `service::credential_cache`).
+    pub credential_cache: Arc<CredentialCache>,
 }
 
 /// What HTTP handlers use.
@@ -51,7 +54,12 @@ pub struct AppState {
 pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppState> {
     let secret = load_or_create_secret(&dbs.primary, config.auth.jwt_secret.as_deref()).await?;
     let external = ExternalTokens::from_config(&config.auth).map_err(|e| ApiError::bad_input("configuration", e))?;
-    let services = Services { dbs, tokens: TokenKeys::from_secret(&secret, config.auth.jwt_ttl_secs), external };
+    let services = Services {
+        dbs,
+        tokens: TokenKeys::from_secret(&secret, config.auth.jwt_ttl_secs),
+        external,
+        credential_cache: Arc::new(CredentialCache::new(Duration::from_millis(config.auth.credential_cache_ms))),
+    };
     let limits = &config.limits;
     let make = |anonymous: bool, depth: Option<usize>| {
         let mut builder = graphql::build_schema()

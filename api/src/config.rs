@@ -170,6 +170,12 @@ pub struct AuthConfig {
     #[arg(long, env = "CRM_JWT_TTL_SECS", default_value_t = 8 * 3600)]
     pub jwt_ttl_secs: u64,
 
+    /// How long (milliseconds) a checked user or API key row is reused before it is read
+    /// again. Changes through this server apply at once; changes through another process
+    /// (a second replica, the CLI) within this time. 0 reads the row on every request.
+    #[arg(long, env = "CRM_CREDENTIAL_CACHE_MS", default_value_t = 2000)]
+    pub credential_cache_ms: u64,
+
     /// Accept tokens from an external identity provider signed with this algorithm
     /// (RS256 or ES256). Needs a public key or JWKS file, an issuer and an audience.
     #[arg(long, env = "CRM_JWT_EXTERNAL_ALGORITHM")]
@@ -202,6 +208,7 @@ impl Default for AuthConfig {
         Self {
             jwt_secret: None,
             jwt_ttl_secs: 8 * 3600,
+            credential_cache_ms: 2000,
             jwt_external_algorithm: None,
             jwt_external_public_key_file: None,
             jwt_external_jwks_file: None,

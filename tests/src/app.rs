@@ -99,7 +99,11 @@ impl TestApp {
         api::db::migrate(&db).await.expect("migrations run");
         let statements = api::db::count_statements(&mut db);
         let dbs = Databases { primary: db.clone(), read: db.clone() };
-        let state = api::app::build_state(dbs, ServeConfig::default()).await.expect("app state");
+        // Credential rows stay cached for the whole test, so statement counts do not depend
+        // on how long a slow machine takes between two requests.
+        let mut cfg = ServeConfig::default();
+        cfg.auth.credential_cache_ms = 3_600_000;
+        let state = api::app::build_state(dbs, cfg).await.expect("app state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let router = api::app::build_router(state);

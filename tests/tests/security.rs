@@ -209,6 +209,30 @@ db_test!(bad_session_credentials_are_unauthenticated_never_anonymous, |app| {
     assert_eq!(app.ok(&admin, me, json!({})).await["me"]["email"], "admin@example.com", "the server serves others");
 });
 
+db_test!(credential_rows_are_cached_for_their_ttl_only, |app| {
+    let (_, token) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
+    let me = "{ me { email } }";
+    let with_ttl = |ms: u64| {
+        let mut cfg = api::config::ServeConfig::default();
+        cfg.auth.credential_cache_ms = ms;
+        cfg
+    };
+    let uncached = app.with_config(with_ttl(0)).await;
+    let short = app.with_config(with_ttl(300)).await;
+    for server in [&app, &short] {
+        assert_eq!(server.ok(&token, me, json!({})).await["me"]["email"], "rep@example.com");
+    }
+    // Another process (a second replica, the CLI) deactivates the user behind this
+    // server's back: no `updateUser` here drops the cached copies.
+    let deactivate = "UPDATE users SET active = false WHERE email = 'rep@example.com'";
+    app.db.execute_unprepared(deactivate).await.unwrap();
+    assert_eq!(rejected(&uncached.gql(Some(&token), me, json!({})).await), "UNAUTHENTICATED", "no cache");
+    let cached = app.gql(Some(&token), me, json!({})).await;
+    assert_eq!(cached["data"]["me"]["email"], "rep@example.com", "within the TTL the copy is used: {cached}");
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(rejected(&short.gql(Some(&token), me, json!({})).await), "UNAUTHENTICATED", "after the TTL");
+});
+
 fn sign(alg: Algorithm, kid: Option<&str>, claims: &Value, key: &EncodingKey) -> String {
     let header = Header { kid: kid.map(str::to_owned), ..Header::new(alg) };
     jsonwebtoken::encode(&header, claims, key).unwrap()

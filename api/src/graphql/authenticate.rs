@@ -56,6 +56,7 @@ impl Extension for AuthenticateAfterValidation {
         let services = ctx.data_unchecked::<Services>();
         let checked = credentials::authenticate(
             &services.dbs.primary,
+            &services.credential_cache,
             &services.tokens,
             services.external.as_ref(),
             &pending.token,

@@ -14,6 +14,7 @@ use super::validate;
 use crate::auth::Principal;
 use crate::auth::api_key as key_material;
 use crate::error::{ApiError, ApiResult};
+use crate::service::credential_cache::CredentialCache;
 
 /// `last_used_at` is written at most this often per key, so a busy integration does not
 /// turn every read into a write.
@@ -98,10 +99,19 @@ pub async fn by_ids(principal: &Principal, db: &impl ConnectionTrait, ids: &[i64
 
 /// The caller behind `Authorization: Bearer crm_…`. Unknown, revoked and expired keys are
 /// UNAUTHENTICATED. The key acts with its role on behalf of the admin who created it.
-pub async fn authenticate(db: &impl ConnectionTrait, key: &str) -> ApiResult<Principal> {
-    let found = api_key::Entity::find().filter(Column::KeyHash.eq(key_material::hash(key))).one(db).await?;
-    let Some(found) = found else {
-        return Err(ApiError::Unauthenticated("unknown API key".into()));
+/// The key's row may come from `cache`; its revocation and expiry are checked on every call.
+pub async fn authenticate(db: &impl ConnectionTrait, cache: &CredentialCache, key: &str) -> ApiResult<Principal> {
+    let hash = key_material::hash(key);
+    let found = match cache.api_key(&hash) {
+        Some(cached) => cached,
+        None => {
+            let ticket = cache.ticket();
+            let Some(found) = api_key::Entity::find().filter(Column::KeyHash.eq(hash)).one(db).await? else {
+                return Err(ApiError::Unauthenticated("unknown API key".into()));
+            };
+            cache.put_api_key(ticket, found.clone());
+            found
+        }
     };
     let now = super::now();
     if found.revoked_at.is_some() {
@@ -119,6 +129,8 @@ pub async fn authenticate(db: &impl ConnectionTrait, key: &str) -> ApiResult<Pri
             .filter(stale)
             .exec(db)
             .await?;
+        // The cached copy learns of the write too, or every cached use would repeat it.
+        cache.api_key_used(&found.key_hash, now);
     }
     let Some(user_id) = found.created_by else {
         return Err(ApiError::Unauthenticated("this API key has no creator".into()));

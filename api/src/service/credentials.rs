@@ -4,6 +4,7 @@
 use jsonwebtoken::Algorithm;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
+use super::credential_cache::CredentialCache;
 use super::{api_keys, users};
 use crate::auth::Principal;
 use crate::auth::api_key;
@@ -15,19 +16,20 @@ use crate::error::{ApiError, ApiResult};
 /// falls back to anonymous.
 pub async fn authenticate(
     db: &impl ConnectionTrait,
+    cache: &CredentialCache,
     session: &TokenKeys,
     external: Option<&ExternalTokens>,
     bearer: &str,
 ) -> ApiResult<Principal> {
     if api_key::looks_like_key(bearer) {
-        return api_keys::authenticate(db, bearer).await;
+        return api_keys::authenticate(db, cache, bearer).await;
     }
     let header =
         jsonwebtoken::decode_header(bearer).map_err(|_| ApiError::Unauthenticated("the token is malformed".into()))?;
     // The header only chooses which configured verifier to try; each pins its own
     // algorithm, so a token cannot pick a weaker one (e.g. HS256 keyed with a public key).
     match (header.alg, external) {
-        (Algorithm::HS256, _) => users::authenticate_token(db, session, bearer).await,
+        (Algorithm::HS256, _) => users::authenticate_token(db, cache, session, bearer).await,
         (alg, Some(ext)) if alg == ext.algorithm => {
             let email = ext.verify(bearer, header.kid.as_deref())?;
             let user = entity::user::Entity::find()

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod contacts;
+pub mod credential_cache;
 pub mod credentials;
 pub mod deal_relations;
 pub mod deals;

@@ -9,13 +9,30 @@ use crate::auth::Principal;
 use crate::auth::password::{hash_password, verify_against_dummy, verify_password};
 use crate::auth::token::TokenKeys;
 use crate::error::{ApiError, ApiResult};
+use crate::service::credential_cache::CredentialCache;
 
 /// Turns a bearer token into a principal, checking that the user still exists, is active
-/// and has not had their tokens revoked since this one was issued.
-pub async fn authenticate_token(db: &impl ConnectionTrait, keys: &TokenKeys, token: &str) -> ApiResult<Principal> {
+/// and has not had their tokens revoked since this one was issued. The signature and expiry
+/// are checked on every call; the user row may come from `cache`.
+pub async fn authenticate_token(
+    db: &impl ConnectionTrait,
+    cache: &CredentialCache,
+    keys: &TokenKeys,
+    token: &str,
+) -> ApiResult<Principal> {
     let claims = keys.verify(token)?;
     let user_id: i64 = claims.sub.parse().map_err(|_| ApiError::Unauthenticated("invalid token subject".into()))?;
-    let user = user::Entity::find_by_id(user_id).one(db).await?;
+    let user = match cache.user(user_id) {
+        Some(cached) => Some(cached),
+        None => {
+            let ticket = cache.ticket();
+            let found = user::Entity::find_by_id(user_id).one(db).await?;
+            if let Some(u) = &found {
+                cache.put_user(ticket, u.clone());
+            }
+            found
+        }
+    };
     match user {
         Some(u) if u.active && u.token_version == claims.tv => Ok(principal_of(&u)),
         _ => Err(ApiError::Unauthenticated("this token is no longer valid".into())),

@@ -126,7 +126,10 @@ impl DirectoryMutation {
             password: input.password,
             revoke_tokens: input.revoke_tokens,
         };
-        Ok(UserPayload { user: User(directory::update_user(ctx.principal()?, ctx.db(), id, data).await?) })
+        let updated = directory::update_user(ctx.principal()?, ctx.db(), id, data).await;
+        // Even a failed update may have changed the row (e.g. revoked tokens before failing).
+        ctx.services().credential_cache.forget_all();
+        Ok(UserPayload { user: User(updated?) })
     }
 
     /// Creates a team (ADMIN).
