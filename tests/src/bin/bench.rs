@@ -60,6 +60,10 @@ impl Server {
             .args(["--database-url", &a.database_url, "serve", "--listen", &format!("127.0.0.1:{}", a.port)])
             // 100 contacts × 5 deals with their stage and owner cost more than the default 5000.
             .env("CRM_MAX_COMPLEXITY", "20000")
+            // Measure how long a metric takes, however long: the defaults cancel it at 10 s (and
+            // a PostgreSQL statement at 5 s), which a slow machine reaches on SQLite.
+            .env("CRM_REQUEST_TIMEOUT_SECS", "300")
+            .env("CRM_DB_STATEMENT_TIMEOUT_MS", "300000")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -82,18 +86,17 @@ impl Server {
 
     /// The whole response, errors included.
     async fn try_gql(&self, token: &str, query: &str, variables: &Value) -> Value {
-        let body: Value = self
+        let response = self
             .http
             .post(format!("{}/graphql", self.url))
             .bearer_auth(token)
             .json(&json!({ "query": query, "variables": variables }))
             .send()
             .await
-            .expect("request")
-            .json()
-            .await
-            .expect("JSON");
-        body
+            .expect("request");
+        let status = response.status();
+        let text = response.text().await.expect("response body");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("HTTP {status}, not JSON ({e}): {text:.200}"))
     }
 
     async fn statements_so_far(&self) -> u64 {
