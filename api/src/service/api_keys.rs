@@ -70,16 +70,25 @@ pub async fn create(
 }
 
 /// Revokes a key at once; revoking it again changes nothing.
-pub async fn revoke(principal: &Principal, db: &impl ConnectionTrait, id: i64) -> ApiResult<api_key::Model> {
+/// Requests with the key fail from the next one on: the process's cached credential rows
+/// are dropped with the write.
+pub async fn revoke(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    cache: &CredentialCache,
+    id: i64,
+) -> ApiResult<api_key::Model> {
     ensure_admin(principal)?;
     let now = super::now();
-    api_key::Entity::update_many()
+    let revoked = api_key::Entity::update_many()
         .col_expr(Column::RevokedAt, Expr::value(now))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id))
         .filter(Column::RevokedAt.is_null())
         .exec(db)
-        .await?;
+        .await;
+    cache.forget_all();
+    revoked?;
     api_key::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound("ApiKey"))
 }
 
@@ -102,16 +111,9 @@ pub async fn by_ids(principal: &Principal, db: &impl ConnectionTrait, ids: &[i64
 /// The key's row may come from `cache`; its revocation and expiry are checked on every call.
 pub async fn authenticate(db: &impl ConnectionTrait, cache: &CredentialCache, key: &str) -> ApiResult<Principal> {
     let hash = key_material::hash(key);
-    let found = match cache.api_key(&hash) {
-        Some(cached) => cached,
-        None => {
-            let ticket = cache.ticket();
-            let Some(found) = api_key::Entity::find().filter(Column::KeyHash.eq(hash)).one(db).await? else {
-                return Err(ApiError::Unauthenticated("unknown API key".into()));
-            };
-            cache.put_api_key(ticket, found.clone());
-            found
-        }
+    let read = api_key::Entity::find().filter(Column::KeyHash.eq(hash.as_str())).one(db);
+    let Some(found) = cache.api_key_or_read(&hash, read).await? else {
+        return Err(ApiError::Unauthenticated("unknown API key".into()));
     };
     let now = super::now();
     if found.revoked_at.is_some() {

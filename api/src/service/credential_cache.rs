@@ -24,9 +24,9 @@ pub struct CredentialCache {
     api_keys: Shelf<String, api_key::Model>,
 }
 
-/// Taken before reading a row from the database and handed back with it to `put_*`.
+/// Taken before reading a row from the database and handed back with it to `put`.
 #[derive(Debug, Clone, Copy)]
-pub struct Ticket(u64);
+struct Ticket(u64);
 
 impl CredentialCache {
     /// A cache keeping rows for `ttl`; a zero TTL keeps nothing.
@@ -34,25 +34,50 @@ impl CredentialCache {
         Self { ttl, generation: AtomicU64::new(0), users: Shelf::default(), api_keys: Shelf::default() }
     }
 
-    pub fn ticket(&self) -> Ticket {
+    /// The user with this id: the cached copy, or the row `read` returns (then kept).
+    pub async fn user_or_read<E>(
+        &self,
+        id: i64,
+        read: impl Future<Output = Result<Option<user::Model>, E>>,
+    ) -> Result<Option<user::Model>, E> {
+        if let Some(cached) = self.user(id) {
+            return Ok(Some(cached));
+        }
+        let ticket = self.ticket();
+        let found = read.await?;
+        if let Some(row) = &found {
+            self.put_user(ticket, row.clone());
+        }
+        Ok(found)
+    }
+
+    /// The API key whose hash is `key_hash`: the cached copy, or the row `read` returns.
+    pub async fn api_key_or_read<E>(
+        &self,
+        key_hash: &str,
+        read: impl Future<Output = Result<Option<api_key::Model>, E>>,
+    ) -> Result<Option<api_key::Model>, E> {
+        if let Some(cached) = self.api_keys.get(key_hash) {
+            return Ok(Some(cached));
+        }
+        let ticket = self.ticket();
+        let found = read.await?;
+        if let Some(row) = &found {
+            self.put(&self.api_keys, ticket, row.key_hash.clone(), row.clone());
+        }
+        Ok(found)
+    }
+
+    fn ticket(&self) -> Ticket {
         Ticket(self.generation.load(Ordering::Acquire))
     }
 
-    pub fn user(&self, id: i64) -> Option<user::Model> {
+    fn user(&self, id: i64) -> Option<user::Model> {
         self.users.get(&id)
     }
 
-    pub fn put_user(&self, ticket: Ticket, row: user::Model) {
+    fn put_user(&self, ticket: Ticket, row: user::Model) {
         self.put(&self.users, ticket, row.id, row);
-    }
-
-    /// The API key whose hash is `key_hash`.
-    pub fn api_key(&self, key_hash: &str) -> Option<api_key::Model> {
-        self.api_keys.get(key_hash)
-    }
-
-    pub fn put_api_key(&self, ticket: Ticket, row: api_key::Model) {
-        self.put(&self.api_keys, ticket, row.key_hash.clone(), row);
     }
 
     /// Records on the cached copy (if any, keeping its expiry) that the key was just used.

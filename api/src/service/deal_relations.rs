@@ -3,7 +3,7 @@
 
 use entity::{deal, stage, user};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoIden, JoinType, Query, SelectStatement};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, Iterable, QueryFilter, QueryResult, QueryTrait, TryGetable};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, Iterable, QueryFilter, QueryResult, QueryTrait};
 
 use super::{deals, read};
 use crate::auth::Principal;
@@ -103,65 +103,61 @@ async fn fetch(db: &impl ConnectionTrait, query: SelectStatement) -> ApiResult<V
     Ok(out)
 }
 
-/// An entity's columns are selected in declaration order from some base index, so a column's
-/// index is the base plus its enum discriminant (checked by the test below).
-fn at<T: TryGetable>(row: &QueryResult, index: usize) -> Result<T, DbErr> {
-    row.try_get_by_index(index)
-}
-
+/// An entity's columns are selected in declaration order from `base`, so a column's index is
+/// the base plus its enum discriminant (checked by the test below).
 fn deal_of(row: &QueryResult, base: usize) -> Result<deal::Model, DbErr> {
     use deal::Column as C;
     Ok(deal::Model {
-        id: at(row, base + C::Id as usize)?,
-        contact_id: at(row, base + C::ContactId as usize)?,
-        owner_id: at(row, base + C::OwnerId as usize)?,
-        pipeline_id: at(row, base + C::PipelineId as usize)?,
-        stage_id: at(row, base + C::StageId as usize)?,
-        title: at(row, base + C::Title as usize)?,
-        amount: at(row, base + C::Amount as usize)?,
-        status: at(row, base + C::Status as usize)?,
-        lost_reason_id: at(row, base + C::LostReasonId as usize)?,
-        lost_note: at(row, base + C::LostNote as usize)?,
-        expected_close_date: at(row, base + C::ExpectedCloseDate as usize)?,
-        closed_at: at(row, base + C::ClosedAt as usize)?,
-        stage_entered_at: at(row, base + C::StageEnteredAt as usize)?,
-        max_stage_position: at(row, base + C::MaxStagePosition as usize)?,
-        external_id: at(row, base + C::ExternalId as usize)?,
-        version: at(row, base + C::Version as usize)?,
-        created_at: at(row, base + C::CreatedAt as usize)?,
-        updated_at: at(row, base + C::UpdatedAt as usize)?,
-        deleted_at: at(row, base + C::DeletedAt as usize)?,
+        id: row.try_get_by_index(base + C::Id as usize)?,
+        contact_id: row.try_get_by_index(base + C::ContactId as usize)?,
+        owner_id: row.try_get_by_index(base + C::OwnerId as usize)?,
+        pipeline_id: row.try_get_by_index(base + C::PipelineId as usize)?,
+        stage_id: row.try_get_by_index(base + C::StageId as usize)?,
+        title: row.try_get_by_index(base + C::Title as usize)?,
+        amount: row.try_get_by_index(base + C::Amount as usize)?,
+        status: row.try_get_by_index(base + C::Status as usize)?,
+        lost_reason_id: row.try_get_by_index(base + C::LostReasonId as usize)?,
+        lost_note: row.try_get_by_index(base + C::LostNote as usize)?,
+        expected_close_date: row.try_get_by_index(base + C::ExpectedCloseDate as usize)?,
+        closed_at: row.try_get_by_index(base + C::ClosedAt as usize)?,
+        stage_entered_at: row.try_get_by_index(base + C::StageEnteredAt as usize)?,
+        max_stage_position: row.try_get_by_index(base + C::MaxStagePosition as usize)?,
+        external_id: row.try_get_by_index(base + C::ExternalId as usize)?,
+        version: row.try_get_by_index(base + C::Version as usize)?,
+        created_at: row.try_get_by_index(base + C::CreatedAt as usize)?,
+        updated_at: row.try_get_by_index(base + C::UpdatedAt as usize)?,
+        deleted_at: row.try_get_by_index(base + C::DeletedAt as usize)?,
     })
 }
 
 fn stage_of(row: &QueryResult, base: usize) -> Result<stage::Model, DbErr> {
     use stage::Column as C;
     Ok(stage::Model {
-        id: at(row, base + C::Id as usize)?,
-        pipeline_id: at(row, base + C::PipelineId as usize)?,
-        name: at(row, base + C::Name as usize)?,
-        position: at(row, base + C::Position as usize)?,
-        probability: at(row, base + C::Probability as usize)?,
-        version: at(row, base + C::Version as usize)?,
-        created_at: at(row, base + C::CreatedAt as usize)?,
-        updated_at: at(row, base + C::UpdatedAt as usize)?,
+        id: row.try_get_by_index(base + C::Id as usize)?,
+        pipeline_id: row.try_get_by_index(base + C::PipelineId as usize)?,
+        name: row.try_get_by_index(base + C::Name as usize)?,
+        position: row.try_get_by_index(base + C::Position as usize)?,
+        probability: row.try_get_by_index(base + C::Probability as usize)?,
+        version: row.try_get_by_index(base + C::Version as usize)?,
+        created_at: row.try_get_by_index(base + C::CreatedAt as usize)?,
+        updated_at: row.try_get_by_index(base + C::UpdatedAt as usize)?,
     })
 }
 
 fn user_of(row: &QueryResult, base: usize) -> Result<user::Model, DbErr> {
     use user::Column as C;
     Ok(user::Model {
-        id: at(row, base + C::Id as usize)?,
-        email: at(row, base + C::Email as usize)?,
-        name: at(row, base + C::Name as usize)?,
-        role: at(row, base + C::Role as usize)?,
-        team_id: at(row, base + C::TeamId as usize)?,
-        password_hash: at(row, base + C::PasswordHash as usize)?,
-        active: at(row, base + C::Active as usize)?,
-        token_version: at(row, base + C::TokenVersion as usize)?,
-        version: at(row, base + C::Version as usize)?,
-        created_at: at(row, base + C::CreatedAt as usize)?,
-        updated_at: at(row, base + C::UpdatedAt as usize)?,
+        id: row.try_get_by_index(base + C::Id as usize)?,
+        email: row.try_get_by_index(base + C::Email as usize)?,
+        name: row.try_get_by_index(base + C::Name as usize)?,
+        role: row.try_get_by_index(base + C::Role as usize)?,
+        team_id: row.try_get_by_index(base + C::TeamId as usize)?,
+        password_hash: row.try_get_by_index(base + C::PasswordHash as usize)?,
+        active: row.try_get_by_index(base + C::Active as usize)?,
+        token_version: row.try_get_by_index(base + C::TokenVersion as usize)?,
+        version: row.try_get_by_index(base + C::Version as usize)?,
+        created_at: row.try_get_by_index(base + C::CreatedAt as usize)?,
+        updated_at: row.try_get_by_index(base + C::UpdatedAt as usize)?,
     })
 }
 

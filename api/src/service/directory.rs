@@ -10,6 +10,7 @@ use sea_orm::{
     Set,
 };
 
+use super::credential_cache::CredentialCache;
 use super::filter::{self, OneOf};
 use super::page::{self, KeyKind, Page, PageRequest, SortKey};
 use super::scope::{ensure_admin, target_condition};
@@ -95,7 +96,22 @@ pub struct UserForUpdate {
 
 /// Changes a user (ADMIN). A new role, team, password or `revoke_tokens` invalidates the
 /// user's tokens, so the next request sees the change; deactivation blocks them as well.
+/// A new role, team or password (or `revoke_tokens`) revokes the user's tokens; the process's
+/// cached credential rows are dropped after the writes, whatever their outcome, so the change
+/// applies to the user's next request.
 pub async fn update_user(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    cache: &CredentialCache,
+    id: i64,
+    input: UserForUpdate,
+) -> ApiResult<user::Model> {
+    let updated = write_user(principal, db, id, input).await;
+    cache.forget_all();
+    updated
+}
+
+async fn write_user(
     principal: &Principal,
     db: &impl ConnectionTrait,
     id: i64,

@@ -22,17 +22,7 @@ pub async fn authenticate_token(
 ) -> ApiResult<Principal> {
     let claims = keys.verify(token)?;
     let user_id: i64 = claims.sub.parse().map_err(|_| ApiError::Unauthenticated("invalid token subject".into()))?;
-    let user = match cache.user(user_id) {
-        Some(cached) => Some(cached),
-        None => {
-            let ticket = cache.ticket();
-            let found = user::Entity::find_by_id(user_id).one(db).await?;
-            if let Some(u) = &found {
-                cache.put_user(ticket, u.clone());
-            }
-            found
-        }
-    };
+    let user = cache.user_or_read(user_id, user::Entity::find_by_id(user_id).one(db)).await?;
     match user {
         Some(u) if u.active && u.token_version == claims.tv => Ok(principal_of(&u)),
         _ => Err(ApiError::Unauthenticated("this token is no longer valid".into())),

@@ -59,8 +59,7 @@ impl ApiKeyMutation {
     /// Revokes an API key at once (ADMIN); requests with it are UNAUTHENTICATED from now on.
     async fn revoke_api_key(&self, ctx: &Context<'_>, input: RevokeApiKeyInput) -> Result<RevokeApiKeyPayload> {
         let id = decode("input.id", &input.id, NodeKind::ApiKey)?;
-        let revoked = api_keys::revoke(ctx.principal()?, ctx.db(), id).await;
-        ctx.services().credential_cache.forget_all();
-        Ok(RevokeApiKeyPayload { api_key: ApiKey(revoked?) })
+        let cache = &ctx.services().credential_cache;
+        Ok(RevokeApiKeyPayload { api_key: ApiKey(api_keys::revoke(ctx.principal()?, ctx.db(), cache, id).await?) })
     }
 }

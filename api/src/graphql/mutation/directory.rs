@@ -126,10 +126,8 @@ impl DirectoryMutation {
             password: input.password,
             revoke_tokens: input.revoke_tokens,
         };
-        let updated = directory::update_user(ctx.principal()?, ctx.db(), id, data).await;
-        // Even a failed update may have changed the row (e.g. revoked tokens before failing).
-        ctx.services().credential_cache.forget_all();
-        Ok(UserPayload { user: User(updated?) })
+        let cache = &ctx.services().credential_cache;
+        Ok(UserPayload { user: User(directory::update_user(ctx.principal()?, ctx.db(), cache, id, data).await?) })
     }
 
     /// Creates a team (ADMIN).
