@@ -70,17 +70,31 @@ pub async fn connect(url: &str, cfg: &DbConfig) -> Result<DatabaseConnection, Db
     Ok(db)
 }
 
-/// Applies pending migrations. On PostgreSQL they run in one transaction without the request
-/// statement timeout: a backfill over millions of rows takes longer than any request may.
+/// Applies pending migrations in one bulk transaction (`begin_bulk`). The funnel's summary
+/// cells are filled from the deals in the same transaction as the migration creating them.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbInitError> {
     let failed = |e: DbErr| DbInitError::Migrate(one_line(&e));
-    if db.get_database_backend() != DatabaseBackend::Postgres {
-        return Migrator::up(db, None).await.map_err(failed);
-    }
-    let tx = db.begin().await.map_err(failed)?;
-    tx.execute_unprepared("SET LOCAL statement_timeout = 0").await.map_err(failed)?;
+    let tx = begin_bulk(db).await.map_err(failed)?;
+    let pending = Migrator::get_pending_migrations(&tx).await.map_err(failed)?;
+    let fills_cells = pending.iter().any(|m| m.name() == migration::m20261125_000003_funnel_cells::NAME);
     Migrator::up(&tx, None).await.map_err(failed)?;
+    if fills_cells {
+        crate::service::metrics::funnel_cells::rebuild(&tx, None)
+            .await
+            .map_err(|e| DbInitError::Migrate(format!("filling the funnel cells: {e}")))?;
+    }
     tx.commit().await.map_err(failed)
+}
+
+/// Begins a write transaction for a bulk job (migrations, seeding): on PostgreSQL without
+/// the request statement timeout, since a backfill over millions of rows takes longer than
+/// any request may.
+pub async fn begin_bulk(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let tx = begin_write(db).await?;
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        tx.execute_unprepared("SET LOCAL statement_timeout = 0").await?;
+    }
+    Ok(tx)
 }
 
 /// Begins a write transaction. On SQLite it is `BEGIN IMMEDIATE`, which takes the write lock

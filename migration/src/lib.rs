@@ -4,12 +4,17 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_create_tables;
 mod m20261124_000002_stage_stays;
+pub mod m20261125_000003_funnel_cells;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_create_tables::Migration), Box::new(m20261124_000002_stage_stays::Migration)]
+        vec![
+            Box::new(m20261123_000001_create_tables::Migration),
+            Box::new(m20261124_000002_stage_stays::Migration),
+            Box::new(m20261125_000003_funnel_cells::Migration),
+        ]
     }
 }

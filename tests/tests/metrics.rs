@@ -1107,3 +1107,178 @@ db_test!(funnel_reads_stage_events_only_when_time_in_stage_is_selected, |app| {
     let grouped_without = "{ funnel(groupBy: OWNER) { groups { steps { reached } } } }";
     assert_eq!(app.statements_for(&o.admin, grouped_without, json!({})).await, bare);
 });
+
+/// Every non-zero row of both funnel cell tables, as text, in order.
+async fn cell_rows(app: &TestApp) -> Vec<String> {
+    use sea_orm::ConnectionTrait;
+    let text = |c: &str| format!("CAST(CAST({c} AS BIGINT) AS TEXT)");
+    let deals =
+        ["pipeline_id", "created_month", "owner_id", "max_position", "stage_id", "deals", "amount", "won_seconds"]
+            .map(text)
+            .join(" || '|' || ");
+    let stays =
+        ["pipeline_id", "created_month", "owner_id", "stage_id", "stays", "closed_time", "open_stays", "open_since"]
+            .map(text)
+            .join(" || '|' || ");
+    let sql = format!(
+        "SELECT 'deal|' || {deals} || '|' || source || '|' || status FROM funnel_deal_cells WHERE deals <> 0 \
+         UNION ALL SELECT 'stay|' || {stays} || '|' || source FROM funnel_stay_cells WHERE stays <> 0 ORDER BY 1"
+    );
+    let backend = app.db.get_database_backend();
+    let rows = app.db.query_all_raw(sea_orm::Statement::from_string(backend, sql)).await.unwrap();
+    rows.iter().map(|r| r.try_get_by_index::<String>(0).unwrap()).collect()
+}
+
+/// The cells kept by the writes so far equal the cells recomputed from the deals.
+async fn assert_cells_follow(app: &TestApp, after: &str) {
+    use sea_orm::TransactionTrait;
+    let kept = cell_rows(app).await;
+    assert!(!kept.is_empty(), "{after}: cells exist");
+    let tx = app.db.begin().await.unwrap();
+    api::service::metrics::funnel_cells::rebuild(&tx, None).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(kept, cell_rows(app).await, "{after}: the kept cells equal a rebuild");
+}
+
+db_test!(funnel_cells_follow_every_write_and_answer_like_the_deals, |app| {
+    let o = org(&app).await;
+    app.ok(
+        &o.admin,
+        "mutation { createPipeline(input: { name: \"Enterprise\", isDefault: true, stages: [
+            { name: \"Lead\", probability: 10 }, { name: \"Demo\", probability: 40 },
+            { name: \"Proposal\", probability: 60 }] }) { pipeline { id } } }",
+        json!({}),
+    )
+    .await;
+    app.ok(&o.admin, "mutation { createLostReason(input: { name: \"Price\" }) { lostReason { id } } }", json!({}))
+        .await;
+    let contacts = json!([
+        { "externalId": "ca", "firstName": "A", "ownerEmail": "a@example.com", "source": "Webinar" },
+        { "externalId": "cb", "firstName": "B", "ownerEmail": "b@example.com" },
+    ]);
+    let deal = |id: &str, contact: &str, history: Vec<Value>| json!({ "externalId": id, "contactExternalId": contact, "pipelineName": "Enterprise", "title": id, "amount": "1000.50", "stageHistory": history });
+    let mut won =
+        deal("d1", "ca", vec![step("Lead", "2025-01-05T00:00:00.250Z"), step("Demo", "2025-01-10T00:00:00Z")]);
+    won["status"] = json!("WON");
+    won["closedAt"] = json!("2025-02-11T10:30:00.5Z");
+    let deals = json!([
+        won,
+        deal("d2", "ca", vec![step("Lead", "2025-01-06T00:00:00Z"), step("Proposal", "2025-02-16T00:00:00Z")]),
+        deal("d3", "cb", vec![step("Lead", "2025-03-07T00:00:00Z")]),
+        deal("d4", "cb", vec![step("Lead", "2025-03-08T00:00:00Z")]),
+    ]);
+    app.ok(&o.admin, IMPORT, json!({ "i": { "contacts": contacts, "deals": deals } })).await;
+    assert_cells_follow(&app, "import").await;
+
+    let id_of = |table: &str, key: &str| format!("SELECT id FROM {table} WHERE external_id = '{key}'");
+    let (ca, cb) = (app.count(&id_of("contacts", "ca")).await, app.count(&id_of("contacts", "cb")).await);
+    let stage = |name: &str| {
+        format!("SELECT id FROM stages WHERE name = '{name}' AND pipeline_id <> (SELECT MIN(id) FROM pipelines)")
+    };
+    let (demo, proposal) = (app.count(&stage("Demo")).await, app.count(&stage("Proposal")).await);
+    let version = |id: i64| format!("SELECT version FROM deals WHERE id = {id}");
+
+    let created = app
+        .ok(
+            &o.rep_a.1,
+            "mutation($c: ID!) { createDeal(input: { contactId: $c, title: \"New\", amount: \"250.00\" }) { deal { id } } }",
+            json!({ "c": gid("Contact", ca) }),
+        )
+        .await;
+    let new_deal = created["createDeal"]["deal"]["id"].as_str().unwrap().to_owned();
+    let new_id = app.count("SELECT MAX(id) FROM deals").await;
+    assert_cells_follow(&app, "createDeal").await;
+
+    let moved = "mutation($id: ID!, $v: Int!, $s: ID!) { moveDeal(input: { id: $id, version: $v, stageId: $s }) { deal { id } } }";
+    let v = app.count(&version(new_id)).await;
+    app.ok(&o.rep_a.1, moved, json!({ "id": new_deal, "v": v, "s": gid("Stage", proposal) })).await;
+    let v = app.count(&version(new_id)).await;
+    app.ok(&o.rep_a.1, moved, json!({ "id": new_deal, "v": v, "s": gid("Stage", demo) })).await;
+    assert_cells_follow(&app, "moveDeal").await;
+
+    let d2 = app.count(&id_of("deals", "d2")).await;
+    let update = "mutation($id: ID!, $v: Int!, $o: ID, $c: ID, $a: Decimal) { updateDeal(input: { id: $id, version: $v, ownerId: $o, contactId: $c, amount: $a }) { deal { id } } }";
+    let v = app.count(&version(d2)).await;
+    let moved_to_b =
+        json!({ "id": gid("Deal", d2), "v": v, "o": gid("User", o.rep_b.0), "c": gid("Contact", cb), "a": "77.00" });
+    app.ok(&o.admin, update, moved_to_b).await;
+    assert_cells_follow(&app, "updateDeal owner, contact and amount").await;
+
+    let v = app.count(&version(new_id)).await;
+    app.ok(
+        &o.rep_a.1,
+        "mutation($id: ID!, $v: Int!) { winDeal(input: { id: $id, version: $v }) { deal { id } } }",
+        json!({ "id": new_deal, "v": v }),
+    )
+    .await;
+    let d3 = app.count(&id_of("deals", "d3")).await;
+    let reason = app.count("SELECT id FROM lost_reasons WHERE name = 'Price'").await;
+    let v = app.count(&version(d3)).await;
+    let lose = "mutation($id: ID!, $v: Int!, $r: ID!) { loseDeal(input: { id: $id, version: $v, lostReasonId: $r }) { deal { id } } }";
+    app.ok(&o.admin, lose, json!({ "id": gid("Deal", d3), "v": v, "r": gid("LostReason", reason) })).await;
+    assert_cells_follow(&app, "winDeal and loseDeal").await;
+
+    let v = app.count(&format!("SELECT version FROM contacts WHERE id = {cb}")).await;
+    let source = "mutation($id: ID!, $v: Int!) { updateContact(input: { id: $id, version: $v, source: \"Referral\" }) { contact { id } } }";
+    app.ok(&o.admin, source, json!({ "id": gid("Contact", cb), "v": v })).await;
+    assert_cells_follow(&app, "updateContact source").await;
+
+    let d4 = app.count(&id_of("deals", "d4")).await;
+    app.ok(
+        &o.admin,
+        "mutation($id: ID!) { deleteDeal(input: { id: $id }) { deletedDealId } }",
+        json!({ "id": gid("Deal", d4) }),
+    )
+    .await;
+    assert_cells_follow(&app, "deleteDeal").await;
+
+    // Proposal moves before Demo: every highest position reached is recomputed.
+    let v = app.count(&format!("SELECT version FROM stages WHERE id = {proposal}")).await;
+    let reorder =
+        "mutation($id: ID!, $v: Int!) { updateStage(input: { id: $id, version: $v, position: 2 }) { stage { id } } }";
+    app.ok(&o.admin, reorder, json!({ "id": gid("Stage", proposal), "v": v })).await;
+    assert_cells_follow(&app, "updateStage position").await;
+
+    // Re-importing restores d4, closes d2 as LOST and changes contact ca's source.
+    let mut lost = deal("d2", "cb", vec![step("Lead", "2025-01-06T00:00:00Z"), step("Demo", "2025-01-20T00:00:00Z")]);
+    lost["status"] = json!("LOST");
+    lost["closedAt"] = json!("2025-03-01T00:00:00Z");
+    lost["lostReasonName"] = json!("Price");
+    let again = json!({
+        "contacts": [{ "externalId": "ca", "firstName": "A", "ownerEmail": "a@example.com", "source": "Fair" }],
+        "deals": [lost, deal("d4", "cb", vec![step("Lead", "2025-03-08T00:00:00Z")])],
+    });
+    app.ok(&o.admin, IMPORT, json!({ "i": again })).await;
+    assert_cells_follow(&app, "import over existing records").await;
+
+    // The cells (whole months) answer like the deals (a period 1 µs wider reads the deals:
+    // nothing was created in that microsecond), for every grouping they serve.
+    let query = "query($f: MetricFilterInput, $g: MetricGroupBy, $t: MetricGroupBy) { funnel(filter: $f, groupBy: $g, thenBy: $t) {
+        deals won lost open winRate weightedPipeline avgDaysToWin
+        steps { name reached amount conversionFromPrevious lostHere avgDaysInStage }
+        groups { group { by owner { email } team { name } source periodStart } deals won avgDaysToWin
+          steps { reached amount lostHere avgDaysInStage }
+          groups { group { periodStart } deals steps { reached avgDaysInStage } } } } }";
+    let months = json!({ "from": "2025-01-01T00:00:00Z", "to": "2027-01-01T00:00:00Z" });
+    let raw = json!({ "from": "2024-12-31T23:59:59.999999Z", "to": "2027-01-01T00:00:00Z" });
+    for (by, then) in [
+        (None, None),
+        (Some("OWNER"), Some("MONTH")),
+        (Some("TEAM"), Some("QUARTER")),
+        (Some("SOURCE"), Some("YEAR")),
+        (Some("HALF_YEAR"), None),
+    ] {
+        for who in [&o.admin, &o.manager_north, &o.rep_b.1] {
+            let ask = |period: &Value| json!({ "f": { "period": period }, "g": by, "t": then });
+            let from_cells = app.ok(who, query, ask(&months)).await;
+            let from_deals = app.ok(who, query, ask(&raw)).await;
+            assert_eq!(from_cells, from_deals, "grouped by {by:?} then {then:?}");
+        }
+    }
+    // No period at all reads every month of the cells.
+    let all = app.ok(&o.admin, query, json!({ "g": "SOURCE" })).await;
+    let wide = json!({ "f": { "period": { "from": "2000-01-01T00:00:00.000001Z", "to": "2100-01-01T00:00:00Z" } }, "g": "SOURCE" });
+    assert_eq!(all, app.ok(&o.admin, query, wide).await);
+    assert_eq!(all["funnel"]["deals"], 5, "d1, d2, d3, d4 (restored) and the new deal");
+    assert_eq!((all["funnel"]["won"].as_i64(), all["funnel"]["lost"].as_i64()), (Some(2), Some(2)));
+});

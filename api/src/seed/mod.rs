@@ -25,7 +25,7 @@ use sea_orm::{
 
 use crate::auth::password::hash_password;
 use crate::config::SeedConfig;
-use crate::db::begin_write;
+use crate::db::begin_bulk;
 use crate::error::ApiResult;
 use progress::Progress;
 
@@ -112,7 +112,7 @@ pub async fn generate(db: &DatabaseConnection, cfg: &SeedConfig) -> ApiResult<Su
         targets: org.targets.len(),
     };
     let mut progress = Progress::new(!cfg.quiet, summary.rows());
-    let tx = begin_write(db).await?;
+    let tx = begin_bulk(db).await?;
     insert_all(&tx, org.teams, &mut progress).await?;
     insert_all(&tx, org.users, &mut progress).await?;
     insert_all(&tx, vec![org.pipeline], &mut progress).await?;
@@ -144,6 +144,7 @@ pub async fn generate(db: &DatabaseConnection, cfg: &SeedConfig) -> ApiResult<Su
             tx.execute_raw(Statement::from_string(DatabaseBackend::Postgres, sql)).await?;
         }
     }
+    crate::service::metrics::funnel_cells::rebuild(&tx, None).await?;
     progress.finish();
     tx.commit().await?;
     settle(db).await?;

@@ -4,14 +4,18 @@ use chrono::{DateTime, Utc};
 use entity::contact::{self, Column};
 use entity::enums::Lifecycle;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, Select, Set};
+use sea_orm::{
+    ActiveModelTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet, QueryFilter, Select, Set,
+};
 
 use super::filter::{self, OneOf, Range};
+use super::metrics::funnel_cells::{self, Touched};
 use super::page::{self, KeyKind, Page, PageRequest, SortKey};
 use super::scope::{ensure_can_own, ensure_can_write, owner_condition};
 use super::write::{Versioned, update_versioned};
 use super::{read, validate};
 use crate::auth::Principal;
+use crate::db::begin_write;
 use crate::error::{ApiResult, duplicate_as};
 
 const LABEL: &str = "Contact";
@@ -178,11 +182,13 @@ pub struct ContactForUpdate {
 
 pub async fn update(
     principal: &Principal,
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     id: i64,
     input: ContactForUpdate,
 ) -> ApiResult<contact::Model> {
     ensure_can_write(principal)?;
+    // The lead source keys the funnel's summary cells of the contact's deals.
+    let source_changes = input.source.is_some();
     if let Some(owner_id) = input.owner_id {
         ensure_can_own(principal, db, owner_id).await?;
     }
@@ -223,7 +229,16 @@ pub async fn update(
         changes.external_id = Set(v);
     }
     let scope = owner_condition(principal, Column::OwnerId);
-    update_versioned(db, &columns(), scope, id, Some(input.version), changes, LABEL).await
+    let tx = begin_write(db).await?;
+    let deals = match source_changes {
+        true => funnel_cells::deals_of_contacts(&tx, &[id]).await?,
+        false => Vec::new(),
+    };
+    funnel_cells::retract(&tx, Touched::Deals(&deals)).await?;
+    let updated = update_versioned(&tx, &columns(), scope, id, Some(input.version), changes, LABEL).await?;
+    funnel_cells::add(&tx, Touched::Deals(&deals)).await?;
+    tx.commit().await?;
+    Ok(updated)
 }
 
 /// Soft-deletes a contact; with `version`, only if nobody changed it since.

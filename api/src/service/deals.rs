@@ -12,6 +12,7 @@ use sea_orm::{
 };
 
 use super::filter::{self, OneOf, Range};
+use super::metrics::funnel_cells::{self, Touched};
 use super::page::{self, KeyKind, Page, PageRequest, SortKey};
 use super::scope::{ensure_can_own, ensure_can_write, owner_condition};
 use super::write::{Versioned, update_versioned};
@@ -195,6 +196,7 @@ pub async fn create(principal: &Principal, db: &DatabaseConnection, input: DealF
     .await
     .map_err(duplicate_as(DUPLICATE.0, DUPLICATE.1))?;
     record_move(&tx, created.id, None, stage.id, now, Some(principal.user_id)).await?;
+    funnel_cells::add(&tx, Touched::Deals(&[created.id])).await?;
     tx.commit().await?;
     Ok(created)
 }
@@ -292,8 +294,10 @@ pub async fn move_to(
         updated_at: Set(now),
         ..Default::default()
     };
+    funnel_cells::retract(&tx, Touched::Deals(&[id])).await?;
     let moved = save(principal, &tx, id, Some(version), changes).await?;
     record_move(&tx, id, Some(deal.stage_id), target.id, now, Some(principal.user_id)).await?;
+    funnel_cells::add(&tx, Touched::Deals(&[id])).await?;
     tx.commit().await?;
     Ok(moved)
 }
@@ -323,7 +327,9 @@ pub async fn close(
             changes.lost_note = Set(validate::optional("note", note, 2000)?);
         }
     }
+    funnel_cells::retract(&tx, Touched::Deals(&[id])).await?;
     let closed = save(principal, &tx, id, Some(version), changes).await?;
+    funnel_cells::add(&tx, Touched::Deals(&[id])).await?;
     tx.commit().await?;
     Ok(closed)
 }
@@ -375,16 +381,22 @@ pub async fn update(
             .map_err(|_| ApiError::bad_input("contactId", "no such contact"))?;
         changes.contact_id = Set(contact_id);
     }
+    funnel_cells::retract(&tx, Touched::Deals(&[id])).await?;
     let updated = save(principal, &tx, id, Some(input.version), changes).await?;
+    funnel_cells::add(&tx, Touched::Deals(&[id])).await?;
     tx.commit().await?;
     Ok(updated)
 }
 
-pub async fn delete(principal: &Principal, db: &impl ConnectionTrait, id: i64, version: Option<i32>) -> ApiResult<()> {
+pub async fn delete(principal: &Principal, db: &DatabaseConnection, id: i64, version: Option<i32>) -> ApiResult<()> {
     ensure_can_write(principal)?;
     let now = super::now();
     let changes = deal::ActiveModel { deleted_at: Set(Some(now)), updated_at: Set(now), ..Default::default() };
-    save(principal, db, id, version, changes).await?;
+    let tx = begin_write(db).await?;
+    // A deleted deal contributes nothing: there is nothing to add back.
+    funnel_cells::retract(&tx, Touched::Deals(&[id])).await?;
+    save(principal, &tx, id, version, changes).await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -8,6 +8,7 @@ use sea_orm::{
     Set, Statement,
 };
 
+use super::metrics::funnel_cells;
 use super::scope::ensure_admin;
 use super::validate;
 use super::write::{Versioned, update_versioned};
@@ -217,6 +218,8 @@ pub async fn update_stage(
 /// Each deal's highest reached position is recomputed from its history, because it is
 /// stored as a position.
 async fn reorder(db: &impl ConnectionTrait, pipeline_id: i64, id: i64, position: i32) -> ApiResult<()> {
+    // Highest positions change for many deals at once: the funnel cells are recomputed.
+    funnel_cells::lock_for_rebuild(db).await?;
     let mut order: Vec<i64> =
         stages_of(db, &[pipeline_id]).await?.into_iter().map(|s| s.id).filter(|s| *s != id).collect();
     let index = (Ord::max(position, 1) as usize - 1).min(order.len());
@@ -241,7 +244,7 @@ async fn reorder(db: &impl ConnectionTrait, pipeline_id: i64, id: i64, position:
          WHERE pipeline_id = {placeholder}"
     );
     db.execute_raw(Statement::from_sql_and_values(backend, sql, [pipeline_id.into()])).await?;
-    Ok(())
+    funnel_cells::rebuild(db, Some(pipeline_id)).await
 }
 
 pub async fn create_lost_reason(

@@ -12,6 +12,7 @@ use sea_orm::{
 use super::check::{Plan, Target};
 use super::{Counts, ImportSummary};
 use crate::error::{ApiError, ApiResult};
+use crate::service::metrics::funnel_cells::{self, Touched};
 
 /// The bookkeeping columns `save` fills in.
 struct Columns<C> {
@@ -24,6 +25,15 @@ struct Columns<C> {
 pub(super) async fn apply(db: &impl ConnectionTrait, plan: Plan) -> ApiResult<ImportSummary> {
     let now = crate::service::now();
     let mut summary = ImportSummary::default();
+
+    // The funnel cells of every deal the import changes: the deals it updates and those of
+    // the contacts it updates (a contact's source is part of their key).
+    let updated_contacts: Vec<i64> = plan.contacts.iter().filter_map(|c| c.existing).collect();
+    let mut touched = funnel_cells::deals_of_contacts(db, &updated_contacts).await?;
+    touched.extend(plan.deals.iter().filter_map(|d| d.existing));
+    touched.sort_unstable();
+    touched.dedup();
+    funnel_cells::retract(db, Touched::Deals(&touched)).await?;
 
     let contact_cols = Columns {
         id: contact::Column::Id,
@@ -65,6 +75,10 @@ pub(super) async fn apply(db: &impl ConnectionTrait, plan: Plan) -> ApiResult<Im
         planned.row.deal_id = Set(planned.deal.map(|d| resolve(&deal_ids, d)).transpose()?);
         save(db, &meeting_cols, planned.existing, planned.row, now, &mut summary.meetings).await?;
     }
+    touched.extend(deal_ids);
+    touched.sort_unstable();
+    touched.dedup();
+    funnel_cells::add(db, Touched::Deals(&touched)).await?;
     Ok(summary)
 }
 

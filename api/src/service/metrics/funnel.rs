@@ -4,14 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveTime, Utc};
 use entity::stage;
 use sea_orm::ConnectionTrait;
 
 use super::arith::{average_days, percent, ratio};
 use super::{
-    CONTACT_OF_RECORD, GroupKey, Grouping, Joins, MetricFilter, RowKey, int, keys_of, push_from, push_period,
-    push_where, rows,
+    CONTACT_OF_RECORD, GroupBy, GroupKey, Grouping, Joins, MetricFilter, RowKey, int, keys_of, push_from, push_period,
+    push_scope, push_where, rows,
 };
 use crate::auth::Principal;
 use crate::error::ApiResult;
@@ -134,18 +134,25 @@ pub async fn funnel(
     })?;
     let now = crate::service::now();
     // The stages, the deal counts and the stays are independent: on a pool they run side by side.
+    // The summary cells answer whole months; other periods, weeks and ACTIVITY mode read the deals.
+    let (deal_sql, stay_sql) = match cell_months(mode, filter, grouping) {
+        Some(months) => {
+            let cells = CellQuery { principal, filter, grouping, pipeline_id: pipeline.id, months };
+            (cells.deal_rows(db), cells.stays(db, now))
+        }
+        None => (
+            deal_rows_sql(db, principal, filter, mode, grouping, pipeline.id),
+            stays_sql(db, principal, filter, mode, grouping, pipeline.id, now),
+        ),
+    };
     let stays = async {
         match with_stays {
-            true => rows(db, stays_sql(db, principal, filter, mode, grouping, pipeline.id, now)).await,
+            true => rows(db, stay_sql).await,
             false => Ok(Vec::new()),
         }
     };
-    let (stages, deal_rows, stay_rows) = futures_util::future::try_join3(
-        pipelines::stages_of(db, &[pipeline.id]),
-        rows(db, deal_rows_sql(db, principal, filter, mode, grouping, pipeline.id)),
-        stays,
-    )
-    .await?;
+    let (stages, deal_rows, stay_rows) =
+        futures_util::future::try_join3(pipelines::stages_of(db, &[pipeline.id]), rows(db, deal_sql), stays).await?;
 
     let position_of: BTreeMap<i64, i32> = stages.iter().map(|s| (s.id, s.position)).collect();
     let probability_of: BTreeMap<i64, i64> = stages.iter().map(|s| (s.id, i64::from(s.probability))).collect();
@@ -356,4 +363,87 @@ fn stays_sql(
     }
     sql.push(" GROUP BY g, g2, e.to_stage_id");
     sql
+}
+
+/// The creation months (`[from, to)` as month indexes, or all) whose summary cells answer
+/// this funnel, when they can: COHORT mode, a period of whole UTC months or none, and no
+/// grouping by week.
+fn cell_months(mode: FunnelMode, filter: &MetricFilter, grouping: Grouping) -> Option<Option<(i32, i32)>> {
+    if mode != FunnelMode::Cohort || [grouping.by, grouping.then_by].contains(&Some(GroupBy::Week)) {
+        return None;
+    }
+    match filter.period {
+        None => Some(None),
+        Some(p) => Some(Some((month_index(p.from)?, month_index(p.to)?))),
+    }
+}
+
+/// `year × 12 + month − 1` of an instant that starts a UTC month.
+fn month_index(at: DateTime<Utc>) -> Option<i32> {
+    (at.day() == 1 && at.time() == NaiveTime::MIN).then(|| at.year() * 12 + at.month0() as i32)
+}
+
+/// The funnel's two statements over the summary cells (`metrics::funnel_cells`), returning
+/// the same rows as `deal_rows_sql` and `stays_sql`.
+struct CellQuery<'a> {
+    principal: &'a Principal,
+    filter: &'a MetricFilter,
+    grouping: Grouping,
+    pipeline_id: i64,
+    months: Option<(i32, i32)>,
+}
+
+impl CellQuery<'_> {
+    fn deal_rows(&self, db: &impl ConnectionTrait) -> Sql {
+        let mut sql = self.select(db);
+        sql.push(", r.status AS status, CAST(r.max_position AS BIGINT) AS max_position, r.stage_id");
+        sql.push(", CAST(SUM(r.deals) AS BIGINT) AS n, CAST(SUM(r.amount) AS BIGINT) AS amount");
+        sql.push(", CAST(SUM(r.won_seconds) AS BIGINT) AS won_seconds");
+        self.push_from(&mut sql, "funnel_deal_cells");
+        // Retracted deals leave cells at zero rather than deleting them.
+        sql.push(" GROUP BY g, g2, r.status, r.max_position, r.stage_id HAVING SUM(r.deals) <> 0");
+        sql
+    }
+
+    fn stays(&self, db: &impl ConnectionTrait, now: DateTime<Utc>) -> Sql {
+        let mut sql = self.select(db);
+        sql.push(", r.stage_id AS stage_id, CAST(SUM(r.stays) AS BIGINT) AS stays");
+        // Open stays last until now: Σ (now − start) = count × now − Σ start.
+        if sql.postgres() {
+            // Exact microseconds, rounded once to seconds like the raw statement's interval sum.
+            sql.push(", CAST((SUM(r.closed_time) + SUM(r.open_stays) * ").param(now.timestamp_micros());
+            sql.push(" - SUM(r.open_since)) / 1000000 AS BIGINT) AS stay_seconds");
+        } else {
+            sql.push(", CAST(SUM(r.closed_time) + SUM(r.open_stays) * ").param(now.timestamp());
+            sql.push(" - SUM(r.open_since) AS BIGINT) AS stay_seconds");
+        }
+        self.push_from(&mut sql, "funnel_stay_cells");
+        sql.push(" GROUP BY g, g2, r.stage_id HAVING SUM(r.stays) <> 0");
+        sql
+    }
+
+    fn select(&self, db: &impl ConnectionTrait) -> Sql {
+        let mut sql = Sql::new(db.get_database_backend());
+        let keys = sql.month_index_group_columns(
+            self.grouping,
+            "r.owner_id",
+            "u.team_id",
+            "NULLIF(r.source, '')",
+            "r.created_month",
+        );
+        sql.push("SELECT ").push(&keys);
+        sql
+    }
+
+    fn push_from(&self, sql: &mut Sql, table: &str) {
+        sql.push(" FROM ").push(table).push(" r");
+        if Joins::of(self.principal, self.filter, self.grouping).owner {
+            sql.push(" JOIN users u ON u.id = r.owner_id");
+        }
+        sql.push(" WHERE r.pipeline_id = ").param(self.pipeline_id);
+        if let Some((from, to)) = self.months {
+            sql.push(" AND r.created_month >= ").param(from).push(" AND r.created_month < ").param(to);
+        }
+        push_scope(sql, self.principal, self.filter, "NULLIF(r.source, '')");
+    }
 }

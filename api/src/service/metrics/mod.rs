@@ -6,6 +6,7 @@ pub mod arith;
 pub mod attainment;
 pub mod bands;
 pub mod funnel;
+pub mod funnel_cells;
 pub mod lead_economics;
 pub mod lost;
 
@@ -199,6 +200,12 @@ fn push_from(sql: &mut Sql, from: &str, contact_join: &str, joins: Joins) {
 /// source filters. The period is the caller's, on its own time column (`push_period`).
 fn push_where(sql: &mut Sql, principal: &Principal, filter: &MetricFilter) {
     sql.push(" WHERE r.deleted_at IS NULL");
+    push_scope(sql, principal, filter, "c.source");
+}
+
+/// Appends ` AND …` for the caller's scope and the owner, team and source filters, on rows
+/// `r` with an `owner_id` (and their owner `u`), the lead source being `source`.
+fn push_scope(sql: &mut Sql, principal: &Principal, filter: &MetricFilter, source_column: &str) {
     match owner_scope(principal) {
         OwnerScope::All => {}
         OwnerScope::Team(team_id) => {
@@ -223,7 +230,7 @@ fn push_where(sql: &mut Sql, principal: &Principal, filter: &MetricFilter) {
         }
     }
     if let Some(source) = &filter.source {
-        sql.push(" AND c.source = ").param(source.clone());
+        sql.push(" AND ").push(source_column).push(" = ").param(source.clone());
     }
 }
 

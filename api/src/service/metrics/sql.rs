@@ -82,6 +82,42 @@ impl Sql {
     /// own type (an integer, a timestamp or date on PostgreSQL, `YYYY-MM-DD` text on SQLite)
     /// and read as text by `key_text`: formatting per row costs more than the grouping.
     pub fn group_key(&self, by: Option<GroupBy>, owner: &str, team: &str, source: &str, time: &str) -> String {
+        self.key_with(by, owner, team, source, |period| self.bucket_of(period, time))
+    }
+
+    /// `… AS g, … AS g2` for rows that carry a month index (`year × 12 + month − 1`, see
+    /// `month_index`) instead of a timestamp: periods are then whole months, so weeks have
+    /// no key here (the caller never asks for them).
+    pub fn month_index_group_columns(
+        &self,
+        grouping: super::Grouping,
+        owner: &str,
+        team: &str,
+        source: &str,
+        month: &str,
+    ) -> String {
+        let key = |by| self.key_with(by, owner, team, source, |period| self.month_index_bucket(period, month));
+        format!("{} AS g, {} AS g2", key(grouping.by), key(grouping.then_by))
+    }
+
+    fn key_with(
+        &self,
+        by: Option<GroupBy>,
+        owner: &str,
+        team: &str,
+        source: &str,
+        period: impl Fn(GroupBy) -> String,
+    ) -> String {
+        match by {
+            None => "''".into(),
+            Some(GroupBy::Owner) => owner.to_owned(),
+            Some(GroupBy::Team) => team.to_owned(),
+            Some(GroupBy::Source) => source.to_owned(),
+            Some(by) => period(by),
+        }
+    }
+
+    fn bucket_of(&self, by: GroupBy, time: &str) -> String {
         let pg = self.postgres();
         let utc = |t: &str| if pg { format!("({t} AT TIME ZONE 'UTC')") } else { t.to_owned() };
         let truncated = |unit: &str| format!("date_trunc('{unit}', {})", utc(time));
@@ -100,20 +136,62 @@ impl Sql {
             }
         };
         match by {
-            None => "''".into(),
-            Some(GroupBy::Owner) => owner.to_owned(),
-            Some(GroupBy::Team) => team.to_owned(),
-            Some(GroupBy::Source) => source.to_owned(),
-            Some(GroupBy::Week) if pg => truncated("week"),
-            Some(GroupBy::Week) => {
+            GroupBy::Week if pg => truncated("week"),
+            GroupBy::Week => {
                 format!("date({time}, '-' || ((CAST(strftime('%w', {time}) AS INTEGER) + 6) % 7) || ' days')")
             }
-            Some(GroupBy::Month) if pg => truncated("month"),
-            Some(GroupBy::Month) => format!("strftime('%Y-%m-01', {time})"),
-            Some(GroupBy::Quarter) => first_month_of(3),
-            Some(GroupBy::HalfYear) => first_month_of(6),
-            Some(GroupBy::Year) if pg => truncated("year"),
-            Some(GroupBy::Year) => format!("strftime('%Y-01-01', {time})"),
+            GroupBy::Month if pg => truncated("month"),
+            GroupBy::Month => format!("strftime('%Y-%m-01', {time})"),
+            GroupBy::Quarter => first_month_of(3),
+            GroupBy::HalfYear => first_month_of(6),
+            GroupBy::Year if pg => truncated("year"),
+            GroupBy::Year => format!("strftime('%Y-01-01', {time})"),
+            GroupBy::Owner | GroupBy::Team | GroupBy::Source => "NULL".into(),
         }
+    }
+
+    /// The first day of the month, quarter, half-year or year of a month index, as a date
+    /// (PostgreSQL) or `YYYY-MM-DD` text (SQLite).
+    fn month_index_bucket(&self, by: GroupBy, month: &str) -> String {
+        let months = match by {
+            GroupBy::Month => 1,
+            GroupBy::Quarter => 3,
+            GroupBy::HalfYear => 6,
+            GroupBy::Year => 12,
+            // No month index has a week: NULL keys make the caller's parse fail loudly.
+            GroupBy::Week | GroupBy::Owner | GroupBy::Team | GroupBy::Source => return "NULL".into(),
+        };
+        let (year, first_month) = (format!("{month} / 12"), format!("{month} % 12 / {months} * {months} + 1"));
+        if self.postgres() {
+            format!("make_date({year}, {first_month}, 1)")
+        } else {
+            format!("printf('%04d-%02d-01', {year}, {first_month})")
+        }
+    }
+
+    /// `year × 12 + month − 1` of a timestamp column, in UTC.
+    pub fn month_index(&self, column: &str) -> String {
+        if self.postgres() {
+            let t = format!("({column} AT TIME ZONE 'UTC')");
+            format!("CAST(EXTRACT(YEAR FROM {t}) * 12 + EXTRACT(MONTH FROM {t}) - 1 AS INTEGER)")
+        } else {
+            format!("(CAST(strftime('%Y', {column}) AS INTEGER) * 12 + CAST(strftime('%m', {column}) AS INTEGER) - 1)")
+        }
+    }
+
+    /// The length of a stay in the unit the funnel sums stays in: exact microseconds on
+    /// PostgreSQL (whose time in stage sums the exact intervals), whole seconds between the
+    /// truncated instants on SQLite (which sums `unixepoch` differences).
+    pub fn stay_length(&self, end: &str, start: &str) -> String {
+        if self.postgres() {
+            format!("(EXTRACT(EPOCH FROM ({end} - {start})) * 1000000)")
+        } else {
+            format!("({} - {})", self.epoch(end), self.epoch(start))
+        }
+    }
+
+    /// An instant in the unit of `stay_length`, since the epoch.
+    pub fn stay_instant(&self, at: &str) -> String {
+        if self.postgres() { format!("(EXTRACT(EPOCH FROM {at}) * 1000000)") } else { self.epoch(at) }
     }
 }
