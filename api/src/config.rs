@@ -36,6 +36,8 @@ pub enum Command {
     Import(ImportConfig),
     /// Create an API key for an integration; prints the key (shown only this once).
     CreateApiKey(CreateApiKeyConfig),
+    /// Recompute the funnel's summary cells from the deals (after changing deals by hand in SQL).
+    RebuildFunnelCells,
 }
 
 /// `crm-api create-api-key`.

@@ -58,6 +58,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Seed(cfg) => seed::seed(&cli.db, &cfg).await,
+        Command::RebuildFunnelCells => {
+            let dbs = db::connect_all(&cli.db).await?;
+            db::migrate(&dbs.primary).await?;
+            let tx = db::begin_bulk(&dbs.primary).await?;
+            crate::service::metrics::funnel_cells::rebuild(&tx, None).await.map_err(describe)?;
+            tx.commit().await?;
+            eprintln!("funnel cells rebuilt");
+            Ok(())
+        }
         Command::ExportSchema => {
             print!("{}", crate::graphql::sdl());
             Ok(())

@@ -235,15 +235,16 @@ async fn main() {
 
     println!("### Metrics: GraphQL over HTTP vs hand-written SQL (median of {} runs, ms)\n", a.runs);
     println!("| metric | GraphQL | SQL | ratio | answers equal |\n|---|---:|---:|---:|---|");
-    let vars = bench::variables(&a.period);
     for case in bench::cases() {
+        let period = (case.period_of)(&a.period);
+        let vars = bench::variables(&period);
         let first = server.try_gql(&token, case.query, &vars).await;
         if let Some(errors) = first.get("errors") {
             let code = errors[0]["extensions"]["code"].as_str().unwrap_or("?");
             println!("| {} | failed: {code} (see the server log) | | | |", case.name);
             continue;
         }
-        let _ = bench::sql_rows(&db, &case, &a.period).await;
+        let _ = bench::sql_rows(&db, &case, &period).await;
         let (mut g, mut s) = (Vec::new(), Vec::new());
         let (mut from_graphql, mut from_sql) = (Vec::new(), Vec::new());
         for _ in 0..a.runs {
@@ -251,9 +252,9 @@ async fn main() {
             g.push(t);
             from_graphql = bench::graphql_rows(&case, &data);
             let (t, rows) = timed(async {
-                let rows = bench::sql_rows(&db, &case, &a.period).await;
+                let rows = bench::sql_rows(&db, &case, &period).await;
                 if let Some(extra) = case.timed_only {
-                    raw(&db, &bench::fill(db.get_database_backend(), extra, &a.period)).await;
+                    raw(&db, &bench::fill(db.get_database_backend(), extra, &period)).await;
                 }
                 rows
             })
