@@ -88,6 +88,10 @@ impl From<DbErr> for ApiError {
         if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
             return Self::Conflict("a record with the same unique value already exists".into());
         }
+        if is_collision(&err) {
+            tracing::warn!(error = %err, "write collided with a concurrent one");
+            return Self::Conflict("this write collided with a concurrent one and was undone; retry it".into());
+        }
         // Logged here, inside the request span (which carries the request id); the client
         // only ever sees the generic message.
         tracing::error!(error = %err, "database error");
@@ -101,6 +105,18 @@ pub fn duplicate_as(field: &'static str, message: &'static str) -> impl Fn(DbErr
     move |err| match err.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => ApiError::bad_input(field, message),
         _ => err.into(),
+    }
+}
+
+/// PostgreSQL broke a deadlock or a serialization conflict by aborting this transaction:
+/// nothing was written, and the same request may simply be sent again.
+fn is_collision(err: &DbErr) -> bool {
+    match err {
+        DbErr::Exec(e) | DbErr::Query(e) => {
+            let text = e.to_string();
+            text.contains("deadlock detected") || text.contains("could not serialize access")
+        }
+        _ => false,
     }
 }
 
@@ -180,6 +196,15 @@ impl From<ApiError> for async_graphql::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deadlocks_and_serialization_failures_are_retryable_conflicts() {
+        use sea_orm::RuntimeErr;
+        let deadlock = DbErr::Exec(RuntimeErr::Internal("error returned from database: deadlock detected".into()));
+        assert_eq!(ApiError::from(deadlock).code(), "CONFLICT");
+        let other = DbErr::Exec(RuntimeErr::Internal("error returned from database: syntax error".into()));
+        assert_eq!(ApiError::from(other).code(), "INTERNAL_SERVER_ERROR");
+    }
 
     #[test]
     fn bad_input_carries_code_and_field() {

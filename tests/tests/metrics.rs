@@ -1282,3 +1282,47 @@ db_test!(funnel_cells_follow_every_write_and_answer_like_the_deals, |app| {
     assert_eq!(all["funnel"]["deals"], 5, "d1, d2, d3, d4 (restored) and the new deal");
     assert_eq!((all["funnel"]["won"].as_i64(), all["funnel"]["lost"].as_i64()), (Some(2), Some(2)));
 });
+
+db_test!(funnel_cells_stay_exact_under_concurrent_writes, |app| {
+    let o = org(&app).await;
+    let contact = app
+        .ok(
+            &o.rep_a.1,
+            "mutation { createContact(input: { firstName: \"C\", source: \"Ads\" }) { contact { id } } }",
+            json!({}),
+        )
+        .await["createContact"]["contact"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.ok(
+        &o.admin,
+        "mutation { createPipeline(input: { name: \"Flow\", isDefault: true, stages: [
+            { name: \"New\", probability: 10 }, { name: \"Talk\", probability: 50 }, { name: \"Offer\", probability: 80 }] }) { pipeline { id } } }",
+        json!({}),
+    )
+    .await;
+    let stage = |name: &str| format!("SELECT id FROM stages WHERE name = '{name}'");
+    let (talk, offer) = (app.count(&stage("Talk")).await, app.count(&stage("Offer")).await);
+    // Eight deals of one rep, contact and month (so all share their cells), each created,
+    // moved twice and closed by its own client while the others do the same.
+    let lifecycle = |k: usize| {
+        let (app, token, contact) = (&app, &o.rep_a.1, contact.clone());
+        async move {
+            let create = "mutation($c: ID!) { createDeal(input: { contactId: $c, title: \"D\", amount: \"10.00\" }) { deal { id } } }";
+            let id = app.ok(token, create, json!({ "c": contact })).await["createDeal"]["deal"]["id"].clone();
+            let moved = "mutation($id: ID!, $v: Int!, $s: ID!) { moveDeal(input: { id: $id, version: $v, stageId: $s }) { deal { id } } }";
+            app.ok(token, moved, json!({ "id": id, "v": 1, "s": gid("Stage", talk) })).await;
+            app.ok(token, moved, json!({ "id": id, "v": 2, "s": gid("Stage", offer) })).await;
+            if k % 2 == 0 {
+                let win = "mutation($id: ID!) { winDeal(input: { id: $id, version: 3 }) { deal { id } } }";
+                app.ok(token, win, json!({ "id": id })).await;
+            }
+        }
+    };
+    futures_util::future::join_all((0..8).map(lifecycle)).await;
+    assert_cells_follow(&app, "concurrent lifecycles").await;
+    let f = app.ok(&o.admin, "{ funnel { deals won open steps { reached } } }", json!({})).await;
+    assert_eq!((f["funnel"]["deals"].as_i64(), f["funnel"]["won"].as_i64()), (Some(8), Some(4)));
+    assert_eq!(f["funnel"]["steps"][2]["reached"], 8, "all eight reached Offer");
+});

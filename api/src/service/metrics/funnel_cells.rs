@@ -28,16 +28,18 @@ const CHUNK: usize = 500;
 /// changing them, in the write's transaction; `add` after.
 pub async fn retract(db: &impl ConnectionTrait, touched: Touched<'_>) -> ApiResult<()> {
     if db.get_database_backend() == DbBackend::Postgres {
-        // Cells first, then rows: the same order as `lock_for_rebuild`, so a write and a stage
-        // reordering wait for each other instead of deadlocking. Then the deals' contacts
-        // (their source is in the key; `deals_of_contacts` locks them for its change) and the
-        // deals: a concurrent write of the same deals waits, and the statements after the
-        // locks see the rows as last committed (READ COMMITTED takes a snapshot per statement).
         if nothing(touched) {
             return Ok(());
         }
+        // Every writer locks in one order, so that writers wait for each other instead of
+        // deadlocking: the cell tables (as `lock_for_rebuild` does), the contacts (their
+        // source is in the key; `deals_of_contacts` locks them for its change), the deals
+        // (by id), then the deals' cell groups. After the locks, statements see the rows as
+        // last committed (READ COMMITTED takes a snapshot per statement).
         execute(db, Sql::new(DbBackend::Postgres).push(LOCK_FOR_WRITE)).await?;
-        lock_rows(db, touched, " FOR SHARE OF c FOR UPDATE OF r").await?;
+        lock_rows(db, touched, " FOR SHARE OF c").await?;
+        lock_rows(db, touched, " ORDER BY r.id FOR UPDATE OF r").await?;
+        lock_groups(db, touched).await?;
     }
     apply(db, touched, -1).await
 }
@@ -45,8 +47,10 @@ pub async fn retract(db: &impl ConnectionTrait, touched: Touched<'_>) -> ApiResu
 /// Adds the contribution of the touched deals, as they are now, to the cells.
 pub async fn add(db: &impl ConnectionTrait, touched: Touched<'_>) -> ApiResult<()> {
     if db.get_database_backend() == DbBackend::Postgres && matches!(touched, Touched::Deals(_)) {
-        // A deal may have a new contact: its source must not change before this commits.
+        // A deal may have a new contact, whose source must not change before this commits,
+        // or a new owner, whose cells another writer may be changing.
         lock_rows(db, touched, " FOR SHARE OF c").await?;
+        lock_groups(db, touched).await?;
     }
     apply(db, touched, 1).await
 }
@@ -71,13 +75,30 @@ pub async fn deals_of_contacts(db: &impl ConnectionTrait, contact_ids: &[i64]) -
     Ok(deal_ids)
 }
 
-/// Locks the touched deals `r` and their contacts `c` (PostgreSQL) as `clause` says.
+/// Locks the touched deals `r` or their contacts `c` (PostgreSQL) as `clause` says.
 async fn lock_rows(db: &impl ConnectionTrait, touched: Touched<'_>, clause: &str) -> ApiResult<()> {
     let lock = |selector: &dyn Fn(&mut Sql)| {
         let mut sql = Sql::new(DbBackend::Postgres);
         sql.push("SELECT r.id FROM deals r JOIN contacts c ON c.id = r.contact_id WHERE ");
         selector(&mut sql);
         sql.push(clause);
+        sql
+    };
+    for_each_chunk(touched, lock, db).await
+}
+
+/// Takes a transaction-long advisory lock per (owner, creation month) of the touched deals,
+/// in key order. All cells of a deal share its owner and month, so two writers that would
+/// update the same cells take the same lock first, and never hold cell rows the other
+/// needs: without it, deals moving between the same stages deadlock on their shared cells.
+async fn lock_groups(db: &impl ConnectionTrait, touched: Touched<'_>) -> ApiResult<()> {
+    let lock = |selector: &dyn Fn(&mut Sql)| {
+        let mut sql = Sql::new(DbBackend::Postgres);
+        let month = sql.month_index("r.created_at");
+        sql.push("SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended('funnel_cells ' || ");
+        sql.push(&format!("r.owner_id || ' ' || {month}, 0) AS k FROM deals r WHERE "));
+        selector(&mut sql);
+        sql.push(" ORDER BY k) groups");
         sql
     };
     for_each_chunk(touched, lock, db).await
@@ -119,8 +140,9 @@ const LOCK_FOR_WRITE: &str = "LOCK TABLE funnel_deal_cells, funnel_stay_cells IN
 
 /// Adds `sign` × the touched deals' contribution to both tables.
 async fn apply(db: &impl ConnectionTrait, touched: Touched<'_>, sign: i8) -> ApiResult<()> {
-    for_each_chunk(touched, |selector| deal_cells(db.get_database_backend(), selector, sign), db).await?;
-    for_each_chunk(touched, |selector| stay_cells(db.get_database_backend(), selector, sign), db).await
+    let backend = db.get_database_backend();
+    for_each_chunk(touched, |selector| deal_cells(backend, selector, sign), db).await?;
+    for_each_chunk(touched, |selector| stay_cells(backend, selector, sign), db).await
 }
 
 /// Runs the statement `build` makes for each chunk of the touched deals; the selector it
