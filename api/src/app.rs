@@ -66,8 +66,12 @@ pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppSt
             .data(services.clone())
             .limit_complexity(limits.max_complexity)
             .limit_recursive_depth(limits.max_recursive_depth)
-            .limit_directives(limits.max_directives)
-            .extension(Authenticate);
+            .limit_directives(limits.max_directives);
+        // Only a credential needs the post-validation check; while any extension is
+        // installed, async-graphql routes every resolved field through the extension chain.
+        if !anonymous {
+            builder = builder.extension(Authenticate);
+        }
         if let Some(depth) = depth {
             builder = builder.limit_depth(depth);
         }
