@@ -41,8 +41,12 @@ pub struct Services {
 #[derive(Clone)]
 pub struct AppState {
     pub services: Services,
-    /// For authenticated callers.
+    /// For callers whose credential is checked after validation (`graphql::authenticate`).
     pub schema: CrmSchema,
+    /// The same for callers already authenticated from the credential cache, without the
+    /// check: while any extension is installed, async-graphql routes every resolved field
+    /// through the extension chain.
+    pub authenticated_schema: CrmSchema,
     /// For anonymous callers: no introspection and no field suggestions.
     pub anonymous_schema: CrmSchema,
     /// For signed-in callers' introspection-only operations: no depth limit, since the
@@ -61,15 +65,13 @@ pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppSt
         credential_cache: Arc::new(CredentialCache::new(Duration::from_millis(config.auth.credential_cache_ms))),
     };
     let limits = &config.limits;
-    let make = |anonymous: bool, depth: Option<usize>| {
+    let make = |anonymous: bool, check: bool, depth: Option<usize>| {
         let mut builder = graphql::build_schema()
             .data(services.clone())
             .limit_complexity(limits.max_complexity)
             .limit_recursive_depth(limits.max_recursive_depth)
             .limit_directives(limits.max_directives);
-        // Only a credential needs the post-validation check; while any extension is
-        // installed, async-graphql routes every resolved field through the extension chain.
-        if !anonymous {
+        if check {
             builder = builder.extension(Authenticate);
         }
         if let Some(depth) = depth {
@@ -81,9 +83,10 @@ pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppSt
         builder.finish()
     };
     Ok(AppState {
-        schema: make(false, Some(limits.max_depth)),
-        anonymous_schema: make(true, Some(limits.max_depth)),
-        introspection_schema: make(false, None),
+        schema: make(false, true, Some(limits.max_depth)),
+        authenticated_schema: make(false, false, Some(limits.max_depth)),
+        anonymous_schema: make(true, false, Some(limits.max_depth)),
+        introspection_schema: make(false, true, None),
         services,
         config: Arc::new(config),
     })

@@ -19,6 +19,7 @@ use crate::graphql::batching::PollGate;
 use crate::graphql::graphiql;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::shape;
+use crate::service::credentials;
 
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     if !is_json(&headers) {
@@ -82,20 +83,37 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> Res
         return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
     }
     // Requests without a credential get the schema without introspection or "did you mean"
-    // hints. A credential is verified after validation (see `authenticate`).
-    let schema = match (&credential, shape.as_ref().is_some_and(|s| s.introspection_only)) {
-        (None, _) => &state.anonymous_schema,
-        (Some(_), true) => &state.introspection_schema,
-        (Some(_), false) => &state.schema,
-    };
+    // hints. A credential is verified after validation (see `authenticate`), unless the
+    // credential cache can vouch for it without any SQL.
+    let introspection_only = shape.as_ref().is_some_and(|s| s.introspection_only);
     let caller = Caller::default();
+    let cached = match (&credential, introspection_only) {
+        (Some(token), false) => {
+            let services = &state.services;
+            credentials::authenticate_cached(&services.credential_cache, &services.tokens, token)
+        }
+        _ => None,
+    };
+    // (schema, whether the credential is still to be checked after validation)
+    let (schema, check_after_validation) = match (&credential, introspection_only, cached) {
+        (None, _, _) => (&state.anonymous_schema, false),
+        (Some(_), true, _) => (&state.introspection_schema, true),
+        (Some(_), false, Some(principal)) => {
+            caller.authenticated(principal);
+            (&state.authenticated_schema, false)
+        }
+        (Some(_), false, None) => (&state.schema, true),
+    };
     let gate = PollGate::default();
     let mut request = request.data(caller.clone());
     let mut pending = None;
     if let Some(token) = credential {
-        let check = PendingCredential::new(token, &caller);
-        request = request.data(Loaders::new(&state.services.dbs, &caller, &gate)).data(check.clone());
-        pending = Some(check);
+        request = request.data(Loaders::new(&state.services.dbs, &caller, &gate));
+        if check_after_validation {
+            let check = PendingCredential::new(token, &caller);
+            request = request.data(check.clone());
+            pending = Some(check);
+        }
     }
     let mut response = gate.run(schema.execute(request)).await;
     label_errors(&mut response.errors);

@@ -116,13 +116,8 @@ pub async fn authenticate(db: &impl ConnectionTrait, cache: &CredentialCache, ke
         return Err(ApiError::Unauthenticated("unknown API key".into()));
     };
     let now = super::now();
-    if found.revoked_at.is_some() {
-        return Err(ApiError::Unauthenticated("this API key was revoked".into()));
-    }
-    if found.expires_at.is_some_and(|at| at <= now) {
-        return Err(ApiError::Unauthenticated("this API key has expired".into()));
-    }
-    if found.last_used_at.is_none_or(|at| now - at >= LAST_USED_RESOLUTION) {
+    let principal = principal_of_key(&found, now)?;
+    if needs_last_used(&found, now) {
         let stale =
             Condition::any().add(Column::LastUsedAt.is_null()).add(Column::LastUsedAt.lt(now - LAST_USED_RESOLUTION));
         api_key::Entity::update_many()
@@ -134,8 +129,35 @@ pub async fn authenticate(db: &impl ConnectionTrait, cache: &CredentialCache, ke
         // The cached copy learns of the write too, or every cached use would repeat it.
         cache.api_key_used(&found.key_hash, now);
     }
-    let Some(user_id) = found.created_by else {
+    Ok(principal)
+}
+
+/// `authenticate` when the key's row is in `cache` and its last use is recent enough not to
+/// be recorded again: `None` when it would need the database, or fails (`authenticate`
+/// then says why).
+pub fn authenticate_cached(cache: &CredentialCache, key: &str) -> Option<Principal> {
+    let found = cache.api_key(&key_material::hash(key))?;
+    let now = super::now();
+    if needs_last_used(&found, now) {
+        return None;
+    }
+    principal_of_key(&found, now).ok()
+}
+
+fn needs_last_used(key: &api_key::Model, now: chrono::DateTime<chrono::Utc>) -> bool {
+    key.last_used_at.is_none_or(|at| now - at >= LAST_USED_RESOLUTION)
+}
+
+/// The principal a live key acts as: revoked and expired keys are UNAUTHENTICATED.
+fn principal_of_key(key: &api_key::Model, now: chrono::DateTime<chrono::Utc>) -> ApiResult<Principal> {
+    if key.revoked_at.is_some() {
+        return Err(ApiError::Unauthenticated("this API key was revoked".into()));
+    }
+    if key.expires_at.is_some_and(|at| at <= now) {
+        return Err(ApiError::Unauthenticated("this API key has expired".into()));
+    }
+    let Some(user_id) = key.created_by else {
         return Err(ApiError::Unauthenticated("this API key has no creator".into()));
     };
-    Ok(Principal { user_id, role: found.role, team_id: None })
+    Ok(Principal { user_id, role: key.role, team_id: None })
 }

@@ -57,7 +57,7 @@ impl CredentialCache {
         key_hash: &str,
         read: impl Future<Output = Result<Option<api_key::Model>, E>>,
     ) -> Result<Option<api_key::Model>, E> {
-        if let Some(cached) = self.api_keys.get(key_hash) {
+        if let Some(cached) = self.api_key(key_hash) {
             return Ok(Some(cached));
         }
         let ticket = self.ticket();
@@ -72,8 +72,14 @@ impl CredentialCache {
         Ticket(self.generation.load(Ordering::Acquire))
     }
 
-    fn user(&self, id: i64) -> Option<user::Model> {
+    /// The cached copy of a user, if there is a live one; never reads.
+    pub fn user(&self, id: i64) -> Option<user::Model> {
         self.users.get(&id)
+    }
+
+    /// The cached copy of an API key, if there is a live one; never reads.
+    pub fn api_key(&self, key_hash: &str) -> Option<api_key::Model> {
+        self.api_keys.get(key_hash)
     }
 
     fn put_user(&self, ticket: Ticket, row: user::Model) {

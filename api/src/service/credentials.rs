@@ -12,6 +12,19 @@ use crate::auth::external::ExternalTokens;
 use crate::auth::token::TokenKeys;
 use crate::error::{ApiError, ApiResult};
 
+/// The principal of a credential that can be checked without the database: an API key or a
+/// session token whose row is in the credential cache. `None` for everything else (other
+/// credentials, and ones that fail: `authenticate` then reports why, after validation).
+pub fn authenticate_cached(cache: &CredentialCache, session: &TokenKeys, bearer: &str) -> Option<Principal> {
+    if api_key::looks_like_key(bearer) {
+        return api_keys::authenticate_cached(cache, bearer);
+    }
+    match jsonwebtoken::decode_header(bearer).ok()?.alg {
+        Algorithm::HS256 => users::authenticate_token_cached(cache, session, bearer),
+        _ => None,
+    }
+}
+
 /// Every failure is UNAUTHENTICATED: a credential that was sent but does not verify never
 /// falls back to anonymous.
 pub async fn authenticate(

@@ -20,11 +20,28 @@ pub async fn authenticate_token(
     keys: &TokenKeys,
     token: &str,
 ) -> ApiResult<Principal> {
+    let (user_id, token_version) = claimed_user(keys, token)?;
+    let user = cache.user_or_read(user_id, user::Entity::find_by_id(user_id).one(db)).await?;
+    principal_if_current(user.as_ref(), token_version)
+}
+
+/// `authenticate_token` when the user row is in `cache`: `None` when checking the token
+/// would need a database read, or when it fails (the full check then says why).
+pub fn authenticate_token_cached(cache: &CredentialCache, keys: &TokenKeys, token: &str) -> Option<Principal> {
+    let (user_id, token_version) = claimed_user(keys, token).ok()?;
+    principal_if_current(Some(&cache.user(user_id)?), token_version).ok()
+}
+
+/// The user id and token version a verified token carries.
+fn claimed_user(keys: &TokenKeys, token: &str) -> ApiResult<(i64, i32)> {
     let claims = keys.verify(token)?;
     let user_id: i64 = claims.sub.parse().map_err(|_| ApiError::Unauthenticated("invalid token subject".into()))?;
-    let user = cache.user_or_read(user_id, user::Entity::find_by_id(user_id).one(db)).await?;
+    Ok((user_id, claims.tv))
+}
+
+fn principal_if_current(user: Option<&user::Model>, token_version: i32) -> ApiResult<Principal> {
     match user {
-        Some(u) if u.active && u.token_version == claims.tv => Ok(principal_of(&u)),
+        Some(u) if u.active && u.token_version == token_version => Ok(principal_of(u)),
         _ => Err(ApiError::Unauthenticated("this token is no longer valid".into())),
     }
 }
