@@ -1314,7 +1314,7 @@ db_test!(funnel_cells_stay_exact_under_concurrent_writes, |app| {
             let moved = "mutation($id: ID!, $v: Int!, $s: ID!) { moveDeal(input: { id: $id, version: $v, stageId: $s }) { deal { id } } }";
             app.ok(token, moved, json!({ "id": id, "v": 1, "s": gid("Stage", talk) })).await;
             app.ok(token, moved, json!({ "id": id, "v": 2, "s": gid("Stage", offer) })).await;
-            if k % 2 == 0 {
+            if k.is_multiple_of(2) {
                 let win = "mutation($id: ID!) { winDeal(input: { id: $id, version: 3 }) { deal { id } } }";
                 app.ok(token, win, json!({ "id": id })).await;
             }
