@@ -1142,16 +1142,7 @@ async fn assert_cells_follow(app: &TestApp, after: &str) {
 
 db_test!(funnel_cells_follow_every_write_and_answer_like_the_deals, |app| {
     let o = org(&app).await;
-    app.ok(
-        &o.admin,
-        "mutation { createPipeline(input: { name: \"Enterprise\", isDefault: true, stages: [
-            { name: \"Lead\", probability: 10 }, { name: \"Demo\", probability: 40 },
-            { name: \"Proposal\", probability: 60 }] }) { pipeline { id } } }",
-        json!({}),
-    )
-    .await;
-    app.ok(&o.admin, "mutation { createLostReason(input: { name: \"Price\" }) { lostReason { id } } }", json!({}))
-        .await;
+    enterprise(&app, &o.admin).await;
     let contacts = json!([
         { "externalId": "ca", "firstName": "A", "ownerEmail": "a@example.com", "source": "Webinar" },
         { "externalId": "cb", "firstName": "B", "ownerEmail": "b@example.com" },
