@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use sea_orm::DatabaseConnection;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::IntoResponse;
@@ -18,6 +19,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::auth::external::ExternalTokens;
+use crate::bus::Bus;
 use crate::auth::token::{TokenKeys, load_or_create_secret};
 use crate::config::ServeConfig;
 use crate::db::Databases;
@@ -25,6 +27,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::graphql::authenticate::Authenticate;
 use crate::graphql::{self, CrmSchema, graphiql, handler};
 use crate::service::credential_cache::CredentialCache;
+use crate::service::work::Writer;
 
 /// What resolvers use, attached to the schema as data.
 #[derive(Clone, Debug)]
@@ -35,6 +38,10 @@ pub struct Services {
     pub external: Option<ExternalTokens>,
     /// Recently checked users and API keys (see `service::credential_cache`).
     pub credential_cache: Arc<CredentialCache>,
+    /// The unit-of-work factory every write goes through (`service::work`).
+    pub writer: Writer,
+    /// Commits and credential changes of this process and, on PostgreSQL, of every replica.
+    pub bus: Bus,
 }
 
 /// What HTTP handlers use.
@@ -58,11 +65,15 @@ pub struct AppState {
 pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppState> {
     let secret = load_or_create_secret(&dbs.primary, config.auth.jwt_secret.as_deref()).await?;
     let external = ExternalTokens::from_config(&config.auth).map_err(|e| ApiError::bad_input("configuration", e))?;
+    let credential_cache = Arc::new(CredentialCache::new(Duration::from_millis(config.auth.credential_cache_ms)));
+    let bus = Bus::new(credential_cache.clone(), config.realtime.event_buffer);
     let services = Services {
+        writer: Writer::new(dbs.primary.clone(), bus.clone()),
+        bus,
         dbs,
         tokens: TokenKeys::from_secret(&secret, config.auth.jwt_ttl_secs),
         external,
-        credential_cache: Arc::new(CredentialCache::new(Duration::from_millis(config.auth.credential_cache_ms))),
+        credential_cache,
     };
     let limits = &config.limits;
     let make = |anonymous: bool, check: bool, depth: Option<usize>| {
@@ -90,6 +101,26 @@ pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppSt
         services,
         config: Arc::new(config),
     })
+}
+
+/// The background work of a serving process: the reader that hands new change events to
+/// subscribers, the LISTEN connection that hears other replicas' commits (PostgreSQL), and
+/// the purge of expired events and idempotency keys, all on `db` (the primary database;
+/// tests pass a connection of its own so the requests' statements can be counted apart).
+/// Aborting the handles stops them.
+pub fn spawn_background(state: &AppState, db: &DatabaseConnection) -> Vec<tokio::task::JoinHandle<()>> {
+    let services = &state.services;
+    let realtime = &state.config.realtime;
+    let retention = crate::service::changes::retention::Retention {
+        events: chrono::Duration::days(i64::from(realtime.change_retention_days)),
+        idempotency_keys: chrono::Duration::hours(i64::from(realtime.idempotency_retention_hours)),
+    };
+    let purge_every = Duration::from_secs(60 * u64::from(realtime.purge_interval_minutes.max(1)));
+    vec![
+        tokio::spawn(crate::bus::fanout::run(services.bus.clone(), db.clone())),
+        tokio::spawn(crate::bus::postgres::listen(services.bus.clone(), db.clone())),
+        tokio::spawn(crate::service::changes::retention::run(db.clone(), retention, purge_every)),
+    ]
 }
 
 pub fn build_router(state: AppState) -> Router {

@@ -129,6 +129,56 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub limits: GraphqlLimits,
+
+    #[command(flatten)]
+    pub realtime: RealtimeConfig,
+}
+
+/// The change log, subscriptions and their limits (README "Real-time").
+#[derive(Debug, Clone, Args)]
+pub struct RealtimeConfig {
+    /// Days change events are kept; a feed cursor older than that is CURSOR_EXPIRED.
+    #[arg(long, env = "CRM_CHANGE_RETENTION_DAYS", default_value_t = 30)]
+    pub change_retention_days: u32,
+
+    /// Hours a `clientKey` and its result are remembered (at least 24).
+    #[arg(long, env = "CRM_IDEMPOTENCY_RETENTION_HOURS", default_value_t = 72,
+          value_parser = clap::value_parser!(u32).range(24..))]
+    pub idempotency_retention_hours: u32,
+
+    /// Minutes between two purges of expired events and keys.
+    #[arg(long, env = "CRM_PURGE_INTERVAL_MINUTES", default_value_t = 60)]
+    pub purge_interval_minutes: u32,
+
+    /// Subscriptions one WebSocket connection may hold at once.
+    #[arg(long, env = "CRM_WS_MAX_SUBSCRIPTIONS", default_value_t = 20)]
+    pub max_subscriptions: usize,
+
+    /// WebSocket connections one credential may hold at once (per replica).
+    #[arg(long, env = "CRM_WS_MAX_CONNECTIONS_PER_CREDENTIAL", default_value_t = 10)]
+    pub max_connections_per_credential: usize,
+
+    /// Events a subscriber may fall behind before its connection is closed (4008).
+    #[arg(long, env = "CRM_WS_EVENT_BUFFER", default_value_t = 1024)]
+    pub event_buffer: usize,
+
+    /// Seconds between keep-alive pings on idle WebSocket connections.
+    #[arg(long, env = "CRM_WS_KEEPALIVE_SECS", default_value_t = 15)]
+    pub keepalive_secs: u64,
+}
+
+impl Default for RealtimeConfig {
+    fn default() -> Self {
+        Self {
+            change_retention_days: 30,
+            idempotency_retention_hours: 72,
+            purge_interval_minutes: 60,
+            max_subscriptions: 20,
+            max_connections_per_credential: 10,
+            event_buffer: 1024,
+            keepalive_secs: 15,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -270,6 +320,7 @@ impl Default for ServeConfig {
             http: HttpConfig::default(),
             auth: AuthConfig::default(),
             limits: GraphqlLimits::default(),
+            realtime: RealtimeConfig::default(),
         }
     }
 }

@@ -17,6 +17,9 @@ pub enum ApiError {
     InvalidRecords(Vec<InvalidRecord>),
     #[error("{0}")]
     Conflict(String),
+    /// A change-feed cursor older than the log's retention: resync from scratch.
+    #[error("this cursor is older than the change log's retention; resync from scratch")]
+    CursorExpired,
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
     #[error("internal server error")]
@@ -73,6 +76,7 @@ impl ApiError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::BadInput { .. } | Self::InvalidRecords(_) => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
+            Self::CursorExpired => "CURSOR_EXPIRED",
             Self::Unavailable => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
@@ -152,6 +156,7 @@ impl ErrorExtensions for ApiError {
                     }
                     ext.set("records", records.iter().map(record_value).collect::<Vec<_>>());
                 }
+                Self::CursorExpired => ext.set("field", "after"),
                 _ => {}
             }
         })

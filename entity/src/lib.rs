@@ -4,6 +4,7 @@
 //! These types carry no GraphQL derives: the API layer wraps them.
 
 pub mod api_key;
+pub mod change_event;
 pub mod contact;
 pub mod deal;
 pub mod deal_stage_event;
@@ -20,6 +21,7 @@ pub mod user;
 
 pub mod prelude {
     pub use super::api_key::Entity as ApiKey;
+    pub use super::change_event::Entity as ChangeEvent;
     pub use super::contact::Entity as Contact;
     pub use super::deal::Entity as Deal;
     pub use super::deal_stage_event::Entity as DealStageEvent;

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_create_tables;
 mod m20261124_000002_stage_stays;
 pub mod m20261125_000003_funnel_cells;
+mod m20261201_000004_change_events;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_create_tables::Migration),
             Box::new(m20261124_000002_stage_stays::Migration),
             Box::new(m20261125_000003_funnel_cells::Migration),
+            Box::new(m20261201_000004_change_events::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use api::config::{DbConfig, ServeConfig};
 use api::db::Databases;
 use api::service::users::{self, UserForCreate};
+use api::service::work::{Actor, Writer};
 use entity::enums::Role;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Value, json};
@@ -25,6 +26,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub url: String,
     pub db: DatabaseConnection,
+    /// The server's own write path: writes made through it wake its subscribers at once.
+    pub writer: Writer,
     pub http: reqwest::Client,
     /// SQL statements the server has run so far.
     pub statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -33,6 +36,8 @@ pub struct TestApp {
 /// What must be removed after the test, whatever its outcome.
 struct Cleanup {
     server: tokio::task::JoinHandle<()>,
+    background: Vec<tokio::task::JoinHandle<()>>,
+    background_db: DatabaseConnection,
     db: DatabaseConnection,
     drop: DropDb,
 }
@@ -97,6 +102,9 @@ impl TestApp {
         let cfg = db_config(&url);
         let mut db = api::db::connect(&url, &cfg).await.expect("connect to the test database");
         api::db::migrate(&db).await.expect("migrations run");
+        // The server's background work (change fan-out, LISTEN, purge) on a pool of its
+        // own, so that `statements` counts only what requests run.
+        let background_db = api::db::connect(&url, &cfg).await.expect("connect the background pool");
         let statements = api::db::count_statements(&mut db);
         let dbs = Databases { primary: db.clone(), read: db.clone() };
         // Credential rows stay cached for the whole test, so statement counts do not depend
@@ -104,6 +112,8 @@ impl TestApp {
         let mut cfg = ServeConfig::default();
         cfg.auth.credential_cache_ms = 3_600_000;
         let state = api::app::build_state(dbs, cfg).await.expect("app state");
+        let background = api::app::spawn_background(&state, &background_db);
+        let writer = state.services.writer.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let router = api::app::build_router(state);
@@ -111,8 +121,8 @@ impl TestApp {
             axum::serve(listener, router).await.ok();
         });
         let http = reqwest::Client::new();
-        let app = TestApp { engine, addr, url: format!("http://{addr}"), db: db.clone(), http, statements };
-        (app, Cleanup { server, db, drop })
+        let app = TestApp { engine, addr, url: format!("http://{addr}"), db: db.clone(), writer, http, statements };
+        (app, Cleanup { server, background, background_db, db, drop })
     }
 
     /// Another server on this test's database, with another configuration (stopped with
@@ -164,7 +174,10 @@ impl TestApp {
 
     /// A team, created directly; returns its database id.
     pub async fn team(&self, name: &str) -> i64 {
-        users::ensure_team(&self.db, name).await.expect("team created").id
+        let mut work = self.writer.begin(Actor::default()).await.expect("work begun");
+        let team = users::ensure_team(&mut work, name).await.expect("team created");
+        work.commit().await.expect("team committed");
+        team.id
     }
 
     /// Creates a user directly through the service layer; returns its database id.
@@ -176,7 +189,14 @@ impl TestApp {
             team_id,
             password: Some(PASSWORD.into()),
         };
-        users::create_user(&self.db, input).await.expect("user created").id
+        self.insert_user(input).await.id
+    }
+
+    async fn insert_user(&self, input: UserForCreate) -> entity::user::Model {
+        let mut work = self.writer.begin(Actor::default()).await.expect("work begun");
+        let user = users::create_user(&mut work, input).await.expect("user created");
+        work.commit().await.expect("user committed");
+        user
     }
 
     /// Logs in through the `login` mutation and returns the token.
@@ -202,7 +222,7 @@ impl TestApp {
             team_id,
             password: None,
         };
-        let user = users::create_user(&self.db, input).await.expect("user created");
+        let user = self.insert_user(input).await;
         let secret = api::auth::token::load_or_create_secret(&self.db, None).await.expect("session secret");
         let keys = api::auth::token::TokenKeys::from_secret(&secret, 3600);
         (user.id, keys.issue(user.id, user.token_version).expect("token issued").0)
@@ -236,6 +256,10 @@ impl TestApp {
 impl Cleanup {
     async fn run(self) {
         self.server.abort();
+        for task in self.background {
+            task.abort();
+        }
+        self.background_db.close().await.ok();
         self.db.close().await.ok();
         match self.drop {
             DropDb::SqliteFile(path) => {

@@ -935,15 +935,19 @@ db_test!(directory_users_teams_and_targets, |app| {
 });
 
 db_test!(change_feed_resyncs_an_offline_client, |app| {
+    let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
     let (_, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
     let (_, other) = app.signed_in("other@example.com", Role::SalesRep, None).await;
+    let feed = "query($after: String, $first: Int) { changes(after: $after, first: $first) {
+        events { cursor op kind entity recordId changedFields changes { field before after } actor { email }
+                 node { ... on Contact { firstName } ... on Meeting { kind } } }
+        endCursor hasNextPage } }";
+    let start = app.ok(&rep, "{ changeCursor }", json!({})).await["changeCursor"].clone();
     let old = create_contact(&app, &rep, json!({ "firstName": "Before" })).await;
     create_contact(&app, &other, json!({ "firstName": "NotMine" })).await;
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    let feed = "query($s: DateTime!, $after: String) { changes(since: $s) { serverTime
-        contacts(first: 2, after: $after) { totalCount nodes { firstName deletedAt } pageInfo { hasNextPage endCursor } }
-        meetings { totalCount } deals { totalCount } } }";
-    let since = app.ok(&rep, feed, json!({ "s": "2000-01-01T00:00:00Z" })).await["changes"]["serverTime"].clone();
+    let caught_up = app.ok(&rep, feed, json!({ "after": start })).await["changes"].clone();
+    assert_eq!(caught_up["events"].as_array().unwrap().len(), 1, "only the rep's own contact: {caught_up}");
+    let since = caught_up["endCursor"].clone();
     // While offline: one new contact, one edited, one created then deleted, and a meeting.
     let fresh = create_contact(&app, &rep, json!({ "firstName": "New" })).await;
     app.ok(&rep, UPDATE_CONTACT, json!({ "i": { "id": old["id"], "version": 1, "firstName": "Edited" } })).await;
@@ -960,23 +964,63 @@ db_test!(change_feed_resyncs_an_offline_client, |app| {
         json!({ "i": { "contactId": fresh["id"], "kind": "CALL", "scheduledAt": "2026-05-01T10:00:00Z" } }),
     )
     .await;
+    create_contact(&app, &other, json!({ "firstName": "StillNotMine" })).await;
 
-    let first = app.ok(&rep, feed, json!({ "s": since })).await["changes"].clone();
-    assert_eq!(first["contacts"]["totalCount"], 3, "new, edited and deleted — not other reps' records");
-    assert_eq!(
-        first["contacts"]["nodes"],
-        json!([{ "firstName": "New", "deletedAt": null }, { "firstName": "Edited", "deletedAt": null }])
-    );
-    assert_eq!(first["contacts"]["pageInfo"]["hasNextPage"], true);
-    let next =
-        app.ok(&rep, feed, json!({ "s": since, "after": first["contacts"]["pageInfo"]["endCursor"] })).await["changes"]
-            .clone();
-    assert_eq!(next["contacts"]["nodes"][0]["firstName"], "Gone");
-    assert!(next["contacts"]["nodes"][0]["deletedAt"].is_string(), "a tombstone");
-    assert_eq!(first["meetings"]["totalCount"], 1);
-    assert_eq!(first["deals"]["totalCount"], 0);
-    let nothing = app.ok(&rep, feed, json!({ "s": first["serverTime"] })).await["changes"].clone();
-    assert_eq!(nothing["contacts"]["totalCount"], 0);
+    let first = app.ok(&rep, feed, json!({ "after": since, "first": 3 })).await["changes"].clone();
+    let ops = |page: &Value| -> Vec<String> {
+        let events = page["events"].as_array().unwrap().iter();
+        events.map(|e| format!("{} {}", e["entity"].as_str().unwrap(), e["op"].as_str().unwrap())).collect()
+    };
+    assert_eq!(ops(&first), ["CONTACT CREATED", "CONTACT UPDATED", "CONTACT CREATED"]);
+    assert_eq!(first["hasNextPage"], true);
+    let edited = &first["events"][1];
+    assert_eq!(edited["changedFields"], json!(["firstName"]));
+    assert_eq!(edited["changes"], json!([{ "field": "firstName", "before": "Before", "after": "Edited" }]));
+    assert_eq!(edited["actor"]["email"], "rep@example.com");
+    assert_eq!(edited["node"]["firstName"], "Edited", "the record as it is now");
+    let next = app.ok(&rep, feed, json!({ "after": first["endCursor"] })).await["changes"].clone();
+    assert_eq!(ops(&next), ["CONTACT DELETED", "MEETING CREATED"], "other reps' records never appear");
+    assert_eq!(next["events"][0]["recordId"], gone["id"]);
+    assert!(next["events"][0]["node"].is_null(), "a tombstone has no readable record");
+    assert_eq!(next["hasNextPage"], false);
+    let nothing = app.ok(&rep, feed, json!({ "after": next["endCursor"] })).await["changes"].clone();
+    assert_eq!(nothing["events"], json!([]));
+    assert_eq!(nothing["endCursor"], next["endCursor"]);
+
+    // Reassigned to another rep: the rep sees it leave once, without data; the new owner
+    // sees the change with its data.
+    let version = app.ok(&admin, "query($id: ID!) { contact(id: $id) { version } }", json!({ "id": fresh["id"] })).await
+        ["contact"]["version"]
+        .clone();
+    let other_gid = app.ok(&other, "{ me { id } }", json!({})).await["me"]["id"].clone();
+    let moved = "mutation($i: UpdateContactInput!) { updateContact(input: $i) { contact { id } } }";
+    app.ok(&admin, moved, json!({ "i": { "id": fresh["id"], "version": version, "ownerId": other_gid } })).await;
+    let left = app.ok(&rep, feed, json!({ "after": nothing["endCursor"] })).await["changes"].clone();
+    assert_eq!(ops(&left), ["CONTACT REMOVED_FROM_SCOPE"]);
+    assert_eq!(left["events"][0]["changes"], json!([]));
+    assert!(left["events"][0]["node"].is_null());
+    let arrived = app.ok(&other, feed, json!({ "after": nothing["endCursor"] })).await["changes"].clone();
+    assert_eq!(ops(&arrived), ["CONTACT UPDATED"]);
+    let owner_change = &arrived["events"][0]["changes"][0];
+    assert_eq!(owner_change["field"], "ownerId");
+    assert_eq!(owner_change["after"], other_gid);
+
+    // Bad cursors, page sizes, and a cursor older than the retention.
+    let bad = app.err(&rep, feed, json!({ "after": "yesterday" })).await;
+    assert_eq!((bad["code"].as_str(), bad["field"].as_str()), (Some("BAD_USER_INPUT"), Some("after")));
+    let big = app.err(&rep, feed, json!({ "first": 101 })).await;
+    assert_eq!(big["field"], "first");
+    let retention = api::service::changes::retention::Retention {
+        events: chrono::Duration::zero(),
+        idempotency_keys: chrono::Duration::hours(24),
+    };
+    let later = api::service::now() + chrono::Duration::seconds(1);
+    let purged = api::service::changes::retention::purge(&app.db, retention, later).await.unwrap();
+    assert!(purged.events >= 8, "every event so far is past a zero retention: {purged:?}");
+    let expired = app.err(&rep, feed, json!({ "after": since })).await;
+    assert_eq!((expired["code"].as_str(), expired["field"].as_str()), (Some("CURSOR_EXPIRED"), Some("after")));
+    let from_start = app.ok(&rep, feed, json!({})).await["changes"].clone();
+    assert_eq!(from_start["events"], json!([]), "no cursor: the oldest retained event on");
 });
 
 db_test!(node_resolves_every_type_and_meetings_update, |app| {

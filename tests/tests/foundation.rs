@@ -70,10 +70,11 @@ db_test!(migrations_create_every_table, |app| {
 });
 
 db_test!(unique_constraints_hold, |app| {
-    let team = api::service::users::ensure_team(&app.db, "Core").await.unwrap();
-    app.create_user("dup@example.com", Role::SalesRep, Some(team.id)).await;
+    let team_id = app.team("Core").await;
+    app.create_user("dup@example.com", Role::SalesRep, Some(team_id)).await;
+    let mut work = app.writer.begin(api::service::work::Actor::default()).await.unwrap();
     let again = api::service::users::create_user(
-        &app.db,
+        &mut work,
         api::service::users::UserForCreate {
             email: "DUP@example.com ".into(),
             name: "Dup".into(),
@@ -83,6 +84,7 @@ db_test!(unique_constraints_hold, |app| {
         },
     )
     .await;
+    drop(work);
     match again {
         Err(api::error::ApiError::BadInput { field, .. }) => assert_eq!(field, "email"),
         other => panic!("expected BAD_USER_INPUT on email, got {other:?}"),
@@ -192,8 +194,7 @@ db_test!(demo_seed_is_consistent, |app| {
         .await;
     assert_eq!(body["data"]["login"]["user"]["role"], "ADMIN", "{body}");
     // New rows after seeding get fresh ids (sequences were moved past the seeded ids).
-    let team = api::service::users::ensure_team(&app.db, "Brand new team").await.unwrap();
-    assert_eq!(team.id, summary.teams as i64 + 1);
+    assert_eq!(app.team("Brand new team").await, summary.teams as i64 + 1);
 });
 
 #[tokio::test]

@@ -9,6 +9,8 @@ pub struct Principal {
     pub user_id: i64,
     pub role: Role,
     pub team_id: Option<i64>,
+    /// The API key the caller signed in with, if any (the actor of its changes).
+    pub api_key_id: Option<i64>,
 }
 
 impl Principal {
@@ -18,7 +20,7 @@ impl Principal {
 }
 
 /// Sees nothing and may do nothing: owns no records (no user has id 0) and has no team.
-static NOBODY: Principal = Principal { user_id: 0, role: Role::SalesRep, team_id: None };
+static NOBODY: Principal = Principal { user_id: 0, role: Role::SalesRep, team_id: None, api_key_id: None };
 
 /// The caller of one request. A request that carries a credential is authenticated only
 /// after its document passed validation (so a query over the limits is rejected before

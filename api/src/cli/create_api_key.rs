@@ -13,7 +13,7 @@ pub async fn create_api_key(db_cfg: &DbConfig, cfg: CreateApiKeyConfig) -> Resul
     let admin = super::acting_admin(&dbs.primary, cfg.as_email.as_deref()).await?;
     let expires_at = cfg.expires_in_days.map(|days| crate::service::now() + chrono::Duration::days(i64::from(days)));
     let (record, key) =
-        api_keys::create(&admin, &dbs.primary, ApiKeyForCreate { name: cfg.name, role: Some(role), expires_at })
+        api_keys::create(&admin, &super::writer(&dbs), ApiKeyForCreate { name: cfg.name, role: Some(role), expires_at })
             .await
             .map_err(super::describe)?;
     eprintln!(

@@ -13,7 +13,7 @@ pub async fn import(db_cfg: &DbConfig, cfg: ImportConfig) -> Result<(), CliError
     let dbs = db::connect_all(db_cfg).await?;
     db::migrate(&dbs.primary).await?;
     let principal = super::acting_admin(&dbs.primary, cfg.as_email.as_deref()).await?;
-    let summary = import_batch(&principal, &dbs.primary, input).await.map_err(super::describe)?;
+    let summary = import_batch(&principal, &super::writer(&dbs), input).await.map_err(super::describe)?;
     eprintln!(
         "imported: contacts {} created, {} updated; deals {} created, {} updated; meetings {} created, {} updated",
         summary.contacts.created,

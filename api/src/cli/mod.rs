@@ -34,6 +34,12 @@ async fn acting_admin(
     Ok(crate::service::users::principal_of(&admin))
 }
 
+/// The write path of a one-shot command: nobody in this process listens, but on
+/// PostgreSQL its commits still notify the serving replicas.
+fn writer(dbs: &db::Databases) -> crate::service::work::Writer {
+    crate::service::work::Writer::new(dbs.primary.clone(), crate::bus::Bus::detached())
+}
+
 /// Every bad record on its own line, so a long file can be fixed in one pass.
 pub(crate) fn describe(err: crate::error::ApiError) -> CliError {
     match err {
@@ -61,9 +67,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::RebuildFunnelCells => {
             let dbs = db::connect_all(&cli.db).await?;
             db::migrate(&dbs.primary).await?;
-            let tx = db::begin_bulk(&dbs.primary).await?;
-            crate::service::metrics::funnel_cells::rebuild(&tx, None).await.map_err(describe)?;
-            tx.commit().await?;
+            // A bulk unit of work recomputes every cell when it commits.
+            let work = writer(&dbs).begin_bulk(crate::service::work::Actor::default()).await.map_err(describe)?;
+            work.commit().await.map_err(describe)?;
             eprintln!("funnel cells rebuilt");
             Ok(())
         }

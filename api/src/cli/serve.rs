@@ -5,7 +5,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use super::CliError;
-use crate::app::{build_router, build_state};
+use crate::app::{build_router, build_state, spawn_background};
 use crate::config::{DbConfig, SeedConfig, ServeConfig};
 use crate::{db, seed};
 
@@ -17,8 +17,10 @@ pub async fn serve(db_cfg: &DbConfig, cfg: ServeConfig) -> Result<(), CliError> 
     }
     let listen = cfg.listen;
     let grace = Duration::from_secs(cfg.http.shutdown_grace_secs);
+    let primary = dbs.primary.clone();
     let state = build_state(dbs, cfg).await?;
     crate::telemetry::run_upkeep();
+    let _background = spawn_background(&state, &primary);
     let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     tracing::info!(address = %listen, "crm-api listening; GraphiQL at http://{listen}/graphql");
 

@@ -7,6 +7,7 @@ use crate::app::Services;
 use crate::auth::{Caller, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::loaders::Loaders;
+use crate::service::work::Writer;
 
 pub trait ContextExt {
     fn services(&self) -> &Services;
@@ -17,6 +18,10 @@ pub trait ContextExt {
     /// Records `err` for the current field while the field itself resolves to null
     /// (a nullable field the caller may not read: null plus an error entry).
     fn report(&self, err: ApiError);
+    /// Where every write starts its unit of work.
+    fn writer(&self) -> &Writer {
+        &self.services().writer
+    }
     /// The primary database connection.
     fn db(&self) -> &DatabaseConnection {
         &self.services().dbs.primary

@@ -25,7 +25,8 @@ use sea_orm::{
 
 use crate::auth::password::hash_password;
 use crate::config::SeedConfig;
-use crate::db::begin_bulk;
+use crate::bus::Bus;
+use crate::service::work::{Actor, Writer};
 use crate::error::ApiResult;
 use progress::Progress;
 
@@ -112,18 +113,21 @@ pub async fn generate(db: &DatabaseConnection, cfg: &SeedConfig) -> ApiResult<Su
         targets: org.targets.len(),
     };
     let mut progress = Progress::new(!cfg.quiet, summary.rows());
-    let tx = begin_bulk(db).await?;
-    insert_all(&tx, org.teams, &mut progress).await?;
-    insert_all(&tx, org.users, &mut progress).await?;
-    insert_all(&tx, vec![org.pipeline], &mut progress).await?;
-    insert_all(&tx, org.stages, &mut progress).await?;
-    insert_all(&tx, org.lost_reasons, &mut progress).await?;
-    insert_all(&tx, org.targets, &mut progress).await?;
-    insert_all(&tx, act.contacts, &mut progress).await?;
-    insert_all(&tx, act.deals, &mut progress).await?;
-    insert_all(&tx, act.events, &mut progress).await?;
+    // A bulk unit of work: no per-record events (the log of a freshly seeded database
+    // starts after the seed), every funnel cell recomputed when it commits.
+    let work = Writer::new(db.clone(), Bus::detached()).begin_bulk(Actor::default()).await?;
+    let tx = work.db();
+    insert_all(tx, org.teams, &mut progress).await?;
+    insert_all(tx, org.users, &mut progress).await?;
+    insert_all(tx, vec![org.pipeline], &mut progress).await?;
+    insert_all(tx, org.stages, &mut progress).await?;
+    insert_all(tx, org.lost_reasons, &mut progress).await?;
+    insert_all(tx, org.targets, &mut progress).await?;
+    insert_all(tx, act.contacts, &mut progress).await?;
+    insert_all(tx, act.deals, &mut progress).await?;
+    insert_all(tx, act.events, &mut progress).await?;
     // Newest first: a rescheduled meeting links to the one after it, which must exist first.
-    insert_all(&tx, act.meetings.into_iter().rev().collect(), &mut progress).await?;
+    insert_all(tx, act.meetings.into_iter().rev().collect(), &mut progress).await?;
     if tx.get_database_backend() == DatabaseBackend::Postgres {
         // Rows were inserted with explicit ids: move each sequence past them.
         for table in [
@@ -144,9 +148,8 @@ pub async fn generate(db: &DatabaseConnection, cfg: &SeedConfig) -> ApiResult<Su
             tx.execute_raw(Statement::from_string(DatabaseBackend::Postgres, sql)).await?;
         }
     }
-    crate::service::metrics::funnel_cells::rebuild(&tx, None).await?;
+    work.commit().await?;
     progress.finish();
-    tx.commit().await?;
     settle(db).await?;
     Ok(summary)
 }

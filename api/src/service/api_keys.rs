@@ -6,11 +6,12 @@ use entity::api_key::{self, Column};
 use entity::enums::Role;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder, Set,
 };
 
 use super::scope::ensure_admin;
 use super::validate;
+use super::work::{Target, Writer};
 use crate::auth::Principal;
 use crate::auth::api_key as key_material;
 use crate::error::{ApiError, ApiResult};
@@ -29,11 +30,7 @@ pub struct ApiKeyForCreate {
 
 /// Creates a key; returns the stored record and the key itself (the only time it exists
 /// in clear). Keys act with an organization-wide role: ANALYST (the default) or ADMIN.
-pub async fn create(
-    principal: &Principal,
-    db: &impl ConnectionTrait,
-    input: ApiKeyForCreate,
-) -> ApiResult<(api_key::Model, String)> {
+pub async fn create(principal: &Principal, w: &Writer, input: ApiKeyForCreate) -> ApiResult<(api_key::Model, String)> {
     ensure_admin(principal)?;
     let name = validate::required("name", &input.name, 200)?;
     let role = input.role.unwrap_or(Role::Analyst);
@@ -51,7 +48,7 @@ pub async fn create(
         }
     }
     let key = key_material::generate();
-    let created = api_key::ActiveModel {
+    let row = api_key::ActiveModel {
         id: NotSet,
         name: Set(name),
         role: Set(role),
@@ -63,33 +60,28 @@ pub async fn create(
         revoked_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(db)
-    .await?;
+    };
+    let mut work = w.begin(principal).await?;
+    let created = work.insert(row).await?;
+    work.commit().await?;
     Ok((created, key))
 }
 
-/// Revokes a key at once; revoking it again changes nothing.
-/// Requests with the key fail from the next one on: the process's cached credential rows
-/// are dropped with the write.
-pub async fn revoke(
-    principal: &Principal,
-    db: &impl ConnectionTrait,
-    cache: &CredentialCache,
-    id: i64,
-) -> ApiResult<api_key::Model> {
+/// Revokes a key at once; revoking it again changes nothing. Requests with the key fail
+/// from the next one on, on every replica: the unit of work drops cached credential rows
+/// everywhere when it commits.
+pub async fn revoke(principal: &Principal, w: &Writer, id: i64) -> ApiResult<api_key::Model> {
     ensure_admin(principal)?;
+    let mut work = w.begin(principal).await?;
+    let current = api_key::Entity::find_by_id(id).one(work.db()).await?.ok_or(ApiError::NotFound("ApiKey"))?;
+    if current.revoked_at.is_some() {
+        return Ok(current);
+    }
     let now = super::now();
-    let revoked = api_key::Entity::update_many()
-        .col_expr(Column::RevokedAt, Expr::value(now))
-        .col_expr(Column::UpdatedAt, Expr::value(now))
-        .filter(Column::Id.eq(id))
-        .filter(Column::RevokedAt.is_null())
-        .exec(db)
-        .await;
-    cache.forget_all();
-    revoked?;
-    api_key::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound("ApiKey"))
+    let changes = api_key::ActiveModel { revoked_at: Set(Some(now)), updated_at: Set(now), ..Default::default() };
+    let revoked = work.update::<api_key::Entity>(Target::new(id, "ApiKey"), changes).await?;
+    work.commit().await?;
+    Ok(revoked)
 }
 
 /// Every key, newest first (ADMIN).
@@ -159,5 +151,5 @@ fn principal_of_key(key: &api_key::Model, now: chrono::DateTime<chrono::Utc>) ->
     let Some(user_id) = key.created_by else {
         return Err(ApiError::Unauthenticated("this API key has no creator".into()));
     };
-    Ok(Principal { user_id, role: key.role, team_id: None })
+    Ok(Principal { user_id, role: key.role, team_id: None, api_key_id: Some(key.id) })
 }

@@ -5,18 +5,16 @@ use entity::contact::{self, Column};
 use entity::enums::Lifecycle;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet, QueryFilter, Select, Set,
+    Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, Select, Set,
 };
 
 use super::filter::{self, OneOf, Range};
-use super::metrics::funnel_cells::{self, Touched};
 use super::page::{self, KeyKind, Page, PageRequest, SortKey};
 use super::scope::{ensure_can_own, ensure_can_write, owner_condition};
-use super::write::{Versioned, update_versioned};
+use super::work::{Target, Writer};
 use super::{read, validate};
 use crate::auth::Principal;
-use crate::db::begin_write;
-use crate::error::{ApiResult, duplicate_as};
+use crate::error::ApiResult;
 
 const LABEL: &str = "Contact";
 
@@ -131,14 +129,11 @@ pub struct ContactForCreate {
     pub external_id: Option<String>,
 }
 
-pub async fn create(
-    principal: &Principal,
-    db: &impl ConnectionTrait,
-    input: ContactForCreate,
-) -> ApiResult<contact::Model> {
+pub async fn create(principal: &Principal, w: &Writer, input: ContactForCreate) -> ApiResult<contact::Model> {
     ensure_can_write(principal)?;
     let owner_id = input.owner_id.unwrap_or(principal.user_id);
-    ensure_can_own(principal, db, owner_id).await?;
+    let mut work = w.begin(principal).await?;
+    ensure_can_own(principal, work.db(), owner_id).await?;
     let now = super::now();
     let lifecycle = input.lifecycle.unwrap_or(Lifecycle::Lead);
     let disqualified = lifecycle == Lifecycle::Disqualified;
@@ -161,7 +156,9 @@ pub async fn create(
         updated_at: Set(now),
         deleted_at: Set(None),
     };
-    model.insert(db).await.map_err(duplicate_as(DUPLICATE.0, DUPLICATE.1))
+    let created = work.insert_unique(model, DUPLICATE.0, DUPLICATE.1).await?;
+    work.commit().await?;
+    Ok(created)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -180,17 +177,11 @@ pub struct ContactForUpdate {
     pub external_id: Option<Option<String>>,
 }
 
-pub async fn update(
-    principal: &Principal,
-    db: &DatabaseConnection,
-    id: i64,
-    input: ContactForUpdate,
-) -> ApiResult<contact::Model> {
+pub async fn update(principal: &Principal, w: &Writer, id: i64, input: ContactForUpdate) -> ApiResult<contact::Model> {
     ensure_can_write(principal)?;
-    // The lead source keys the funnel's summary cells of the contact's deals.
-    let source_changes = input.source.is_some();
+    let mut work = w.begin(principal).await?;
     if let Some(owner_id) = input.owner_id {
-        ensure_can_own(principal, db, owner_id).await?;
+        ensure_can_own(principal, work.db(), owner_id).await?;
     }
     let now = super::now();
     let mut changes = contact::ActiveModel { updated_at: Set(now), ..Default::default() };
@@ -228,30 +219,27 @@ pub async fn update(
     if let Some(v) = validate::optional_patch("externalId", input.external_id, 255)? {
         changes.external_id = Set(v);
     }
-    let scope = owner_condition(principal, Column::OwnerId);
-    let tx = begin_write(db).await?;
-    let deals = match source_changes {
-        true => funnel_cells::deals_of_contacts(&tx, &[id]).await?,
-        false => Vec::new(),
-    };
-    funnel_cells::retract(&tx, Touched::Deals(&deals)).await?;
-    let updated = update_versioned(&tx, &columns(), scope, id, Some(input.version), changes, LABEL).await?;
-    funnel_cells::add(&tx, Touched::Deals(&deals)).await?;
-    tx.commit().await?;
+    let updated = work.update::<contact::Entity>(target(principal, id, Some(input.version)), changes).await?;
+    work.commit().await?;
     Ok(updated)
 }
 
 /// Soft-deletes a contact; with `version`, only if nobody changed it since.
-pub async fn delete(principal: &Principal, db: &impl ConnectionTrait, id: i64, version: Option<i32>) -> ApiResult<()> {
+pub async fn delete(principal: &Principal, w: &Writer, id: i64, version: Option<i32>) -> ApiResult<()> {
     ensure_can_write(principal)?;
     let now = super::now();
     let changes = contact::ActiveModel { deleted_at: Set(Some(now)), updated_at: Set(now), ..Default::default() };
-    update_versioned(db, &columns(), owner_condition(principal, Column::OwnerId), id, version, changes, LABEL).await?;
-    Ok(())
+    let mut work = w.begin(principal).await?;
+    work.update::<contact::Entity>(target(principal, id, version), changes).await?;
+    work.commit().await
 }
 
 const DUPLICATE: (&str, &str) = ("externalId", "another contact already has this external id");
 
-fn columns() -> Versioned<Column> {
-    Versioned { id: Column::Id, version: Column::Version, deleted_at: Some(Column::DeletedAt), unique: DUPLICATE }
+/// The caller's contact `id`, at `version` when given.
+fn target(principal: &Principal, id: i64, version: Option<i32>) -> Target {
+    Target::new(id, LABEL)
+        .scope(owner_condition(principal, Column::OwnerId))
+        .version(version)
+        .unique(DUPLICATE.0, DUPLICATE.1)
 }

@@ -7,19 +7,17 @@ use entity::enums::DealStatus;
 use entity::{deal_stage_event, lost_reason, stage};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select, Set,
 };
 
 use super::filter::{self, OneOf, Range};
-use super::metrics::funnel_cells::{self, Touched};
 use super::page::{self, KeyKind, Page, PageRequest, SortKey};
 use super::scope::{ensure_can_own, ensure_can_write, owner_condition};
-use super::write::{Versioned, update_versioned};
+use super::work::{Target, Work, Writer};
 use super::{contacts, pipelines, read, validate};
 use crate::auth::Principal;
-use crate::db::begin_write;
-use crate::error::{ApiError, ApiResult, duplicate_as};
+use crate::error::{ApiError, ApiResult};
 
 const LABEL: &str = "Deal";
 const DUPLICATE: (&str, &str) = ("externalId", "another deal already has this external id");
@@ -157,21 +155,22 @@ pub struct DealForCreate {
 }
 
 /// Creates an OPEN deal in the given (or first) stage and records that first event.
-pub async fn create(principal: &Principal, db: &DatabaseConnection, input: DealForCreate) -> ApiResult<deal::Model> {
+pub async fn create(principal: &Principal, w: &Writer, input: DealForCreate) -> ApiResult<deal::Model> {
     ensure_can_write(principal)?;
     let title = validate::required("title", &input.title, 300)?;
     let amount = validate::non_negative("amount", input.amount)?;
     let external_id = validate::optional("externalId", input.external_id, 255)?;
     let owner_id = input.owner_id.unwrap_or(principal.user_id);
-    let tx = begin_write(db).await?;
-    ensure_can_own(principal, &tx, owner_id).await?;
-    contacts::get(principal, &tx, input.contact_id)
+    let mut work = w.begin(principal).await?;
+    let tx = work.db();
+    ensure_can_own(principal, tx, owner_id).await?;
+    contacts::get(principal, tx, input.contact_id)
         .await
         .map_err(|_| ApiError::bad_input("contactId", "no such contact"))?;
-    let pipeline = pipelines::resolve(&tx, input.pipeline_id).await?;
-    let stage = stage_in_pipeline(&tx, pipeline.id, input.stage_id).await?;
+    let pipeline = pipelines::resolve(tx, input.pipeline_id).await?;
+    let stage = stage_in_pipeline(tx, pipeline.id, input.stage_id).await?;
     let now = super::now();
-    let created = deal::ActiveModel {
+    let row = deal::ActiveModel {
         id: NotSet,
         contact_id: Set(input.contact_id),
         owner_id: Set(owner_id),
@@ -191,13 +190,10 @@ pub async fn create(principal: &Principal, db: &DatabaseConnection, input: DealF
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),
-    }
-    .insert(&tx)
-    .await
-    .map_err(duplicate_as(DUPLICATE.0, DUPLICATE.1))?;
-    record_move(&tx, created.id, None, stage.id, now, Some(principal.user_id)).await?;
-    funnel_cells::add(&tx, Touched::Deals(&[created.id])).await?;
-    tx.commit().await?;
+    };
+    let created = work.insert_unique(row, DUPLICATE.0, DUPLICATE.1).await?;
+    record_move(work.db(), created.id, None, stage.id, now, Some(principal.user_id)).await?;
+    work.commit().await?;
     Ok(created)
 }
 
@@ -272,17 +268,11 @@ fn ensure_open(deal: &deal::Model) -> ApiResult<()> {
 }
 
 /// Moves an open deal to another stage of its pipeline, recording the move.
-pub async fn move_to(
-    principal: &Principal,
-    db: &DatabaseConnection,
-    id: i64,
-    version: i32,
-    stage_id: i64,
-) -> ApiResult<deal::Model> {
-    let tx = begin_write(db).await?;
-    let deal = for_write(principal, &tx, id, version).await?;
+pub async fn move_to(principal: &Principal, w: &Writer, id: i64, version: i32, stage_id: i64) -> ApiResult<deal::Model> {
+    let mut work = w.begin(principal).await?;
+    let deal = for_write(principal, work.db(), id, version).await?;
     ensure_open(&deal)?;
-    let target = stage_in_pipeline(&tx, deal.pipeline_id, Some(stage_id)).await?;
+    let target = stage_in_pipeline(work.db(), deal.pipeline_id, Some(stage_id)).await?;
     if target.id == deal.stage_id {
         return Ok(deal);
     }
@@ -294,31 +284,23 @@ pub async fn move_to(
         updated_at: Set(now),
         ..Default::default()
     };
-    funnel_cells::retract(&tx, Touched::Deals(&[id])).await?;
-    let moved = save(principal, &tx, id, Some(version), changes).await?;
-    record_move(&tx, id, Some(deal.stage_id), target.id, now, Some(principal.user_id)).await?;
-    funnel_cells::add(&tx, Touched::Deals(&[id])).await?;
-    tx.commit().await?;
+    let moved = save(principal, &mut work, id, Some(version), changes).await?;
+    record_move(work.db(), id, Some(deal.stage_id), target.id, now, Some(principal.user_id)).await?;
+    work.commit().await?;
     Ok(moved)
 }
 
 /// Closes an open deal as WON or LOST.
-pub async fn close(
-    principal: &Principal,
-    db: &DatabaseConnection,
-    id: i64,
-    version: i32,
-    outcome: Outcome,
-) -> ApiResult<deal::Model> {
-    let tx = begin_write(db).await?;
-    let deal = for_write(principal, &tx, id, version).await?;
+pub async fn close(principal: &Principal, w: &Writer, id: i64, version: i32, outcome: Outcome) -> ApiResult<deal::Model> {
+    let mut work = w.begin(principal).await?;
+    let deal = for_write(principal, work.db(), id, version).await?;
     ensure_open(&deal)?;
     let now = super::now();
     let mut changes = deal::ActiveModel { closed_at: Set(Some(now)), updated_at: Set(now), ..Default::default() };
     match outcome {
         Outcome::Won => changes.status = Set(DealStatus::Won),
         Outcome::Lost { reason_id, note } => {
-            let reason = lost_reason::Entity::find_by_id(reason_id).one(&tx).await?;
+            let reason = lost_reason::Entity::find_by_id(reason_id).one(work.db()).await?;
             if !reason.is_some_and(|r| r.active) {
                 return Err(ApiError::bad_input("lostReasonId", "no such active lost reason"));
             }
@@ -327,10 +309,8 @@ pub async fn close(
             changes.lost_note = Set(validate::optional("note", note, 2000)?);
         }
     }
-    funnel_cells::retract(&tx, Touched::Deals(&[id])).await?;
-    let closed = save(principal, &tx, id, Some(version), changes).await?;
-    funnel_cells::add(&tx, Touched::Deals(&[id])).await?;
-    tx.commit().await?;
+    let closed = save(principal, &mut work, id, Some(version), changes).await?;
+    work.commit().await?;
     Ok(closed)
 }
 
@@ -350,12 +330,7 @@ pub struct DealForUpdate {
     pub external_id: Option<Option<String>>,
 }
 
-pub async fn update(
-    principal: &Principal,
-    db: &DatabaseConnection,
-    id: i64,
-    input: DealForUpdate,
-) -> ApiResult<deal::Model> {
+pub async fn update(principal: &Principal, w: &Writer, id: i64, input: DealForUpdate) -> ApiResult<deal::Model> {
     ensure_can_write(principal)?;
     let mut changes = deal::ActiveModel { updated_at: Set(super::now()), ..Default::default() };
     if let Some(title) = &input.title {
@@ -370,47 +345,42 @@ pub async fn update(
     if let Some(v) = validate::optional_patch("externalId", input.external_id, 255)? {
         changes.external_id = Set(v);
     }
-    let tx = begin_write(db).await?;
+    let mut work = w.begin(principal).await?;
     if let Some(owner_id) = input.owner_id {
-        ensure_can_own(principal, &tx, owner_id).await?;
+        ensure_can_own(principal, work.db(), owner_id).await?;
         changes.owner_id = Set(owner_id);
     }
     if let Some(contact_id) = input.contact_id {
-        contacts::get(principal, &tx, contact_id)
+        contacts::get(principal, work.db(), contact_id)
             .await
             .map_err(|_| ApiError::bad_input("contactId", "no such contact"))?;
         changes.contact_id = Set(contact_id);
     }
-    funnel_cells::retract(&tx, Touched::Deals(&[id])).await?;
-    let updated = save(principal, &tx, id, Some(input.version), changes).await?;
-    funnel_cells::add(&tx, Touched::Deals(&[id])).await?;
-    tx.commit().await?;
+    let updated = save(principal, &mut work, id, Some(input.version), changes).await?;
+    work.commit().await?;
     Ok(updated)
 }
 
-pub async fn delete(principal: &Principal, db: &DatabaseConnection, id: i64, version: Option<i32>) -> ApiResult<()> {
+pub async fn delete(principal: &Principal, w: &Writer, id: i64, version: Option<i32>) -> ApiResult<()> {
     ensure_can_write(principal)?;
     let now = super::now();
     let changes = deal::ActiveModel { deleted_at: Set(Some(now)), updated_at: Set(now), ..Default::default() };
-    let tx = begin_write(db).await?;
-    // A deleted deal contributes nothing: there is nothing to add back.
-    funnel_cells::retract(&tx, Touched::Deals(&[id])).await?;
-    save(principal, &tx, id, version, changes).await?;
-    tx.commit().await?;
-    Ok(())
+    let mut work = w.begin(principal).await?;
+    save(principal, &mut work, id, version, changes).await?;
+    work.commit().await
 }
 
-/// Writes `changes` to the caller's deal `id`, at `version` when given (`update_versioned`).
+/// Writes `changes` to the caller's deal `id`, at `version` when given.
 async fn save(
     principal: &Principal,
-    db: &impl ConnectionTrait,
+    work: &mut Work,
     id: i64,
     version: Option<i32>,
     changes: deal::ActiveModel,
 ) -> ApiResult<deal::Model> {
-    update_versioned(db, &columns(), owner_condition(principal, Column::OwnerId), id, version, changes, LABEL).await
-}
-
-fn columns() -> Versioned<Column> {
-    Versioned { id: Column::Id, version: Column::Version, deleted_at: Some(Column::DeletedAt), unique: DUPLICATE }
+    let target = Target::new(id, LABEL)
+        .scope(owner_condition(principal, Column::OwnerId))
+        .version(version)
+        .unique(DUPLICATE.0, DUPLICATE.1);
+    work.update::<deal::Entity>(target, changes).await
 }

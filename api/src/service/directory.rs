@@ -4,19 +4,18 @@
 use chrono::{DateTime, Utc};
 use entity::enums::Role;
 use entity::{target, team, user};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder, Select,
+use sea_orm::sea_query::Expr;
+use sea_orm::{QuerySelect, 
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder, Select,
     Set,
 };
 
-use super::credential_cache::CredentialCache;
 use super::filter::{self, OneOf};
 use super::page::{self, KeyKind, Page, PageRequest, SortKey};
 use super::scope::{ensure_admin, target_condition};
 use super::users::{self, MIN_PASSWORD_LEN, UserForCreate};
 use super::validate;
-use super::write::{Versioned, update_versioned};
+use super::work::{Target, Writer};
 use crate::auth::Principal;
 use crate::auth::password::hash_password;
 use crate::error::{ApiError, ApiResult};
@@ -73,13 +72,23 @@ pub async fn members_of(db: &impl ConnectionTrait, team_ids: &[i64]) -> ApiResul
         .await?)
 }
 
-pub async fn create_user(
-    principal: &Principal,
-    db: &impl ConnectionTrait,
-    input: UserForCreate,
-) -> ApiResult<user::Model> {
+/// The ids of a team's members.
+pub async fn member_ids(db: &impl ConnectionTrait, team_id: i64) -> ApiResult<Vec<i64>> {
+    Ok(user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::TeamId.eq(team_id))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+pub async fn create_user(principal: &Principal, w: &Writer, input: UserForCreate) -> ApiResult<user::Model> {
     ensure_admin(principal)?;
-    users::create_user(db, input).await
+    let mut work = w.begin(principal).await?;
+    let created = users::create_user(&mut work, input).await?;
+    work.commit().await?;
+    Ok(created)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -96,27 +105,8 @@ pub struct UserForUpdate {
 
 /// Changes a user (ADMIN). A new role, team, password or `revoke_tokens` invalidates the
 /// user's tokens, so the next request sees the change; deactivation blocks them as well.
-/// A new role, team or password (or `revoke_tokens`) revokes the user's tokens; the process's
-/// cached credential rows are dropped after the writes, whatever their outcome, so the change
-/// applies to the user's next request.
-pub async fn update_user(
-    principal: &Principal,
-    db: &impl ConnectionTrait,
-    cache: &CredentialCache,
-    id: i64,
-    input: UserForUpdate,
-) -> ApiResult<user::Model> {
-    let updated = write_user(principal, db, id, input).await;
-    cache.forget_all();
-    updated
-}
-
-async fn write_user(
-    principal: &Principal,
-    db: &impl ConnectionTrait,
-    id: i64,
-    input: UserForUpdate,
-) -> ApiResult<user::Model> {
+/// The unit of work drops every replica's cached credential rows when it commits.
+pub async fn update_user(principal: &Principal, w: &Writer, id: i64, input: UserForUpdate) -> ApiResult<user::Model> {
     ensure_admin(principal)?;
     let mut changes = user::ActiveModel { updated_at: Set(super::now()), ..Default::default() };
     let mut revoke = input.revoke_tokens;
@@ -127,9 +117,10 @@ async fn write_user(
         changes.role = Set(role);
         revoke = true;
     }
+    let mut work = w.begin(principal).await?;
     if let Some(team_id) = input.team_id {
         if let Some(t) = team_id
-            && team::Entity::find_by_id(t).one(db).await?.is_none()
+            && team::Entity::find_by_id(t).one(work.db()).await?.is_none()
         {
             return Err(ApiError::bad_input("teamId", "no such team"));
         }
@@ -149,35 +140,33 @@ async fn write_user(
         changes.password_hash = Set(Some(hash_password(password)?));
         revoke = true;
     }
-    let cols = Versioned {
-        id: user::Column::Id,
-        version: user::Column::Version,
-        deleted_at: None,
-        unique: ("email", "a user with this email already exists"),
-    };
-    update_versioned(db, &cols, Condition::all(), id, Some(input.version), changes, "User").await?;
     if revoke {
-        user::Entity::update_many()
-            .col_expr(user::Column::TokenVersion, Expr::col(user::Column::TokenVersion).add(1))
-            .filter(user::Column::Id.eq(id))
-            .exec(db)
-            .await?;
+        // A stale read is caught by the version check of the update itself.
+        let current = users::find_by_id(work.db(), id).await?.ok_or(ApiError::NotFound("User"))?;
+        changes.token_version = Set(current.token_version + 1);
     }
-    users::find_by_id(db, id).await?.ok_or(ApiError::NotFound("User"))
+    let target = Target::new(id, "User")
+        .version(Some(input.version))
+        .unique("email", "a user with this email already exists");
+    let updated = work.update::<user::Entity>(target, changes).await?;
+    work.commit().await?;
+    Ok(updated)
 }
 
-pub async fn create_team(principal: &Principal, db: &impl ConnectionTrait, name: &str) -> ApiResult<team::Model> {
+pub async fn create_team(principal: &Principal, w: &Writer, name: &str) -> ApiResult<team::Model> {
     ensure_admin(principal)?;
     let now = super::now();
-    Ok(team::ActiveModel {
+    let row = team::ActiveModel {
         id: NotSet,
         name: Set(validate::required("name", name, 200)?),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(db)
-    .await?)
+    };
+    let mut work = w.begin(principal).await?;
+    let created = work.insert(row).await?;
+    work.commit().await?;
+    Ok(created)
 }
 
 /// Whose target: one user or one team.
@@ -219,7 +208,7 @@ pub async fn targets(
 /// existing one for that period, or creates it.
 pub async fn set_target(
     principal: &Principal,
-    db: &impl ConnectionTrait,
+    w: &Writer,
     owner: TargetOwner,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
@@ -230,6 +219,8 @@ pub async fn set_target(
         return Err(ApiError::bad_input("periodEnd", "must be after periodStart"));
     }
     let amount = validate::non_negative("amount", amount)?;
+    let mut work = w.begin(principal).await?;
+    let db = work.db();
     let (user_id, team_id) = match owner {
         TargetOwner::User(id) => {
             users::find_by_id(db, id).await?.ok_or_else(|| ApiError::bad_input("userId", "no such user"))?;
@@ -250,17 +241,13 @@ pub async fn set_target(
         .one(db)
         .await?;
     let now = super::now();
-    Ok(match existing {
+    let written = match existing {
         Some(t) => {
-            let version = t.version;
-            let mut active: target::ActiveModel = t.into();
-            active.amount = Set(amount);
-            active.version = Set(version + 1);
-            active.updated_at = Set(now);
-            active.update(db).await?
+            let changes = target::ActiveModel { amount: Set(amount), updated_at: Set(now), ..Default::default() };
+            work.update::<target::Entity>(Target::new(t.id, "Target"), changes).await?
         }
         None => {
-            target::ActiveModel {
+            let row = target::ActiveModel {
                 id: NotSet,
                 user_id: Set(user_id),
                 team_id: Set(team_id),
@@ -270,9 +257,10 @@ pub async fn set_target(
                 version: Set(1),
                 created_at: Set(now),
                 updated_at: Set(now),
-            }
-            .insert(db)
-            .await?
+            };
+            work.insert(row).await?
         }
-    })
+    };
+    work.commit().await?;
+    Ok(written)
 }

@@ -1,6 +1,6 @@
 //! `clientKey` idempotency: a retried mutation returns the first result and changes nothing.
 //!
-//! The key is claimed in the same transaction as the write it guards, so the result and
+//! The key is claimed (by the unit of work, `work::Writer::begin_keyed`) in the same transaction as the write it guards, so the result and
 //! the key commit together. Two copies arriving at once: on SQLite `BEGIN IMMEDIATE`
 //! serializes them and the second finds the key; on PostgreSQL the second insert hits the
 //! unique index, rolls back, and replays the first result.
@@ -76,41 +76,13 @@ pub async fn remember(db: &impl ConnectionTrait, claim: &Claim<'_>, response: &s
     }
 }
 
-/// How a keyed write starts: a transaction holding the claimed key, or the remembered result.
-pub enum Begun {
-    Fresh(sea_orm::DatabaseTransaction),
-    Replay(String),
-}
-
-/// Opens the write transaction and claims `claim` (if any) inside it before any work.
-pub async fn begin(db: &sea_orm::DatabaseConnection, claim: Option<&Claim<'_>>) -> ApiResult<Begun> {
-    let tx = crate::db::begin_write(db).await?;
-    let Some(claim) = claim else { return Ok(Begun::Fresh(tx)) };
-    if let Some(previous) = replay(&tx, claim).await? {
-        tx.rollback().await?;
-        return Ok(Begun::Replay(previous));
-    }
-    if remember(&tx, claim, "").await? {
-        return Ok(Begun::Fresh(tx));
-    }
-    // Another copy of this request committed first: replay its result.
-    tx.rollback().await?;
-    let previous = replay(db, claim).await?;
-    previous
-        .map(Begun::Replay)
-        .ok_or_else(|| ApiError::Conflict("this request is already being processed; retry".into()))
-}
-
-/// Stores the result under the claimed key and commits the write with it.
-pub async fn commit(tx: sea_orm::DatabaseTransaction, claim: Option<&Claim<'_>>, response: &str) -> ApiResult<()> {
-    if let Some(claim) = claim {
-        idempotency_key::Entity::update_many()
-            .col_expr(Column::Response, sea_orm::sea_query::Expr::value(response))
-            .filter(Column::UserId.eq(claim.user_id))
-            .filter(Column::ClientKey.eq(claim.key))
-            .exec(&tx)
-            .await?;
-    }
-    tx.commit().await?;
+/// Stores the result under a key claimed by this transaction (see `work::Writer::begin_keyed`).
+pub async fn store(db: &impl ConnectionTrait, user_id: i64, key: &str, response: &str) -> ApiResult<()> {
+    idempotency_key::Entity::update_many()
+        .col_expr(Column::Response, sea_orm::sea_query::Expr::value(response))
+        .filter(Column::UserId.eq(user_id))
+        .filter(Column::ClientKey.eq(key))
+        .exec(db)
+        .await?;
     Ok(())
 }

@@ -5,16 +5,15 @@ use entity::enums::{MeetingKind, MeetingStatus};
 use entity::meeting::{self, Column};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet, QueryFilter,
-    Select, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, Select, Set,
 };
 use serde::Serialize;
 
 use super::filter::{self, OneOf, Range};
-use super::idempotency::{self, Begun, Claim};
+use super::idempotency::Claim;
+use super::work::{Begun, Target, Work, Writer};
 use super::page::{self, KeyKind, Page, PageRequest, SortKey};
 use super::scope::{ensure_can_own, ensure_can_write, owner_condition};
-use super::write::{Versioned, update_versioned};
 use super::{contacts, deals, read, validate};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
@@ -129,28 +128,21 @@ pub struct MeetingForSchedule {
 }
 
 /// Schedules a meeting. With a `client_key`, a retry returns the first meeting.
-pub async fn schedule(
-    principal: &Principal,
-    db: &DatabaseConnection,
-    input: MeetingForSchedule,
-) -> ApiResult<meeting::Model> {
+pub async fn schedule(principal: &Principal, w: &Writer, input: MeetingForSchedule) -> ApiResult<meeting::Model> {
     ensure_can_write(principal)?;
     let claim =
         input.client_key.as_deref().map(|k| Claim::new(principal.user_id, k, "scheduleMeeting", &input)).transpose()?;
-    let tx = match idempotency::begin(db, claim.as_ref()).await? {
-        Begun::Replay(response) => return get(principal, db, parse_id(&response)?).await,
-        Begun::Fresh(tx) => tx,
+    let mut work = match w.begin_keyed(principal, claim.as_ref()).await? {
+        Begun::Replay(response) => return get(principal, &w.db, parse_id(&response)?).await,
+        Begun::Fresh(work) => work,
     };
-    let created = insert_meeting(principal, &tx, &input).await?;
-    idempotency::commit(tx, claim.as_ref(), &created.id.to_string()).await?;
+    let created = insert_meeting(principal, &mut work, &input).await?;
+    work.commit_with(&created.id.to_string()).await?;
     Ok(created)
 }
 
-async fn insert_meeting(
-    principal: &Principal,
-    db: &impl ConnectionTrait,
-    input: &MeetingForSchedule,
-) -> ApiResult<meeting::Model> {
+async fn insert_meeting(principal: &Principal, work: &mut Work, input: &MeetingForSchedule) -> ApiResult<meeting::Model> {
+    let db = work.db();
     let owner_id = input.owner_id.unwrap_or(principal.user_id);
     ensure_can_own(principal, db, owner_id).await?;
     contacts::get(principal, db, input.contact_id)
@@ -169,7 +161,7 @@ async fn insert_meeting(
     }
     validate::plausible("scheduledAt", input.scheduled_at)?;
     let now = super::now();
-    Ok(meeting::ActiveModel {
+    let row = meeting::ActiveModel {
         id: NotSet,
         contact_id: Set(input.contact_id),
         deal_id: Set(input.deal_id),
@@ -187,9 +179,8 @@ async fn insert_meeting(
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),
-    }
-    .insert(db)
-    .await?)
+    };
+    work.insert(row).await
 }
 
 /// What happened to a meeting, as logged by its owner (possibly later, from a device).
@@ -212,38 +203,34 @@ pub struct Logged {
     pub replacement: Option<meeting::Model>,
 }
 
-pub async fn log_outcome(principal: &Principal, db: &DatabaseConnection, input: OutcomeForLog) -> ApiResult<Logged> {
+pub async fn log_outcome(principal: &Principal, w: &Writer, input: OutcomeForLog) -> ApiResult<Logged> {
     ensure_can_write(principal)?;
     let claim = input
         .client_key
         .as_deref()
         .map(|k| Claim::new(principal.user_id, k, "logMeetingOutcome", &input))
         .transpose()?;
-    if claim.is_none() && input.status != MeetingStatus::Rescheduled {
-        // One guarded UPDATE … RETURNING is atomic by itself: no transaction to open.
-        return apply_outcome(principal, db, &input).await;
-    }
-    let tx = match idempotency::begin(db, claim.as_ref()).await? {
+    let mut work = match w.begin_keyed(principal, claim.as_ref()).await? {
         Begun::Replay(response) => {
             let (id, replacement) = response.split_once(':').unwrap_or((response.as_str(), ""));
             let replacement = match replacement {
                 "" => None,
-                r => Some(get(principal, db, parse_id(r)?).await?),
+                r => Some(get(principal, &w.db, parse_id(r)?).await?),
             };
-            return Ok(Logged { meeting: get(principal, db, parse_id(id)?).await?, replacement });
+            return Ok(Logged { meeting: get(principal, &w.db, parse_id(id)?).await?, replacement });
         }
-        Begun::Fresh(tx) => tx,
+        Begun::Fresh(work) => work,
     };
-    let logged = apply_outcome(principal, &tx, &input).await?;
+    let logged = apply_outcome(principal, &mut work, &input).await?;
     let response = match &logged.replacement {
         Some(r) => format!("{}:{}", logged.meeting.id, r.id),
         None => logged.meeting.id.to_string(),
     };
-    idempotency::commit(tx, claim.as_ref(), &response).await?;
+    work.commit_with(&response).await?;
     Ok(logged)
 }
 
-async fn apply_outcome(principal: &Principal, db: &impl ConnectionTrait, input: &OutcomeForLog) -> ApiResult<Logged> {
+async fn apply_outcome(principal: &Principal, work: &mut Work, input: &OutcomeForLog) -> ApiResult<Logged> {
     if input.status == MeetingStatus::Scheduled {
         return Err(ApiError::bad_input("status", "an outcome is COMPLETED, NO_SHOW, CANCELED or RESCHEDULED"));
     }
@@ -264,7 +251,7 @@ async fn apply_outcome(principal: &Principal, db: &impl ConnectionTrait, input: 
         || ApiError::bad_input("id", "the meeting was already rescheduled; log the outcome on its replacement");
     let replacement = match input.rescheduled_to {
         Some(at) if input.status == MeetingStatus::Rescheduled => {
-            let current = get(principal, db, input.meeting_id).await?;
+            let current = get(principal, work.db(), input.meeting_id).await?;
             if current.status == MeetingStatus::Rescheduled {
                 return Err(already_rescheduled());
             }
@@ -278,7 +265,7 @@ async fn apply_outcome(principal: &Principal, db: &impl ConnectionTrait, input: 
                 notes: None,
                 client_key: None,
             };
-            Some(insert_meeting(principal, db, &next).await?)
+            Some(insert_meeting(principal, work, &next).await?)
         }
         _ => None,
     };
@@ -292,12 +279,12 @@ async fn apply_outcome(principal: &Principal, db: &impl ConnectionTrait, input: 
     if let Some(notes) = &input.notes {
         changes.notes = Set(validate::optional("notes", Some(notes.clone()), 5000)?);
     }
-    // A rescheduled meeting is final: the guard keeps it out of the UPDATE, and a miss is
+    // A rescheduled meeting is final: the guard keeps it from being written, and a miss is
     // explained by reading the row (not visible, already rescheduled, or a stale version).
     let scope = owner_condition(principal, Column::OwnerId).add(Column::Status.ne(MeetingStatus::Rescheduled));
-    match update_versioned(db, &columns(), scope, input.meeting_id, input.version, changes, LABEL).await {
+    match work.update::<meeting::Entity>(target(input.meeting_id, input.version).scope(scope), changes).await {
         Ok(meeting) => Ok(Logged { meeting, replacement }),
-        Err(missed) => match get(principal, db, input.meeting_id).await?.status {
+        Err(missed) => match get(principal, work.db(), input.meeting_id).await?.status {
             MeetingStatus::Rescheduled => Err(already_rescheduled()),
             _ => Err(missed),
         },
@@ -313,12 +300,7 @@ pub struct MeetingForUpdate {
     pub notes: Option<Option<String>>,
 }
 
-pub async fn update(
-    principal: &Principal,
-    db: &impl ConnectionTrait,
-    id: i64,
-    input: MeetingForUpdate,
-) -> ApiResult<meeting::Model> {
+pub async fn update(principal: &Principal, w: &Writer, id: i64, input: MeetingForUpdate) -> ApiResult<meeting::Model> {
     ensure_can_write(principal)?;
     let mut changes = meeting::ActiveModel { updated_at: Set(super::now()), ..Default::default() };
     if let Some(kind) = input.kind {
@@ -337,33 +319,25 @@ pub async fn update(
     if let Some(notes) = validate::optional_patch("notes", input.notes, 5000)? {
         changes.notes = Set(notes);
     }
-    update_versioned(
-        db,
-        &columns(),
-        owner_condition(principal, Column::OwnerId),
-        id,
-        Some(input.version),
-        changes,
-        LABEL,
-    )
-    .await
+    let mut work = w.begin(principal).await?;
+    let scope = owner_condition(principal, Column::OwnerId);
+    let updated = work.update::<meeting::Entity>(target(id, Some(input.version)).scope(scope), changes).await?;
+    work.commit().await?;
+    Ok(updated)
 }
 
-pub async fn delete(principal: &Principal, db: &impl ConnectionTrait, id: i64, version: Option<i32>) -> ApiResult<()> {
+pub async fn delete(principal: &Principal, w: &Writer, id: i64, version: Option<i32>) -> ApiResult<()> {
     ensure_can_write(principal)?;
     let now = super::now();
     let changes = meeting::ActiveModel { deleted_at: Set(Some(now)), updated_at: Set(now), ..Default::default() };
-    update_versioned(db, &columns(), owner_condition(principal, Column::OwnerId), id, version, changes, LABEL).await?;
-    Ok(())
+    let mut work = w.begin(principal).await?;
+    let scope = owner_condition(principal, Column::OwnerId);
+    work.update::<meeting::Entity>(target(id, version).scope(scope), changes).await?;
+    work.commit().await
 }
 
-fn columns() -> Versioned<Column> {
-    Versioned {
-        id: Column::Id,
-        version: Column::Version,
-        deleted_at: Some(Column::DeletedAt),
-        unique: ("externalId", "another meeting already has this external id"),
-    }
+fn target(id: i64, version: Option<i32>) -> Target {
+    Target::new(id, LABEL).version(version).unique("externalId", "another meeting already has this external id")
 }
 
 fn parse_id(text: &str) -> ApiResult<i64> {

@@ -2,6 +2,7 @@
 //! connection, and applies the caller's scope through `scope`, so no path can skip it.
 
 pub mod api_keys;
+pub mod changes;
 pub mod contacts;
 pub mod credential_cache;
 pub mod credentials;
@@ -19,7 +20,7 @@ pub mod read;
 pub mod scope;
 pub mod users;
 pub mod validate;
-pub mod write;
+pub mod work;
 
 use chrono::{DateTime, SubsecRound, Utc};
 

@@ -144,7 +144,7 @@ where
     Ok(Page { rows, has_next_page, has_previous_page })
 }
 
-fn checked_size(field: &str, n: i32) -> ApiResult<u64> {
+pub fn checked_size(field: &str, n: i32) -> ApiResult<u64> {
     u64::try_from(n)
         .ok()
         .filter(|n| *n <= MAX_PAGE_SIZE)

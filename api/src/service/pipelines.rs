@@ -4,16 +4,13 @@
 use entity::{lost_reason, pipeline, stage};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, NotSet, QueryFilter, QueryOrder,
-    Set, Statement,
+    ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder, Set, Statement,
 };
 
-use super::metrics::funnel_cells;
 use super::scope::ensure_admin;
 use super::validate;
-use super::write::{Versioned, update_versioned};
+use super::work::{Target, Work, Writer};
 use crate::auth::Principal;
-use crate::db::begin_write;
 use crate::error::{ApiError, ApiResult};
 
 pub async fn list(db: &impl ConnectionTrait) -> ApiResult<Vec<pipeline::Model>> {
@@ -86,7 +83,7 @@ fn probability(value: i32) -> ApiResult<i32> {
 
 pub async fn create_pipeline(
     principal: &Principal,
-    db: &DatabaseConnection,
+    w: &Writer,
     name: &str,
     is_default: bool,
     stages: Vec<StageForCreate>,
@@ -97,44 +94,44 @@ pub async fn create_pipeline(
         validate::required("stages.name", &s.name, 200)?;
         probability(s.probability)?;
     }
-    let tx = begin_write(db).await?;
+    let mut work = w.begin(principal).await?;
     let now = super::now();
-    let any_pipeline = pipeline::Entity::find().one(&tx).await?.is_some();
+    let any_pipeline = pipeline::Entity::find().one(work.db()).await?.is_some();
     let is_default = is_default || !any_pipeline;
     if is_default {
-        pipeline::Entity::update_many()
-            .col_expr(pipeline::Column::IsDefault, Expr::value(false))
-            .filter(pipeline::Column::IsDefault.eq(true))
-            .exec(&tx)
-            .await?;
+        let defaults = pipeline::Entity::find().filter(pipeline::Column::IsDefault.eq(true)).all(work.db()).await?;
+        for previous in defaults {
+            let changes =
+                pipeline::ActiveModel { is_default: Set(false), updated_at: Set(now), ..Default::default() };
+            work.update::<pipeline::Entity>(Target::new(previous.id, "Pipeline"), changes).await?;
+        }
     }
-    let created = pipeline::ActiveModel {
+    let row = pipeline::ActiveModel {
         id: NotSet,
         name: Set(name),
         is_default: Set(is_default),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(&tx)
-    .await?;
+    };
+    let created = work.insert(row).await?;
     let mut created_stages = Vec::new();
     for (i, s) in stages.into_iter().enumerate() {
-        created_stages.push(insert_stage(&tx, created.id, s.name.trim(), i as i32 + 1, s.probability).await?);
+        created_stages.push(insert_stage(&mut work, created.id, s.name.trim(), i as i32 + 1, s.probability).await?);
     }
-    tx.commit().await?;
+    work.commit().await?;
     Ok((created, created_stages))
 }
 
 async fn insert_stage(
-    db: &impl ConnectionTrait,
+    work: &mut Work,
     pipeline_id: i64,
     name: &str,
     position: i32,
     probability: i32,
 ) -> ApiResult<stage::Model> {
     let now = super::now();
-    Ok(stage::ActiveModel {
+    let row = stage::ActiveModel {
         id: NotSet,
         pipeline_id: Set(pipeline_id),
         name: Set(name.to_owned()),
@@ -143,15 +140,14 @@ async fn insert_stage(
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(db)
-    .await?)
+    };
+    work.insert(row).await
 }
 
 /// Adds a stage to a pipeline, at `position` (1-based; later stages shift down) or last.
 pub async fn create_stage(
     principal: &Principal,
-    db: &DatabaseConnection,
+    w: &Writer,
     pipeline_id: i64,
     name: &str,
     prob: i32,
@@ -160,17 +156,17 @@ pub async fn create_stage(
     ensure_admin(principal)?;
     let name = validate::required("name", name, 200)?;
     let prob = probability(prob)?;
-    let tx = begin_write(db).await?;
-    if pipeline::Entity::find_by_id(pipeline_id).one(&tx).await?.is_none() {
+    let mut work = w.begin(principal).await?;
+    if pipeline::Entity::find_by_id(pipeline_id).one(work.db()).await?.is_none() {
         return Err(ApiError::bad_input("pipelineId", "no such pipeline"));
     }
-    let count = stages_of(&tx, &[pipeline_id]).await?.len() as i32;
-    let created = insert_stage(&tx, pipeline_id, &name, count + 1, prob).await?;
+    let count = stages_of(work.db(), &[pipeline_id]).await?.len() as i32;
+    let created = insert_stage(&mut work, pipeline_id, &name, count + 1, prob).await?;
     if let Some(position) = position {
-        reorder(&tx, pipeline_id, created.id, position).await?;
+        reorder(&mut work, pipeline_id, created.id, position).await?;
     }
-    let created = stage::Entity::find_by_id(created.id).one(&tx).await?.ok_or(ApiError::NotFound("Stage"))?;
-    tx.commit().await?;
+    let created = stage::Entity::find_by_id(created.id).one(work.db()).await?.ok_or(ApiError::NotFound("Stage"))?;
+    work.commit().await?;
     Ok(created)
 }
 
@@ -182,12 +178,7 @@ pub struct StageForUpdate {
     pub position: Option<i32>,
 }
 
-pub async fn update_stage(
-    principal: &Principal,
-    db: &DatabaseConnection,
-    id: i64,
-    input: StageForUpdate,
-) -> ApiResult<stage::Model> {
+pub async fn update_stage(principal: &Principal, w: &Writer, id: i64, input: StageForUpdate) -> ApiResult<stage::Model> {
     ensure_admin(principal)?;
     let mut changes = stage::ActiveModel { updated_at: Set(super::now()), ..Default::default() };
     if let Some(name) = &input.name {
@@ -196,20 +187,14 @@ pub async fn update_stage(
     if let Some(p) = input.probability {
         changes.probability = Set(probability(p)?);
     }
-    let tx = begin_write(db).await?;
-    let cols = Versioned {
-        id: stage::Column::Id,
-        version: stage::Column::Version,
-        deleted_at: None,
-        unique: ("position", "another stage has this position"),
-    };
-    update_versioned(&tx, &cols, sea_orm::Condition::all(), id, Some(input.version), changes, "Stage").await?;
-    let current = stage::Entity::find_by_id(id).one(&tx).await?.ok_or(ApiError::NotFound("Stage"))?;
+    let mut work = w.begin(principal).await?;
+    let target = Target::new(id, "Stage").version(Some(input.version)).unique("position", "another stage has this position");
+    let current = work.update::<stage::Entity>(target, changes).await?;
     if let Some(position) = input.position {
-        reorder(&tx, current.pipeline_id, id, position).await?;
+        reorder(&mut work, current.pipeline_id, id, position).await?;
     }
-    let updated = stage::Entity::find_by_id(id).one(&tx).await?.ok_or(ApiError::NotFound("Stage"))?;
-    tx.commit().await?;
+    let updated = stage::Entity::find_by_id(id).one(work.db()).await?.ok_or(ApiError::NotFound("Stage"))?;
+    work.commit().await?;
     Ok(updated)
 }
 
@@ -217,25 +202,35 @@ pub async fn update_stage(
 /// Positions stay unique at every statement: they are parked at negative values first.
 /// Each deal's highest reached position is recomputed from its history, because it is
 /// stored as a position.
-async fn reorder(db: &impl ConnectionTrait, pipeline_id: i64, id: i64, position: i32) -> ApiResult<()> {
-    // Highest positions change for many deals at once: the funnel cells are recomputed.
-    funnel_cells::lock_for_rebuild(db).await?;
-    let mut order: Vec<i64> =
-        stages_of(db, &[pipeline_id]).await?.into_iter().map(|s| s.id).filter(|s| *s != id).collect();
+async fn reorder(work: &mut Work, pipeline_id: i64, id: i64, position: i32) -> ApiResult<()> {
+    let before = stages_of(work.db(), &[pipeline_id]).await?;
+    let mut order: Vec<i64> = before.iter().map(|s| s.id).filter(|s| *s != id).collect();
     let index = (Ord::max(position, 1) as usize - 1).min(order.len());
     order.insert(index, id);
+    let db = work.db();
     stage::Entity::update_many()
         .col_expr(stage::Column::Position, Expr::col(stage::Column::Position).mul(-1))
         .filter(stage::Column::PipelineId.eq(pipeline_id))
         .exec(db)
         .await?;
+    let now = super::now();
     for (i, stage_id) in order.iter().enumerate() {
         stage::Entity::update_many()
             .col_expr(stage::Column::Position, Expr::value(i as i32 + 1))
+            .col_expr(stage::Column::UpdatedAt, Expr::value(now))
             .filter(stage::Column::Id.eq(*stage_id))
             .exec(db)
             .await?;
     }
+    // Each renumbered stage is logged (and its pipeline's funnel cells locked for the
+    // recompute) before any deal changes.
+    let after = stages_of(work.db(), &[pipeline_id]).await?;
+    for now in &after {
+        if let Some(was) = before.iter().find(|b| b.id == now.id && b.position != now.position) {
+            work.track::<stage::Entity>(was, now).await?;
+        }
+    }
+    let db = work.db();
     let backend = db.get_database_backend();
     let placeholder = if backend == sea_orm::DatabaseBackend::Postgres { "$1" } else { "?" };
     let sql = format!(
@@ -244,31 +239,29 @@ async fn reorder(db: &impl ConnectionTrait, pipeline_id: i64, id: i64, position:
          WHERE pipeline_id = {placeholder}"
     );
     db.execute_raw(Statement::from_sql_and_values(backend, sql, [pipeline_id.into()])).await?;
-    funnel_cells::rebuild(db, Some(pipeline_id)).await
+    Ok(())
 }
 
-pub async fn create_lost_reason(
-    principal: &Principal,
-    db: &impl ConnectionTrait,
-    name: &str,
-) -> ApiResult<lost_reason::Model> {
+pub async fn create_lost_reason(principal: &Principal, w: &Writer, name: &str) -> ApiResult<lost_reason::Model> {
     ensure_admin(principal)?;
     let now = super::now();
-    Ok(lost_reason::ActiveModel {
+    let row = lost_reason::ActiveModel {
         id: NotSet,
         name: Set(validate::required("name", name, 200)?),
         active: Set(true),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(db)
-    .await?)
+    };
+    let mut work = w.begin(principal).await?;
+    let created = work.insert(row).await?;
+    work.commit().await?;
+    Ok(created)
 }
 
 pub async fn update_lost_reason(
     principal: &Principal,
-    db: &impl ConnectionTrait,
+    w: &Writer,
     id: i64,
     version: i32,
     name: Option<String>,
@@ -282,12 +275,9 @@ pub async fn update_lost_reason(
     if let Some(active) = active {
         changes.active = Set(active);
     }
-    let cols = Versioned {
-        id: lost_reason::Column::Id,
-        version: lost_reason::Column::Version,
-        deleted_at: None,
-        unique: ("name", "duplicate"),
-    };
-    update_versioned(db, &cols, sea_orm::Condition::all(), id, Some(version), changes, "LostReason").await?;
-    lost_reason::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound("LostReason"))
+    let mut work = w.begin(principal).await?;
+    let target = Target::new(id, "LostReason").version(Some(version)).unique("name", "duplicate");
+    let updated = work.update::<lost_reason::Entity>(target, changes).await?;
+    work.commit().await?;
+    Ok(updated)
 }

@@ -117,7 +117,7 @@ mod tests {
     }
 
     fn principal(role: Role, team_id: Option<i64>) -> Principal {
-        Principal { user_id: 7, role, team_id }
+        Principal { user_id: 7, role, team_id, api_key_id: None }
     }
 
     #[test]

@@ -3,12 +3,13 @@
 use chrono::Utc;
 use entity::enums::Role;
 use entity::{team, user};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::auth::Principal;
 use crate::auth::password::{hash_password, verify_against_dummy, verify_password};
 use crate::auth::token::TokenKeys;
 use crate::error::{ApiError, ApiResult};
+use crate::service::work::Work;
 use crate::service::credential_cache::CredentialCache;
 
 /// Turns a bearer token into a principal, checking that the user still exists, is active
@@ -47,7 +48,7 @@ fn principal_if_current(user: Option<&user::Model>, token_version: i32) -> ApiRe
 }
 
 pub fn principal_of(user: &user::Model) -> Principal {
-    Principal { user_id: user.id, role: user.role, team_id: user.team_id }
+    Principal { user_id: user.id, role: user.role, team_id: user.team_id, api_key_id: None }
 }
 
 /// A session token for the user with this email and password. Unknown emails, wrong
@@ -103,7 +104,7 @@ pub struct UserForCreate {
 
 pub const MIN_PASSWORD_LEN: usize = 8;
 
-pub async fn create_user(db: &impl ConnectionTrait, input: UserForCreate) -> ApiResult<user::Model> {
+pub async fn create_user(work: &mut Work, input: UserForCreate) -> ApiResult<user::Model> {
     let email = normalize_email(&input.email);
     validate_email("email", &email)?;
     let name = input.name.trim();
@@ -118,7 +119,7 @@ pub async fn create_user(db: &impl ConnectionTrait, input: UserForCreate) -> Api
         None => None,
     };
     if let Some(team_id) = input.team_id
-        && team::Entity::find_by_id(team_id).one(db).await?.is_none()
+        && team::Entity::find_by_id(team_id).one(work.db()).await?.is_none()
     {
         return Err(ApiError::bad_input("teamId", "no such team"));
     }
@@ -136,27 +137,23 @@ pub async fn create_user(db: &impl ConnectionTrait, input: UserForCreate) -> Api
         updated_at: Set(now),
         ..Default::default()
     };
-    model.insert(db).await.map_err(|e| match ApiError::from(e) {
-        ApiError::Conflict(_) => ApiError::bad_input("email", "a user with this email already exists"),
-        other => other,
-    })
+    work.insert_unique(model, "email", "a user with this email already exists").await
 }
 
 /// The team with this name, created when missing.
-pub async fn ensure_team(db: &impl ConnectionTrait, name: &str) -> ApiResult<team::Model> {
-    if let Some(found) = team::Entity::find().filter(team::Column::Name.eq(name)).one(db).await? {
+pub async fn ensure_team(work: &mut Work, name: &str) -> ApiResult<team::Model> {
+    if let Some(found) = team::Entity::find().filter(team::Column::Name.eq(name)).one(work.db()).await? {
         return Ok(found);
     }
     let now = crate::service::now();
-    Ok(team::ActiveModel {
+    let row = team::ActiveModel {
         name: Set(name.to_owned()),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
-    }
-    .insert(db)
-    .await?)
+    };
+    work.insert(row).await
 }
 
 pub fn normalize_email(email: &str) -> String {

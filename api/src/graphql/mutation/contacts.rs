@@ -120,7 +120,7 @@ impl ContactMutation {
             acquisition_cost: input.acquisition_cost.map(|m| m.cents("acquisitionCost")).transpose()?,
             external_id: input.external_id,
         };
-        let contact = contacts::create(principal, ctx.db(), data).await?;
+        let contact = contacts::create(principal, ctx.writer(), data).await?;
         Ok(CreateContactPayload { contact: Contact(contact) })
     }
 
@@ -142,7 +142,7 @@ impl ContactMutation {
             acquisition_cost: input.acquisition_cost.map(|m| m.cents("acquisitionCost")).transpose()?,
             external_id: patch(input.external_id),
         };
-        let contact = contacts::update(principal, ctx.db(), id, data).await?;
+        let contact = contacts::update(principal, ctx.writer(), id, data).await?;
         Ok(UpdateContactPayload { contact: Contact(contact) })
     }
 
@@ -150,7 +150,7 @@ impl ContactMutation {
     async fn delete_contact(&self, ctx: &Context<'_>, input: DeleteContactInput) -> Result<DeleteContactPayload> {
         let principal = ctx.principal()?;
         let id = decode("input.id", &input.id, NodeKind::Contact)?;
-        contacts::delete(principal, ctx.db(), id, input.version).await?;
+        contacts::delete(principal, ctx.writer(), id, input.version).await?;
         Ok(DeleteContactPayload { deleted_contact_id: input.id })
     }
 }

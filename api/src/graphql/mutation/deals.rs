@@ -125,7 +125,7 @@ impl DealMutation {
             expected_close_date: input.expected_close_date,
             external_id: input.external_id,
         };
-        Ok(DealPayload { deal: Deal(deals::create(principal, ctx.db(), data).await?) })
+        Ok(DealPayload { deal: Deal(deals::create(principal, ctx.writer(), data).await?) })
     }
 
     /// Changes a deal's details if `version` is still current.
@@ -141,7 +141,7 @@ impl DealMutation {
             expected_close_date: patch(input.expected_close_date),
             external_id: patch(input.external_id),
         };
-        Ok(DealPayload { deal: Deal(deals::update(principal, ctx.db(), id, data).await?) })
+        Ok(DealPayload { deal: Deal(deals::update(principal, ctx.writer(), id, data).await?) })
     }
 
     /// Moves an open deal to another stage; the move and its history row commit together.
@@ -149,14 +149,14 @@ impl DealMutation {
         let principal = ctx.principal()?;
         let id = decode("id", &input.id, NodeKind::Deal)?;
         let stage_id = decode("stageId", &input.stage_id, NodeKind::Stage)?;
-        Ok(DealPayload { deal: Deal(deals::move_to(principal, ctx.db(), id, input.version, stage_id).await?) })
+        Ok(DealPayload { deal: Deal(deals::move_to(principal, ctx.writer(), id, input.version, stage_id).await?) })
     }
 
     /// Marks an open deal WON.
     async fn win_deal(&self, ctx: &Context<'_>, input: WinDealInput) -> Result<DealPayload> {
         let principal = ctx.principal()?;
         let id = decode("id", &input.id, NodeKind::Deal)?;
-        Ok(DealPayload { deal: Deal(deals::close(principal, ctx.db(), id, input.version, Outcome::Won).await?) })
+        Ok(DealPayload { deal: Deal(deals::close(principal, ctx.writer(), id, input.version, Outcome::Won).await?) })
     }
 
     /// Marks an open deal LOST with a reason.
@@ -165,14 +165,14 @@ impl DealMutation {
         let id = decode("id", &input.id, NodeKind::Deal)?;
         let reason_id = decode("lostReasonId", &input.lost_reason_id, NodeKind::LostReason)?;
         let outcome = Outcome::Lost { reason_id, note: input.note };
-        Ok(DealPayload { deal: Deal(deals::close(principal, ctx.db(), id, input.version, outcome).await?) })
+        Ok(DealPayload { deal: Deal(deals::close(principal, ctx.writer(), id, input.version, outcome).await?) })
     }
 
     /// Soft-deletes a deal.
     async fn delete_deal(&self, ctx: &Context<'_>, input: DeleteDealInput) -> Result<DeleteDealPayload> {
         let principal = ctx.principal()?;
         let id = decode("id", &input.id, NodeKind::Deal)?;
-        deals::delete(principal, ctx.db(), id, input.version).await?;
+        deals::delete(principal, ctx.writer(), id, input.version).await?;
         Ok(DeleteDealPayload { deleted_deal_id: input.id })
     }
 }

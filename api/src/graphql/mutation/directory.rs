@@ -106,7 +106,7 @@ impl DirectoryMutation {
             team_id: optional_id("teamId", input.team_id.as_ref(), NodeKind::Team)?,
             password: input.password,
         };
-        Ok(UserPayload { user: User(directory::create_user(ctx.principal()?, ctx.db(), data).await?) })
+        Ok(UserPayload { user: User(directory::create_user(ctx.principal()?, ctx.writer(), data).await?) })
     }
 
     /// Changes a user (ADMIN).
@@ -126,13 +126,12 @@ impl DirectoryMutation {
             password: input.password,
             revoke_tokens: input.revoke_tokens,
         };
-        let cache = &ctx.services().credential_cache;
-        Ok(UserPayload { user: User(directory::update_user(ctx.principal()?, ctx.db(), cache, id, data).await?) })
+        Ok(UserPayload { user: User(directory::update_user(ctx.principal()?, ctx.writer(), id, data).await?) })
     }
 
     /// Creates a team (ADMIN).
     async fn create_team(&self, ctx: &Context<'_>, input: CreateTeamInput) -> Result<TeamPayload> {
-        Ok(TeamPayload { team: Team(directory::create_team(ctx.principal()?, ctx.db(), &input.name).await?) })
+        Ok(TeamPayload { team: Team(directory::create_team(ctx.principal()?, ctx.writer(), &input.name).await?) })
     }
 
     /// Sets a user's or team's target for a period (ADMIN).
@@ -144,7 +143,7 @@ impl DirectoryMutation {
         };
         let amount = input.amount.cents("amount")?;
         let target =
-            directory::set_target(ctx.principal()?, ctx.db(), owner, input.period_start, input.period_end, amount)
+            directory::set_target(ctx.principal()?, ctx.writer(), owner, input.period_start, input.period_end, amount)
                 .await?;
         Ok(TargetPayload { target: Target(target) })
     }

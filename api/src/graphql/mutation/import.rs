@@ -190,7 +190,7 @@ impl ImportMutation {
     /// written and the error's `extensions.records` lists every bad record with its list,
     /// index and field (`extensions.field` is the first, e.g. `deals[3].stageHistory[1].stageId`).
     async fn import_records(&self, ctx: &Context<'_>, input: ImportRecordsInput) -> Result<ImportRecordsPayload> {
-        Ok(import_batch(ctx.principal()?, ctx.db(), input).await?.into())
+        Ok(import_batch(ctx.principal()?, ctx.writer(), input).await?.into())
     }
 }
 
@@ -208,12 +208,12 @@ pub fn parse_json(json: serde_json::Value) -> ApiResult<ImportRecordsInput> {
 /// Converts the input and imports it. Shared by the mutation and the CLI.
 pub async fn import_batch(
     principal: &Principal,
-    db: &sea_orm::DatabaseConnection,
+    w: &crate::service::work::Writer,
     input: ImportRecordsInput,
 ) -> ApiResult<ImportSummary> {
     crate::service::scope::ensure_admin(principal)?;
     let batch = to_batch(input)?;
-    import::import(principal, db, &batch).await
+    import::import(principal, w, &batch).await
 }
 
 /// Collects the problems of converting one record's references and amounts.

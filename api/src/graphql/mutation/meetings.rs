@@ -177,7 +177,7 @@ pub struct MeetingMutation;
 impl MeetingMutation {
     /// Schedules a meeting; safe to retry with the same `clientKey`.
     async fn schedule_meeting(&self, ctx: &Context<'_>, input: ScheduleMeetingInput) -> Result<ScheduleMeetingPayload> {
-        let meeting = meetings::schedule(ctx.principal()?, ctx.db(), schedule_data(input)?).await?;
+        let meeting = meetings::schedule(ctx.principal()?, ctx.writer(), schedule_data(input)?).await?;
         Ok(ScheduleMeetingPayload { meeting: Meeting(meeting) })
     }
 
@@ -187,7 +187,7 @@ impl MeetingMutation {
         ctx: &Context<'_>,
         input: LogMeetingOutcomeInput,
     ) -> Result<LogMeetingOutcomePayload> {
-        let logged = meetings::log_outcome(ctx.principal()?, ctx.db(), outcome_data(input)?).await?;
+        let logged = meetings::log_outcome(ctx.principal()?, ctx.writer(), outcome_data(input)?).await?;
         Ok(LogMeetingOutcomePayload {
             meeting: Meeting(logged.meeting),
             rescheduled_meeting: logged.replacement.map(Meeting),
@@ -205,12 +205,12 @@ impl MeetingMutation {
         for (index, entry) in entries.into_iter().enumerate() {
             let outcome = match entry {
                 MeetingLogEntry::Schedule(input) => match schedule_data(input) {
-                    Ok(data) => meetings::schedule(principal, ctx.db(), data).await.map(|m| (m, None)),
+                    Ok(data) => meetings::schedule(principal, ctx.writer(), data).await.map(|m| (m, None)),
                     Err(e) => Err(e),
                 },
                 MeetingLogEntry::Outcome(input) => match outcome_data(input) {
                     Ok(data) => {
-                        meetings::log_outcome(principal, ctx.db(), data).await.map(|l| (l.meeting, l.replacement))
+                        meetings::log_outcome(principal, ctx.writer(), data).await.map(|l| (l.meeting, l.replacement))
                     }
                     Err(e) => Err(e),
                 },
@@ -251,14 +251,14 @@ impl MeetingMutation {
             duration_minutes: input.duration_minutes,
             notes: patch(input.notes),
         };
-        let meeting = meetings::update(ctx.principal()?, ctx.db(), id, data).await?;
+        let meeting = meetings::update(ctx.principal()?, ctx.writer(), id, data).await?;
         Ok(UpdateMeetingPayload { meeting: Meeting(meeting) })
     }
 
     /// Soft-deletes a meeting.
     async fn delete_meeting(&self, ctx: &Context<'_>, input: DeleteMeetingInput) -> Result<DeleteMeetingPayload> {
         let id = decode("id", &input.id, NodeKind::Meeting)?;
-        meetings::delete(ctx.principal()?, ctx.db(), id, input.version).await?;
+        meetings::delete(ctx.principal()?, ctx.writer(), id, input.version).await?;
         Ok(DeleteMeetingPayload { deleted_meeting_id: input.id })
     }
 }

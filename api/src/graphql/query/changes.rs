@@ -1,83 +1,32 @@
-//! `changes(since:)`: what a mobile client must apply to resync after being offline.
+//! `changes(after:, first:)`: the exact change feed (SPEC section 8.3), and the cursor a
+//! client starts following it from.
 
 use async_graphql::{Context, Object, Result};
-use chrono::{DateTime, Utc};
 
-use super::deals::deal_page;
+use crate::error::ApiError;
 use crate::graphql::context::ContextExt;
-use crate::graphql::types::{Connection, Contact, Deal, Meeting};
-use crate::service::filter::Range;
-use crate::service::page::{PageRequest, counter};
-use crate::service::{contacts, deals, meetings};
+use crate::graphql::types::change::ChangeEvent;
+use crate::service::changes::{feed, log};
+use crate::service::page::checked_size;
 
-/// Records created, changed or deleted after `since`, in the caller's scope, oldest change
-/// first. Deleted records appear with `deletedAt` set (tombstones). Page through each list
-/// with `after`; then use `serverTime` as the next `since` (minus a minute of overlap, so a
-/// write committed while you were syncing is not missed — applying a record twice is harmless).
-pub struct ChangeFeed {
-    since: DateTime<Utc>,
-    server_time: DateTime<Utc>,
-}
+/// One page of the change feed.
+pub struct ChangeFeed(feed::FeedPage);
 
-fn changed_since(since: DateTime<Utc>) -> Option<Range<DateTime<Utc>>> {
-    Some(Range { gt: Some(since), ..Default::default() })
-}
-
-/// Records created, changed or deleted after `since`, in the caller's scope, oldest change
-/// first. Deleted records appear with `deletedAt` set (tombstones). Page through each list
-/// with `after`; then use `serverTime` as the next `since` (minus a minute of overlap, so a
-/// write committed while you were syncing is not missed — applying a record twice is harmless).
+/// One page of the change feed, oldest event first.
 #[Object]
 impl ChangeFeed {
-    /// The server's clock when the feed was read.
-    async fn server_time(&self) -> DateTime<Utc> {
-        self.server_time
+    /// The events, oldest first.
+    async fn events(&self) -> Vec<ChangeEvent> {
+        self.0.events.iter().cloned().map(ChangeEvent).collect()
     }
-    /// Contacts changed since `since`.
-    #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
-    async fn contacts(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<Connection<Contact>> {
-        let principal = ctx.principal()?;
-        let f = contacts::ContactFilter {
-            updated_at: changed_since(self.since),
-            include_deleted: true,
-            ..Default::default()
-        };
-        let order = [(contacts::ContactSort::UpdatedAt, false)];
-        let page = PageRequest { first, after, ..Default::default() };
-        let rows = contacts::list(principal, ctx.db(), &f, &order, &page).await?;
-        Ok(Connection::new(rows, Contact, counter(ctx.db(), contacts::query(principal, &f))))
+    /// Pass it as `after` for the next page (or the next poll): past every event you may
+    /// see so far, also when this page is empty.
+    async fn end_cursor(&self) -> String {
+        self.0.end_cursor.to_string()
     }
-    /// Deals changed since `since`.
-    #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
-    async fn deals(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Connection<Deal>> {
-        let f =
-            deals::DealFilter { updated_at: changed_since(self.since), include_deleted: true, ..Default::default() };
-        deal_page(ctx, f, &[(deals::DealSort::UpdatedAt, false)], PageRequest { first, after, ..Default::default() })
-            .await
-    }
-    /// Meetings changed since `since`.
-    #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
-    async fn meetings(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<Connection<Meeting>> {
-        let principal = ctx.principal()?;
-        let f = meetings::MeetingFilter {
-            updated_at: changed_since(self.since),
-            include_deleted: true,
-            ..Default::default()
-        };
-        let order = [(meetings::MeetingSort::UpdatedAt, false)];
-        let page = PageRequest { first, after, ..Default::default() };
-        let rows = meetings::list(principal, ctx.db(), &f, &order, &page).await?;
-        Ok(Connection::new(rows, Meeting, counter(ctx.db(), meetings::query(principal, &f))))
+    /// Whether more events follow right away.
+    async fn has_next_page(&self) -> bool {
+        self.0.has_next_page
     }
 }
 
@@ -86,9 +35,37 @@ pub struct ChangeQuery;
 
 #[Object]
 impl ChangeQuery {
-    /// Contacts, deals and meetings created, changed or deleted after `since`.
-    async fn changes(&self, ctx: &Context<'_>, since: DateTime<Utc>) -> Result<ChangeFeed> {
-        ctx.principal()?;
-        Ok(ChangeFeed { since, server_time: crate::service::now() })
+    /// Every change of a record you may see, oldest first, after `after` (a cursor from an
+    /// event, an `endCursor` or `changeCursor`; omitted: the oldest retained event). Exact:
+    /// no event is skipped or repeated, however writers' commits interleave. Deleted
+    /// records come as DELETED tombstones, a record reassigned out of your scope once as
+    /// REMOVED_FROM_SCOPE. A cursor older than the log's retention is CURSOR_EXPIRED:
+    /// resync from scratch. `first`: 1–100, default 50.
+    async fn changes(&self, ctx: &Context<'_>, after: Option<String>, first: Option<i32>) -> Result<ChangeFeed> {
+        let principal = ctx.principal()?;
+        let first = checked_size("first", first.unwrap_or(50))?.max(1);
+        let db = ctx.db();
+        let after = match after {
+            Some(cursor) => parse_cursor(&cursor)?,
+            None => crate::service::changes::retention::purged_through(db).await?,
+        };
+        Ok(ChangeFeed(feed::page(principal, db, after, first).await?))
     }
+
+    /// The end of the change log now. Read it before a full resync, then follow
+    /// `changes(after:)` (or subscribe to `changes`) from it: nothing in between is missed.
+    async fn change_cursor(&self, ctx: &Context<'_>) -> Result<String> {
+        ctx.principal()?;
+        Ok(log::last_seq(ctx.db()).await?.to_string())
+    }
+}
+
+/// A change-feed cursor: the `seq` of an event.
+pub fn parse_cursor(cursor: &str) -> Result<i64, ApiError> {
+    cursor
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|seq| *seq >= 0)
+        .ok_or_else(|| ApiError::bad_input("after", "is not a change cursor"))
 }

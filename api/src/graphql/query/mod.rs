@@ -5,7 +5,7 @@ mod contacts;
 mod deals;
 mod meetings;
 mod metrics;
-mod node;
+pub(crate) mod node;
 mod pipelines;
 mod users;
 

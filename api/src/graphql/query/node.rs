@@ -18,8 +18,14 @@ impl NodeQuery {
     /// The object with this global ID, or null when it does not exist or is not visible.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
         let (kind, id) = decode_any("id", &id)?;
-        let loaders = ctx.loaders()?;
-        Ok(match kind {
+        load(ctx, kind, id).await
+    }
+}
+
+/// The object `kind:id` as the caller may see it (also the `node` of a change event).
+pub async fn load(ctx: &Context<'_>, kind: NodeKind, id: i64) -> Result<Option<Node>> {
+    let loaders = ctx.loaders()?;
+    Ok(match kind {
             NodeKind::User => loaders.users.load_one(id).await?.map(|m| Node::User(User(m))),
             NodeKind::Team => loaders.teams.load_one(id).await?.map(|m| Node::Team(Team(m))),
             NodeKind::Target => {
@@ -37,7 +43,6 @@ impl NodeQuery {
                 api_keys::by_ids(ctx.principal()?, ctx.db(), &[id]).await?.pop().map(|m| Node::ApiKey(ApiKey(m)))
             }
         })
-    }
 }
 
 /// A stage event is visible when its deal is.

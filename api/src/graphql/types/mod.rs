@@ -2,6 +2,7 @@
 
 pub mod api_key;
 pub mod attainment;
+pub mod change;
 pub mod connection;
 pub mod contact;
 pub mod deal;

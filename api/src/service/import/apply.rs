@@ -3,119 +3,92 @@
 
 use chrono::{DateTime, Utc};
 use entity::{contact, deal, deal_stage_event, meeting};
-use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, NotSet, PrimaryKeyTrait, QueryFilter,
-    Set, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IdenStatic, IntoActiveModel, Iterable, ModelTrait,
+    NotSet, QueryFilter, Set, Value,
 };
 
 use super::check::{Plan, Target};
 use super::{Counts, ImportSummary};
 use crate::error::{ApiError, ApiResult};
-use crate::service::metrics::funnel_cells::{self, Touched};
+use crate::service::work::tracked::{Tracked, int};
+use crate::service::work::{Target as WorkTarget, Work};
 
-/// The bookkeeping columns `save` fills in.
-struct Columns<C> {
-    id: C,
-    version: C,
-    updated_at: C,
-    deleted_at: C,
-}
-
-pub(super) async fn apply(db: &impl ConnectionTrait, plan: Plan) -> ApiResult<ImportSummary> {
+pub(super) async fn apply(work: &mut Work, plan: Plan) -> ApiResult<ImportSummary> {
     let now = crate::service::now();
     let mut summary = ImportSummary::default();
 
-    // The funnel cells of every deal the import changes: the deals it updates and those of
-    // the contacts it updates (a contact's source is part of their key).
+    // Derived data of every record the import updates, prepared in two batches rather than
+    // row by row (see `Work::prepare_updates`).
     let updated_contacts: Vec<i64> = plan.contacts.iter().filter_map(|c| c.existing).collect();
-    let mut touched = funnel_cells::deals_of_contacts(db, &updated_contacts).await?;
-    touched.extend(plan.deals.iter().filter_map(|d| d.existing));
-    touched.sort_unstable();
-    touched.dedup();
-    funnel_cells::retract(db, Touched::Deals(&touched)).await?;
+    if let Some(first) = plan.contacts.iter().find(|c| c.existing.is_some()) {
+        work.prepare_updates::<contact::Entity>(&updated_contacts, &first.row).await?;
+    }
+    let updated_deals: Vec<i64> = plan.deals.iter().filter_map(|d| d.existing).collect();
+    if let Some(first) = plan.deals.iter().find(|d| d.existing.is_some()) {
+        work.prepare_updates::<deal::Entity>(&updated_deals, &first.row).await?;
+    }
 
-    let contact_cols = Columns {
-        id: contact::Column::Id,
-        version: contact::Column::Version,
-        updated_at: contact::Column::UpdatedAt,
-        deleted_at: contact::Column::DeletedAt,
-    };
     let mut contact_ids = Vec::with_capacity(plan.contacts.len());
     for planned in plan.contacts {
-        contact_ids.push(save(db, &contact_cols, planned.existing, planned.row, now, &mut summary.contacts).await?);
+        let id = save::<contact::Entity>(work, planned.existing, planned.row, now, &mut summary.contacts).await?;
+        contact_ids.push(id);
     }
     let resolve = |ids: &[i64], target: Target| match target {
         Target::Existing(id) => Ok(id),
         Target::Batch(i) => ids.get(i).copied().ok_or_else(|| ApiError::internal("import target out of range")),
     };
 
-    let deal_cols = Columns {
-        id: deal::Column::Id,
-        version: deal::Column::Version,
-        updated_at: deal::Column::UpdatedAt,
-        deleted_at: deal::Column::DeletedAt,
-    };
     let mut deal_ids = Vec::with_capacity(plan.deals.len());
     for mut planned in plan.deals {
         planned.row.contact_id = Set(resolve(&contact_ids, planned.contact)?);
-        let id = save(db, &deal_cols, planned.existing, planned.row, now, &mut summary.deals).await?;
-        replace_history(db, id, &planned.steps).await?;
+        let id = save::<deal::Entity>(work, planned.existing, planned.row, now, &mut summary.deals).await?;
+        replace_history(work.db(), id, &planned.steps).await?;
         deal_ids.push(id);
     }
 
-    let meeting_cols = Columns {
-        id: meeting::Column::Id,
-        version: meeting::Column::Version,
-        updated_at: meeting::Column::UpdatedAt,
-        deleted_at: meeting::Column::DeletedAt,
-    };
     for mut planned in plan.meetings {
         planned.row.contact_id = Set(resolve(&contact_ids, planned.contact)?);
         planned.row.deal_id = Set(planned.deal.map(|d| resolve(&deal_ids, d)).transpose()?);
-        save(db, &meeting_cols, planned.existing, planned.row, now, &mut summary.meetings).await?;
+        save::<meeting::Entity>(work, planned.existing, planned.row, now, &mut summary.meetings).await?;
     }
-    touched.extend(deal_ids);
-    touched.sort_unstable();
-    touched.dedup();
-    funnel_cells::add(db, Touched::Deals(&touched)).await?;
     Ok(summary)
 }
 
 /// Inserts `row`, or updates row `existing` with it; either way the record ends up
 /// not deleted and stamped `updated_at = now`. Returns the record's id.
-async fn save<E, A>(
-    db: &impl ConnectionTrait,
-    cols: &Columns<E::Column>,
+async fn save<E>(
+    work: &mut Work,
     existing: Option<i64>,
-    mut row: A,
+    mut row: E::ActiveModel,
     now: DateTime<Utc>,
     counts: &mut Counts,
 ) -> ApiResult<i64>
 where
-    E: EntityTrait,
-    E::Model: IntoActiveModel<A>,
-    E::PrimaryKey: PrimaryKeyTrait<ValueType = i64>,
-    A: ActiveModelTrait<Entity = E> + Send,
+    E: Tracked,
+    E::Model: IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send + Clone,
 {
-    row.set(cols.updated_at, Value::from(now));
-    row.set(cols.deleted_at, Value::from(None::<DateTime<Utc>>));
+    let column = |name: &str| E::Column::iter().find(|c| c.as_str() == name);
+    if let Some(c) = column("updated_at") {
+        row.set(c, Value::from(now));
+    }
+    if let Some(c) = E::deleted_column() {
+        row.set(c, Value::from(None::<DateTime<Utc>>));
+    }
     match existing {
         Some(id) => {
-            E::update_many()
-                .set(row)
-                .col_expr(cols.version, Expr::col(cols.version).add(1))
-                .filter(cols.id.eq(id))
-                .exec(db)
-                .await?;
+            work.update::<E>(WorkTarget::new(id, E::NAME).include_deleted(), row).await?;
             counts.updated += 1;
             Ok(id)
         }
         None => {
-            row.set(cols.version, Value::from(1i32));
-            let id = E::insert(row).exec(db).await?.last_insert_id;
+            if let Some(c) = E::version_column() {
+                row.set(c, Value::from(1i32));
+            }
+            let created = work.insert::<E, E::ActiveModel>(row).await?;
             counts.created += 1;
-            Ok(id)
+            Ok(int(created.get(E::id_column())).unwrap_or_default())
         }
     }
 }

@@ -6,11 +6,10 @@ mod check;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::{DealStatus, Lifecycle, MeetingKind, MeetingStatus};
-use sea_orm::DatabaseConnection;
 
 use super::scope::ensure_admin;
+use super::work::Writer;
 use crate::auth::Principal;
-use crate::db::begin_write;
 use crate::error::ApiResult;
 
 /// A reference to another record, by database id or by a human key (an email, a name or
@@ -111,12 +110,12 @@ pub struct ImportSummary {
 /// error lists each one by list, index and field, and nothing is written. Records whose
 /// external id already exists are updated in place (a deal's stage history is replaced),
 /// so running the same import twice changes nothing the second time but versions.
-pub async fn import(principal: &Principal, db: &DatabaseConnection, batch: &ImportBatch) -> ApiResult<ImportSummary> {
+pub async fn import(principal: &Principal, w: &Writer, batch: &ImportBatch) -> ApiResult<ImportSummary> {
     ensure_admin(principal)?;
-    let tx = begin_write(db).await?;
-    let known = check::Known::load(&tx, batch).await?;
+    let mut work = w.begin(principal).await?;
+    let known = check::Known::load(work.db(), batch).await?;
     let plan = check::plan(principal, batch, &known)?;
-    let summary = apply::apply(&tx, plan).await?;
-    tx.commit().await?;
+    let summary = apply::apply(&mut work, plan).await?;
+    work.commit().await?;
     Ok(summary)
 }

@@ -1,0 +1,325 @@
+//! Change events as GraphQL objects: the change feed's `ChangeEvent` and the typed events
+//! of `dealChanged`, `meetingChanged` and `contactChanged`.
+
+use async_graphql::{Context, Enum, ID, Json, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::change_event;
+use entity::enums::Role;
+
+use super::node::Node;
+use super::{Contact, Deal, Meeting, User};
+use crate::graphql::context::ContextExt;
+use crate::graphql::ids::{NodeKind, encode};
+use crate::service::changes::feed::Seen;
+
+/// What happened to a record.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ChangeOp {
+    /// The record was created.
+    Created,
+    /// Fields of the record changed.
+    Updated,
+    /// The record was (soft-)deleted: a tombstone.
+    Deleted,
+    /// A deleted record was restored (e.g. by a re-import).
+    Restored,
+    /// The record moved out of your scope (reassigned to someone you do not see); it is
+    /// shown once, without its data.
+    RemovedFromScope,
+}
+
+/// The domain event a change amounts to, when it is more than a plain update.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// A deal entered another stage.
+    DealMoved,
+    /// A deal was won.
+    DealWon,
+    /// A deal was lost.
+    DealLost,
+    /// A closed deal was opened again.
+    DealReopened,
+    /// A meeting's outcome was logged or corrected.
+    MeetingOutcomeLogged,
+    /// A contact was disqualified.
+    ContactDisqualified,
+}
+
+/// The type of record a change event is about.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ChangeEntity {
+    /// A contact.
+    Contact,
+    /// A deal.
+    Deal,
+    /// A meeting.
+    Meeting,
+    /// A user.
+    User,
+    /// A team.
+    Team,
+    /// A pipeline.
+    Pipeline,
+    /// A stage of a pipeline.
+    Stage,
+    /// A lost reason.
+    LostReason,
+    /// A revenue target (visible to ADMIN only in the feed).
+    Target,
+    /// An API key (visible to ADMIN only).
+    ApiKey,
+}
+
+/// One changed field with its value before and after the change (JSON; ids as global IDs,
+/// money in minor units, times in RFC 3339). Null before means the record was created.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct FieldChange {
+    /// The changed column in camelCase (e.g. `stageId`, `amount`, `stageEnteredAt`).
+    pub field: String,
+    /// The value before the change.
+    pub before: Json<serde_json::Value>,
+    /// The value after the change.
+    pub after: Json<serde_json::Value>,
+}
+
+/// An event of the change log as the caller may see it.
+pub struct ChangeEvent(pub Seen);
+
+impl ChangeEvent {
+    fn event(&self) -> &change_event::Model {
+        &self.0.event
+    }
+
+    fn entity_kind(&self) -> Option<(ChangeEntity, NodeKind)> {
+        entity_of(&self.event().entity)
+    }
+}
+
+/// One entry of the change log (SPEC section 8.2), in your scope.
+#[Object]
+impl ChangeEvent {
+    /// Where this event is in the log: pass it as `after` to continue behind it.
+    async fn cursor(&self) -> String {
+        self.event().seq.to_string()
+    }
+    /// What happened.
+    async fn op(&self) -> ChangeOp {
+        op_of(&self.0)
+    }
+    /// The domain event, when there is one.
+    async fn kind(&self) -> Option<ChangeKind> {
+        kind_of(self.event())
+    }
+    /// The type of record.
+    async fn entity(&self) -> Result<ChangeEntity> {
+        Ok(self.entity_kind().ok_or_else(|| async_graphql::Error::new("unknown entity"))?.0)
+    }
+    /// The record's global ID (also for tombstones and records that left your scope).
+    async fn record_id(&self) -> Result<ID> {
+        let (_, kind) = self.entity_kind().ok_or_else(|| async_graphql::Error::new("unknown entity"))?;
+        Ok(encode(kind, self.event().record_id))
+    }
+    /// When the change was written.
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.event().occurred_at
+    }
+    /// Who made the change: the signed-in user, or the admin who created the API key used.
+    /// Null for changes made by the server itself (the CLI without `--as`, seeding).
+    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(id) = self.event().actor_user_id else { return Ok(None) };
+        Ok(ctx.loaders()?.users.load_one(id).await?.map(User))
+    }
+    /// Whether the change was made with an API key.
+    async fn via_api_key(&self) -> bool {
+        self.event().actor_api_key_id.is_some()
+    }
+    /// The record's version after the change.
+    async fn version(&self) -> Option<i32> {
+        self.event().version
+    }
+    /// The names of the fields that changed (all fields for CREATED).
+    async fn changed_fields(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        Ok(changes_of(ctx, &self.0)?.into_iter().map(|c| c.field).collect())
+    }
+    /// The changed fields with their values before and after. Empty for REMOVED_FROM_SCOPE;
+    /// for ANALYST callers a contact's email and phone are null.
+    async fn changes(&self, ctx: &Context<'_>) -> Result<Vec<FieldChange>> {
+        changes_of(ctx, &self.0)
+    }
+    /// The record as it is now, read with your scope; null when it was deleted since, is
+    /// no longer visible to you, or left your scope with this change.
+    async fn node(&self, ctx: &Context<'_>) -> Result<Option<Node>> {
+        let Some((_, kind)) = self.entity_kind() else { return Ok(None) };
+        if self.0.removed_from_scope {
+            return Ok(None);
+        }
+        crate::graphql::query::node::load(ctx, kind, self.event().record_id).await
+    }
+}
+
+/// Defines the typed event of one subscription: the common fields and a `node` of its type.
+macro_rules! record_change {
+    ($name:ident, $node:ident, $loader:ident, $doc:literal) => {
+        #[doc = $doc]
+        pub struct $name(pub Seen);
+
+        #[doc = $doc]
+        #[Object]
+        impl $name {
+            /// Where this event is in the log: resume `changes(after:)` from it.
+            async fn cursor(&self) -> String {
+                self.0.event.seq.to_string()
+            }
+            /// What happened.
+            async fn op(&self) -> ChangeOp {
+                op_of(&self.0)
+            }
+            /// The domain event, when there is one.
+            async fn kind(&self) -> Option<ChangeKind> {
+                kind_of(&self.0.event)
+            }
+            /// The record's global ID (also for tombstones and records that left your scope).
+            async fn record_id(&self) -> ID {
+                encode(NodeKind::$node, self.0.event.record_id)
+            }
+            /// When the change was written.
+            async fn occurred_at(&self) -> DateTime<Utc> {
+                self.0.event.occurred_at
+            }
+            /// The names of the fields that changed (all fields for CREATED).
+            async fn changed_fields(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+                Ok(changes_of(ctx, &self.0)?.into_iter().map(|c| c.field).collect())
+            }
+            /// The changed fields with their values before and after.
+            async fn changes(&self, ctx: &Context<'_>) -> Result<Vec<FieldChange>> {
+                changes_of(ctx, &self.0)
+            }
+            /// The record as it is now, read with your scope (null for tombstones and
+            /// records that left your scope).
+            async fn node(&self, ctx: &Context<'_>) -> Result<Option<$node>> {
+                if self.0.removed_from_scope {
+                    return Ok(None);
+                }
+                Ok(ctx.loaders()?.$loader.load_one(self.0.event.record_id).await?.map($node))
+            }
+        }
+    };
+}
+
+record_change!(DealChange, Deal, deals, "A change of a deal you may see.");
+record_change!(MeetingChange, Meeting, meetings, "A change of a meeting you may see.");
+record_change!(ContactChange, Contact, contacts, "A change of a contact you may see.");
+
+pub fn op_of(seen: &Seen) -> ChangeOp {
+    if seen.removed_from_scope {
+        return ChangeOp::RemovedFromScope;
+    }
+    match seen.event.op.as_str() {
+        "CREATED" => ChangeOp::Created,
+        "DELETED" => ChangeOp::Deleted,
+        "RESTORED" => ChangeOp::Restored,
+        _ => ChangeOp::Updated,
+    }
+}
+
+pub fn kind_of(event: &change_event::Model) -> Option<ChangeKind> {
+    Some(match event.kind.as_deref()? {
+        "DEAL_MOVED" => ChangeKind::DealMoved,
+        "DEAL_WON" => ChangeKind::DealWon,
+        "DEAL_LOST" => ChangeKind::DealLost,
+        "DEAL_REOPENED" => ChangeKind::DealReopened,
+        "MEETING_OUTCOME_LOGGED" => ChangeKind::MeetingOutcomeLogged,
+        "CONTACT_DISQUALIFIED" => ChangeKind::ContactDisqualified,
+        _ => return None,
+    })
+}
+
+fn entity_of(name: &str) -> Option<(ChangeEntity, NodeKind)> {
+    Some(match name {
+        "CONTACT" => (ChangeEntity::Contact, NodeKind::Contact),
+        "DEAL" => (ChangeEntity::Deal, NodeKind::Deal),
+        "MEETING" => (ChangeEntity::Meeting, NodeKind::Meeting),
+        "USER" => (ChangeEntity::User, NodeKind::User),
+        "TEAM" => (ChangeEntity::Team, NodeKind::Team),
+        "PIPELINE" => (ChangeEntity::Pipeline, NodeKind::Pipeline),
+        "STAGE" => (ChangeEntity::Stage, NodeKind::Stage),
+        "LOST_REASON" => (ChangeEntity::LostReason, NodeKind::LostReason),
+        "TARGET" => (ChangeEntity::Target, NodeKind::Target),
+        "API_KEY" => (ChangeEntity::ApiKey, NodeKind::ApiKey),
+        _ => return None,
+    })
+}
+
+/// The event's changes as the caller may see them: column names in the GraphQL spelling,
+/// references as global IDs, contact PII null for analysts, nothing when out of scope.
+fn changes_of(ctx: &Context<'_>, seen: &Seen) -> Result<Vec<FieldChange>> {
+    if seen.removed_from_scope {
+        return Ok(Vec::new());
+    }
+    let analyst = ctx.principal()?.role == Role::Analyst;
+    let pii = seen.event.entity == "CONTACT" && analyst;
+    let parsed: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&seen.event.changes).unwrap_or_default();
+    let mut out = Vec::with_capacity(parsed.len());
+    for (column, pair) in parsed {
+        let hidden = pii && matches!(column.as_str(), "email" | "phone");
+        let reference = reference_kind(&seen.event.entity, &column);
+        let value = |v: &serde_json::Value| match (hidden, reference, v.as_i64()) {
+            (true, _, _) => serde_json::Value::Null,
+            (false, Some(kind), Some(id)) => serde_json::Value::String(encode(kind, id).0),
+            _ => v.clone(),
+        };
+        let (before, after) = match pair.as_array().map(Vec::as_slice) {
+            Some([b, a]) => (value(b), value(a)),
+            _ => (serde_json::Value::Null, serde_json::Value::Null),
+        };
+        out.push(FieldChange { field: camel(&column), before: Json(before), after: Json(after) });
+    }
+    Ok(out)
+}
+
+/// The type a foreign-key column of `entity` points to.
+fn reference_kind(entity: &str, column: &str) -> Option<NodeKind> {
+    Some(match column {
+        "id" => entity_of(entity)?.1,
+        "owner_id" | "moved_by" | "created_by" | "user_id" => NodeKind::User,
+        "team_id" => NodeKind::Team,
+        "contact_id" => NodeKind::Contact,
+        "deal_id" => NodeKind::Deal,
+        "pipeline_id" => NodeKind::Pipeline,
+        "stage_id" => NodeKind::Stage,
+        "lost_reason_id" => NodeKind::LostReason,
+        "rescheduled_to_id" => NodeKind::Meeting,
+        _ => return None,
+    })
+}
+
+/// `stage_entered_at` → `stageEnteredAt`.
+fn camel(column: &str) -> String {
+    let mut out = String::with_capacity(column.len());
+    let mut upper = false;
+    for c in column.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_become_graphql_field_names() {
+        assert_eq!(camel("stage_entered_at"), "stageEnteredAt");
+        assert_eq!(camel("amount"), "amount");
+        assert_eq!(reference_kind("DEAL", "stage_id"), Some(NodeKind::Stage));
+        assert_eq!(reference_kind("DEAL", "amount"), None);
+    }
+}

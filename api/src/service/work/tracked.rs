@@ -1,0 +1,200 @@
+//! What the unit of work needs to know about each table it writes: which entity a row is,
+//! who owns it, its version and deletion columns, the domain event a change amounts to,
+//! and which derived data a change touches. Declared once per table, here.
+
+use entity::enums::{DealStatus, Lifecycle, MeetingStatus};
+use entity::{api_key, contact, deal, lost_reason, meeting, pipeline, stage, target, team, user};
+use sea_orm::{ActiveModelTrait, EntityTrait, Value};
+
+/// Derived data a change must keep up to date (see `upkeep`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Derived {
+    Nothing,
+    /// The funnel cells of this deal.
+    Deal,
+    /// The funnel cells of this contact's deals (their lead source is in the key).
+    ContactSource,
+    /// Every funnel cell of this stage's pipeline (positions changed).
+    StagePositions,
+    /// Cached credentials of every process.
+    Credentials,
+}
+
+pub trait Tracked: EntityTrait {
+    /// The `entity` of its events: CONTACT, DEAL, …
+    const NAME: &'static str;
+    fn id_column() -> Self::Column;
+    fn owner_column() -> Option<Self::Column> {
+        None
+    }
+    fn version_column() -> Option<Self::Column>;
+    fn deleted_column() -> Option<Self::Column> {
+        None
+    }
+    /// The domain event a change amounts to, when it is more than CREATED or UPDATED.
+    fn kind(_before: Option<&Self::Model>, _after: &Self::Model) -> Option<&'static str> {
+        None
+    }
+    /// What a change of these columns requires besides the row itself.
+    fn derived(_changes: &Self::ActiveModel) -> Derived {
+        Derived::Nothing
+    }
+    /// Columns never written to the log (secrets).
+    fn secret(_column: &str) -> bool {
+        false
+    }
+}
+
+/// An integer column's value (ids, versions), `None` when null or not an integer.
+pub fn int(value: Value) -> Option<i64> {
+    match value {
+        Value::BigInt(v) => v,
+        Value::Int(v) => v.map(i64::from),
+        _ => None,
+    }
+}
+
+fn set<A: ActiveModelTrait>(changes: &A, column: <A::Entity as EntityTrait>::Column) -> bool {
+    changes.get(column).is_set()
+}
+
+impl Tracked for contact::Entity {
+    const NAME: &'static str = "CONTACT";
+    fn id_column() -> contact::Column {
+        contact::Column::Id
+    }
+    fn owner_column() -> Option<contact::Column> {
+        Some(contact::Column::OwnerId)
+    }
+    fn version_column() -> Option<contact::Column> {
+        Some(contact::Column::Version)
+    }
+    fn deleted_column() -> Option<contact::Column> {
+        Some(contact::Column::DeletedAt)
+    }
+    fn kind(before: Option<&contact::Model>, after: &contact::Model) -> Option<&'static str> {
+        let was = before.map(|b| b.lifecycle);
+        (after.lifecycle == Lifecycle::Disqualified && was != Some(Lifecycle::Disqualified))
+            .then_some("CONTACT_DISQUALIFIED")
+    }
+    fn derived(changes: &contact::ActiveModel) -> Derived {
+        if set(changes, contact::Column::Source) { Derived::ContactSource } else { Derived::Nothing }
+    }
+}
+
+impl Tracked for deal::Entity {
+    const NAME: &'static str = "DEAL";
+    fn id_column() -> deal::Column {
+        deal::Column::Id
+    }
+    fn owner_column() -> Option<deal::Column> {
+        Some(deal::Column::OwnerId)
+    }
+    fn version_column() -> Option<deal::Column> {
+        Some(deal::Column::Version)
+    }
+    fn deleted_column() -> Option<deal::Column> {
+        Some(deal::Column::DeletedAt)
+    }
+    fn kind(before: Option<&deal::Model>, after: &deal::Model) -> Option<&'static str> {
+        let before = before?;
+        match (before.status, after.status) {
+            (DealStatus::Open, DealStatus::Won) => Some("DEAL_WON"),
+            (DealStatus::Open, DealStatus::Lost) => Some("DEAL_LOST"),
+            (DealStatus::Won | DealStatus::Lost, DealStatus::Open) => Some("DEAL_REOPENED"),
+            _ if before.stage_id != after.stage_id => Some("DEAL_MOVED"),
+            _ => None,
+        }
+    }
+    fn derived(_changes: &deal::ActiveModel) -> Derived {
+        Derived::Deal
+    }
+}
+
+impl Tracked for meeting::Entity {
+    const NAME: &'static str = "MEETING";
+    fn id_column() -> meeting::Column {
+        meeting::Column::Id
+    }
+    fn owner_column() -> Option<meeting::Column> {
+        Some(meeting::Column::OwnerId)
+    }
+    fn version_column() -> Option<meeting::Column> {
+        Some(meeting::Column::Version)
+    }
+    fn deleted_column() -> Option<meeting::Column> {
+        Some(meeting::Column::DeletedAt)
+    }
+    fn kind(before: Option<&meeting::Model>, after: &meeting::Model) -> Option<&'static str> {
+        let logged = after.status != MeetingStatus::Scheduled
+            && before.is_none_or(|b| b.status != after.status || b.outcome_logged_at != after.outcome_logged_at);
+        logged.then_some("MEETING_OUTCOME_LOGGED")
+    }
+}
+
+impl Tracked for user::Entity {
+    const NAME: &'static str = "USER";
+    fn id_column() -> user::Column {
+        user::Column::Id
+    }
+    fn version_column() -> Option<user::Column> {
+        Some(user::Column::Version)
+    }
+    fn derived(_changes: &user::ActiveModel) -> Derived {
+        Derived::Credentials
+    }
+    fn secret(column: &str) -> bool {
+        matches!(column, "password_hash" | "token_version")
+    }
+}
+
+impl Tracked for api_key::Entity {
+    const NAME: &'static str = "API_KEY";
+    fn id_column() -> api_key::Column {
+        api_key::Column::Id
+    }
+    fn version_column() -> Option<api_key::Column> {
+        None
+    }
+    fn derived(_changes: &api_key::ActiveModel) -> Derived {
+        Derived::Credentials
+    }
+    fn secret(column: &str) -> bool {
+        column == "key_hash"
+    }
+}
+
+impl Tracked for stage::Entity {
+    const NAME: &'static str = "STAGE";
+    fn id_column() -> stage::Column {
+        stage::Column::Id
+    }
+    fn version_column() -> Option<stage::Column> {
+        Some(stage::Column::Version)
+    }
+    fn derived(changes: &stage::ActiveModel) -> Derived {
+        if set(changes, stage::Column::Position) { Derived::StagePositions } else { Derived::Nothing }
+    }
+}
+
+/// Tables whose rows only need their id and version to be logged.
+macro_rules! plain {
+    ($($module:ident => $name:literal, $version:expr;)*) => {$(
+        impl Tracked for $module::Entity {
+            const NAME: &'static str = $name;
+            fn id_column() -> $module::Column {
+                $module::Column::Id
+            }
+            fn version_column() -> Option<$module::Column> {
+                $version
+            }
+        }
+    )*};
+}
+
+plain! {
+    team => "TEAM", Some(team::Column::Version);
+    pipeline => "PIPELINE", Some(pipeline::Column::Version);
+    lost_reason => "LOST_REASON", Some(lost_reason::Column::Version);
+    target => "TARGET", Some(target::Column::Version);
+}
