@@ -17,6 +17,9 @@ pub enum ApiError {
     InvalidRecords(Vec<InvalidRecord>),
     #[error("{0}")]
     Conflict(String),
+    /// A limit on how much a caller may use at once (e.g. subscriptions per connection).
+    #[error("{0}")]
+    RateLimited(String),
     /// A change-feed cursor older than the log's retention: resync from scratch.
     #[error("this cursor is older than the change log's retention; resync from scratch")]
     CursorExpired,
@@ -77,6 +80,7 @@ impl ApiError {
             Self::BadInput { .. } | Self::InvalidRecords(_) => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
             Self::CursorExpired => "CURSOR_EXPIRED",
+            Self::RateLimited(_) => "RATE_LIMITED",
             Self::Unavailable => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }

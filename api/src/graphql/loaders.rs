@@ -254,6 +254,26 @@ impl Loaders {
     }
 }
 
+impl Loaders {
+    /// The loaders that keep what they loaded, for a subscription to empty before each
+    /// event: a connection lives long, and its events must not show old names.
+    pub fn caches(&self) -> LoaderCaches {
+        LoaderCaches { users: self.users.clone(), stages: self.stages.clone() }
+    }
+}
+
+pub struct LoaderCaches {
+    users: Arc<DataLoader<UsersById, HashMapCache>>,
+    stages: Arc<DataLoader<StagesById, HashMapCache>>,
+}
+
+impl LoaderCaches {
+    pub fn forget(&self) {
+        self.users.clear::<i64>();
+        self.stages.clear::<i64>();
+    }
+}
+
 /// A DataLoader whose batches start when the request is quiet (see `batching`), never on a timer.
 pub(super) fn gated<L: Send + Sync + 'static>(loader: L, gate: &PollGate) -> DataLoader<L> {
     DataLoader::new(loader, gate.spawner()).delay(Duration::ZERO)
