@@ -60,6 +60,8 @@ pub struct AppState {
     /// standard introspection query nests `ofType` deeper than data queries may go.
     pub introspection_schema: CrmSchema,
     pub config: Arc<ServeConfig>,
+    /// Open WebSocket connections per credential.
+    pub ws_connections: Arc<crate::graphql::ws::session::Connections>,
 }
 
 pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppState> {
@@ -99,6 +101,7 @@ pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppSt
         anonymous_schema: make(true, false, Some(limits.max_depth)),
         introspection_schema: make(false, true, None),
         services,
+        ws_connections: crate::graphql::ws::session::Connections::new(config.realtime.max_connections_per_credential),
         config: Arc::new(config),
     })
 }
@@ -136,6 +139,7 @@ pub fn build_router(state: AppState) -> Router {
         .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros));
     Router::new()
         .route("/graphql", get(handler::get).post(handler::post))
+        .route("/graphql/ws", get(crate::graphql::ws::upgrade))
         .route("/graphiql/{file}", get(graphiql::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

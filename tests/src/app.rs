@@ -28,6 +28,10 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// The server's own write path: writes made through it wake its subscribers at once.
     pub writer: Writer,
+    /// The test database's URL (for processes of their own, e.g. a second replica).
+    pub database_url: String,
+    /// The pool the server's background work runs on.
+    pub background_db: DatabaseConnection,
     pub http: reqwest::Client,
     /// SQL statements the server has run so far.
     pub statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -121,22 +125,34 @@ impl TestApp {
             axum::serve(listener, router).await.ok();
         });
         let http = reqwest::Client::new();
-        let app = TestApp { engine, addr, url: format!("http://{addr}"), db: db.clone(), writer, http, statements };
+        let app = TestApp {
+            engine,
+            addr,
+            url: format!("http://{addr}"),
+            db: db.clone(),
+            writer,
+            database_url: url.clone(),
+            background_db: background_db.clone(),
+            http,
+            statements,
+        };
         (app, Cleanup { server, background, background_db, db, drop })
     }
 
-    /// Another server on this test's database, with another configuration (stopped with
-    /// the test, when the shared pool closes).
+    /// Another server on this test's database, with another configuration and its own
+    /// background work (stopped with the test, when the shared pools close).
     pub async fn with_config(&self, cfg: ServeConfig) -> TestApp {
         let dbs = Databases { primary: self.db.clone(), read: self.db.clone() };
         let state = api::app::build_state(dbs, cfg).await.expect("app state");
+        api::app::spawn_background(&state, &self.background_db);
+        let writer = state.services.writer.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let router = api::app::build_router(state);
         tokio::spawn(async move {
             axum::serve(listener, router).await.ok();
         });
-        TestApp { addr, url: format!("http://{addr}"), ..self.clone() }
+        TestApp { addr, url: format!("http://{addr}"), writer, ..self.clone() }
     }
 
     /// POSTs a GraphQL operation with any `Authorization` header value (or none).

@@ -9,6 +9,7 @@
 
 mod app;
 pub mod bench;
+pub mod ws;
 
 pub use app::{Engine, PASSWORD, TestApp, run_test};
 

@@ -6,7 +6,7 @@ mod import;
 mod seed;
 mod serve;
 
-use crate::config::{Cli, Command, ServeConfig};
+use crate::config::{Cli, Command};
 use crate::db;
 
 /// A failure of a command, printed as one line by `main`.
@@ -53,10 +53,10 @@ pub(crate) fn describe(err: crate::error::ApiError) -> CliError {
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    let command = cli.command.unwrap_or(Command::Serve(ServeConfig::default()));
+    let command = cli.command.unwrap_or_else(|| Command::Serve(Box::default()));
     init_logging(&cli.log, matches!(command, Command::Serve(_)));
     match command {
-        Command::Serve(cfg) => serve::serve(&cli.db, cfg).await,
+        Command::Serve(cfg) => serve::serve(&cli.db, *cfg).await,
         Command::Migrate => {
             let dbs = db::connect_all(&cli.db).await?;
             db::migrate(&dbs.primary).await?;

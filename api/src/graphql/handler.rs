@@ -166,6 +166,24 @@ fn label_errors(errors: &mut [ServerError]) {
     }
 }
 
+/// `label_errors` for errors already serialized (subscription messages over WebSocket).
+pub fn label_json_errors(errors: &mut serde_json::Value) {
+    let Some(errors) = errors.as_array_mut() else { return };
+    for err in errors {
+        let message = err["message"].as_str().unwrap_or_default().to_owned();
+        let Some(error) = err.as_object_mut() else { continue };
+        let extensions = error.entry("extensions").or_insert_with(|| serde_json::json!({}));
+        if let Some(ext) = extensions.as_object_mut()
+            && !ext.contains_key("code")
+        {
+            ext.insert("code".into(), code_for_unlabelled(&message).into());
+            if let Some(field) = offending_argument(&message) {
+                ext.insert("field".into(), field.into());
+            }
+        }
+    }
+}
+
 fn code_for_unlabelled(message: &str) -> &'static str {
     let m = message.to_ascii_lowercase();
     let over_a_limit = ["too deep", "too complex", "too many", "recursion", "cannot be greater than"];

@@ -14,17 +14,20 @@ pub mod metric_loaders;
 pub mod mutation;
 pub mod query;
 pub mod shape;
+pub mod subscription;
 pub mod types;
+pub mod ws;
 
-use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{Schema, SchemaBuilder};
 
 use mutation::MutationRoot;
 use query::QueryRoot;
+use subscription::SubscriptionRoot;
 
-pub type CrmSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type CrmSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-pub fn build_schema() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+pub fn build_schema() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot)
 }
 
 /// The SDL checked in as `schema.graphql`.
@@ -69,10 +72,13 @@ mod tests {
             let is_member = line.starts_with(|c: char| c.is_ascii_alphabetic())
                 && !line.starts_with("query:")
                 && !line.starts_with("mutation:")
+                && !line.starts_with("subscription:")
                 && !line.starts_with("schema")
                 && !line.starts_with("directive")
                 && !line.starts_with("scalar");
-            let is_root = line.starts_with("type Query") || line.starts_with("type Mutation");
+            let is_root = line.starts_with("type Query")
+                || line.starts_with("type Mutation")
+                || line.starts_with("type Subscription");
             if (defines_type || is_member) && !described && !is_root {
                 undocumented.push(line.to_owned());
             }

@@ -1,6 +1,6 @@
 //! The root `Query`, merged from one object per domain.
 
-mod changes;
+pub(crate) mod changes;
 mod contacts;
 mod deals;
 mod meetings;

@@ -18,7 +18,7 @@ use crate::bus::{CHANGES_CHANNEL, CREDENTIALS_CHANNEL};
 use crate::error::ApiResult;
 
 /// Arbitrary, fixed: the advisory lock that orders sequence numbers by commit.
-const SEQUENCE_LOCK: i64 = 0x6372_6d5f_7365_71; // "crm_seq"
+const SEQUENCE_LOCK: i64 = 0x0063_726d_5f73_6571; // "crm_seq"
 /// Rows per INSERT: far below either engine's bound-parameter limit (11 columns each).
 const CHUNK: usize = 500;
 

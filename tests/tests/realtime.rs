@@ -1,0 +1,499 @@
+//! Real time (SPEC section 8): the change log written by the one write path, the exact
+//! change feed under concurrent writers, and subscriptions over graphql-transport-ws —
+//! scoped per subscriber, replayed after a reconnect, limited, closed on revocation — on
+//! SQLite and PostgreSQL, through the real server and a real WebSocket client.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+use std::time::{Duration, Instant};
+
+use entity::enums::Role;
+use tests::ws::WsClient;
+use tests::{TestApp, Value, db_test, gid, json};
+
+const CREATE_CONTACT: &str = "mutation($i: CreateContactInput!) { createContact(input: $i) { contact { id version } } }";
+const CREATE_DEAL: &str = "mutation($i: CreateDealInput!) { createDeal(input: $i) { deal { id version } } }";
+const IMPORT: &str = "mutation($i: ImportRecordsInput!) { importRecords(input: $i) { contacts { created } } }";
+
+async fn contact(app: &TestApp, token: &str, input: Value) -> Value {
+    app.ok(token, CREATE_CONTACT, json!({ "i": input })).await["createContact"]["contact"].clone()
+}
+
+async fn pipeline(app: &TestApp, admin: &str) -> Vec<String> {
+    let data = app
+        .ok(
+            admin,
+            "mutation { createPipeline(input: { name: \"Sales\", isDefault: true, stages: [
+                { name: \"Lead\", probability: 10 }, { name: \"Demo\", probability: 40 }] }) {
+              pipeline { stages { id } } } }",
+            json!({}),
+        )
+        .await;
+    let stages = data["createPipeline"]["pipeline"]["stages"].as_array().unwrap();
+    stages.iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect()
+}
+
+/// `n` contacts owned by `owner_email`, in one import (one transaction: `n` events at once).
+async fn import_contacts(app: &TestApp, admin: &str, prefix: &str, n: usize, owner_email: &str) {
+    let contacts: Vec<Value> = (0..n)
+        .map(|i| json!({ "externalId": format!("{prefix}-{i}"), "firstName": format!("{prefix}{i}"), "ownerEmail": owner_email }))
+        .collect();
+    let data = app.ok(admin, IMPORT, json!({ "i": { "contacts": contacts } })).await;
+    assert_eq!(data["importRecords"]["contacts"]["created"], n);
+}
+
+async fn change_cursor(app: &TestApp, token: &str) -> String {
+    app.ok(token, "{ changeCursor }", json!({})).await["changeCursor"].as_str().unwrap().to_owned()
+}
+
+/// Every event the caller sees after `after`, paged through `changes(after:, first:)`.
+async fn feed_after(app: &TestApp, token: &str, mut after: String) -> (Vec<i64>, String) {
+    let query = "query($a: String) { changes(after: $a, first: 100) { events { cursor } endCursor hasNextPage } }";
+    let mut seqs = Vec::new();
+    loop {
+        let page = app.ok(token, query, json!({ "a": after })).await["changes"].clone();
+        seqs.extend(page["events"].as_array().unwrap().iter().map(|e| e["cursor"].as_str().unwrap().parse::<i64>().unwrap()));
+        after = page["endCursor"].as_str().unwrap().to_owned();
+        if page["hasNextPage"] == false {
+            return (seqs, after);
+        }
+    }
+}
+
+db_test!(subscriptions_reach_only_the_subscribers_whose_scope_allows, |app| {
+    let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
+    let north = app.team("North").await;
+    let south = app.team("South").await;
+    let (_, analyst) = app.member("analyst@example.com", Role::Analyst, None).await;
+    let (_, manager) = app.member("manager@example.com", Role::Manager, Some(north)).await;
+    let (a_id, rep_a) = app.member("a@example.com", Role::SalesRep, Some(north)).await;
+    let (_, rep_b) = app.member("b@example.com", Role::SalesRep, Some(north)).await;
+    let (_, rep_c) = app.member("c@example.com", Role::SalesRep, Some(south)).await;
+    let stages = pipeline(&app, &admin).await;
+    let a_id = gid("User", a_id);
+
+    let watch = "subscription { d: dealChanged { cursor op kind changedFields node { title owner { email } } } }";
+    let people = "subscription { c: contactChanged { op kind node { firstName email } } }";
+    let mut clients = Vec::new();
+    for (name, token) in [("admin", &admin), ("analyst", &analyst), ("manager", &manager), ("rep a", &rep_a), ("rep b", &rep_b), ("rep c", &rep_c)] {
+        let mut ws = WsClient::connect(&app.url, token).await;
+        ws.subscribe("d", watch, json!({})).await;
+        ws.subscribe("c", people, json!({})).await;
+        clients.push((name, ws));
+    }
+    // Subscriptions start listening before they are acknowledged by a first event; give
+    // the server a moment to run the subscribe messages.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Rep A's contact and deal, written by the admin.
+    let lead = contact(&app, &admin, json!({ "firstName": "Ada", "email": "ada@example.com", "ownerId": a_id })).await;
+    let deal = app
+        .ok(&admin, CREATE_DEAL, json!({ "i": { "contactId": lead["id"], "title": "Licence", "amount": "100", "ownerId": a_id } }))
+        .await["createDeal"]["deal"]
+        .clone();
+    for (name, ws) in clients.iter_mut().filter(|(n, _)| matches!(*n, "admin" | "analyst" | "manager" | "rep a")) {
+        let mut got = vec![ws.message().await.unwrap(), ws.message().await.unwrap()];
+        got.sort_by_key(|m| m["id"].as_str().unwrap().to_owned());
+        let (person, created) = (&got[0]["payload"], &got[1]["payload"]);
+        assert_eq!(created["data"]["d"]["op"], "CREATED", "{name}: {created}");
+        assert_eq!(created["data"]["d"]["node"], json!({ "title": "Licence", "owner": { "email": "a@example.com" } }), "{name}");
+        assert!(created["data"]["d"]["changedFields"].as_array().unwrap().contains(&json!("title")), "{name}");
+        assert_eq!(person["data"]["c"]["node"]["firstName"], "Ada", "{name}");
+        if *name == "analyst" {
+            assert_eq!(person["data"]["c"]["node"]["email"], Value::Null, "analysts get PII null");
+            assert_eq!(person["errors"][0]["extensions"]["code"], "FORBIDDEN", "{person}");
+        } else {
+            assert_eq!(person["data"]["c"]["node"]["email"], "ada@example.com", "{name}");
+        }
+    }
+    // Reps B and C saw none of it: their next message is their own marker.
+    for (name, token) in [("rep b", &rep_b), ("rep c", &rep_c)] {
+        contact(&app, token, json!({ "firstName": format!("{name} marker") })).await;
+        let ws = &mut clients.iter_mut().find(|(n, _)| *n == name).unwrap().1;
+        let first = ws.next("c").await;
+        assert_eq!(first["data"]["c"]["node"]["firstName"], format!("{name} marker"), "{name} saw another rep's record");
+    }
+
+    // Rep A moves the deal: a DEAL_MOVED event with the stage as a changed field.
+    app.ok(
+        &rep_a,
+        "mutation($i: MoveDealInput!) { moveDeal(input: $i) { deal { id } } }",
+        json!({ "i": { "id": deal["id"], "version": deal["version"], "stageId": stages[1] } }),
+    )
+    .await;
+    let ws = &mut clients.iter_mut().find(|(n, _)| *n == "manager").unwrap().1;
+    // The manager also saw rep B's marker (same team) before the move.
+    assert_eq!(ws.next("c").await["data"]["c"]["node"]["firstName"], "rep b marker");
+    let moved = ws.next("d").await;
+    assert_eq!(moved["data"]["d"]["op"], "UPDATED");
+    assert_eq!(moved["data"]["d"]["kind"], "DEAL_MOVED");
+    assert!(moved["data"]["d"]["changedFields"].as_array().unwrap().contains(&json!("stageId")), "{moved}");
+    for (_, ws) in clients {
+        ws.close().await;
+    }
+});
+
+db_test!(changes_replays_what_a_client_missed_then_goes_live, |app| {
+    let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
+    let (_, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
+    let (_, other) = app.signed_in("other@example.com", Role::SalesRep, None).await;
+    let start = change_cursor(&app, &rep).await;
+    import_contacts(&app, &admin, "early", 100, "rep@example.com").await;
+    import_contacts(&app, &admin, "theirs", 20, "other@example.com").await;
+
+    let feed = "subscription($a: String) { changes(after: $a) { cursor op entity node { ... on Contact { firstName } } } }";
+    let mut ws = WsClient::connect(&app.url, &rep).await;
+    ws.subscribe("f", feed, json!({ "a": start })).await;
+    let mut cursors = Vec::new();
+    for i in 0..100 {
+        let event = ws.next("f").await["data"]["changes"].clone();
+        assert_eq!(event["node"]["firstName"], format!("early{i}"), "replayed in order");
+        cursors.push(event["cursor"].as_str().unwrap().parse::<i64>().unwrap());
+    }
+    // Live: a new contact arrives after the replay, and nothing of the other rep's.
+    contact(&app, &rep, json!({ "firstName": "live" })).await;
+    let live = ws.next("f").await["data"]["changes"].clone();
+    assert_eq!(live["node"]["firstName"], "live");
+    cursors.push(live["cursor"].as_str().unwrap().parse().unwrap());
+    ws.quiet_for(Duration::from_millis(500)).await;
+    let last = live["cursor"].as_str().unwrap().to_owned();
+    ws.close().await;
+
+    // Offline: 100 more are written. Reconnecting with the last cursor replays exactly
+    // those, in order, and then goes live again.
+    import_contacts(&app, &admin, "missed", 100, "rep@example.com").await;
+    contact(&app, &other, json!({ "firstName": "not mine" })).await;
+    let mut ws = WsClient::connect(&app.url, &rep).await;
+    ws.subscribe("f", feed, json!({ "a": last })).await;
+    for i in 0..100 {
+        let event = ws.next("f").await["data"]["changes"].clone();
+        assert_eq!(event["node"]["firstName"], format!("missed{i}"));
+        cursors.push(event["cursor"].as_str().unwrap().parse().unwrap());
+    }
+    contact(&app, &rep, json!({ "firstName": "live again" })).await;
+    assert_eq!(ws.next("f").await["data"]["changes"]["node"]["firstName"], "live again");
+    assert!(cursors.windows(2).all(|w| w[0] < w[1]), "strictly increasing cursors: no repeat");
+    // The replay and the HTTP feed agree exactly.
+    let (http, _) = feed_after(&app, &rep, start.clone()).await;
+    assert_eq!(&http[..cursors.len()], &cursors[..]);
+
+    // An expired cursor fails the subscription with CURSOR_EXPIRED.
+    let retention = api::service::changes::retention::Retention {
+        events: chrono::Duration::zero(),
+        idempotency_keys: chrono::Duration::hours(24),
+    };
+    api::service::changes::retention::purge(&app.db, retention, api::service::now() + chrono::Duration::seconds(1))
+        .await
+        .unwrap();
+    ws.subscribe("old", feed, json!({ "a": start })).await;
+    let refused = ws.message().await.unwrap();
+    assert_eq!(refused["id"], "old");
+    let errors = if refused["type"] == "error" { refused["payload"].clone() } else { refused["payload"]["errors"].clone() };
+    assert_eq!(errors[0]["extensions"]["code"], "CURSOR_EXPIRED", "{refused}");
+    ws.close().await;
+});
+
+db_test!(concurrent_writers_and_cursor_readers_never_skip_or_repeat, |app| {
+    let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
+    let start = change_cursor(&app, &admin).await;
+    let mut ws = WsClient::connect(&app.url, &admin).await;
+    ws.subscribe("f", "subscription($a: String) { changes(after: $a) { cursor } }", json!({ "a": start })).await;
+    const WRITERS: usize = 6;
+    const EACH: usize = 25;
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let (app, admin) = (app.clone(), admin.clone());
+            tokio::spawn(async move {
+                for i in 0..EACH {
+                    contact(&app, &admin, json!({ "firstName": format!("w{w}-{i}") })).await;
+                }
+            })
+        })
+        .collect();
+    // A reader polling the feed while the writers commit in whatever order they do.
+    let reader = {
+        let (app, admin, start) = (app.clone(), admin.clone(), start.clone());
+        tokio::spawn(async move {
+            let (mut seen, mut cursor) = (Vec::new(), start);
+            while seen.len() < WRITERS * EACH {
+                let (more, next) = feed_after(&app, &admin, cursor).await;
+                seen.extend(more);
+                cursor = next;
+            }
+            seen
+        })
+    };
+    for w in writers {
+        w.await.unwrap();
+    }
+    let polled = tokio::time::timeout(Duration::from_secs(60), reader).await.expect("reader caught up").unwrap();
+    let mut streamed = Vec::new();
+    while streamed.len() < WRITERS * EACH {
+        streamed.push(ws.next("f").await["data"]["changes"]["cursor"].as_str().unwrap().parse::<i64>().unwrap());
+    }
+    let (everything, _) = feed_after(&app, &admin, start).await;
+    assert_eq!(everything.len(), WRITERS * EACH, "one event per write");
+    assert_eq!(polled, everything, "the polling reader skipped or repeated an event");
+    assert_eq!(streamed, everything, "the subscriber skipped or repeated an event");
+    let in_table = app.count("SELECT COUNT(*) FROM change_events WHERE entity = 'CONTACT'").await;
+    assert_eq!(in_table, (WRITERS * EACH) as i64);
+    ws.close().await;
+});
+
+db_test!(a_failed_write_leaves_no_event, |app| {
+    let (_, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
+    let lead = contact(&app, &rep, json!({ "firstName": "Ada" })).await;
+    let events = || app.count("SELECT COUNT(*) FROM change_events");
+    let before = events().await;
+    // Refused before anything is written.
+    let stale = "mutation($i: UpdateContactInput!) { updateContact(input: $i) { contact { id } } }";
+    let conflict = app.err(&rep, stale, json!({ "i": { "id": lead["id"], "version": 7, "firstName": "X" } })).await;
+    assert_eq!(conflict["code"], "CONFLICT");
+    assert_eq!(events().await, before);
+
+    // Fails after the events were appended: storing the idempotent result is the last
+    // statement before the commit, and a trigger makes it fail. Both roll back.
+    let (create, drop) = match app.engine {
+        tests::Engine::Sqlite => (
+            "CREATE TRIGGER forced_failure BEFORE UPDATE ON idempotency_keys BEGIN SELECT RAISE(ABORT, 'forced'); END"
+                .to_owned(),
+            "DROP TRIGGER forced_failure",
+        ),
+        tests::Engine::Postgres => (
+            "CREATE FUNCTION forced_failure() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'forced'; END $$; \
+             CREATE TRIGGER forced_failure BEFORE UPDATE ON idempotency_keys FOR EACH ROW EXECUTE FUNCTION forced_failure()"
+                .to_owned(),
+            "DROP TRIGGER forced_failure ON idempotency_keys",
+        ),
+    };
+    use sea_orm::ConnectionTrait;
+    app.db.execute_unprepared(&create).await.unwrap();
+    let schedule = "mutation($i: ScheduleMeetingInput!) { scheduleMeeting(input: $i) { meeting { id } } }";
+    let input = json!({ "i": { "contactId": lead["id"], "kind": "CALL", "scheduledAt": "2026-05-01T10:00:00Z", "clientKey": "k1" } });
+    let failed = app.err(&rep, schedule, input.clone()).await;
+    assert_eq!(failed["code"], "INTERNAL_SERVER_ERROR");
+    assert_eq!(events().await, before, "the appended events rolled back with the write");
+    assert_eq!(app.count("SELECT COUNT(*) FROM meetings").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM idempotency_keys").await, 0);
+    app.db.execute_unprepared(drop).await.unwrap();
+    // The same request now goes through, once.
+    app.ok(&rep, schedule, input.clone()).await;
+    app.ok(&rep, schedule, input).await;
+    assert_eq!(events().await, before + 1);
+    let kinds = app.count("SELECT COUNT(*) FROM change_events WHERE entity = 'MEETING' AND op = 'CREATED'").await;
+    assert_eq!(kinds, 1);
+});
+
+db_test!(revoked_credentials_close_their_sockets_at_once, |app| {
+    let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
+    let (rep_id, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
+    let key = app
+        .ok(&admin, "mutation { createApiKey(input: { name: \"BI\" }) { key apiKey { id } } }", json!({}))
+        .await["createApiKey"]
+        .clone();
+    let mut by_key = WsClient::connect(&app.url, key["key"].as_str().unwrap()).await;
+    by_key.subscribe("d", "subscription { dealChanged { cursor } }", json!({})).await;
+    let mut by_rep = WsClient::connect(&app.url, &rep).await;
+    by_rep.subscribe("d", "subscription { dealChanged { cursor } }", json!({})).await;
+
+    let revoked = Instant::now();
+    app.ok(&admin, "mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { revokedAt } } }", json!({ "id": key["apiKey"]["id"] }))
+        .await;
+    let closed = by_key.closed_within(Duration::from_secs(3)).await;
+    assert_eq!(closed.code, 4403, "{closed:?}");
+    assert!(revoked.elapsed() < Duration::from_secs(1), "closed after {:?}", revoked.elapsed());
+
+    let deactivated = Instant::now();
+    let update = "mutation($i: UpdateUserInput!) { updateUser(input: $i) { user { active } } }";
+    app.ok(&admin, update, json!({ "i": { "id": gid("User", rep_id), "version": 1, "active": false } })).await;
+    let closed = by_rep.closed_within(Duration::from_secs(3)).await;
+    assert_eq!(closed.code, 4403, "{closed:?}");
+    assert!(deactivated.elapsed() < Duration::from_secs(1), "closed after {:?}", deactivated.elapsed());
+
+    // Credentials are checked in connection_init like HTTP ones.
+    for payload in [json!({}), json!({ "authorization": "Bearer nonsense" }), json!({ "Authorization": format!("Bearer {rep}") })] {
+        let mut ws = WsClient::open(&app.url).await;
+        ws.init(payload.clone()).await;
+        let refused = ws.closed_within(Duration::from_secs(3)).await;
+        assert_eq!(refused.code, 4403, "{payload}: {refused:?}");
+    }
+    // The key is matched case-insensitively.
+    let mut ws = WsClient::open(&app.url).await;
+    ws.init(json!({ "AUTHORIZATION": format!("Bearer {admin}") })).await;
+    assert_eq!(ws.message().await.unwrap()["type"], "connection_ack");
+    ws.close().await;
+});
+
+db_test!(subscription_limits_are_enforced, |app| {
+    let mut cfg = api::config::ServeConfig::default();
+    cfg.auth.credential_cache_ms = 3_600_000;
+    cfg.realtime.max_subscriptions = 2;
+    cfg.realtime.max_connections_per_credential = 2;
+    let limited = app.with_config(cfg).await;
+    let (_, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
+
+    // Streams start when first polled: open the subscriptions one at a time, each proven
+    // live by an event, then the one over the limit.
+    let mut ws = WsClient::connect(&limited.url, &rep).await;
+    let watch = "subscription { contactChanged { node { firstName } } }";
+    ws.subscribe("1", watch, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    contact(&limited, &rep, json!({ "firstName": "one" })).await;
+    assert_eq!(ws.next("1").await["data"]["contactChanged"]["node"]["firstName"], "one");
+    ws.subscribe("2", watch, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    contact(&limited, &rep, json!({ "firstName": "two" })).await;
+    let mut got = vec![ws.message().await.unwrap(), ws.message().await.unwrap()];
+    got.sort_by_key(|m| m["id"].as_str().unwrap().to_owned());
+    assert_eq!((got[0]["id"].as_str(), got[1]["id"].as_str()), (Some("1"), Some("2")));
+    ws.subscribe("3", "subscription { dealChanged { cursor } }", json!({})).await;
+    let refused = ws.message().await.unwrap();
+    assert_eq!(refused["id"], "3", "{refused}");
+    let errors = if refused["type"] == "error" { refused["payload"].clone() } else { refused["payload"]["errors"].clone() };
+    assert_eq!(errors[0]["extensions"]["code"], "RATE_LIMITED", "{refused}");
+    // Completing one frees its slot.
+    ws.send(json!({ "id": "2", "type": "complete" })).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    ws.subscribe("3", watch, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    contact(&limited, &rep, json!({ "firstName": "three" })).await;
+    let mut got = ws.data_messages(2).await;
+    got.sort_by_key(|m| m["id"].as_str().unwrap().to_owned());
+    assert_eq!((got[0]["id"].as_str(), got[1]["id"].as_str()), (Some("1"), Some("3")), "{got:?}");
+
+    // Documents are limited as on HTTP: aliases (checked before anything runs) and depth.
+    let aliases: String = (0..16).map(|i| format!("a{i}: dealChanged {{ cursor }} ")).collect();
+    ws.subscribe("4", &format!("subscription {{ {aliases} }}"), json!({})).await;
+    let too_many = ws.message().await.unwrap();
+    assert_eq!((too_many["id"].as_str(), too_many["type"].as_str()), (Some("4"), Some("error")), "{too_many}");
+    assert_eq!(too_many["payload"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX");
+    let deep = "subscription { dealChanged { node { contact { deals(first: 1) { nodes { contact { deals(first: 1) {
+        nodes { contact { deals(first: 1) { nodes { contact { firstName } } } } } } } } } } } } }";
+    ws.subscribe("5", deep, json!({})).await;
+    let too_deep = ws.message().await.unwrap();
+    assert_eq!((too_deep["id"].as_str(), too_deep["type"].as_str()), (Some("5"), Some("error")), "{too_deep}");
+    assert_eq!(too_deep["payload"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "{too_deep}");
+
+    // Connections per credential.
+    let second = WsClient::connect(&limited.url, &rep).await;
+    let mut third = WsClient::open(&limited.url).await;
+    third.init(json!({ "Authorization": format!("Bearer {rep}") })).await;
+    assert_eq!(third.closed_within(Duration::from_secs(3)).await.code, 4429);
+    second.close().await;
+    ws.close().await;
+    // Subscriptions are a WebSocket operation only.
+    let over_http = app.gql(Some(&rep), "subscription { dealChanged { cursor } }", json!({})).await;
+    assert!(over_http["errors"][0]["extensions"]["code"].is_string(), "{over_http}");
+});
+
+db_test!(a_client_that_stops_reading_is_closed, |app| {
+    let mut cfg = api::config::ServeConfig::default();
+    cfg.auth.credential_cache_ms = 3_600_000;
+    cfg.realtime.event_buffer = 8;
+    let limited = app.with_config(cfg).await;
+    let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
+    let mut ws = WsClient::connect_with_receive_buffer(&limited.url, &admin, 4096).await;
+    ws.subscribe("c", "subscription { contactChanged { cursor op changedFields } }", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Through the limited server's own write path, so its subscribers are woken at once.
+    for batch in 0..3 {
+        import_contacts(&limited, &admin, &format!("burst{batch}"), 1000, "admin@example.com").await;
+    }
+    // The client has read nothing so far; now it drains what reached it and must find the
+    // close frame at the end instead of all 3000 events.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut delivered = 0;
+    let closed = loop {
+        match ws.message_within(Duration::from_secs(15)).await.expect("closed in time") {
+            Ok(_) => delivered += 1,
+            Err(closed) => break closed,
+        }
+    };
+    assert_eq!(closed.code, 4499, "{closed:?} after {delivered} messages");
+    assert!(delivered < 3000, "{delivered}");
+});
+
+#[cfg(crm_test_postgres)]
+mod replicas {
+    use super::*;
+
+    /// A `crm-api serve` process on the test's database.
+    struct Replica {
+        child: std::process::Child,
+        url: String,
+    }
+
+    impl Replica {
+        async fn start(app: &TestApp) -> Replica {
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let child = std::process::Command::new(env!("CARGO_BIN_EXE_replica"))
+                .arg("serve")
+                .env("DATABASE_URL", &app.database_url)
+                .env("CRM_LISTEN", format!("127.0.0.1:{port}"))
+                // Long enough that only the shared bus can explain a change seen within 1 s.
+                .env("CRM_CREDENTIAL_CACHE_MS", "60000")
+                .env("CRM_LOG", "warn")
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("replica starts");
+            let url = format!("http://127.0.0.1:{port}");
+            for _ in 0..100 {
+                if let Ok(r) = app.http.get(format!("{url}/readyz")).send().await
+                    && r.status().is_success()
+                {
+                    return Replica { child, url };
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("the replica did not become ready");
+        }
+
+        fn on(&self, app: &TestApp) -> TestApp {
+            TestApp { url: self.url.clone(), ..app.clone() }
+        }
+    }
+
+    impl Drop for Replica {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_processes_share_events_and_credential_changes() {
+        tests::run_test(tests::Engine::Postgres, |app: TestApp| async move {
+            let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
+            let (rep_id, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
+            let (one, two) = (Replica::start(&app).await, Replica::start(&app).await);
+            let (first, second) = (one.on(&app), two.on(&app));
+
+            let mut ws = WsClient::connect(&second.url, &rep).await;
+            ws.subscribe("c", "subscription { contactChanged { op node { firstName } } }", json!({})).await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let written = Instant::now();
+            contact(&first, &rep, json!({ "firstName": "from replica one" })).await;
+            let event = ws.next("c").await;
+            assert!(written.elapsed() < Duration::from_secs(1), "arrived after {:?}", written.elapsed());
+            assert_eq!(event["data"]["contactChanged"]["node"]["firstName"], "from replica one");
+
+            // Warm replica two's credential cache, then deactivate the rep through replica one.
+            second.ok(&rep, "{ me { id } }", json!({})).await;
+            let update = "mutation($i: UpdateUserInput!) { updateUser(input: $i) { user { active } } }";
+            let deactivated = Instant::now();
+            first.ok(&admin, update, json!({ "i": { "id": gid("User", rep_id), "version": 1, "active": false } })).await;
+            loop {
+                let body = second.gql(Some(&rep), "{ me { id } }", json!({})).await;
+                if body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED" {
+                    break;
+                }
+                assert!(deactivated.elapsed() < Duration::from_secs(1), "still accepted after {:?}", deactivated.elapsed());
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let closed = ws.closed_within(Duration::from_secs(3)).await;
+            assert_eq!(closed.code, 4403);
+            assert!(deactivated.elapsed() < Duration::from_secs(1), "socket closed after {:?}", deactivated.elapsed());
+        })
+        .await;
+    }
+}
