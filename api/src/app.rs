@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use sea_orm::DatabaseConnection;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use sea_orm::DatabaseConnection;
 use tower_http::LatencyUnit;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -19,8 +19,8 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::auth::external::ExternalTokens;
-use crate::bus::Bus;
 use crate::auth::token::{TokenKeys, load_or_create_secret};
+use crate::bus::Bus;
 use crate::config::ServeConfig;
 use crate::db::Databases;
 use crate::error::{ApiError, ApiResult};
@@ -68,7 +68,7 @@ pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppSt
     let secret = load_or_create_secret(&dbs.primary, config.auth.jwt_secret.as_deref()).await?;
     let external = ExternalTokens::from_config(&config.auth).map_err(|e| ApiError::bad_input("configuration", e))?;
     let credential_cache = Arc::new(CredentialCache::new(Duration::from_millis(config.auth.credential_cache_ms)));
-    let bus = Bus::new(credential_cache.clone(), config.realtime.event_buffer);
+    let bus = Bus::new(credential_cache.clone());
     let services = Services {
         writer: Writer::new(dbs.primary.clone(), bus.clone()),
         bus,

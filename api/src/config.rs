@@ -158,7 +158,8 @@ pub struct RealtimeConfig {
     #[arg(long, env = "CRM_WS_MAX_CONNECTIONS_PER_CREDENTIAL", default_value_t = 10)]
     pub max_connections_per_credential: usize,
 
-    /// Events a subscriber may fall behind before its connection is closed (4008).
+    /// Messages queued for one WebSocket connection; a client that falls further behind
+    /// is closed (4499) instead of growing memory.
     #[arg(long, env = "CRM_WS_EVENT_BUFFER", default_value_t = 1024)]
     pub event_buffer: usize,
 

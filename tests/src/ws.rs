@@ -54,9 +54,10 @@ impl WsClient {
         let socket = tokio::net::TcpSocket::new_v4().expect("socket");
         socket.set_recv_buffer_size(bytes).expect("receive buffer");
         let stream = socket.connect(addr).await.expect("TCP connects");
-        let (socket, _) = tokio_tungstenite::client_async(request(base_url), tokio_tungstenite::MaybeTlsStream::Plain(stream))
-            .await
-            .expect("WebSocket connects");
+        let (socket, _) =
+            tokio_tungstenite::client_async(request(base_url), tokio_tungstenite::MaybeTlsStream::Plain(stream))
+                .await
+                .expect("WebSocket connects");
         WsClient { socket }.signed_in(token).await
     }
 
@@ -101,7 +102,8 @@ impl WsClient {
                     return Some(Ok(value));
                 }
                 Some(Ok(Message::Close(frame))) => {
-                    let (code, reason) = frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((1005, String::new()));
+                    let (code, reason) =
+                        frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((1005, String::new()));
                     return Some(Err(Closed { code, reason }));
                 }
                 Some(Ok(_)) => continue,
@@ -151,10 +153,12 @@ impl WsClient {
     }
 
     pub async fn close(mut self) {
-        let _ = self.socket.close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
-            code: CloseCode::Normal,
-            reason: "done".into(),
-        }))
-        .await;
+        let _ = self
+            .socket
+            .close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+                code: CloseCode::Normal,
+                reason: "done".into(),
+            }))
+            .await;
     }
 }

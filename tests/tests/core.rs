@@ -989,8 +989,9 @@ db_test!(change_feed_resyncs_an_offline_client, |app| {
 
     // Reassigned to another rep: the rep sees it leave once, without data; the new owner
     // sees the change with its data.
-    let version = app.ok(&admin, "query($id: ID!) { contact(id: $id) { version } }", json!({ "id": fresh["id"] })).await
-        ["contact"]["version"]
+    let version = app
+        .ok(&admin, "query($id: ID!) { contact(id: $id) { version } }", json!({ "id": fresh["id"] }))
+        .await["contact"]["version"]
         .clone();
     let other_gid = app.ok(&other, "{ me { id } }", json!({})).await["me"]["id"].clone();
     let moved = "mutation($i: UpdateContactInput!) { updateContact(input: $i) { contact { id } } }";

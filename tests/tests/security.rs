@@ -506,7 +506,8 @@ db_test!(authorization_matrix_matches_the_spec_for_every_role, |app| {
         (&reps[0], "SALES_REP 0", vec![0], true),
         (&reps[3], "SALES_REP 3", vec![3], true),
     ];
-    let lists = "{ contacts { totalCount nodes { id } } deals { totalCount nodes { id } } meetings { totalCount nodes { id } }
+    let lists =
+        "{ contacts { totalCount nodes { id } } deals { totalCount nodes { id } } meetings { totalCount nodes { id } }
                    pipelines { stages { deals { totalCount } } }
                    feed: changes(first: 100) { events { entity recordId } } }";
     for (token, role, sees, writes) in &roles {

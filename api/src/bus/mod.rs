@@ -13,6 +13,12 @@ use tokio::sync::{broadcast, watch};
 
 use crate::service::credential_cache::CredentialCache;
 
+/// Events kept in memory for live subscribers (shared, not per subscriber). A subscriber
+/// further behind than this misses events: a typed subscription is closed, `changes`
+/// reads them from the log. Large enough for a big import's burst; a subscriber's own
+/// backlog is bounded much lower, per connection (`CRM_WS_EVENT_BUFFER`).
+const FANOUT_BUFFER: usize = 65_536;
+
 /// NOTIFY channel carrying the highest committed `seq` of a transaction.
 pub const CHANGES_CHANNEL: &str = "crm_changes";
 /// NOTIFY channel saying that a user or an API key changed; the payload is the sending
@@ -36,8 +42,8 @@ struct Inner {
 
 impl Bus {
     /// The bus of a serving process, which drops `cache` whenever credentials change.
-    pub fn new(cache: Arc<CredentialCache>, buffer: usize) -> Self {
-        Self::build(Some(cache), buffer)
+    pub fn new(cache: Arc<CredentialCache>) -> Self {
+        Self::build(Some(cache), FANOUT_BUFFER)
     }
 
     /// The bus of a one-shot command (CLI, seed): nobody listens in this process, but on

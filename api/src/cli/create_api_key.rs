@@ -12,10 +12,13 @@ pub async fn create_api_key(db_cfg: &DbConfig, cfg: CreateApiKeyConfig) -> Resul
     db::migrate(&dbs.primary).await?;
     let admin = super::acting_admin(&dbs.primary, cfg.as_email.as_deref()).await?;
     let expires_at = cfg.expires_in_days.map(|days| crate::service::now() + chrono::Duration::days(i64::from(days)));
-    let (record, key) =
-        api_keys::create(&admin, &super::writer(&dbs), ApiKeyForCreate { name: cfg.name, role: Some(role), expires_at })
-            .await
-            .map_err(super::describe)?;
+    let (record, key) = api_keys::create(
+        &admin,
+        &super::writer(&dbs),
+        ApiKeyForCreate { name: cfg.name, role: Some(role), expires_at },
+    )
+    .await
+    .map_err(super::describe)?;
     eprintln!(
         "created API key {} ({:?}, prefix {}); it is shown only now:",
         record.name, record.role, record.key_prefix

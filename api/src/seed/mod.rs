@@ -24,10 +24,10 @@ use sea_orm::{
 };
 
 use crate::auth::password::hash_password;
-use crate::config::SeedConfig;
 use crate::bus::Bus;
-use crate::service::work::{Actor, Writer};
+use crate::config::SeedConfig;
 use crate::error::ApiResult;
+use crate::service::work::{Actor, Writer};
 use progress::Progress;
 
 pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.example";

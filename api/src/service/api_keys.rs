@@ -5,9 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use entity::api_key::{self, Column};
 use entity::enums::Role;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder, Set};
 
 use super::scope::ensure_admin;
 use super::validate;

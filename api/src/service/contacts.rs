@@ -4,9 +4,7 @@ use chrono::{DateTime, Utc};
 use entity::contact::{self, Column};
 use entity::enums::Lifecycle;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, Select, Set,
-};
+use sea_orm::{Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, Select, Set};
 
 use super::filter::{self, OneOf, Range};
 use super::page::{self, KeyKind, Page, PageRequest, SortKey};

@@ -7,8 +7,8 @@ use entity::enums::DealStatus;
 use entity::{deal_stage_event, lost_reason, stage};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Select, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Select, Set,
 };
 
 use super::filter::{self, OneOf, Range};
@@ -268,7 +268,13 @@ fn ensure_open(deal: &deal::Model) -> ApiResult<()> {
 }
 
 /// Moves an open deal to another stage of its pipeline, recording the move.
-pub async fn move_to(principal: &Principal, w: &Writer, id: i64, version: i32, stage_id: i64) -> ApiResult<deal::Model> {
+pub async fn move_to(
+    principal: &Principal,
+    w: &Writer,
+    id: i64,
+    version: i32,
+    stage_id: i64,
+) -> ApiResult<deal::Model> {
     let mut work = w.begin(principal).await?;
     let deal = for_write(principal, work.db(), id, version).await?;
     ensure_open(&deal)?;
@@ -291,7 +297,13 @@ pub async fn move_to(principal: &Principal, w: &Writer, id: i64, version: i32, s
 }
 
 /// Closes an open deal as WON or LOST.
-pub async fn close(principal: &Principal, w: &Writer, id: i64, version: i32, outcome: Outcome) -> ApiResult<deal::Model> {
+pub async fn close(
+    principal: &Principal,
+    w: &Writer,
+    id: i64,
+    version: i32,
+    outcome: Outcome,
+) -> ApiResult<deal::Model> {
     let mut work = w.begin(principal).await?;
     let deal = for_write(principal, work.db(), id, version).await?;
     ensure_open(&deal)?;

@@ -5,9 +5,8 @@ use chrono::{DateTime, Utc};
 use entity::enums::Role;
 use entity::{target, team, user};
 use sea_orm::sea_query::Expr;
-use sea_orm::{QuerySelect, 
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder, Select,
-    Set,
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 
 use super::filter::{self, OneOf};
@@ -145,9 +144,8 @@ pub async fn update_user(principal: &Principal, w: &Writer, id: i64, input: User
         let current = users::find_by_id(work.db(), id).await?.ok_or(ApiError::NotFound("User"))?;
         changes.token_version = Set(current.token_version + 1);
     }
-    let target = Target::new(id, "User")
-        .version(Some(input.version))
-        .unique("email", "a user with this email already exists");
+    let target =
+        Target::new(id, "User").version(Some(input.version)).unique("email", "a user with this email already exists");
     let updated = work.update::<user::Entity>(target, changes).await?;
     work.commit().await?;
     Ok(updated)

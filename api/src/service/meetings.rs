@@ -4,16 +4,14 @@ use chrono::{DateTime, Duration, Utc};
 use entity::enums::{MeetingKind, MeetingStatus};
 use entity::meeting::{self, Column};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, Select, Set,
-};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, Select, Set};
 use serde::Serialize;
 
 use super::filter::{self, OneOf, Range};
 use super::idempotency::Claim;
-use super::work::{Begun, Target, Work, Writer};
 use super::page::{self, KeyKind, Page, PageRequest, SortKey};
 use super::scope::{ensure_can_own, ensure_can_write, owner_condition};
+use super::work::{Begun, Target, Work, Writer};
 use super::{contacts, deals, read, validate};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
@@ -141,7 +139,11 @@ pub async fn schedule(principal: &Principal, w: &Writer, input: MeetingForSchedu
     Ok(created)
 }
 
-async fn insert_meeting(principal: &Principal, work: &mut Work, input: &MeetingForSchedule) -> ApiResult<meeting::Model> {
+async fn insert_meeting(
+    principal: &Principal,
+    work: &mut Work,
+    input: &MeetingForSchedule,
+) -> ApiResult<meeting::Model> {
     let db = work.db();
     let owner_id = input.owner_id.unwrap_or(principal.user_id);
     ensure_can_own(principal, db, owner_id).await?;

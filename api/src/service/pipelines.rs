@@ -3,9 +3,7 @@
 
 use entity::{lost_reason, pipeline, stage};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder, Set, Statement,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder, Set, Statement};
 
 use super::scope::ensure_admin;
 use super::validate;
@@ -101,8 +99,7 @@ pub async fn create_pipeline(
     if is_default {
         let defaults = pipeline::Entity::find().filter(pipeline::Column::IsDefault.eq(true)).all(work.db()).await?;
         for previous in defaults {
-            let changes =
-                pipeline::ActiveModel { is_default: Set(false), updated_at: Set(now), ..Default::default() };
+            let changes = pipeline::ActiveModel { is_default: Set(false), updated_at: Set(now), ..Default::default() };
             work.update::<pipeline::Entity>(Target::new(previous.id, "Pipeline"), changes).await?;
         }
     }
@@ -178,7 +175,12 @@ pub struct StageForUpdate {
     pub position: Option<i32>,
 }
 
-pub async fn update_stage(principal: &Principal, w: &Writer, id: i64, input: StageForUpdate) -> ApiResult<stage::Model> {
+pub async fn update_stage(
+    principal: &Principal,
+    w: &Writer,
+    id: i64,
+    input: StageForUpdate,
+) -> ApiResult<stage::Model> {
     ensure_admin(principal)?;
     let mut changes = stage::ActiveModel { updated_at: Set(super::now()), ..Default::default() };
     if let Some(name) = &input.name {
@@ -188,7 +190,8 @@ pub async fn update_stage(principal: &Principal, w: &Writer, id: i64, input: Sta
         changes.probability = Set(probability(p)?);
     }
     let mut work = w.begin(principal).await?;
-    let target = Target::new(id, "Stage").version(Some(input.version)).unique("position", "another stage has this position");
+    let target =
+        Target::new(id, "Stage").version(Some(input.version)).unique("position", "another stage has this position");
     let current = work.update::<stage::Entity>(target, changes).await?;
     if let Some(position) = input.position {
         reorder(&mut work, current.pipeline_id, id, position).await?;

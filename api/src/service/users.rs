@@ -9,8 +9,8 @@ use crate::auth::Principal;
 use crate::auth::password::{hash_password, verify_against_dummy, verify_password};
 use crate::auth::token::TokenKeys;
 use crate::error::{ApiError, ApiResult};
-use crate::service::work::Work;
 use crate::service::credential_cache::CredentialCache;
+use crate::service::work::Work;
 
 /// Turns a bearer token into a principal, checking that the user still exists, is active
 /// and has not had their tokens revoked since this one was issued. The signature and expiry

@@ -26,23 +26,23 @@ impl NodeQuery {
 pub async fn load(ctx: &Context<'_>, kind: NodeKind, id: i64) -> Result<Option<Node>> {
     let loaders = ctx.loaders()?;
     Ok(match kind {
-            NodeKind::User => loaders.users.load_one(id).await?.map(|m| Node::User(User(m))),
-            NodeKind::Team => loaders.teams.load_one(id).await?.map(|m| Node::Team(Team(m))),
-            NodeKind::Target => {
-                let filter = TargetFilter { id: Some(id), ..Default::default() };
-                directory::targets(ctx.principal()?, ctx.db(), &filter).await?.pop().map(|m| Node::Target(Target(m)))
-            }
-            NodeKind::Contact => loaders.contacts.load_one(id).await?.map(|m| Node::Contact(Contact(m))),
-            NodeKind::Deal => loaders.deals.load_one(id).await?.map(|m| Node::Deal(Deal(m))),
-            NodeKind::Meeting => loaders.meetings.load_one(id).await?.map(|m| Node::Meeting(Meeting(m))),
-            NodeKind::Pipeline => loaders.pipelines.load_one(id).await?.map(|m| Node::Pipeline(Pipeline(m))),
-            NodeKind::Stage => loaders.stages.load_one(id).await?.map(|m| Node::Stage(Stage(m))),
-            NodeKind::LostReason => loaders.lost_reasons.load_one(id).await?.map(|m| Node::LostReason(LostReason(m))),
-            NodeKind::DealStageEvent => stage_event(ctx, id).await?,
-            NodeKind::ApiKey => {
-                api_keys::by_ids(ctx.principal()?, ctx.db(), &[id]).await?.pop().map(|m| Node::ApiKey(ApiKey(m)))
-            }
-        })
+        NodeKind::User => loaders.users.load_one(id).await?.map(|m| Node::User(User(m))),
+        NodeKind::Team => loaders.teams.load_one(id).await?.map(|m| Node::Team(Team(m))),
+        NodeKind::Target => {
+            let filter = TargetFilter { id: Some(id), ..Default::default() };
+            directory::targets(ctx.principal()?, ctx.db(), &filter).await?.pop().map(|m| Node::Target(Target(m)))
+        }
+        NodeKind::Contact => loaders.contacts.load_one(id).await?.map(|m| Node::Contact(Contact(m))),
+        NodeKind::Deal => loaders.deals.load_one(id).await?.map(|m| Node::Deal(Deal(m))),
+        NodeKind::Meeting => loaders.meetings.load_one(id).await?.map(|m| Node::Meeting(Meeting(m))),
+        NodeKind::Pipeline => loaders.pipelines.load_one(id).await?.map(|m| Node::Pipeline(Pipeline(m))),
+        NodeKind::Stage => loaders.stages.load_one(id).await?.map(|m| Node::Stage(Stage(m))),
+        NodeKind::LostReason => loaders.lost_reasons.load_one(id).await?.map(|m| Node::LostReason(LostReason(m))),
+        NodeKind::DealStageEvent => stage_event(ctx, id).await?,
+        NodeKind::ApiKey => {
+            api_keys::by_ids(ctx.principal()?, ctx.db(), &[id]).await?.pop().map(|m| Node::ApiKey(ApiKey(m)))
+        }
+    })
 }
 
 /// A stage event is visible when its deal is.

@@ -62,7 +62,9 @@ async fn serve(state: AppState, socket: WebSocket) {
             .take_while(|frame| std::future::ready(matches!(frame, Ok(m) if !matches!(m, Message::Close(_)))))
             .filter_map(move |frame| {
                 let checked = match frame {
-                    Ok(Message::Text(text)) => admit(text.as_str(), max_aliases, &out).then(|| text.as_bytes().to_vec()),
+                    Ok(Message::Text(text)) => {
+                        admit(text.as_str(), max_aliases, &out).then(|| text.as_bytes().to_vec())
+                    }
                     Ok(Message::Binary(bytes)) => Some(bytes.to_vec()),
                     _ => None,
                 };
@@ -73,8 +75,8 @@ async fn serve(state: AppState, socket: WebSocket) {
         let (state, session) = (state.clone(), session.clone());
         move |payload: serde_json::Value| async move { connection_init(&state, &session, payload).await }
     };
-    let mut protocol =
-        GraphqlWebSocket::new(state.authenticated_schema.clone(), incoming, Protocols::GraphQLWS).on_connection_init(init);
+    let mut protocol = GraphqlWebSocket::new(state.authenticated_schema.clone(), incoming, Protocols::GraphQLWS)
+        .on_connection_init(init);
 
     let mut closing = session.watch_close();
     let mut credentials = state.services.bus.watch_credentials();

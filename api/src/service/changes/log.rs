@@ -93,21 +93,12 @@ fn row(e: NewEvent) -> change_event::ActiveModel {
 
 /// The last `seq` handed out so far (0 for an empty log).
 pub async fn last_seq(db: &impl ConnectionTrait) -> ApiResult<i64> {
-    let max: Option<Option<i64>> = change_event::Entity::find()
-        .select_only()
-        .column_as(Column::Seq.max(), "max")
-        .into_tuple()
-        .one(db)
-        .await?;
+    let max: Option<Option<i64>> =
+        change_event::Entity::find().select_only().column_as(Column::Seq.max(), "max").into_tuple().one(db).await?;
     Ok(max.flatten().unwrap_or(0))
 }
 
 /// Up to `limit` events after `seq`, oldest first (unscoped: the caller filters).
 pub async fn after(db: &impl ConnectionTrait, seq: i64, limit: u64) -> ApiResult<Vec<change_event::Model>> {
-    Ok(change_event::Entity::find()
-        .filter(Column::Seq.gt(seq))
-        .order_by_asc(Column::Seq)
-        .limit(limit)
-        .all(db)
-        .await?)
+    Ok(change_event::Entity::find().filter(Column::Seq.gt(seq)).order_by_asc(Column::Seq).limit(limit).all(db).await?)
 }

@@ -38,8 +38,11 @@ pub async fn purge(db: &DatabaseConnection, retention: Retention, now: DateTime<
         .await?;
     let mut purged = Purged::default();
     if let Some(through) = newest_expired.flatten() {
-        purged.events =
-            change_event::Entity::delete_many().filter(change_event::Column::Seq.lte(through)).exec(&tx).await?.rows_affected;
+        purged.events = change_event::Entity::delete_many()
+            .filter(change_event::Column::Seq.lte(through))
+            .exec(&tx)
+            .await?
+            .rows_affected;
         let row = setting::ActiveModel {
             key: Set(PURGED_THROUGH.to_owned()),
             value: Set(through.to_string()),

@@ -176,7 +176,12 @@ impl Work {
     }
 
     /// `insert`, reporting a unique-constraint violation as BAD_USER_INPUT on `field`.
-    pub async fn insert_unique<E, A>(&mut self, row: A, field: &'static str, message: &'static str) -> ApiResult<E::Model>
+    pub async fn insert_unique<E, A>(
+        &mut self,
+        row: A,
+        field: &'static str,
+        message: &'static str,
+    ) -> ApiResult<E::Model>
     where
         E: Tracked,
         E::Model: IntoActiveModel<A>,
@@ -218,7 +223,8 @@ impl Work {
         if let Some(deleted) = E::deleted_column().filter(|_| !include_deleted) {
             visible = visible.add(deleted.is_null());
         }
-        let before = E::find().filter(visible).lock_exclusive().one(&self.tx).await?.ok_or(ApiError::NotFound(label))?;
+        let before =
+            E::find().filter(visible).lock_exclusive().one(&self.tx).await?.ok_or(ApiError::NotFound(label))?;
         if let (Some(wanted), Some(column)) = (version, E::version_column())
             && int(before.get(column)) != Some(i64::from(wanted))
         {
@@ -318,4 +324,3 @@ fn stage_pipeline<E: Tracked>(model: &E::Model) -> Option<i64> {
     let column = E::Column::iter().find(|c| c.as_str() == "pipeline_id")?;
     int(model.get(column))
 }
-
