@@ -464,6 +464,43 @@ db_test!(a_client_that_stops_reading_is_closed, |app| {
     assert!(delivered < 3000, "{delivered}");
 });
 
+db_test!(the_graphql_ws_client_works_unmodified, |app| {
+    let (_, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let installed = std::process::Command::new(format!("{root}/scripts/js-clients")).status().expect("npm runs");
+    assert!(installed.success(), "scripts/js-clients failed");
+    let ws_url = format!("{}/graphql/ws", app.url.replacen("http://", "ws://", 1));
+    let mut node = tokio::process::Command::new("node")
+        .arg(format!("{root}/clients/js/graphql-ws-check.mjs"))
+        .args([ws_url.as_str(), rep.as_str(), "3"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node starts");
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(node.stdout.take().unwrap()).lines();
+    assert_eq!(next_line(&mut lines).await, r#"{"connected":true}"#);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for name in ["one", "two", "three"] {
+        contact(&app, &rep, json!({ "firstName": name })).await;
+    }
+    for name in ["one", "two", "three"] {
+        let event: Value = serde_json::from_str(&next_line(&mut lines).await).unwrap();
+        assert_eq!(
+            (event["op"].as_str(), event["node"]["firstName"].as_str()),
+            (Some("CREATED"), Some(name)),
+            "{event}"
+        );
+    }
+    assert_eq!(next_line(&mut lines).await, "done");
+    assert!(node.wait().await.unwrap().success());
+});
+
+async fn next_line(lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>) -> String {
+    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.expect("node answers in time");
+    line.unwrap().expect("node printed a line")
+}
+
 #[cfg(crm_test_postgres)]
 mod replicas {
     use super::*;
