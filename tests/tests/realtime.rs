@@ -496,6 +496,35 @@ db_test!(the_graphql_ws_client_works_unmodified, |app| {
     assert!(node.wait().await.unwrap().success());
 });
 
+db_test!(the_server_purges_expired_events_and_keys_by_itself, |app| {
+    let (_, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
+    let start = change_cursor(&app, &rep).await;
+    let lead = contact(&app, &rep, json!({ "firstName": "Ada" })).await;
+    let schedule = "mutation($i: ScheduleMeetingInput!) { scheduleMeeting(input: $i) { meeting { id } } }";
+    let input = json!({ "contactId": lead["id"], "kind": "CALL", "scheduledAt": "2026-05-01T10:00:00Z", "clientKey": "k" });
+    app.ok(&rep, schedule, json!({ "i": input })).await;
+    let end = change_cursor(&app, &rep).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM idempotency_keys").await, 1);
+    // A server whose retentions are zero purges everything older than its start, by itself.
+    let mut cfg = api::config::ServeConfig::default();
+    cfg.realtime.change_retention_days = 0;
+    cfg.realtime.idempotency_retention_hours = 0;
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    app.with_config(cfg).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.count("SELECT COUNT(*) FROM change_events").await > 0 || app.count("SELECT COUNT(*) FROM idempotency_keys").await > 0 {
+        assert!(Instant::now() < deadline, "nothing was purged");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let feed = "query($a: String) { changes(after: $a) { events { cursor } endCursor } }";
+    let expired = app.err(&rep, feed, json!({ "a": start })).await;
+    assert_eq!(expired["code"], "CURSOR_EXPIRED");
+    // "Now" stays where it was, although the log is empty, and reads fine.
+    assert_eq!(change_cursor(&app, &rep).await, end);
+    let now = app.ok(&rep, feed, json!({ "a": end })).await;
+    assert_eq!(now["changes"]["events"], json!([]));
+});
+
 async fn next_line(lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>) -> String {
     let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.expect("node answers in time");
     line.unwrap().expect("node printed a line")

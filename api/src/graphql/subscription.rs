@@ -114,7 +114,7 @@ impl SubscriptionRoot {
         let db = ctx.db().clone();
         let mut cursor = match after {
             Some(c) => parse_cursor(&c)?,
-            None => crate::service::changes::log::last_seq(&db).await?,
+            None => feed::end_of_log(&db).await?,
         };
         // Checks the cursor now, so an expired one fails the subscription at once.
         let mut first = Some(feed::page(&live.principal, &db, cursor, REPLAY_PAGE).await?);

@@ -6,7 +6,7 @@ use async_graphql::{Context, Object, Result};
 use crate::error::ApiError;
 use crate::graphql::context::ContextExt;
 use crate::graphql::types::change::ChangeEvent;
-use crate::service::changes::{feed, log};
+use crate::service::changes::feed;
 use crate::service::page::checked_size;
 
 /// One page of the change feed.
@@ -56,7 +56,7 @@ impl ChangeQuery {
     /// `changes(after:)` (or subscribe to `changes`) from it: nothing in between is missed.
     async fn change_cursor(&self, ctx: &Context<'_>) -> Result<String> {
         ctx.principal()?;
-        Ok(log::last_seq(ctx.db()).await?.to_string())
+        Ok(feed::end_of_log(ctx.db()).await?.to_string())
     }
 }
 

@@ -32,6 +32,11 @@ pub struct FeedPage {
     pub has_next_page: bool,
 }
 
+/// The cursor of "now": past every committed event, also once a purge emptied the log.
+pub async fn end_of_log(db: &impl ConnectionTrait) -> ApiResult<i64> {
+    Ok(log::last_seq(db).await?.max(retention::purged_through(db).await?))
+}
+
 /// Events after `after` that `principal` may see, at most `first`.
 pub async fn page(principal: &Principal, db: &impl ConnectionTrait, after: i64, first: u64) -> ApiResult<FeedPage> {
     if after < retention::purged_through(db).await? {
