@@ -57,7 +57,26 @@ where
     F: FnOnce(TestApp) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let (app, cleanup) = TestApp::start(engine).await;
+    let admin_url = match engine {
+        Engine::Sqlite => None,
+        Engine::Postgres => Some(
+            std::env::var("CRM_TEST_POSTGRES_URL")
+                .ok()
+                .filter(|u| !u.is_empty())
+                .expect("CRM_TEST_POSTGRES_URL must be set to run the PostgreSQL tests"),
+        ),
+    };
+    run_test_at(admin_url, body).await
+}
+
+/// `run_test` on the PostgreSQL server at `admin_url` (e.g. one of the test's own), or on
+/// SQLite for `None`.
+pub async fn run_test_at<F, Fut>(admin_url: Option<String>, body: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (app, cleanup) = TestApp::start(admin_url).await;
     let outcome = tokio::spawn(body(app)).await;
     cleanup.run().await;
     if let Err(err) = outcome
@@ -80,18 +99,15 @@ fn db_config(url: &str) -> DbConfig {
 }
 
 impl TestApp {
-    async fn start(engine: Engine) -> (TestApp, Cleanup) {
+    async fn start(admin_url: Option<String>) -> (TestApp, Cleanup) {
         let name = format!("crm_test_{}", uuid::Uuid::new_v4().simple());
-        let (url, drop) = match engine {
-            Engine::Sqlite => {
+        let engine = if admin_url.is_some() { Engine::Postgres } else { Engine::Sqlite };
+        let (url, drop) = match admin_url {
+            None => {
                 let path = std::env::temp_dir().join(format!("{name}.db"));
                 (format!("sqlite://{}?mode=rwc", path.display()), DropDb::SqliteFile(path))
             }
-            Engine::Postgres => {
-                let admin_url = std::env::var("CRM_TEST_POSTGRES_URL")
-                    .ok()
-                    .filter(|u| !u.is_empty())
-                    .expect("CRM_TEST_POSTGRES_URL must be set to run the PostgreSQL tests");
+            Some(admin_url) => {
                 let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
                     panic!("CRM_TEST_POSTGRES_URL is set but PostgreSQL is unreachable at {admin_url}: {e}")
                 });

@@ -9,9 +9,10 @@
 
 mod app;
 pub mod bench;
+pub mod private_pg;
 pub mod ws;
 
-pub use app::{Engine, PASSWORD, TestApp, run_test};
+pub use app::{Engine, PASSWORD, TestApp, run_test, run_test_at};
 
 /// The global ID clients see for a database id (same encoding as the server).
 pub fn gid(kind: &str, id: i64) -> String {

@@ -501,7 +501,8 @@ db_test!(the_server_purges_expired_events_and_keys_by_itself, |app| {
     let start = change_cursor(&app, &rep).await;
     let lead = contact(&app, &rep, json!({ "firstName": "Ada" })).await;
     let schedule = "mutation($i: ScheduleMeetingInput!) { scheduleMeeting(input: $i) { meeting { id } } }";
-    let input = json!({ "contactId": lead["id"], "kind": "CALL", "scheduledAt": "2026-05-01T10:00:00Z", "clientKey": "k" });
+    let input =
+        json!({ "contactId": lead["id"], "kind": "CALL", "scheduledAt": "2026-05-01T10:00:00Z", "clientKey": "k" });
     app.ok(&rep, schedule, json!({ "i": input })).await;
     let end = change_cursor(&app, &rep).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM idempotency_keys").await, 1);
@@ -512,7 +513,9 @@ db_test!(the_server_purges_expired_events_and_keys_by_itself, |app| {
     tokio::time::sleep(Duration::from_millis(10)).await;
     app.with_config(cfg).await;
     let deadline = Instant::now() + Duration::from_secs(5);
-    while app.count("SELECT COUNT(*) FROM change_events").await > 0 || app.count("SELECT COUNT(*) FROM idempotency_keys").await > 0 {
+    while app.count("SELECT COUNT(*) FROM change_events").await > 0
+        || app.count("SELECT COUNT(*) FROM idempotency_keys").await > 0
+    {
         assert!(Instant::now() < deadline, "nothing was purged");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -575,6 +578,51 @@ mod replicas {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+
+    /// A database outage: writes fail with UNAVAILABLE while it lasts; once the database
+    /// is back, the same subscription (still open) receives what is written next, and the
+    /// LISTEN connection has reconnected by itself.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn subscriptions_survive_a_database_outage() {
+        // Kept outside the body too: the cleanup after it still needs the server running.
+        let pg = std::sync::Arc::new(tests::private_pg::PrivatePostgres::start());
+        let server = pg.clone();
+        tests::run_test_at(Some(pg.url()), |app: TestApp| async move {
+            let pg = server;
+            let (_, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
+            let mut ws = WsClient::connect(&app.url, &rep).await;
+            ws.subscribe("c", "subscription { contactChanged { node { firstName } } }", json!({})).await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            contact(&app, &rep, json!({ "firstName": "before" })).await;
+            assert_eq!(ws.next("c").await["data"]["contactChanged"]["node"]["firstName"], "before");
+
+            pg.stop();
+            let down = app.gql(Some(&rep), CREATE_CONTACT, json!({ "i": { "firstName": "lost" } })).await;
+            assert_eq!(down["errors"][0]["extensions"]["code"], "UNAVAILABLE", "{down}");
+            // Long enough for the LISTEN connection and the log reader to notice.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            pg.start_again();
+
+            let back = Instant::now();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let body = app.gql(Some(&rep), CREATE_CONTACT, json!({ "i": { "firstName": "after" } })).await;
+                if body.get("errors").is_none() {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "writes did not recover: {body}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            let event = ws.message_within(Duration::from_secs(10)).await.expect("an event after the outage");
+            assert!(back.elapsed() < Duration::from_secs(15), "recovered after {:?}", back.elapsed());
+            let event = event.unwrap_or_else(|closed| panic!("the subscription was closed: {closed:?}"));
+            assert_eq!(event["payload"]["data"]["contactChanged"]["node"]["firstName"], "after", "{event}");
+            // Nothing was written while the database was down.
+            assert_eq!(app.count("SELECT COUNT(*) FROM contacts WHERE first_name = 'lost'").await, 0);
+            ws.close().await;
+        })
+        .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
