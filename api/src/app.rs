@@ -24,7 +24,6 @@ use crate::bus::Bus;
 use crate::config::ServeConfig;
 use crate::db::Databases;
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::authenticate::Authenticate;
 use crate::graphql::{self, CrmSchema, graphiql, handler};
 use crate::service::credential_cache::CredentialCache;
 use crate::service::work::Writer;
@@ -48,17 +47,9 @@ pub struct Services {
 #[derive(Clone)]
 pub struct AppState {
     pub services: Services,
-    /// For callers whose credential is checked after validation (`graphql::authenticate`).
+    /// The one schema every request runs on, over HTTP and WebSocket alike; what differs
+    /// per caller (introspection, hints) is decided per request.
     pub schema: CrmSchema,
-    /// The same for callers already authenticated from the credential cache, without the
-    /// check: while any extension is installed, async-graphql routes every resolved field
-    /// through the extension chain.
-    pub authenticated_schema: CrmSchema,
-    /// For anonymous callers: no introspection and no field suggestions.
-    pub anonymous_schema: CrmSchema,
-    /// For signed-in callers' introspection-only operations: no depth limit, since the
-    /// standard introspection query nests `ofType` deeper than data queries may go.
-    pub introspection_schema: CrmSchema,
     pub config: Arc<ServeConfig>,
     /// Open WebSocket connections per credential.
     pub ws_connections: Arc<crate::graphql::ws::session::Connections>,
@@ -77,29 +68,16 @@ pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppSt
         external,
         credential_cache,
     };
+    // Depth and aliases are checked before execution (`graphql::shape`), the rest here.
     let limits = &config.limits;
-    let make = |anonymous: bool, check: bool, depth: Option<usize>| {
-        let mut builder = graphql::build_schema()
-            .data(services.clone())
-            .limit_complexity(limits.max_complexity)
-            .limit_recursive_depth(limits.max_recursive_depth)
-            .limit_directives(limits.max_directives);
-        if check {
-            builder = builder.extension(Authenticate);
-        }
-        if let Some(depth) = depth {
-            builder = builder.limit_depth(depth);
-        }
-        if anonymous || !limits.introspection {
-            builder = builder.disable_introspection().disable_suggestions();
-        }
-        builder.finish()
-    };
+    let schema = graphql::build_schema()
+        .data(services.clone())
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(limits.max_recursive_depth)
+        .limit_directives(limits.max_directives)
+        .finish();
     Ok(AppState {
-        schema: make(false, true, Some(limits.max_depth)),
-        authenticated_schema: make(false, false, Some(limits.max_depth)),
-        anonymous_schema: make(true, false, Some(limits.max_depth)),
-        introspection_schema: make(false, true, None),
+        schema,
         services,
         ws_connections: crate::graphql::ws::session::Connections::new(config.realtime.max_connections_per_credential),
         config: Arc::new(config),

@@ -546,7 +546,7 @@ mod replicas {
     impl Replica {
         async fn start(app: &TestApp) -> Replica {
             let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-            let child = std::process::Command::new(env!("CARGO_BIN_EXE_replica"))
+            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_replica"))
                 .arg("serve")
                 .env("DATABASE_URL", &app.database_url)
                 .env("CRM_LISTEN", format!("127.0.0.1:{port}"))
@@ -565,6 +565,8 @@ mod replicas {
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
+            let _ = child.kill();
+            let _ = child.wait();
             panic!("the replica did not become ready");
         }
 

@@ -1,81 +1,43 @@
-//! Authenticates a request's credential after its document passed validation, so that a
-//! query over the limits is rejected before any SQL runs (the credential lookup included).
+//! The one authentication path of HTTP requests and WebSocket `connection_init`: a bearer
+//! credential becomes a `Principal` through `service::credentials`, the first time a
+//! resolver needs the caller — after the document passed validation, so a query over the
+//! limits never costs SQL, the credential lookup included.
 
-use std::sync::{Arc, OnceLock};
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
-use async_graphql::{ErrorExtensions, ServerError, ValidationResult};
 use axum::http::StatusCode;
 
 use crate::app::Services;
-use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::auth::{Caller, Principal};
+use crate::error::{ApiError, ApiResult};
 use crate::service::credentials;
 
-/// The bearer credential of a request, checked once validation has passed.
-#[derive(Debug)]
-pub struct PendingCredential {
-    token: String,
-    caller: Caller,
-    /// The HTTP status the request ends with when the credential is refused.
-    failure: OnceLock<StatusCode>,
-}
-
-impl PendingCredential {
-    pub fn new(token: String, caller: &Caller) -> Arc<Self> {
-        Arc::new(Self { token, caller: caller.clone(), failure: OnceLock::new() })
-    }
-
-    pub fn failure(&self) -> Option<StatusCode> {
-        self.failure.get().copied()
-    }
-}
-
-/// Installs the check on a schema.
-pub struct Authenticate;
-
-impl ExtensionFactory for Authenticate {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AuthenticateAfterValidation)
-    }
-}
-
-struct AuthenticateAfterValidation;
-
-#[async_trait::async_trait]
-impl Extension for AuthenticateAfterValidation {
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        let validated = next.run(ctx).await?;
-        let Some(pending) = ctx.data_opt::<Arc<PendingCredential>>() else {
-            return Ok(validated);
-        };
-        let services = ctx.data_unchecked::<Services>();
-        let checked = credentials::authenticate(
-            &services.dbs.primary,
-            &services.credential_cache,
-            &services.tokens,
-            services.external.as_ref(),
-            &pending.token,
-        )
-        .await;
-        match checked {
-            Ok(principal) => {
-                pending.caller.authenticated(principal);
-                Ok(validated)
+/// The caller's principal, checking its credential once (see `Caller::resolve`). A
+/// credential whose user or key row is cached is checked without SQL.
+pub async fn resolve<'c>(caller: &'c Caller, services: &Services) -> ApiResult<&'c Principal> {
+    caller
+        .resolve(|bearer| async move {
+            if let Some(principal) =
+                credentials::authenticate_cached(&services.credential_cache, &services.tokens, &bearer)
+            {
+                return Ok(principal);
             }
-            Err(err) => {
-                let status = match err {
-                    ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-                    ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-                    _ => StatusCode::INTERNAL_SERVER_ERROR,
-                };
-                let _ = pending.failure.set(status);
-                Err(vec![err.extend().into_server_error(Default::default())])
-            }
-        }
+            let external = services.external.as_ref();
+            credentials::authenticate(
+                &services.dbs.primary,
+                &services.credential_cache,
+                &services.tokens,
+                external,
+                &bearer,
+            )
+            .await
+        })
+        .await
+}
+
+/// The HTTP status a refused credential ends the request with.
+pub fn status_of(refusal: &ApiError) -> StatusCode {
+    match refusal {
+        ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -11,10 +11,14 @@ use crate::service::work::Writer;
 
 pub trait ContextExt {
     fn services(&self) -> &Services;
-    /// The authenticated caller, or UNAUTHENTICATED.
-    fn principal(&self) -> ApiResult<&Principal>;
-    /// The request's DataLoaders (authenticated requests only).
-    fn loaders(&self) -> ApiResult<&Loaders>;
+    /// The authenticated caller, or UNAUTHENTICATED; checks the request's credential the
+    /// first time it is asked (see `Caller`).
+    fn principal(&self) -> impl std::future::Future<Output = ApiResult<&Principal>> + Send;
+    /// The caller when a resolver above already authenticated it (nested fields), else
+    /// UNAUTHENTICATED.
+    fn signed_in(&self) -> ApiResult<&Principal>;
+    /// The request's DataLoaders, once the caller is authenticated (they read with its scope).
+    fn loaders(&self) -> impl std::future::Future<Output = ApiResult<&Loaders>> + Send;
     /// Records `err` for the current field while the field itself resolves to null
     /// (a nullable field the caller may not read: null plus an error entry).
     fn report(&self, err: ApiError);
@@ -38,11 +42,17 @@ impl ContextExt for Context<'_> {
         self.data_unchecked::<Services>()
     }
 
-    fn principal(&self) -> ApiResult<&Principal> {
+    async fn principal(&self) -> ApiResult<&Principal> {
+        let caller = self.data_opt::<Caller>().ok_or_else(unauthenticated)?;
+        crate::graphql::authenticate::resolve(caller, self.services()).await
+    }
+
+    fn signed_in(&self) -> ApiResult<&Principal> {
         self.data_opt::<Caller>().and_then(Caller::principal).ok_or_else(unauthenticated)
     }
 
-    fn loaders(&self) -> ApiResult<&Loaders> {
+    async fn loaders(&self) -> ApiResult<&Loaders> {
+        self.principal().await?;
         self.data_opt::<Loaders>().ok_or_else(unauthenticated)
     }
 

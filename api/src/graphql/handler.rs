@@ -14,12 +14,11 @@ use axum::response::{IntoResponse, Response};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::graphql::authenticate::PendingCredential;
+use crate::graphql::authenticate;
 use crate::graphql::batching::PollGate;
 use crate::graphql::graphiql;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::shape;
-use crate::service::credentials;
 
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     if !is_json(&headers) {
@@ -55,7 +54,8 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw
             return transport_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("bad query string: {e}"));
         }
     };
-    if shape::inspect(&request).is_some_and(|s| s.mutation) {
+    let mut request = request;
+    if shape::inspect(&mut request).is_some_and(|s| s.mutation) {
         let mut response =
             transport_error(StatusCode::METHOD_NOT_ALLOWED, "BAD_REQUEST", "mutations are only accepted over POST");
         response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
@@ -64,10 +64,11 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw
     execute(&state, &headers, request).await
 }
 
-async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> Response {
-    let shape = shape::inspect(&request);
-    // Limits the executor does not enforce are checked here, before any SQL runs.
-    if let Some(reason) = shape.as_ref().and_then(|s| shape::alias_violation(s, state.config.limits.max_aliases)) {
+async fn execute(state: &AppState, headers: &HeaderMap, mut request: Request) -> Response {
+    // Parses the document once (the executor reuses it) and checks the limits the executor
+    // does not enforce, before any SQL runs.
+    let shape = shape::inspect(&mut request);
+    if let Some(reason) = shape.as_ref().and_then(|s| shape::limit_violation(s, &state.config.limits)) {
         return Json(GqlResponse::from_errors(vec![limit_error(reason)])).into_response();
     }
     let credential = match bearer(headers) {
@@ -82,45 +83,31 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> Res
         let body = GqlResponse::from_errors(vec![err.extend().into_server_error(Default::default())]);
         return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
     }
-    // Requests without a credential get the schema without introspection or "did you mean"
-    // hints. A credential is verified after validation (see `authenticate`), unless the
-    // credential cache can vouch for it without any SQL.
-    let introspection_only = shape.as_ref().is_some_and(|s| s.introspection_only);
-    let caller = Caller::default();
-    let cached = match (&credential, introspection_only) {
-        (Some(token), false) => {
-            let services = &state.services;
-            credentials::authenticate_cached(&services.credential_cache, &services.tokens, token)
-        }
-        _ => None,
-    };
-    // (schema, whether the credential is still to be checked after validation)
-    let (schema, check_after_validation) = match (&credential, introspection_only, cached) {
-        (None, _, _) => (&state.anonymous_schema, false),
-        (Some(_), true, _) => (&state.introspection_schema, true),
-        (Some(_), false, Some(principal)) => {
-            caller.authenticated(principal);
-            (&state.authenticated_schema, false)
-        }
-        (Some(_), false, None) => (&state.schema, true),
-    };
+    // Anonymous callers get neither introspection nor "did you mean" hints.
+    let introspection = credential.is_some() && state.config.limits.introspection;
+    let caller = credential.map(Caller::with_credential).unwrap_or_default();
     let gate = PollGate::default();
     let mut request = request.data(caller.clone());
-    let mut pending = None;
-    if let Some(token) = credential {
+    if caller.bearer().is_some() {
         request = request.data(Loaders::new(&state.services.dbs, &caller, &gate));
-        if check_after_validation {
-            let check = PendingCredential::new(token, &caller);
-            request = request.data(check.clone());
-            pending = Some(check);
-        }
     }
-    let mut response = gate.run(schema.execute(request)).await;
-    label_errors(&mut response.errors);
-    match pending.and_then(|p| p.failure()) {
-        Some(status) => (status, Json(response)).into_response(),
-        None => Json(response).into_response(),
+    if !introspection {
+        request = request.disable_introspection();
     }
+    let mut response = gate.run(state.schema.execute(request)).await;
+    // A credential no resolver needed (`{ __typename }`) is checked all the same: one that
+    // does not authenticate is never taken as anonymous. Not after a rejected document,
+    // which must cost no SQL.
+    let rejected = response.data == async_graphql::Value::Null && !response.errors.is_empty();
+    if caller.bearer().is_some() && !caller.was_checked() && !rejected {
+        let _ = authenticate::resolve(&caller, &state.services).await;
+    }
+    if let Some(refusal) = caller.refusal() {
+        let body = GqlResponse::from_errors(vec![refusal.extend().into_server_error(Default::default())]);
+        return (authenticate::status_of(refusal), Json(body)).into_response();
+    }
+    label_errors(&mut response.errors, !introspection);
+    Json(response).into_response()
 }
 
 /// Reads `Authorization: Bearer …`. No header is anonymous; a header that is not a bearer
@@ -151,9 +138,13 @@ fn is_json(headers: &HeaderMap) -> bool {
         .unwrap_or(false)
 }
 
-/// Parse, validation and limit errors come from async-graphql without a code; give them one.
-fn label_errors(errors: &mut [ServerError]) {
+/// Parse, validation and limit errors come from async-graphql without a code; give them
+/// one. `no_hints`: the caller may not introspect, so "did you mean" hints are removed.
+fn label_errors(errors: &mut [ServerError], no_hints: bool) {
     for err in errors.iter_mut() {
+        if no_hints && let Some(at) = err.message.find(" Did you mean") {
+            err.message.truncate(at);
+        }
         let has_code = err.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some());
         if !has_code {
             let code = code_for_unlabelled(&err.message);

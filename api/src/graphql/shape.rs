@@ -1,8 +1,15 @@
-//! What a request's document is, found with one parse before anything runs: whether it is
-//! a mutation or introspection only, and how many aliases and `login` fields it has.
+//! What a request's document is, found before anything runs: whether it is a mutation or
+//! introspection only, how deep it nests, and how many aliases and `login` fields it has.
+//! The document is parsed once: the request keeps it, and the executor uses that copy.
 
+use std::collections::HashMap;
+
+use async_graphql::Name;
 use async_graphql::Request;
-use async_graphql::parser::types::{DocumentOperations, OperationType, Selection, SelectionSet};
+use async_graphql::parser::Positioned;
+use async_graphql::parser::types::{DocumentOperations, FragmentDefinition, OperationType, Selection, SelectionSet};
+
+use crate::config::GraphqlLimits;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Shape {
@@ -16,11 +23,16 @@ pub struct Shape {
     pub aliases: usize,
     /// `login` fields anywhere in the document.
     pub logins: usize,
+    /// How deep fields nest in the deepest operation (fragments expanded), not counting
+    /// what is inside `__schema` and `__type`: the standard introspection query nests
+    /// `ofType` deeper than data queries may go, and introspection reads only the schema.
+    pub depth: usize,
 }
 
 /// `None` when the document does not parse (the executor then reports the syntax error).
-pub fn inspect(request: &Request) -> Option<Shape> {
-    let doc = async_graphql::parser::parse_query(&request.query).ok()?;
+pub fn inspect(request: &mut Request) -> Option<Shape> {
+    let operation_name = request.operation_name.clone();
+    let doc = request.parsed_query().ok()?;
     let mut shape = Shape::default();
     let ops: Vec<_> = match &doc.operations {
         DocumentOperations::Single(op) => vec![&op.node],
@@ -28,7 +40,7 @@ pub fn inspect(request: &Request) -> Option<Shape> {
     };
     shape.mutation = match &doc.operations {
         DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
-        DocumentOperations::Multiple(ops) => match &request.operation_name {
+        DocumentOperations::Multiple(ops) => match &operation_name {
             Some(name) => ops.get(name.as_str()).is_some_and(|op| op.node.ty == OperationType::Mutation),
             None => ops.values().any(|op| op.node.ty == OperationType::Mutation),
         },
@@ -45,7 +57,42 @@ pub fn inspect(request: &Request) -> Option<Shape> {
     for fragment in doc.fragments.values() {
         count(&fragment.node.selection_set.node, &mut shape);
     }
+    shape.depth = ops.iter().map(|op| depth(&op.selection_set.node, &doc.fragments, 0)).max().unwrap_or(0);
     Some(shape)
+}
+
+/// Fragments nested deeper than this are refused by the executor's own limit anyway; the
+/// cap keeps a fragment cycle from recursing here.
+const MAX_FRAGMENT_NESTING: usize = 64;
+
+fn depth(set: &SelectionSet, fragments: &HashMap<Name, Positioned<FragmentDefinition>>, nesting: usize) -> usize {
+    if nesting > MAX_FRAGMENT_NESTING {
+        return 0;
+    }
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(field) => match field.node.name.node.as_str() {
+                "__schema" | "__type" => 1,
+                _ => 1 + depth(&field.node.selection_set.node, fragments, nesting),
+            },
+            Selection::InlineFragment(fragment) => depth(&fragment.node.selection_set.node, fragments, nesting + 1),
+            Selection::FragmentSpread(spread) => fragments
+                .get(&spread.node.fragment_name.node)
+                .map(|f| depth(&f.node.selection_set.node, fragments, nesting + 1))
+                .unwrap_or(0),
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Why the document exceeds a limit the executor does not enforce itself (depth, aliases),
+/// if it does; checked before anything runs.
+pub fn limit_violation(shape: &Shape, limits: &GraphqlLimits) -> Option<String> {
+    if shape.depth > limits.max_depth {
+        return Some(format!("the query is nested too deep: {} levels (at most {})", shape.depth, limits.max_depth));
+    }
+    alias_violation(shape, limits.max_aliases)
 }
 
 fn count(set: &SelectionSet, shape: &mut Shape) {
@@ -80,7 +127,7 @@ mod tests {
     use super::*;
 
     fn shape(query: &str) -> Shape {
-        inspect(&Request::new(query)).expect("parses")
+        inspect(&mut Request::new(query)).expect("parses")
     }
 
     #[test]
@@ -88,8 +135,8 @@ mod tests {
         assert!(shape("mutation { login(input: {email: \"a\", password: \"b\"}) { token } }").mutation);
         assert!(!shape("{ __typename }").mutation);
         let both = "query A { __typename } mutation B { __typename }";
-        assert!(!inspect(&Request::new(both).operation_name("A")).expect("parses").mutation);
-        assert!(inspect(&Request::new(both).operation_name("B")).expect("parses").mutation);
+        assert!(!inspect(&mut Request::new(both).operation_name("A")).expect("parses").mutation);
+        assert!(inspect(&mut Request::new(both).operation_name("B")).expect("parses").mutation);
     }
 
     #[test]
@@ -97,6 +144,18 @@ mod tests {
         assert!(shape("query Q { __schema { types { name } } __typename }").introspection_only);
         assert!(!shape("{ __schema { types { name } } me { name } }").introspection_only);
         assert!(!shape("{ ...F } fragment F on Query { me { name } }").introspection_only);
+    }
+
+    #[test]
+    fn measures_depth_through_fragments_but_not_introspection() {
+        assert_eq!(shape("{ me { name } }").depth, 2);
+        assert_eq!(shape("{ ...F } fragment F on Query { me { ... on User { team { name } } } }").depth, 3);
+        assert_eq!(shape("{ __schema { types { fields { type { ofType { ofType { name } } } } } } }").depth, 1);
+        let cycle = shape("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }");
+        assert_eq!(cycle.depth, 0, "a cycle is left to the executor's own check");
+        let limits = GraphqlLimits { max_depth: 2, ..GraphqlLimits::default() };
+        assert_eq!(limit_violation(&shape("{ me { name } }"), &limits), None);
+        assert!(limit_violation(&shape("{ me { team { name } } }"), &limits).is_some());
     }
 
     #[test]

@@ -176,7 +176,7 @@ impl Live {
     /// Takes a subscription slot and starts listening before anything is read, so that no
     /// event committed from now on can be missed.
     async fn start(ctx: &Context<'_>) -> Result<Self, ApiError> {
-        let principal = ctx.principal()?.clone();
+        let principal = ctx.principal().await?.clone();
         let session = ctx
             .data_opt::<Arc<Session>>()
             .cloned()
@@ -184,7 +184,7 @@ impl Live {
         let slot = session.subscription_slot()?;
         let events = ctx.services().bus.events();
         let audience = Audience::of(&principal, ctx.db()).await?;
-        let loaders = ctx.loaders()?.caches();
+        let loaders = ctx.loaders().await?.caches();
         Ok(Self { events, audience, principal, session, slot, loaders })
     }
 }

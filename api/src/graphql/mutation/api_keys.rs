@@ -52,13 +52,13 @@ impl ApiKeyMutation {
     /// Creates an API key for an integration (ADMIN).
     async fn create_api_key(&self, ctx: &Context<'_>, input: CreateApiKeyInput) -> Result<CreateApiKeyPayload> {
         let data = ApiKeyForCreate { name: input.name, role: input.role.map(Into::into), expires_at: input.expires_at };
-        let (api_key, key) = api_keys::create(ctx.principal()?, ctx.writer(), data).await?;
+        let (api_key, key) = api_keys::create(ctx.principal().await?, ctx.writer(), data).await?;
         Ok(CreateApiKeyPayload { api_key: ApiKey(api_key), key })
     }
 
     /// Revokes an API key at once (ADMIN); requests with it are UNAUTHENTICATED from now on.
     async fn revoke_api_key(&self, ctx: &Context<'_>, input: RevokeApiKeyInput) -> Result<RevokeApiKeyPayload> {
         let id = decode("input.id", &input.id, NodeKind::ApiKey)?;
-        Ok(RevokeApiKeyPayload { api_key: ApiKey(api_keys::revoke(ctx.principal()?, ctx.writer(), id).await?) })
+        Ok(RevokeApiKeyPayload { api_key: ApiKey(api_keys::revoke(ctx.principal().await?, ctx.writer(), id).await?) })
     }
 }

@@ -106,7 +106,7 @@ pub struct ContactMutation;
 impl ContactMutation {
     /// Creates a contact owned by the caller (or by `ownerId`).
     async fn create_contact(&self, ctx: &Context<'_>, input: CreateContactInput) -> Result<CreateContactPayload> {
-        let principal = ctx.principal()?;
+        let principal = ctx.principal().await?;
         let data = ContactForCreate {
             owner_id: optional_id("input.ownerId", input.owner_id.as_ref(), NodeKind::User)?,
             first_name: input.first_name,
@@ -126,7 +126,7 @@ impl ContactMutation {
 
     /// Changes a contact the caller may write, if `version` is still current.
     async fn update_contact(&self, ctx: &Context<'_>, input: UpdateContactInput) -> Result<UpdateContactPayload> {
-        let principal = ctx.principal()?;
+        let principal = ctx.principal().await?;
         let id = decode("input.id", &input.id, NodeKind::Contact)?;
         let data = ContactForUpdate {
             version: input.version,
@@ -148,7 +148,7 @@ impl ContactMutation {
 
     /// Soft-deletes a contact the caller may write.
     async fn delete_contact(&self, ctx: &Context<'_>, input: DeleteContactInput) -> Result<DeleteContactPayload> {
-        let principal = ctx.principal()?;
+        let principal = ctx.principal().await?;
         let id = decode("input.id", &input.id, NodeKind::Contact)?;
         contacts::delete(principal, ctx.writer(), id, input.version).await?;
         Ok(DeleteContactPayload { deleted_contact_id: input.id })

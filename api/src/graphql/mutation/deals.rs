@@ -114,7 +114,7 @@ pub struct DealMutation;
 impl DealMutation {
     /// Creates a deal and records its first stage event.
     async fn create_deal(&self, ctx: &Context<'_>, input: CreateDealInput) -> Result<DealPayload> {
-        let principal = ctx.principal()?;
+        let principal = ctx.principal().await?;
         let data = DealForCreate {
             contact_id: decode("contactId", &input.contact_id, NodeKind::Contact)?,
             owner_id: optional_id("ownerId", input.owner_id.as_ref(), NodeKind::User)?,
@@ -130,7 +130,7 @@ impl DealMutation {
 
     /// Changes a deal's details if `version` is still current.
     async fn update_deal(&self, ctx: &Context<'_>, input: UpdateDealInput) -> Result<DealPayload> {
-        let principal = ctx.principal()?;
+        let principal = ctx.principal().await?;
         let id = decode("id", &input.id, NodeKind::Deal)?;
         let data = DealForUpdate {
             version: input.version,
@@ -146,7 +146,7 @@ impl DealMutation {
 
     /// Moves an open deal to another stage; the move and its history row commit together.
     async fn move_deal(&self, ctx: &Context<'_>, input: MoveDealInput) -> Result<DealPayload> {
-        let principal = ctx.principal()?;
+        let principal = ctx.principal().await?;
         let id = decode("id", &input.id, NodeKind::Deal)?;
         let stage_id = decode("stageId", &input.stage_id, NodeKind::Stage)?;
         Ok(DealPayload { deal: Deal(deals::move_to(principal, ctx.writer(), id, input.version, stage_id).await?) })
@@ -154,14 +154,14 @@ impl DealMutation {
 
     /// Marks an open deal WON.
     async fn win_deal(&self, ctx: &Context<'_>, input: WinDealInput) -> Result<DealPayload> {
-        let principal = ctx.principal()?;
+        let principal = ctx.principal().await?;
         let id = decode("id", &input.id, NodeKind::Deal)?;
         Ok(DealPayload { deal: Deal(deals::close(principal, ctx.writer(), id, input.version, Outcome::Won).await?) })
     }
 
     /// Marks an open deal LOST with a reason.
     async fn lose_deal(&self, ctx: &Context<'_>, input: LoseDealInput) -> Result<DealPayload> {
-        let principal = ctx.principal()?;
+        let principal = ctx.principal().await?;
         let id = decode("id", &input.id, NodeKind::Deal)?;
         let reason_id = decode("lostReasonId", &input.lost_reason_id, NodeKind::LostReason)?;
         let outcome = Outcome::Lost { reason_id, note: input.note };
@@ -170,7 +170,7 @@ impl DealMutation {
 
     /// Soft-deletes a deal.
     async fn delete_deal(&self, ctx: &Context<'_>, input: DeleteDealInput) -> Result<DeleteDealPayload> {
-        let principal = ctx.principal()?;
+        let principal = ctx.principal().await?;
         let id = decode("id", &input.id, NodeKind::Deal)?;
         deals::delete(principal, ctx.writer(), id, input.version).await?;
         Ok(DeleteDealPayload { deleted_deal_id: input.id })

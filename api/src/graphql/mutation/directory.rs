@@ -106,7 +106,7 @@ impl DirectoryMutation {
             team_id: optional_id("teamId", input.team_id.as_ref(), NodeKind::Team)?,
             password: input.password,
         };
-        Ok(UserPayload { user: User(directory::create_user(ctx.principal()?, ctx.writer(), data).await?) })
+        Ok(UserPayload { user: User(directory::create_user(ctx.principal().await?, ctx.writer(), data).await?) })
     }
 
     /// Changes a user (ADMIN).
@@ -126,12 +126,12 @@ impl DirectoryMutation {
             password: input.password,
             revoke_tokens: input.revoke_tokens,
         };
-        Ok(UserPayload { user: User(directory::update_user(ctx.principal()?, ctx.writer(), id, data).await?) })
+        Ok(UserPayload { user: User(directory::update_user(ctx.principal().await?, ctx.writer(), id, data).await?) })
     }
 
     /// Creates a team (ADMIN).
     async fn create_team(&self, ctx: &Context<'_>, input: CreateTeamInput) -> Result<TeamPayload> {
-        Ok(TeamPayload { team: Team(directory::create_team(ctx.principal()?, ctx.writer(), &input.name).await?) })
+        Ok(TeamPayload { team: Team(directory::create_team(ctx.principal().await?, ctx.writer(), &input.name).await?) })
     }
 
     /// Sets a user's or team's target for a period (ADMIN).
@@ -142,9 +142,15 @@ impl DirectoryMutation {
             _ => return Err(ApiError::bad_input("userId", "give exactly one of userId and teamId").into()),
         };
         let amount = input.amount.cents("amount")?;
-        let target =
-            directory::set_target(ctx.principal()?, ctx.writer(), owner, input.period_start, input.period_end, amount)
-                .await?;
+        let target = directory::set_target(
+            ctx.principal().await?,
+            ctx.writer(),
+            owner,
+            input.period_start,
+            input.period_end,
+            amount,
+        )
+        .await?;
         Ok(TargetPayload { target: Target(target) })
     }
 }

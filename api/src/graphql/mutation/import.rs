@@ -190,7 +190,7 @@ impl ImportMutation {
     /// written and the error's `extensions.records` lists every bad record with its list,
     /// index and field (`extensions.field` is the first, e.g. `deals[3].stageHistory[1].stageId`).
     async fn import_records(&self, ctx: &Context<'_>, input: ImportRecordsInput) -> Result<ImportRecordsPayload> {
-        Ok(import_batch(ctx.principal()?, ctx.writer(), input).await?.into())
+        Ok(import_batch(ctx.principal().await?, ctx.writer(), input).await?.into())
     }
 }
 

@@ -177,7 +177,7 @@ pub struct MeetingMutation;
 impl MeetingMutation {
     /// Schedules a meeting; safe to retry with the same `clientKey`.
     async fn schedule_meeting(&self, ctx: &Context<'_>, input: ScheduleMeetingInput) -> Result<ScheduleMeetingPayload> {
-        let meeting = meetings::schedule(ctx.principal()?, ctx.writer(), schedule_data(input)?).await?;
+        let meeting = meetings::schedule(ctx.principal().await?, ctx.writer(), schedule_data(input)?).await?;
         Ok(ScheduleMeetingPayload { meeting: Meeting(meeting) })
     }
 
@@ -187,7 +187,7 @@ impl MeetingMutation {
         ctx: &Context<'_>,
         input: LogMeetingOutcomeInput,
     ) -> Result<LogMeetingOutcomePayload> {
-        let logged = meetings::log_outcome(ctx.principal()?, ctx.writer(), outcome_data(input)?).await?;
+        let logged = meetings::log_outcome(ctx.principal().await?, ctx.writer(), outcome_data(input)?).await?;
         Ok(LogMeetingOutcomePayload {
             meeting: Meeting(logged.meeting),
             rescheduled_meeting: logged.replacement.map(Meeting),
@@ -197,7 +197,7 @@ impl MeetingMutation {
     /// Applies an offline device's log in order (≤ 100 entries). Each entry succeeds or
     /// fails on its own; use a `clientKey` per entry so the whole batch can be resent.
     async fn log_meetings(&self, ctx: &Context<'_>, entries: Vec<MeetingLogEntry>) -> Result<Vec<MeetingLogResult>> {
-        let principal = ctx.principal()?;
+        let principal = ctx.principal().await?;
         if entries.len() > MAX_BATCH {
             return Err(ApiError::bad_input("entries", format!("at most {MAX_BATCH} entries per batch")).into());
         }
@@ -251,14 +251,14 @@ impl MeetingMutation {
             duration_minutes: input.duration_minutes,
             notes: patch(input.notes),
         };
-        let meeting = meetings::update(ctx.principal()?, ctx.writer(), id, data).await?;
+        let meeting = meetings::update(ctx.principal().await?, ctx.writer(), id, data).await?;
         Ok(UpdateMeetingPayload { meeting: Meeting(meeting) })
     }
 
     /// Soft-deletes a meeting.
     async fn delete_meeting(&self, ctx: &Context<'_>, input: DeleteMeetingInput) -> Result<DeleteMeetingPayload> {
         let id = decode("id", &input.id, NodeKind::Meeting)?;
-        meetings::delete(ctx.principal()?, ctx.writer(), id, input.version).await?;
+        meetings::delete(ctx.principal().await?, ctx.writer(), id, input.version).await?;
         Ok(DeleteMeetingPayload { deleted_meeting_id: input.id })
     }
 }

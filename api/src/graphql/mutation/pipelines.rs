@@ -108,7 +108,8 @@ impl PipelineMutation {
         let stages =
             input.stages.into_iter().map(|s| StageForCreate { name: s.name, probability: s.probability }).collect();
         let (pipeline, _) =
-            pipelines::create_pipeline(ctx.principal()?, ctx.writer(), &input.name, input.is_default, stages).await?;
+            pipelines::create_pipeline(ctx.principal().await?, ctx.writer(), &input.name, input.is_default, stages)
+                .await?;
         Ok(CreatePipelinePayload { pipeline: Pipeline(pipeline) })
     }
 
@@ -116,7 +117,7 @@ impl PipelineMutation {
     async fn create_stage(&self, ctx: &Context<'_>, input: CreateStageInput) -> Result<StagePayload> {
         let pipeline_id = decode("pipelineId", &input.pipeline_id, NodeKind::Pipeline)?;
         let stage = pipelines::create_stage(
-            ctx.principal()?,
+            ctx.principal().await?,
             ctx.writer(),
             pipeline_id,
             &input.name,
@@ -136,21 +137,29 @@ impl PipelineMutation {
             probability: input.probability,
             position: input.position,
         };
-        Ok(StagePayload { stage: Stage(pipelines::update_stage(ctx.principal()?, ctx.writer(), id, data).await?) })
+        Ok(StagePayload {
+            stage: Stage(pipelines::update_stage(ctx.principal().await?, ctx.writer(), id, data).await?),
+        })
     }
 
     /// Adds a lost reason (ADMIN).
     async fn create_lost_reason(&self, ctx: &Context<'_>, input: CreateLostReasonInput) -> Result<LostReasonPayload> {
-        let reason = pipelines::create_lost_reason(ctx.principal()?, ctx.writer(), &input.name).await?;
+        let reason = pipelines::create_lost_reason(ctx.principal().await?, ctx.writer(), &input.name).await?;
         Ok(LostReasonPayload { lost_reason: LostReason(reason) })
     }
 
     /// Renames or (de)activates a lost reason (ADMIN).
     async fn update_lost_reason(&self, ctx: &Context<'_>, input: UpdateLostReasonInput) -> Result<LostReasonPayload> {
         let id = decode("id", &input.id, NodeKind::LostReason)?;
-        let reason =
-            pipelines::update_lost_reason(ctx.principal()?, ctx.writer(), id, input.version, input.name, input.active)
-                .await?;
+        let reason = pipelines::update_lost_reason(
+            ctx.principal().await?,
+            ctx.writer(),
+            id,
+            input.version,
+            input.name,
+            input.active,
+        )
+        .await?;
         Ok(LostReasonPayload { lost_reason: LostReason(reason) })
     }
 }

@@ -42,7 +42,7 @@ impl ChangeQuery {
     /// REMOVED_FROM_SCOPE. A cursor older than the log's retention is CURSOR_EXPIRED:
     /// resync from scratch. `first`: 1–100, default 50.
     async fn changes(&self, ctx: &Context<'_>, after: Option<String>, first: Option<i32>) -> Result<ChangeFeed> {
-        let principal = ctx.principal()?;
+        let principal = ctx.principal().await?;
         let first = checked_size("first", first.unwrap_or(50))?.max(1);
         let db = ctx.db();
         let after = match after {
@@ -55,7 +55,7 @@ impl ChangeQuery {
     /// The end of the change log now. Read it before a full resync, then follow
     /// `changes(after:)` (or subscribe to `changes`) from it: nothing in between is missed.
     async fn change_cursor(&self, ctx: &Context<'_>) -> Result<String> {
-        ctx.principal()?;
+        ctx.principal().await?;
         Ok(feed::end_of_log(ctx.db()).await?.to_string())
     }
 }

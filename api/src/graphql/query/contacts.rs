@@ -118,7 +118,7 @@ impl ContactQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Connection<Contact>> {
-        let principal = ctx.principal()?;
+        let principal = ctx.principal().await?;
         let f = filter.unwrap_or_default().to_service()?;
         let order = sort(&order_by.unwrap_or_default());
         let page = PageRequest { first, after, last, before };
@@ -129,6 +129,6 @@ impl ContactQuery {
     /// One contact, or null when it does not exist or is not visible to the caller.
     async fn contact(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Contact>> {
         let id = decode("id", &id, NodeKind::Contact)?;
-        Ok(ctx.loaders()?.contacts.load_one(id).await?.map(Contact))
+        Ok(ctx.loaders().await?.contacts.load_one(id).await?.map(Contact))
     }
 }

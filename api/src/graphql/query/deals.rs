@@ -118,7 +118,7 @@ pub async fn deal_page(
     order: &[(DealSort, bool)],
     page: PageRequest,
 ) -> Result<Connection<Deal>> {
-    let principal = ctx.principal()?;
+    let principal = ctx.principal().await?;
     let rows = deals::list(principal, ctx.db(), &filter, order, &page).await?;
     Ok(Connection::new(rows, Deal, counter(ctx.db(), deals::query(principal, &filter))))
 }
@@ -148,6 +148,6 @@ impl DealQuery {
     /// One deal, or null when it does not exist or is not visible to the caller.
     async fn deal(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Deal>> {
         let id = decode("id", &id, NodeKind::Deal)?;
-        Ok(ctx.loaders()?.deals.load_one(id).await?.map(Deal))
+        Ok(ctx.loaders().await?.deals.load_one(id).await?.map(Deal))
     }
 }

@@ -94,7 +94,7 @@ impl MeetingQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Connection<Meeting>> {
-        let principal = ctx.principal()?;
+        let principal = ctx.principal().await?;
         let f = filter.unwrap_or_default().to_service()?;
         let order: Vec<(MeetingSort, bool)> = order_by
             .unwrap_or_default()
@@ -116,6 +116,6 @@ impl MeetingQuery {
     /// One meeting, or null when it does not exist or is not visible to the caller.
     async fn meeting(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Meeting>> {
         let id = decode("id", &id, NodeKind::Meeting)?;
-        Ok(ctx.loaders()?.meetings.load_one(id).await?.map(Meeting))
+        Ok(ctx.loaders().await?.meetings.load_one(id).await?.map(Meeting))
     }
 }

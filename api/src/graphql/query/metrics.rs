@@ -30,7 +30,7 @@ impl MetricQuery {
     ) -> Result<NoShowStats> {
         let filter = filter.unwrap_or_default().to_service()?;
         let grouping = Grouping::new(group_by.map(Into::into), then_by.map(Into::into))?;
-        let grouped = no_show::no_show_stats(ctx.principal()?, ctx.metrics_db(), &filter, grouping).await?;
+        let grouped = no_show::no_show_stats(ctx.principal().await?, ctx.metrics_db(), &filter, grouping).await?;
         Ok(NoShowStats::from_grouped(grouped))
     }
 
@@ -52,7 +52,7 @@ impl MetricQuery {
         // when some level of the answer selects `avgDaysInStage`.
         let stays = selects_at_any_level(ctx, &[&[], &["groups"], &["groups", "groups"]], &["steps", "avgDaysInStage"]);
         let mode = mode.unwrap_or_default().into();
-        let report = funnel::funnel(ctx.principal()?, ctx.metrics_db(), &filter, mode, grouping, stays).await?;
+        let report = funnel::funnel(ctx.principal().await?, ctx.metrics_db(), &filter, mode, grouping, stays).await?;
         Ok(Funnel::from_report(report))
     }
 
@@ -80,7 +80,8 @@ impl MetricQuery {
             .map(|(dimension, _)| dimension)
             .collect();
         let grouped =
-            lost::lost_deals(ctx.principal()?, ctx.metrics_db(), &filter, group_by.map(Into::into), &costs).await?;
+            lost::lost_deals(ctx.principal().await?, ctx.metrics_db(), &filter, group_by.map(Into::into), &costs)
+                .await?;
         Ok(LostDeals::from_grouped(grouped))
     }
 
@@ -99,7 +100,7 @@ impl MetricQuery {
         let overrides = overrides.unwrap_or_default().to_service()?;
         let basis = basis.unwrap_or_default().into();
         let grouped = lead_economics::lead_economics(
-            ctx.principal()?,
+            ctx.principal().await?,
             ctx.metrics_db(),
             &filter,
             basis,
@@ -132,7 +133,7 @@ impl MetricQuery {
             &["groups", "bySource"],
         ];
         let after_first_contact = selects_at_any_level(ctx, &breakdowns, &["rejectedAfterFirstContact"]);
-        let (principal, db, group_by) = (ctx.principal()?, ctx.metrics_db(), group_by.map(Into::into));
+        let (principal, db, group_by) = (ctx.principal().await?, ctx.metrics_db(), group_by.map(Into::into));
         let grouped = rejection::lead_rejection(principal, db, &filter, group_by, after_first_contact).await?;
         Ok(LeadRejection::from_grouped(grouped))
     }
@@ -147,7 +148,7 @@ impl MetricQuery {
     ) -> Result<TargetAttainmentReport> {
         let filter = filter.unwrap_or_default().to_service()?;
         let db = ctx.metrics_db();
-        let rows = attainment::target_attainment(ctx.principal()?, db, &filter).await?;
+        let rows = attainment::target_attainment(ctx.principal().await?, db, &filter).await?;
         let groups = match group_by {
             Some(by) => attainment::group_targets(db, rows.clone(), by.into()).await?,
             None => Vec::new(),

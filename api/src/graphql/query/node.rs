@@ -24,13 +24,13 @@ impl NodeQuery {
 
 /// The object `kind:id` as the caller may see it (also the `node` of a change event).
 pub async fn load(ctx: &Context<'_>, kind: NodeKind, id: i64) -> Result<Option<Node>> {
-    let loaders = ctx.loaders()?;
+    let loaders = ctx.loaders().await?;
     Ok(match kind {
         NodeKind::User => loaders.users.load_one(id).await?.map(|m| Node::User(User(m))),
         NodeKind::Team => loaders.teams.load_one(id).await?.map(|m| Node::Team(Team(m))),
         NodeKind::Target => {
             let filter = TargetFilter { id: Some(id), ..Default::default() };
-            directory::targets(ctx.principal()?, ctx.db(), &filter).await?.pop().map(|m| Node::Target(Target(m)))
+            directory::targets(ctx.principal().await?, ctx.db(), &filter).await?.pop().map(|m| Node::Target(Target(m)))
         }
         NodeKind::Contact => loaders.contacts.load_one(id).await?.map(|m| Node::Contact(Contact(m))),
         NodeKind::Deal => loaders.deals.load_one(id).await?.map(|m| Node::Deal(Deal(m))),
@@ -40,13 +40,13 @@ pub async fn load(ctx: &Context<'_>, kind: NodeKind, id: i64) -> Result<Option<N
         NodeKind::LostReason => loaders.lost_reasons.load_one(id).await?.map(|m| Node::LostReason(LostReason(m))),
         NodeKind::DealStageEvent => stage_event(ctx, id).await?,
         NodeKind::ApiKey => {
-            api_keys::by_ids(ctx.principal()?, ctx.db(), &[id]).await?.pop().map(|m| Node::ApiKey(ApiKey(m)))
+            api_keys::by_ids(ctx.principal().await?, ctx.db(), &[id]).await?.pop().map(|m| Node::ApiKey(ApiKey(m)))
         }
     })
 }
 
 /// A stage event is visible when its deal is.
 async fn stage_event(ctx: &Context<'_>, id: i64) -> Result<Option<Node>> {
-    let event = deals::event(ctx.principal()?, ctx.db(), id).await?;
+    let event = deals::event(ctx.principal().await?, ctx.db(), id).await?;
     Ok(event.map(|e| Node::DealStageEvent(DealStageEvent(e))))
 }

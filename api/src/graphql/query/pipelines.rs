@@ -14,14 +14,14 @@ pub struct PipelineQuery;
 impl PipelineQuery {
     /// Every pipeline, the default first.
     async fn pipelines(&self, ctx: &Context<'_>) -> Result<Vec<Pipeline>> {
-        ctx.principal()?;
+        ctx.principal().await?;
         Ok(pipelines::list(ctx.db()).await?.into_iter().map(Pipeline).collect())
     }
 
     /// One pipeline, or null.
     async fn pipeline(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Pipeline>> {
         let id = decode("id", &id, NodeKind::Pipeline)?;
-        Ok(ctx.loaders()?.pipelines.load_one(id).await?.map(Pipeline))
+        Ok(ctx.loaders().await?.pipelines.load_one(id).await?.map(Pipeline))
     }
 
     /// Reasons deals are lost, by name; inactive ones only when asked.
@@ -30,7 +30,7 @@ impl PipelineQuery {
         ctx: &Context<'_>,
         #[graphql(default)] include_inactive: bool,
     ) -> Result<Vec<LostReason>> {
-        ctx.principal()?;
+        ctx.principal().await?;
         Ok(pipelines::lost_reasons(ctx.db(), include_inactive).await?.into_iter().map(LostReason).collect())
     }
 }

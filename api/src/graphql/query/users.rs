@@ -63,7 +63,7 @@ pub struct UserQuery;
 impl UserQuery {
     /// The signed-in user.
     async fn me(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let principal = ctx.principal()?;
+        let principal = ctx.principal().await?;
         Ok(users::find_by_id(ctx.db(), principal.user_id).await?.map(User))
     }
 
@@ -78,7 +78,7 @@ impl UserQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Connection<User>> {
-        ctx.principal()?;
+        ctx.principal().await?;
         let f = filter.unwrap_or_default().to_service()?;
         let rows = directory::list_users(ctx.db(), &f, &PageRequest { first, after, last, before }).await?;
         Ok(Connection::new(rows, User, counter(ctx.db(), directory::user_query(&f))))
@@ -87,17 +87,17 @@ impl UserQuery {
     /// One user, or null.
     async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>> {
         let id = crate::graphql::ids::decode("id", &id, NodeKind::User)?;
-        Ok(ctx.loaders()?.users.load_one(id).await?.map(User))
+        Ok(ctx.loaders().await?.users.load_one(id).await?.map(User))
     }
 
     /// Every API key, newest first (ADMIN).
     async fn api_keys(&self, ctx: &Context<'_>) -> Result<Vec<ApiKey>> {
-        Ok(api_keys::list(ctx.principal()?, ctx.db()).await?.into_iter().map(ApiKey).collect())
+        Ok(api_keys::list(ctx.principal().await?, ctx.db()).await?.into_iter().map(ApiKey).collect())
     }
 
     /// Every team, by name.
     async fn teams(&self, ctx: &Context<'_>) -> Result<Vec<Team>> {
-        ctx.principal()?;
+        ctx.principal().await?;
         Ok(directory::teams(ctx.db()).await?.into_iter().map(Team).collect())
     }
 
@@ -107,7 +107,7 @@ impl UserQuery {
         ctx: &Context<'_>,
         #[graphql(name = "where")] filter: Option<TargetFilterInput>,
     ) -> Result<Vec<Target>> {
-        let principal = ctx.principal()?;
+        let principal = ctx.principal().await?;
         let f = filter.unwrap_or_default();
         let overlapping = match (f.from, f.to) {
             (None, None) => None,

@@ -36,7 +36,7 @@ impl ApiKey {
     /// The admin who created it; the key acts on their behalf.
     async fn created_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.0.created_by else { return Ok(None) };
-        Ok(ctx.loaders()?.users.load_one(id).await?.map(User))
+        Ok(ctx.loaders().await?.users.load_one(id).await?.map(User))
     }
     /// When it last authenticated a request (to the minute).
     async fn last_used_at(&self) -> Option<DateTime<Utc>> {

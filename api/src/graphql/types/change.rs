@@ -127,7 +127,7 @@ impl ChangeEvent {
     /// Null for changes made by the server itself (the CLI without `--as`, seeding).
     async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.event().actor_user_id else { return Ok(None) };
-        Ok(ctx.loaders()?.users.load_one(id).await?.map(User))
+        Ok(ctx.loaders().await?.users.load_one(id).await?.map(User))
     }
     /// Whether the change was made with an API key.
     async fn via_api_key(&self) -> bool {
@@ -200,7 +200,7 @@ macro_rules! record_change {
                 if self.0.removed_from_scope {
                     return Ok(None);
                 }
-                Ok(ctx.loaders()?.$loader.load_one(self.0.event.record_id).await?.map($node))
+                Ok(ctx.loaders().await?.$loader.load_one(self.0.event.record_id).await?.map($node))
             }
         }
     };
@@ -256,7 +256,7 @@ fn changes_of(ctx: &Context<'_>, seen: &Seen) -> Result<Vec<FieldChange>> {
     if seen.removed_from_scope {
         return Ok(Vec::new());
     }
-    let analyst = ctx.principal()?.role == Role::Analyst;
+    let analyst = ctx.signed_in()?.role == Role::Analyst;
     let pii = seen.event.entity == "CONTACT" && analyst;
     let parsed: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&seen.event.changes).unwrap_or_default();

@@ -23,11 +23,12 @@ pub struct Contact(pub contact::Model);
 impl Contact {
     /// No-show stats of the contact's meetings, all time (follow-ups included).
     async fn no_show_stats(&self, ctx: &Context<'_>) -> Result<NoShowStats> {
-        metric_fields::parent_no_show(&metric_fields::loaders(ctx)?.metrics.contact_no_show, self.0.id).await
+        metric_fields::parent_no_show(&metric_fields::loaders(ctx).await?.metrics.contact_no_show, self.0.id).await
     }
     /// The contact's no-show rate, all time: `noShows / (completed + noShows) × 100`.
     async fn no_show_rate(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
-        let stats = metric_fields::loaders(ctx)?.metrics.contact_no_show.load_one(self.0.id).await?.unwrap_or_default();
+        let stats =
+            metric_fields::loaders(ctx).await?.metrics.contact_no_show.load_one(self.0.id).await?.unwrap_or_default();
         Ok(hundredths(stats.no_show_rate()))
     }
     /// Global ID.
@@ -36,7 +37,7 @@ impl Contact {
     }
     /// The user responsible for this contact.
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(ctx.loaders()?.users.load_one(self.0.owner_id).await?.map(User))
+        Ok(ctx.loaders().await?.users.load_one(self.0.owner_id).await?.map(User))
     }
     /// First name.
     async fn first_name(&self) -> &str {
@@ -90,14 +91,15 @@ impl Contact {
     #[graphql(complexity = "first.clamp(1, 100) as usize * child_complexity")]
     async fn deals(&self, ctx: &Context<'_>, #[graphql(default = 10)] first: i32) -> Result<Vec<Deal>> {
         let limit = child_limit(first)?;
-        let deals = ctx.loaders()?.latest_deals_of_contact.load_one((self.0.id, limit)).await?.unwrap_or_default();
+        let deals =
+            ctx.loaders().await?.latest_deals_of_contact.load_one((self.0.id, limit)).await?.unwrap_or_default();
         Ok(deals.into_iter().map(Deal).collect())
     }
     /// The contact's latest meetings by scheduled time (at most `first`, ≤ 100).
     #[graphql(complexity = "first.clamp(1, 100) as usize * child_complexity")]
     async fn meetings(&self, ctx: &Context<'_>, #[graphql(default = 10)] first: i32) -> Result<Vec<Meeting>> {
         let key = (self.0.id, child_limit(first)?);
-        let meetings = ctx.loaders()?.latest_meetings_of_contact.load_one(key).await?.unwrap_or_default();
+        let meetings = ctx.loaders().await?.latest_meetings_of_contact.load_one(key).await?.unwrap_or_default();
         Ok(meetings.into_iter().map(Meeting).collect())
     }
     /// Optimistic-concurrency version: send it back with updates.
@@ -120,7 +122,7 @@ impl Contact {
 
 /// A personal field: its value, or null plus a FORBIDDEN entry for callers who may not read it.
 fn pii<'a>(ctx: &Context<'_>, value: Option<&'a str>) -> ApiResult<Option<&'a str>> {
-    match ensure_can_read_pii(ctx.principal()?) {
+    match ensure_can_read_pii(ctx.signed_in()?) {
         Ok(()) => Ok(value),
         Err(err) => {
             ctx.report(err);

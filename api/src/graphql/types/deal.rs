@@ -36,19 +36,19 @@ impl Deal {
     }
     /// The contact the deal is with (null if not visible to the caller).
     async fn contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
-        Ok(ctx.loaders()?.contacts.load_one(self.0.contact_id).await?.map(Contact))
+        Ok(ctx.loaders().await?.contacts.load_one(self.0.contact_id).await?.map(Contact))
     }
     /// The user responsible for the deal.
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(ctx.loaders()?.users.load_one(self.0.owner_id).await?.map(User))
+        Ok(ctx.loaders().await?.users.load_one(self.0.owner_id).await?.map(User))
     }
     /// The pipeline the deal moves through.
     async fn pipeline(&self, ctx: &Context<'_>) -> Result<Option<Pipeline>> {
-        Ok(ctx.loaders()?.pipelines.load_one(self.0.pipeline_id).await?.map(Pipeline))
+        Ok(ctx.loaders().await?.pipelines.load_one(self.0.pipeline_id).await?.map(Pipeline))
     }
     /// The current stage (for a closed deal, the stage it closed in).
     async fn stage(&self, ctx: &Context<'_>) -> Result<Option<Stage>> {
-        Ok(ctx.loaders()?.stages.load_one(self.0.stage_id).await?.map(Stage))
+        Ok(ctx.loaders().await?.stages.load_one(self.0.stage_id).await?.map(Stage))
     }
     /// When the deal entered its current stage.
     async fn stage_entered_at(&self) -> DateTime<Utc> {
@@ -56,26 +56,26 @@ impl Deal {
     }
     /// Every stage change, oldest first; the first entry is the creation.
     async fn stage_history(&self, ctx: &Context<'_>) -> Result<Vec<DealStageEvent>> {
-        let events = ctx.loaders()?.history_of_deal.load_one(self.0.id).await?.unwrap_or_default();
+        let events = ctx.loaders().await?.history_of_deal.load_one(self.0.id).await?.unwrap_or_default();
         Ok(events.into_iter().map(DealStageEvent).collect())
     }
     /// The deal's latest meetings by scheduled time (at most `first`, ≤ 100).
     #[graphql(complexity = "first.clamp(1, 100) as usize * child_complexity")]
     async fn meetings(&self, ctx: &Context<'_>, #[graphql(default = 10)] first: i32) -> Result<Vec<Meeting>> {
         let key = (self.0.id, child_limit(first)?);
-        let meetings = ctx.loaders()?.latest_meetings_of_deal.load_one(key).await?.unwrap_or_default();
+        let meetings = ctx.loaders().await?.latest_meetings_of_deal.load_one(key).await?.unwrap_or_default();
         Ok(meetings.into_iter().map(Meeting).collect())
     }
     /// Why the deal was lost (LOST deals only).
     async fn lost_reason(&self, ctx: &Context<'_>) -> Result<Option<LostReason>> {
         match self.0.lost_reason_id {
-            Some(id) => Ok(ctx.loaders()?.lost_reasons.load_one(id).await?.map(LostReason)),
+            Some(id) => Ok(ctx.loaders().await?.lost_reasons.load_one(id).await?.map(LostReason)),
             None => Ok(None),
         }
     }
     /// No-show stats of the meetings linked to this deal, all time.
     async fn no_show_stats(&self, ctx: &Context<'_>) -> Result<NoShowStats> {
-        super::metric_fields::parent_no_show(&ctx.loaders()?.metrics.deal_no_show, self.0.id).await
+        super::metric_fields::parent_no_show(&ctx.loaders().await?.metrics.deal_no_show, self.0.id).await
     }
     /// What losing this deal cost (SPEC 6.3); null unless the deal is LOST.
     async fn lost_cost(&self) -> Option<DealLostCost> {
@@ -129,13 +129,13 @@ impl DealStageEvent {
     #[graphql(name = "fromStage")]
     async fn left_stage(&self, ctx: &Context<'_>) -> Result<Option<Stage>> {
         match self.0.from_stage_id {
-            Some(id) => Ok(ctx.loaders()?.stages.load_one(id).await?.map(Stage)),
+            Some(id) => Ok(ctx.loaders().await?.stages.load_one(id).await?.map(Stage)),
             None => Ok(None),
         }
     }
     /// The stage entered.
     async fn to_stage(&self, ctx: &Context<'_>) -> Result<Option<Stage>> {
-        Ok(ctx.loaders()?.stages.load_one(self.0.to_stage_id).await?.map(Stage))
+        Ok(ctx.loaders().await?.stages.load_one(self.0.to_stage_id).await?.map(Stage))
     }
     /// When the move happened.
     async fn moved_at(&self) -> DateTime<Utc> {
@@ -144,7 +144,7 @@ impl DealStageEvent {
     /// Who moved the deal.
     async fn moved_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         match self.0.moved_by {
-            Some(id) => Ok(ctx.loaders()?.users.load_one(id).await?.map(User)),
+            Some(id) => Ok(ctx.loaders().await?.users.load_one(id).await?.map(User)),
             None => Ok(None),
         }
     }
@@ -162,7 +162,7 @@ impl DealLostCost {
     }
     /// Amount × probability of the stage it was lost in / 100.
     async fn weighted_amount(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
-        let stage = ctx.loaders()?.stages.load_one(self.0.stage_id).await?;
+        let stage = ctx.loaders().await?.stages.load_one(self.0.stage_id).await?;
         Ok(stage.map(|s| {
             let weighted = i128::from(self.0.amount) * i128::from(s.probability);
             Money::from_cents(crate::service::metrics::arith::ratio(weighted, 10_000).unwrap_or(0))
@@ -171,17 +171,17 @@ impl DealLostCost {
     /// Why it was lost.
     async fn reason(&self, ctx: &Context<'_>) -> Result<Option<LostReason>> {
         match self.0.lost_reason_id {
-            Some(id) => Ok(ctx.loaders()?.lost_reasons.load_one(id).await?.map(LostReason)),
+            Some(id) => Ok(ctx.loaders().await?.lost_reasons.load_one(id).await?.map(LostReason)),
             None => Ok(None),
         }
     }
     /// The stage it was lost in.
     async fn stage(&self, ctx: &Context<'_>) -> Result<Option<Stage>> {
-        Ok(ctx.loaders()?.stages.load_one(self.0.stage_id).await?.map(Stage))
+        Ok(ctx.loaders().await?.stages.load_one(self.0.stage_id).await?.map(Stage))
     }
     /// Its contact's acquisition cost (null when the contact is not visible to you).
     async fn acquisition_cost(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
-        let contact = ctx.loaders()?.contacts.load_one(self.0.contact_id).await?;
+        let contact = ctx.loaders().await?.contacts.load_one(self.0.contact_id).await?;
         Ok(contact.map(|c| Money::from_cents(c.acquisition_cost)))
     }
 }

@@ -68,7 +68,7 @@ impl Funnel {
     }
     /// The pipeline.
     async fn pipeline(&self, ctx: &Context<'_>) -> Result<Option<Pipeline>> {
-        Ok(ctx.loaders()?.pipelines.load_one(self.pipeline_id).await?.map(Pipeline))
+        Ok(ctx.loaders().await?.pipelines.load_one(self.pipeline_id).await?.map(Pipeline))
     }
     /// The stages in order, then a final WON step.
     async fn steps(&self) -> Vec<FunnelStep> {

@@ -101,17 +101,17 @@ impl LostBreakdown {
     /// The lost reason (in `byReason`).
     async fn reason(&self, ctx: &Context<'_>) -> Result<Option<LostReason>> {
         let (BreakdownKind::Reason, Some(id)) = (self.kind, self.key) else { return Ok(None) };
-        Ok(ctx.loaders()?.lost_reasons.load_one(id).await?.map(LostReason))
+        Ok(ctx.loaders().await?.lost_reasons.load_one(id).await?.map(LostReason))
     }
     /// The stage (in `byStage`).
     async fn stage(&self, ctx: &Context<'_>) -> Result<Option<Stage>> {
         let (BreakdownKind::Stage, Some(id)) = (self.kind, self.key) else { return Ok(None) };
-        Ok(ctx.loaders()?.stages.load_one(id).await?.map(Stage))
+        Ok(ctx.loaders().await?.stages.load_one(id).await?.map(Stage))
     }
     /// The owner (in `byOwner`).
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let (BreakdownKind::Owner, Some(id)) = (self.kind, self.key) else { return Ok(None) };
-        Ok(ctx.loaders()?.users.load_one(id).await?.map(User))
+        Ok(ctx.loaders().await?.users.load_one(id).await?.map(User))
     }
     /// Deals lost.
     async fn count(&self) -> i64 {

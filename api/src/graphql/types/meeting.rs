@@ -21,18 +21,18 @@ impl Meeting {
     }
     /// The contact met.
     async fn contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
-        Ok(ctx.loaders()?.contacts.load_one(self.0.contact_id).await?.map(Contact))
+        Ok(ctx.loaders().await?.contacts.load_one(self.0.contact_id).await?.map(Contact))
     }
     /// The deal the meeting is about, if any.
     async fn deal(&self, ctx: &Context<'_>) -> Result<Option<Deal>> {
         match self.0.deal_id {
-            Some(id) => Ok(ctx.loaders()?.deals.load_one(id).await?.map(Deal)),
+            Some(id) => Ok(ctx.loaders().await?.deals.load_one(id).await?.map(Deal)),
             None => Ok(None),
         }
     }
     /// The user who holds the meeting.
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(ctx.loaders()?.users.load_one(self.0.owner_id).await?.map(User))
+        Ok(ctx.loaders().await?.users.load_one(self.0.owner_id).await?.map(User))
     }
     /// Call, demo, meeting or follow-up.
     async fn kind(&self) -> MeetingKind {
@@ -65,7 +65,7 @@ impl Meeting {
     /// The meeting that replaced this one (RESCHEDULED only).
     async fn rescheduled_to(&self, ctx: &Context<'_>) -> Result<Option<Meeting>> {
         match self.0.rescheduled_to_id {
-            Some(id) => Ok(ctx.loaders()?.meetings.load_one(id).await?.map(Meeting)),
+            Some(id) => Ok(ctx.loaders().await?.meetings.load_one(id).await?.map(Meeting)),
             None => Ok(None),
         }
     }

@@ -10,13 +10,14 @@ use crate::graphql::context::ContextExt;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::metric_loaders::{GroupFunnel, MetricKey, ParentNoShow, PipelineFunnel};
 
-pub fn loaders<'a>(ctx: &'a Context<'_>) -> Result<&'a Loaders> {
-    Ok(ctx.loaders()?)
+pub async fn loaders<'a>(ctx: &'a Context<'_>) -> Result<&'a Loaders> {
+    Ok(ctx.loaders().await?)
 }
 
 pub async fn user_no_show(ctx: &Context<'_>, user_id: i64, filter: Option<MetricFilterInput>) -> Result<NoShowStats> {
     let args = filter.unwrap_or_default().to_service()?;
-    let stats = loaders(ctx)?.metrics.user_no_show.load_one(MetricKey { args, id: user_id }).await?.unwrap_or_default();
+    let stats =
+        loaders(ctx).await?.metrics.user_no_show.load_one(MetricKey { args, id: user_id }).await?.unwrap_or_default();
     Ok(NoShowStats::single(stats))
 }
 

@@ -97,12 +97,12 @@ impl MetricGroup {
     /// The owner (OWNER).
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let GroupKey::Owner(id) = self.0 else { return Ok(None) };
-        Ok(ctx.loaders()?.users.load_one(id).await?.map(User))
+        Ok(ctx.loaders().await?.users.load_one(id).await?.map(User))
     }
     /// The team (TEAM); null for owners without a team.
     async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
         let GroupKey::Team(Some(id)) = self.0 else { return Ok(None) };
-        Ok(ctx.loaders()?.teams.load_one(id).await?.map(Team))
+        Ok(ctx.loaders().await?.teams.load_one(id).await?.map(Team))
     }
     /// The lead source (SOURCE); null for contacts without one.
     async fn source(&self) -> Option<&str> {

@@ -28,8 +28,13 @@ impl Pipeline {
         #[graphql(desc = "Narrows the funnel; `period` applies per `mode`.")] filter: Option<MetricFilterInput>,
         #[graphql(desc = "COHORT (the default) or ACTIVITY.")] mode: Option<FunnelMode>,
     ) -> Result<Option<Funnel>> {
-        metric_fields::pipeline_funnel(&metric_fields::loaders(ctx)?.metrics.pipeline_funnel, self.0.id, filter, mode)
-            .await
+        metric_fields::pipeline_funnel(
+            &metric_fields::loaders(ctx).await?.metrics.pipeline_funnel,
+            self.0.id,
+            filter,
+            mode,
+        )
+        .await
     }
     /// Global ID.
     pub async fn id(&self) -> ID {
@@ -45,7 +50,7 @@ impl Pipeline {
     }
     /// Stages in order.
     async fn stages(&self, ctx: &Context<'_>) -> Result<Vec<Stage>> {
-        let stages = ctx.loaders()?.stages_of_pipeline.load_one(self.0.id).await?.unwrap_or_default();
+        let stages = ctx.loaders().await?.stages_of_pipeline.load_one(self.0.id).await?.unwrap_or_default();
         Ok(stages.into_iter().map(Stage).collect())
     }
     /// Optimistic-concurrency version.
@@ -72,7 +77,7 @@ impl Stage {
         #[graphql(desc = "Narrows the funnel; `period` applies per `mode`.")] filter: Option<MetricFilterInput>,
         #[graphql(desc = "COHORT (the default) or ACTIVITY.")] mode: Option<FunnelMode>,
     ) -> Result<Option<Money>> {
-        let loader = &metric_fields::loaders(ctx)?.metrics.pipeline_funnel;
+        let loader = &metric_fields::loaders(ctx).await?.metrics.pipeline_funnel;
         let funnel = metric_fields::pipeline_funnel(loader, self.0.pipeline_id, filter, mode).await?;
         Ok(funnel.and_then(|f| f.step_of(self.0.id).and_then(|s| hundredths(s.conversion_from_previous))))
     }
@@ -107,7 +112,7 @@ impl Stage {
     }
     /// The pipeline this stage belongs to.
     async fn pipeline(&self, ctx: &Context<'_>) -> Result<Option<Pipeline>> {
-        Ok(ctx.loaders()?.pipelines.load_one(self.0.pipeline_id).await?.map(Pipeline))
+        Ok(ctx.loaders().await?.pipelines.load_one(self.0.pipeline_id).await?.map(Pipeline))
     }
     /// Optimistic-concurrency version.
     async fn version(&self) -> i32 {

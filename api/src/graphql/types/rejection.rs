@@ -126,7 +126,7 @@ impl RejectionBreakdown {
     /// The owner (in `byOwner`).
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Key::Owner(id) = self.key else { return Ok(None) };
-        Ok(ctx.loaders()?.users.load_one(id).await?.map(User))
+        Ok(ctx.loaders().await?.users.load_one(id).await?.map(User))
     }
     /// The lead source (in `bySource`; null for none).
     async fn source(&self) -> Option<&str> {

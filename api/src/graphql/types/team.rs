@@ -24,7 +24,8 @@ impl Team {
         #[graphql(desc = "Narrows the funnel; `period` applies per `mode`.")] filter: Option<MetricFilterInput>,
         #[graphql(desc = "COHORT (the default) or ACTIVITY.")] mode: Option<FunnelMode>,
     ) -> Result<Option<Funnel>> {
-        metric_fields::group_funnel(&metric_fields::loaders(ctx)?.metrics.team_funnel, self.0.id, filter, mode).await
+        metric_fields::group_funnel(&metric_fields::loaders(ctx).await?.metrics.team_funnel, self.0.id, filter, mode)
+            .await
     }
     /// Global ID.
     pub async fn id(&self) -> ID {
@@ -36,7 +37,7 @@ impl Team {
     }
     /// Members, by name.
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
-        let members = ctx.loaders()?.members_of_team.load_one(self.0.id).await?.unwrap_or_default();
+        let members = ctx.loaders().await?.members_of_team.load_one(self.0.id).await?.unwrap_or_default();
         Ok(members.into_iter().map(User).collect())
     }
     /// Optimistic-concurrency version.
@@ -62,14 +63,14 @@ impl Target {
     /// The user the target is for (null for a team target).
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         match self.0.user_id {
-            Some(id) => Ok(ctx.loaders()?.users.load_one(id).await?.map(User)),
+            Some(id) => Ok(ctx.loaders().await?.users.load_one(id).await?.map(User)),
             None => Ok(None),
         }
     }
     /// The team the target is for (null for a user target).
     async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
         match self.0.team_id {
-            Some(id) => Ok(ctx.loaders()?.teams.load_one(id).await?.map(Team)),
+            Some(id) => Ok(ctx.loaders().await?.teams.load_one(id).await?.map(Team)),
             None => Ok(None),
         }
     }

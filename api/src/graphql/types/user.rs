@@ -26,7 +26,8 @@ impl User {
         #[graphql(desc = "Narrows the funnel; `period` applies per `mode`.")] filter: Option<MetricFilterInput>,
         #[graphql(desc = "COHORT (the default) or ACTIVITY.")] mode: Option<FunnelMode>,
     ) -> Result<Option<Funnel>> {
-        metric_fields::group_funnel(&metric_fields::loaders(ctx)?.metrics.user_funnel, self.0.id, filter, mode).await
+        metric_fields::group_funnel(&metric_fields::loaders(ctx).await?.metrics.user_funnel, self.0.id, filter, mode)
+            .await
     }
     /// No-show stats of the user's meetings (SPEC 6.1).
     async fn no_show_stats(&self, ctx: &Context<'_>, filter: Option<MetricFilterInput>) -> Result<NoShowStats> {
@@ -51,7 +52,7 @@ impl User {
     /// The user's team.
     async fn team(&self, ctx: &Context<'_>) -> Result<Option<Team>> {
         match self.0.team_id {
-            Some(id) => Ok(ctx.loaders()?.teams.load_one(id).await?.map(Team)),
+            Some(id) => Ok(ctx.loaders().await?.teams.load_one(id).await?.map(Team)),
             None => Ok(None),
         }
     }

@@ -24,12 +24,13 @@ use tokio::sync::{mpsc, watch};
 use self::session::{Session, code, credential_key};
 use crate::app::AppState;
 use crate::auth::Caller;
+use crate::config::GraphqlLimits;
 use crate::error::ApiError;
+use crate::graphql::authenticate;
 use crate::graphql::batching::PollGate;
 use crate::graphql::handler::label_json_errors;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::shape;
-use crate::service::credentials;
 
 const PROTOCOL: &str = "graphql-transport-ws";
 /// How long a client may take to send `connection_init`.
@@ -57,14 +58,12 @@ async fn serve(state: AppState, socket: WebSocket) {
     let writer = tokio::spawn(write(sink, queue, session.watch_close(), Duration::from_secs(realtime.keepalive_secs)));
 
     let incoming = {
-        let (out, max_aliases) = (out.clone(), state.config.limits.max_aliases);
+        let (out, limits) = (out.clone(), state.config.limits.clone());
         source
             .take_while(|frame| std::future::ready(matches!(frame, Ok(m) if !matches!(m, Message::Close(_)))))
             .filter_map(move |frame| {
                 let checked = match frame {
-                    Ok(Message::Text(text)) => {
-                        admit(text.as_str(), max_aliases, &out).then(|| text.as_bytes().to_vec())
-                    }
+                    Ok(Message::Text(text)) => admit(text.as_str(), &limits, &out).then(|| text.as_bytes().to_vec()),
                     Ok(Message::Binary(bytes)) => Some(bytes.to_vec()),
                     _ => None,
                 };
@@ -75,8 +74,8 @@ async fn serve(state: AppState, socket: WebSocket) {
         let (state, session) = (state.clone(), session.clone());
         move |payload: serde_json::Value| async move { connection_init(&state, &session, payload).await }
     };
-    let mut protocol = GraphqlWebSocket::new(state.authenticated_schema.clone(), incoming, Protocols::GraphQLWS)
-        .on_connection_init(init);
+    let mut protocol =
+        GraphqlWebSocket::new(state.schema.clone(), incoming, Protocols::GraphQLWS).on_connection_init(init);
 
     let mut closing = session.watch_close();
     let mut credentials = state.services.bus.watch_credentials();
@@ -150,21 +149,25 @@ async fn write(
     }
 }
 
-/// Checks a `subscribe` message against the limits the executor does not enforce (aliases)
-/// before it runs; a refused one gets its `error` message here and goes no further.
-fn admit(text: &str, max_aliases: usize, out: &mpsc::Sender<Message>) -> bool {
+/// Checks a `subscribe` message against the limits the executor does not enforce (depth,
+/// aliases, introspection when it is off) before it runs, as HTTP does; a refused one gets
+/// its `error` message here and goes no further.
+fn admit(text: &str, limits: &GraphqlLimits, out: &mpsc::Sender<Message>) -> bool {
     let Ok(message) = serde_json::from_str::<serde_json::Value>(text) else { return true };
     if message["type"] != "subscribe" {
         return true;
     }
-    let Ok(request) = serde_json::from_value::<async_graphql::Request>(message["payload"].clone()) else {
+    let Ok(mut request) = serde_json::from_value::<async_graphql::Request>(message["payload"].clone()) else {
         return true;
     };
-    let Some(reason) = shape::inspect(&request).and_then(|s| shape::alias_violation(&s, max_aliases)) else {
-        return true;
+    let Some(shape) = shape::inspect(&mut request) else { return true };
+    let refusal = match shape::limit_violation(&shape, limits) {
+        Some(reason) => (reason, "QUERY_TOO_COMPLEX"),
+        None if shape.introspects && !limits.introspection => ("introspection is turned off".to_owned(), "FORBIDDEN"),
+        None => return true,
     };
     let error = serde_json::json!({ "id": message["id"], "type": "error",
-        "payload": [{ "message": reason, "extensions": { "code": "QUERY_TOO_COMPLEX" } }] });
+        "payload": [{ "message": refusal.0, "extensions": { "code": refusal.1 } }] });
     if out.try_send(Message::Text(error.to_string().into())).is_err() {
         return false;
     }
@@ -204,21 +207,18 @@ async fn connection_init(
         return Err(refuse(code::FORBIDDEN, why.into()));
     };
     let s = &state.services;
-    let principal =
-        match credentials::authenticate(&s.dbs.primary, &s.credential_cache, &s.tokens, s.external.as_ref(), &bearer)
-            .await
-        {
-            Ok(principal) => principal,
-            Err(ApiError::Unavailable) => return Err(refuse(1011, "the database is unavailable; retry".into())),
-            Err(err) => return Err(refuse(code::FORBIDDEN, err.to_string())),
-        };
+    // The same check as an HTTP request's (`graphql::authenticate`).
+    let caller = Caller::with_credential(bearer.clone());
+    let principal = match authenticate::resolve(&caller, s).await {
+        Ok(principal) => principal.clone(),
+        Err(ApiError::Unavailable) => return Err(refuse(1011, "the database is unavailable; retry".into())),
+        Err(err) => return Err(refuse(code::FORBIDDEN, err.to_string())),
+    };
     let Some(slot) = state.ws_connections.acquire(credential_key(&principal)) else {
         let limit = state.config.realtime.max_connections_per_credential;
         return Err(refuse(code::TOO_MANY_CONNECTIONS, format!("at most {limit} connections per credential")));
     };
-    session.signed_in(bearer, principal.clone(), slot);
-    let caller = Caller::default();
-    caller.authenticated(principal);
+    session.signed_in(bearer, principal, slot);
     let mut data = Data::default();
     data.insert(Loaders::new(&s.dbs, &caller, &PollGate::default()));
     data.insert(caller);
@@ -238,13 +238,8 @@ fn authorization(payload: &serde_json::Value) -> Option<String> {
 /// deactivated user, changed role). An unreachable database closes nothing.
 async fn recheck_credential(state: &AppState, session: &Session) {
     let Some((bearer, _)) = session.credential() else { return };
-    let s = &state.services;
-    if credentials::authenticate_cached(&s.credential_cache, &s.tokens, bearer).is_some() {
-        return;
-    }
-    let checked =
-        credentials::authenticate(&s.dbs.primary, &s.credential_cache, &s.tokens, s.external.as_ref(), bearer).await;
-    if let Err(ApiError::Unauthenticated(why)) = checked {
+    let caller = Caller::with_credential(bearer.clone());
+    if let Err(ApiError::Unauthenticated(why)) = authenticate::resolve(&caller, &state.services).await {
         session.close(code::FORBIDDEN, format!("the credential no longer authenticates: {why}"));
     }
 }
