@@ -52,6 +52,19 @@ pub(crate) fn describe(err: crate::error::ApiError) -> CliError {
     }
 }
 
+/// The whole `crm-api` program: parses the command line, runs the command, and reports a
+/// failure as one line on stderr.
+pub async fn main() -> std::process::ExitCode {
+    use clap::Parser;
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     let command = cli.command.unwrap_or_else(|| Command::Serve(Box::default()));
     init_logging(&cli.log, matches!(command, Command::Serve(_)));

@@ -58,20 +58,29 @@ fn set<A: ActiveModelTrait>(changes: &A, column: <A::Entity as EntityTrait>::Col
     changes.get(column).is_set()
 }
 
-impl Tracked for contact::Entity {
-    const NAME: &'static str = "CONTACT";
-    fn id_column() -> contact::Column {
-        contact::Column::Id
-    }
-    fn owner_column() -> Option<contact::Column> {
-        Some(contact::Column::OwnerId)
-    }
-    fn version_column() -> Option<contact::Column> {
-        Some(contact::Column::Version)
-    }
-    fn deleted_column() -> Option<contact::Column> {
-        Some(contact::Column::DeletedAt)
-    }
+/// Owned, versioned, soft-deleted records: their columns are named alike.
+macro_rules! owned {
+    ($module:ident => $name:literal { $($extra:item)* }) => {
+        impl Tracked for $module::Entity {
+            const NAME: &'static str = $name;
+            fn id_column() -> $module::Column {
+                $module::Column::Id
+            }
+            fn owner_column() -> Option<$module::Column> {
+                Some($module::Column::OwnerId)
+            }
+            fn version_column() -> Option<$module::Column> {
+                Some($module::Column::Version)
+            }
+            fn deleted_column() -> Option<$module::Column> {
+                Some($module::Column::DeletedAt)
+            }
+            $($extra)*
+        }
+    };
+}
+
+owned!(contact => "CONTACT" {
     fn kind(before: Option<&contact::Model>, after: &contact::Model) -> Option<&'static str> {
         let was = before.map(|b| b.lifecycle);
         (after.lifecycle == Lifecycle::Disqualified && was != Some(Lifecycle::Disqualified))
@@ -80,22 +89,9 @@ impl Tracked for contact::Entity {
     fn derived(changes: &contact::ActiveModel) -> Derived {
         if set(changes, contact::Column::Source) { Derived::ContactSource } else { Derived::Nothing }
     }
-}
+});
 
-impl Tracked for deal::Entity {
-    const NAME: &'static str = "DEAL";
-    fn id_column() -> deal::Column {
-        deal::Column::Id
-    }
-    fn owner_column() -> Option<deal::Column> {
-        Some(deal::Column::OwnerId)
-    }
-    fn version_column() -> Option<deal::Column> {
-        Some(deal::Column::Version)
-    }
-    fn deleted_column() -> Option<deal::Column> {
-        Some(deal::Column::DeletedAt)
-    }
+owned!(deal => "DEAL" {
     fn kind(before: Option<&deal::Model>, after: &deal::Model) -> Option<&'static str> {
         let before = before?;
         match (before.status, after.status) {
@@ -109,28 +105,15 @@ impl Tracked for deal::Entity {
     fn derived(_changes: &deal::ActiveModel) -> Derived {
         Derived::Deal
     }
-}
+});
 
-impl Tracked for meeting::Entity {
-    const NAME: &'static str = "MEETING";
-    fn id_column() -> meeting::Column {
-        meeting::Column::Id
-    }
-    fn owner_column() -> Option<meeting::Column> {
-        Some(meeting::Column::OwnerId)
-    }
-    fn version_column() -> Option<meeting::Column> {
-        Some(meeting::Column::Version)
-    }
-    fn deleted_column() -> Option<meeting::Column> {
-        Some(meeting::Column::DeletedAt)
-    }
+owned!(meeting => "MEETING" {
     fn kind(before: Option<&meeting::Model>, after: &meeting::Model) -> Option<&'static str> {
         let logged = after.status != MeetingStatus::Scheduled
             && before.is_none_or(|b| b.status != after.status || b.outcome_logged_at != after.outcome_logged_at);
         logged.then_some("MEETING_OUTCOME_LOGGED")
     }
-}
+});
 
 impl Tracked for user::Entity {
     const NAME: &'static str = "USER";
