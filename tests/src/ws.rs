@@ -14,6 +14,8 @@ type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStre
 
 pub struct WsClient {
     socket: Socket,
+    /// graphql-transport-ws `ping` messages the server sent (each answered with a `pong`).
+    pub pings: usize,
 }
 
 /// How a connection ended.
@@ -38,7 +40,7 @@ impl WsClient {
             response.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok()),
             Some("graphql-transport-ws")
         );
-        WsClient { socket }
+        WsClient { socket, pings: 0 }
     }
 
     /// Opens the socket and signs in with `token`; panics unless the server acknowledges.
@@ -58,7 +60,7 @@ impl WsClient {
             tokio_tungstenite::client_async(request(base_url), tokio_tungstenite::MaybeTlsStream::Plain(stream))
                 .await
                 .expect("WebSocket connects");
-        WsClient { socket }.signed_in(token).await
+        WsClient { socket, pings: 0 }.signed_in(token).await
     }
 
     async fn signed_in(mut self, token: &str) -> WsClient {
@@ -96,6 +98,7 @@ impl WsClient {
                 Some(Ok(Message::Text(text))) => {
                     let value: Value = serde_json::from_str(text.as_str()).expect("JSON message");
                     if value["type"] == "ping" {
+                        self.pings += 1;
                         self.send(json!({ "type": "pong" })).await;
                         continue;
                     }

@@ -358,6 +358,21 @@ db_test!(revoked_credentials_close_their_sockets_at_once, |app| {
     assert_eq!(closed.code, 4403, "{closed:?}");
     assert!(deactivated.elapsed() < Duration::from_secs(1), "closed after {:?}", deactivated.elapsed());
 
+    // An API key that expires while its socket is open closes it (expiry has no leeway).
+    let soon = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    let expiring = app
+        .ok(&admin, "mutation($at: DateTime) { createApiKey(input: { name: \"Soon\", expiresAt: $at }) { key } }", json!({ "at": soon }))
+        .await["createApiKey"]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut short_lived = WsClient::connect(&app.url, &expiring).await;
+    let closed = short_lived.closed_within(Duration::from_secs(5)).await;
+    assert_eq!(closed.code, 4403, "{closed:?}");
+    let expired_at = chrono::DateTime::parse_from_rfc3339(&soon).unwrap();
+    let late = chrono::Utc::now().signed_duration_since(expired_at);
+    assert!(late < chrono::Duration::milliseconds(1500), "closed {late:?} after the key expired");
+
     // Credentials are checked in connection_init like HTTP ones.
     for payload in
         [json!({}), json!({ "authorization": "Bearer nonsense" }), json!({ "Authorization": format!("Bearer {rep}") })]
@@ -379,6 +394,7 @@ db_test!(subscription_limits_are_enforced, |app| {
     cfg.auth.credential_cache_ms = 3_600_000;
     cfg.realtime.max_subscriptions = 2;
     cfg.realtime.max_connections_per_credential = 2;
+    cfg.realtime.keepalive_secs = 1;
     let limited = app.with_config(cfg).await;
     let (_, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
 
@@ -424,6 +440,10 @@ db_test!(subscription_limits_are_enforced, |app| {
     let too_deep = ws.message().await.unwrap();
     assert_eq!((too_deep["id"].as_str(), too_deep["type"].as_str()), (Some("5"), Some("error")), "{too_deep}");
     assert_eq!(too_deep["payload"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "{too_deep}");
+
+    // Keep-alive: the server pings an idle connection (every second here).
+    ws.quiet_for(Duration::from_millis(2500)).await;
+    assert!(ws.pings >= 2, "{} pings", ws.pings);
 
     // Connections per credential.
     let second = WsClient::connect(&limited.url, &rep).await;
