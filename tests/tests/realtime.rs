@@ -361,7 +361,11 @@ db_test!(revoked_credentials_close_their_sockets_at_once, |app| {
     // An API key that expires while its socket is open closes it (expiry has no leeway).
     let soon = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
     let expiring = app
-        .ok(&admin, "mutation($at: DateTime) { createApiKey(input: { name: \"Soon\", expiresAt: $at }) { key } }", json!({ "at": soon }))
+        .ok(
+            &admin,
+            "mutation($at: DateTime) { createApiKey(input: { name: \"Soon\", expiresAt: $at }) { key } }",
+            json!({ "at": soon }),
+        )
         .await["createApiKey"]["key"]
         .as_str()
         .unwrap()

@@ -43,7 +43,7 @@ impl Fanout {
 pub async fn run(bus: Bus, db: DatabaseConnection) {
     let mut wake = bus.watch_committed();
     let mut last = loop {
-        match log::last_seq(&db).await {
+        match log::settled_through(&db).await {
             Ok(seq) => break seq,
             Err(err) => {
                 tracing::warn!(error = %err, "change log unreadable; retrying");

@@ -132,7 +132,7 @@ pub async fn schedule(principal: &Principal, w: &Writer, input: MeetingForSchedu
         input.client_key.as_deref().map(|k| Claim::new(principal.user_id, k, "scheduleMeeting", &input)).transpose()?;
     let mut work = match w.begin_keyed(principal, claim.as_ref()).await? {
         Begun::Replay(response) => return get(principal, &w.db, parse_id(&response)?).await,
-        Begun::Fresh(work) => work,
+        Begun::Fresh(work) => *work,
     };
     let created = insert_meeting(principal, &mut work, &input).await?;
     work.commit_with(&created.id.to_string()).await?;
@@ -221,7 +221,7 @@ pub async fn log_outcome(principal: &Principal, w: &Writer, input: OutcomeForLog
             };
             return Ok(Logged { meeting: get(principal, &w.db, parse_id(id)?).await?, replacement });
         }
-        Begun::Fresh(work) => work,
+        Begun::Fresh(work) => *work,
     };
     let logged = apply_outcome(principal, &mut work, &input).await?;
     let response = match &logged.replacement {

@@ -32,9 +32,9 @@ pub struct FeedPage {
     pub has_next_page: bool,
 }
 
-/// The cursor of "now": past every committed event, also once a purge emptied the log.
+/// The cursor of "now": past every final event, also once a purge emptied the log.
 pub async fn end_of_log(db: &impl ConnectionTrait) -> ApiResult<i64> {
-    Ok(log::last_seq(db).await?.max(retention::purged_through(db).await?))
+    Ok(log::settled_through(db).await?.max(retention::purged_through(db).await?))
 }
 
 /// Events after `after` that `principal` may see, at most `first`.
@@ -42,9 +42,9 @@ pub async fn page(principal: &Principal, db: &impl ConnectionTrait, after: i64, 
     if after < retention::purged_through(db).await? {
         return Err(ApiError::CursorExpired);
     }
-    // Read before the page: every event up to it is committed (see `log`), so a short page
-    // has seen everything up to it.
-    let committed = log::last_seq(db).await?;
+    // Read before the page: every event up to it is committed (see `log`), and the page
+    // reads at least that far, so a short page has seen everything up to it.
+    let committed = log::settled_through(db).await?;
     let rows = change_event::Entity::find()
         .filter(Column::Seq.gt(after))
         .filter(visible(principal))

@@ -1,11 +1,12 @@
 //! Appending to and reading the change log.
 //!
 //! Readers by cursor must never skip an event, although PostgreSQL transactions commit in
-//! another order than they start. So a sequence number is taken only at the very end of a
-//! write, under one transaction-scoped lock that is held until the commit: a transaction
-//! holding seq N commits before any transaction can take N + 1, so once N + 1 is visible,
-//! so is everything below it. (A rolled-back write leaves a gap, never a late arrival.)
-//! On SQLite `BEGIN IMMEDIATE` already serializes writers.
+//! another order than they take sequence numbers. So a write takes its `seq` only as its
+//! last statement, under one transaction-scoped lock held until the commit: a transaction
+//! holding seq N has committed before any other can take N + 1, so once N + 1 is visible,
+//! so is everything below it (a rolled-back write leaves a gap, never a late arrival). The
+//! lock is the last one every write takes, so it cannot be part of a deadlock. On SQLite
+//! `BEGIN IMMEDIATE` already serializes writers.
 
 use chrono::{DateTime, Utc};
 use entity::change_event::{self, Column};
@@ -39,39 +40,44 @@ pub struct NewEvent {
     pub changes: serde_json::Value,
 }
 
-/// Appends `events` as the last statements of the write transaction `tx`, and queues the
-/// notification of every replica (PostgreSQL sends it at commit). Returns the last `seq`.
-/// `origin` marks a credentials notification as this process's (see `bus`).
-pub async fn append(
-    tx: &impl ConnectionTrait,
-    events: Vec<NewEvent>,
-    credentials_changed: Option<&str>,
-) -> ApiResult<Option<i64>> {
-    let backend = tx.get_database_backend();
-    let postgres = backend == DatabaseBackend::Postgres;
-    if postgres && !events.is_empty() {
-        let sql = format!("SELECT pg_advisory_xact_lock({SEQUENCE_LOCK})");
-        tx.execute_unprepared(&sql).await?;
+/// Appends `events` as the last statements of the write transaction `tx`; returns the
+/// last `seq`.
+pub async fn append(tx: &impl ConnectionTrait, events: Vec<NewEvent>) -> ApiResult<Option<i64>> {
+    if events.is_empty() {
+        return Ok(None);
+    }
+    if tx.get_database_backend() == DatabaseBackend::Postgres {
+        tx.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({SEQUENCE_LOCK})")).await?;
     }
     let mut last = None;
-    let mut events = events.into_iter().peekable();
-    while events.peek().is_some() {
-        let rows: Vec<change_event::ActiveModel> = events.by_ref().take(CHUNK).map(row).collect();
-        let inserted = change_event::Entity::insert_many(rows).exec_with_returning_keys(tx).await?;
+    let mut rows = events.into_iter().map(row).peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<change_event::ActiveModel> = rows.by_ref().take(CHUNK).collect();
+        let inserted = change_event::Entity::insert_many(chunk).exec_with_returning_keys(tx).await?;
         last = inserted.into_iter().max().or(last);
     }
-    if postgres {
-        let notify = |channel: &str, payload: String| {
-            Statement::from_sql_and_values(backend, "SELECT pg_notify($1, $2)", [channel.into(), payload.into()])
-        };
-        if let Some(seq) = last {
-            tx.execute_raw(notify(CHANGES_CHANNEL, seq.to_string())).await?;
-        }
-        if let Some(origin) = credentials_changed {
-            tx.execute_raw(notify(CREDENTIALS_CHANNEL, origin.to_owned())).await?;
-        }
-    }
     Ok(last)
+}
+
+/// Tells every replica, after the commit, that the log reaches `seq` and (with `origin`,
+/// this process's mark) that credentials changed. Outside the transaction on purpose: a
+/// NOTIFY inside one makes PostgreSQL serialize the commits of all notifying writers.
+/// Nothing to send on SQLite, whose bus is in process.
+pub async fn notify(db: &impl ConnectionTrait, seq: Option<i64>, credentials_changed: Option<&str>) -> ApiResult<()> {
+    let backend = db.get_database_backend();
+    if backend != DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    let statement = |channel: &str, payload: String| {
+        Statement::from_sql_and_values(backend, "SELECT pg_notify($1, $2)", [channel.into(), payload.into()])
+    };
+    if let Some(seq) = seq {
+        db.execute_raw(statement(CHANGES_CHANNEL, seq.to_string())).await?;
+    }
+    if let Some(origin) = credentials_changed {
+        db.execute_raw(statement(CREDENTIALS_CHANNEL, origin.to_owned())).await?;
+    }
+    Ok(())
 }
 
 fn row(e: NewEvent) -> change_event::ActiveModel {
@@ -91,8 +97,9 @@ fn row(e: NewEvent) -> change_event::ActiveModel {
     }
 }
 
-/// The last `seq` handed out so far (0 for an empty log).
-pub async fn last_seq(db: &impl ConnectionTrait) -> ApiResult<i64> {
+/// A cursor past every committed event (0 for an empty log): nothing can appear at or
+/// below it any more.
+pub async fn settled_through(db: &impl ConnectionTrait) -> ApiResult<i64> {
     let max: Option<Option<i64>> =
         change_event::Entity::find().select_only().column_as(Column::Seq.max(), "max").into_tuple().one(db).await?;
     Ok(max.flatten().unwrap_or(0))

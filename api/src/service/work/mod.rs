@@ -47,7 +47,7 @@ impl From<&Principal> for Actor {
 
 /// How a keyed write starts: a unit of work holding the claimed key, or the remembered result.
 pub enum Begun {
-    Fresh(Work),
+    Fresh(Box<Work>),
     Replay(String),
 }
 
@@ -95,6 +95,8 @@ impl Target {
 
 pub struct Work {
     tx: DatabaseTransaction,
+    /// For what happens after the commit.
+    db: DatabaseConnection,
     bus: Bus,
     actor: Actor,
     claim: Option<(i64, String)>,
@@ -127,7 +129,7 @@ impl Writer {
     /// before replays its first result instead.
     pub async fn begin_keyed(&self, actor: impl Into<Actor>, claim: Option<&Claim<'_>>) -> ApiResult<Begun> {
         let tx = crate::db::begin_write(&self.db).await?;
-        let Some(claim) = claim else { return Ok(Begun::Fresh(self.work(tx, actor.into()))) };
+        let Some(claim) = claim else { return Ok(Begun::Fresh(Box::new(self.work(tx, actor.into())))) };
         if let Some(previous) = idempotency::replay(&tx, claim).await? {
             tx.rollback().await?;
             return Ok(Begun::Replay(previous));
@@ -135,7 +137,7 @@ impl Writer {
         if idempotency::remember(&tx, claim, "").await? {
             let mut work = self.work(tx, actor.into());
             work.claim = Some((claim.user_id, claim.key.to_owned()));
-            return Ok(Begun::Fresh(work));
+            return Ok(Begun::Fresh(Box::new(work)));
         }
         // Another copy of this request committed first: replay its result.
         tx.rollback().await?;
@@ -148,6 +150,7 @@ impl Writer {
     fn work(&self, tx: DatabaseTransaction, actor: Actor) -> Work {
         Work {
             tx,
+            db: self.db.clone(),
             bus: self.bus.clone(),
             actor,
             claim: None,
@@ -298,9 +301,9 @@ impl Work {
     /// Settles derived data, appends the events, stores `response` under the claimed
     /// idempotency key, commits, then invalidates caches and wakes listeners.
     pub async fn commit_with(self, response: &str) -> ApiResult<()> {
-        let Work { tx, bus, claim, cells, events, credentials_changed, .. } = self;
+        let Work { tx, db, bus, claim, cells, events, credentials_changed, .. } = self;
         cells.settle(&tx).await?;
-        let last = log::append(&tx, events, credentials_changed.then(|| bus.origin())).await?;
+        let last = log::append(&tx, events).await?;
         if let Some((user_id, key)) = claim {
             idempotency::store(&tx, user_id, &key, response).await?;
         }
@@ -310,6 +313,11 @@ impl Work {
         }
         if let Some(seq) = last {
             bus.committed(seq);
+        }
+        // The write is done; a replica that misses this hears of it within a second anyway
+        // (its log reader also looks once a second, and its credential cache expires).
+        if let Err(err) = log::notify(&db, last, credentials_changed.then(|| bus.origin())).await {
+            tracing::warn!(error = %err, "notifying the other replicas failed");
         }
         Ok(())
     }
