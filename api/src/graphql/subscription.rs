@@ -68,7 +68,7 @@ impl Wanted {
 pub struct SubscriptionRoot;
 
 /// Live changes. Subscribe over WebSocket at `/graphql/ws` (graphql-transport-ws).
-#[Subscription]
+#[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// Every change of a deal you may see, as it commits.
     async fn deal_changed(
