@@ -295,19 +295,21 @@ db_test!(a_failed_write_leaves_no_event, |app| {
     assert_eq!(conflict["code"], "CONFLICT");
     assert_eq!(events().await, before);
 
-    // Fails after the events were appended: storing the idempotent result is the last
-    // statement before the commit, and a trigger makes it fail. Both roll back.
+    // Fails once the events are appended: on PostgreSQL a deferred constraint trigger on
+    // the log raises at COMMIT, after every statement of the write; on SQLite (no deferred
+    // triggers) a trigger fails the append itself. The write and its events roll back.
     let (create, drop) = match app.engine {
         tests::Engine::Sqlite => (
-            "CREATE TRIGGER forced_failure BEFORE UPDATE ON idempotency_keys BEGIN SELECT RAISE(ABORT, 'forced'); END"
+            "CREATE TRIGGER forced_failure AFTER INSERT ON change_events BEGIN SELECT RAISE(ABORT, 'forced'); END"
                 .to_owned(),
             "DROP TRIGGER forced_failure",
         ),
         tests::Engine::Postgres => (
             "CREATE FUNCTION forced_failure() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'forced'; END $$; \
-             CREATE TRIGGER forced_failure BEFORE UPDATE ON idempotency_keys FOR EACH ROW EXECUTE FUNCTION forced_failure()"
+             CREATE CONSTRAINT TRIGGER forced_failure AFTER INSERT ON change_events DEFERRABLE INITIALLY DEFERRED \
+             FOR EACH ROW EXECUTE FUNCTION forced_failure()"
                 .to_owned(),
-            "DROP TRIGGER forced_failure ON idempotency_keys",
+            "DROP TRIGGER forced_failure ON change_events",
         ),
     };
     use sea_orm::ConnectionTrait;

@@ -40,23 +40,67 @@ pub struct NewEvent {
     pub changes: serde_json::Value,
 }
 
-/// Appends `events` as the last statements of the write transaction `tx`; returns the
-/// last `seq`.
+/// Appends `events` as the last statement of the write transaction `tx`; returns the last
+/// `seq`. On PostgreSQL the sequence lock is taken by that same statement, so it is held
+/// for as little as possible: the INSERT and the commit.
 pub async fn append(tx: &impl ConnectionTrait, events: Vec<NewEvent>) -> ApiResult<Option<i64>> {
-    if events.is_empty() {
-        return Ok(None);
-    }
-    if tx.get_database_backend() == DatabaseBackend::Postgres {
-        tx.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({SEQUENCE_LOCK})")).await?;
-    }
+    let backend = tx.get_database_backend();
     let mut last = None;
-    let mut rows = events.into_iter().map(row).peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<change_event::ActiveModel> = rows.by_ref().take(CHUNK).collect();
-        let inserted = change_event::Entity::insert_many(chunk).exec_with_returning_keys(tx).await?;
+    let mut events = events.into_iter().peekable();
+    let mut first = true;
+    while events.peek().is_some() {
+        let chunk: Vec<NewEvent> = events.by_ref().take(CHUNK).collect();
+        let inserted = match backend {
+            DatabaseBackend::Postgres => insert_locked(tx, chunk, std::mem::take(&mut first)).await?,
+            _ => {
+                let rows: Vec<change_event::ActiveModel> = chunk.into_iter().map(row).collect();
+                change_event::Entity::insert_many(rows).exec_with_returning_keys(tx).await?
+            }
+        };
         last = inserted.into_iter().max().or(last);
     }
     Ok(last)
+}
+
+/// One INSERT of `events` on PostgreSQL; with `lock`, it first takes the sequence lock (the
+/// rows get their `seq` defaults only after the one-row lock subquery has run).
+async fn insert_locked(tx: &impl ConnectionTrait, events: Vec<NewEvent>, lock: bool) -> ApiResult<Vec<i64>> {
+    const COLUMNS: &str = "occurred_at, entity, record_id, owner_id, previous_owner_id, op, kind, \
+                           actor_user_id, actor_api_key_id, version, changes";
+    const TYPES: [&str; 11] =
+        ["timestamptz", "text", "bigint", "bigint", "bigint", "text", "text", "bigint", "bigint", "integer", "text"];
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(events.len() * TYPES.len());
+    let mut tuples = Vec::with_capacity(events.len());
+    for e in events {
+        let base = values.len();
+        let row: Vec<String> = TYPES.iter().enumerate().map(|(i, ty)| format!("${}::{ty}", base + i + 1)).collect();
+        tuples.push(format!("({})", row.join(", ")));
+        values.extend([
+            e.occurred_at.into(),
+            e.entity.into(),
+            e.record_id.into(),
+            e.owner_id.into(),
+            e.previous_owner_id.into(),
+            e.op.into(),
+            e.kind.map(str::to_owned).into(),
+            e.actor_user_id.into(),
+            e.actor_api_key_id.into(),
+            e.version.into(),
+            e.changes.to_string().into(),
+        ]);
+    }
+    let lock = if lock {
+        format!(", (SELECT pg_advisory_xact_lock({SEQUENCE_LOCK})) AS sequence_lock")
+    } else {
+        String::new()
+    };
+    let sql = format!(
+        "INSERT INTO change_events ({COLUMNS}) SELECT v.* FROM (VALUES {}) AS v ({COLUMNS}){lock} RETURNING seq",
+        tuples.join(", ")
+    );
+    let backend = tx.get_database_backend();
+    let rows = tx.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    Ok(rows.iter().map(|r| r.try_get_by_index::<i64>(0)).collect::<Result<_, _>>()?)
 }
 
 /// Tells every replica, after the commit, that the log reaches `seq` and (with `origin`,

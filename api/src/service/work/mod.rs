@@ -298,15 +298,16 @@ impl Work {
         }
     }
 
-    /// Settles derived data, appends the events, stores `response` under the claimed
-    /// idempotency key, commits, then invalidates caches and wakes listeners.
+    /// Settles derived data, stores `response` under the claimed idempotency key, appends
+    /// the events, commits, then invalidates caches and wakes listeners.
     pub async fn commit_with(self, response: &str) -> ApiResult<()> {
         let Work { tx, db, bus, claim, cells, events, credentials_changed, .. } = self;
         cells.settle(&tx).await?;
-        let last = log::append(&tx, events).await?;
         if let Some((user_id, key)) = claim {
             idempotency::store(&tx, user_id, &key, response).await?;
         }
+        // Last before the commit: on PostgreSQL it takes the lock that orders the log.
+        let last = log::append(&tx, events).await?;
         tx.commit().await?;
         if credentials_changed {
             bus.credentials_changed();
