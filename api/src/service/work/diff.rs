@@ -62,3 +62,81 @@ fn json(value: Value) -> Json {
         other => sea_orm::sea_query::sea_value_to_json_value(&other),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use entity::deal;
+    use entity::enums::DealStatus;
+
+    use super::*;
+
+    fn deal() -> deal::Model {
+        let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).single().unwrap_or_default();
+        deal::Model {
+            id: 7,
+            contact_id: 1,
+            owner_id: 10,
+            pipeline_id: 1,
+            stage_id: 100,
+            title: "Licence".into(),
+            amount: 12_000,
+            status: DealStatus::Open,
+            lost_reason_id: None,
+            lost_note: None,
+            expected_close_date: None,
+            closed_at: None,
+            stage_entered_at: at,
+            max_stage_position: 1,
+            external_id: None,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+            deleted_at: None,
+        }
+    }
+
+    fn actor() -> Actor {
+        Actor { user_id: Some(10), api_key_id: None }
+    }
+
+    #[test]
+    fn a_created_record_lists_every_column_but_bookkeeping() {
+        let logged = event::<deal::Entity>(None, &deal(), actor()).expect("an event");
+        assert_eq!(
+            (logged.op, logged.kind, logged.owner_id, logged.previous_owner_id),
+            ("CREATED", None, Some(10), None)
+        );
+        let changes = logged.changes.as_object().expect("an object");
+        assert_eq!(changes["title"], serde_json::json!([null, "Licence"]));
+        assert_eq!(changes["stage_entered_at"], serde_json::json!([null, "2026-01-02T03:04:05.000000Z"]));
+        assert!(!changes.contains_key("version") && !changes.contains_key("updated_at"));
+    }
+
+    #[test]
+    fn an_update_lists_what_changed_and_names_the_domain_event() {
+        let before = deal();
+        let moved = deal::Model { stage_id: 101, version: 2, ..deal() };
+        let logged = event::<deal::Entity>(Some(&before), &moved, actor()).expect("an event");
+        assert_eq!((logged.op, logged.kind, logged.version), ("UPDATED", Some("DEAL_MOVED"), Some(2)));
+        assert_eq!(logged.changes, serde_json::json!({ "stage_id": [100, 101] }));
+        let won = deal::Model { status: DealStatus::Won, ..deal() };
+        assert_eq!(event::<deal::Entity>(Some(&before), &won, actor()).and_then(|e| e.kind), Some("DEAL_WON"));
+        let reopened = event::<deal::Entity>(Some(&won), &before, actor()).and_then(|e| e.kind);
+        assert_eq!(reopened, Some("DEAL_REOPENED"));
+    }
+
+    #[test]
+    fn owners_deletions_and_empty_changes() {
+        let before = deal();
+        let reassigned = deal::Model { owner_id: 11, ..deal() };
+        let logged = event::<deal::Entity>(Some(&before), &reassigned, actor()).expect("an event");
+        assert_eq!((logged.owner_id, logged.previous_owner_id), (Some(11), Some(10)));
+        let deleted = deal::Model { deleted_at: Some(before.created_at), ..deal() };
+        let logged = event::<deal::Entity>(Some(&before), &deleted, actor()).expect("an event");
+        assert_eq!((logged.op, logged.kind), ("DELETED", None));
+        assert_eq!(event::<deal::Entity>(Some(&deleted), &before, actor()).map(|e| e.op), Some("RESTORED"));
+        let touched = deal::Model { version: 5, updated_at: Utc::now(), ..deal() };
+        assert!(event::<deal::Entity>(Some(&before), &touched, actor()).is_none(), "bookkeeping only: no event");
+    }
+}
