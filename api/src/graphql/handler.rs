@@ -119,9 +119,7 @@ fn bearer(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let token = value
         .to_str()
         .ok()
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
+        .and_then(crate::auth::bearer_token)
         .ok_or_else(|| ApiError::Unauthenticated("Authorization must be `Bearer <token>`".into()))?;
     Ok(Some(token.to_owned()))
 }

@@ -43,6 +43,18 @@ pub fn owner_condition(principal: &Principal, owner_column: impl ColumnTrait) ->
     }
 }
 
+/// Whether a record owned by `owner` is in `scope`, decided in memory (for events pushed to
+/// a live subscriber): the same rule as `owner_condition`, with a team scope's members
+/// given as `team_members`.
+pub fn owns(scope: OwnerScope, team_members: &[i64], owner: Option<i64>) -> bool {
+    match (scope, owner) {
+        (OwnerScope::All, _) => true,
+        (OwnerScope::Team(_), Some(o)) => team_members.contains(&o),
+        (OwnerScope::Owner(me), Some(o)) => o == me,
+        (_, None) => false,
+    }
+}
+
 /// Condition on `targets` keeping what `principal` may see: a rep their own and their
 /// team's; a manager their team's and its members'; ADMIN and ANALYST all.
 pub fn target_condition(principal: &Principal) -> Condition {

@@ -229,9 +229,7 @@ async fn connection_init(
 /// `Authorization: Bearer …` from the payload, the key matched case-insensitively.
 fn authorization(payload: &serde_json::Value) -> Option<String> {
     let (_, value) = payload.as_object()?.iter().find(|(key, _)| key.eq_ignore_ascii_case("authorization"))?;
-    let value = value.as_str()?.trim();
-    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?.trim();
-    (!token.is_empty()).then(|| token.to_owned())
+    crate::auth::bearer_token(value.as_str()?.trim()).map(str::to_owned)
 }
 
 /// Closes the session once its credential no longer authenticates (revoked, expired,

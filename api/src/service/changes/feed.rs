@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 use super::{log, retention};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::service::scope::{OwnerScope, owner_condition, owner_scope};
+use crate::service::scope::{self, OwnerScope, owner_condition, owner_scope};
 
 /// Entities whose records have owners and are scoped by them.
 pub const OWNED: [&str; 3] = ["CONTACT", "DEAL", "MEETING"];
@@ -94,12 +94,7 @@ impl Audience {
     }
 
     fn owns(&self, owner: Option<i64>) -> bool {
-        match (owner_scope(&self.principal), owner) {
-            (OwnerScope::All, _) => true,
-            (OwnerScope::Team(_), Some(o)) => self.team.contains(&o),
-            (OwnerScope::Owner(me), Some(o)) => o == me,
-            (_, None) => false,
-        }
+        scope::owns(owner_scope(&self.principal), &self.team, owner)
     }
 
     /// The event as this subscriber may see it, or `None`.
