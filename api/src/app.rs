@@ -41,6 +41,7 @@ pub struct Services {
     pub writer: Writer,
     /// Commits and credential changes of this process and, on PostgreSQL, of every replica.
     pub bus: Bus,
+    pub webhooks: crate::service::webhooks::Settings,
 }
 
 /// What HTTP handlers use.
@@ -67,6 +68,7 @@ pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppSt
         tokens: TokenKeys::from_secret(&secret, config.auth.jwt_ttl_secs),
         external,
         credential_cache,
+        webhooks: (&config.webhooks).into(),
     };
     // Depth and aliases are checked before execution (`graphql::shape`), the rest here.
     let limits = &config.limits;
@@ -85,8 +87,9 @@ pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppSt
 }
 
 /// The background work of a serving process: the reader that hands new change events to
-/// subscribers, the LISTEN connection that hears other replicas' commits (PostgreSQL), and
-/// the purge of expired events and idempotency keys, all on `db` (the primary database;
+/// subscribers, the LISTEN connection that hears other replicas' commits (PostgreSQL), the
+/// purge of expired events, idempotency keys and finished webhook deliveries, and the
+/// webhook deliverer, all on `db` (the primary database;
 /// tests pass a connection of its own so the requests' statements can be counted apart).
 /// Aborting the handles stops them.
 pub fn spawn_background(state: &AppState, db: &DatabaseConnection) -> Vec<tokio::task::JoinHandle<()>> {
@@ -102,6 +105,9 @@ pub fn spawn_background(state: &AppState, db: &DatabaseConnection) -> Vec<tokio:
         tokio::spawn(crate::bus::postgres::listen(services.bus.clone(), db.clone())),
         tokio::spawn(crate::service::changes::retention::run(db.clone(), retention, purge_every)),
     ]
+    .into_iter()
+    .chain(crate::service::webhooks::deliver::spawn(db.clone(), services.bus.clone(), services.webhooks.clone()))
+    .collect()
 }
 
 pub fn build_router(state: AppState) -> Router {

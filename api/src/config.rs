@@ -132,6 +132,55 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub realtime: RealtimeConfig,
+
+    #[command(flatten)]
+    pub webhooks: WebhookConfig,
+}
+
+/// Webhook delivery (README "Webhooks").
+#[derive(Debug, Clone, Args)]
+pub struct WebhookConfig {
+    /// Let endpoints point to loopback, private and link-local addresses (tests, on-premise
+    /// receivers). Off by default: a webhook URL must not reach into the server's network.
+    #[arg(long, env = "CRM_WEBHOOK_ALLOW_PRIVATE_NETWORKS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub allow_private_networks: bool,
+
+    /// Seconds one delivery attempt may take, connecting included.
+    #[arg(long, env = "CRM_WEBHOOK_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub timeout_secs: u64,
+
+    /// Milliseconds before the first retry; the rest of the schedule (30 s, 2 min, … up to
+    /// 3 days at the default 5000) scales with it.
+    #[arg(long, env = "CRM_WEBHOOK_RETRY_BASE_MS", default_value_t = 5000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub retry_base_ms: u64,
+
+    /// Seconds without a successful delivery after which an endpoint is disabled.
+    #[arg(long, env = "CRM_WEBHOOK_DISABLE_AFTER_SECS", default_value_t = 3 * 24 * 3600)]
+    pub disable_after_secs: u64,
+
+    /// Seconds the previous secret keeps signing after `rotateWebhookSecret`.
+    #[arg(long, env = "CRM_WEBHOOK_SECRET_OVERLAP_SECS", default_value_t = 24 * 3600)]
+    pub secret_overlap_secs: u64,
+
+    /// Deliveries one process sends at once.
+    #[arg(long, env = "CRM_WEBHOOK_CONCURRENCY", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            allow_private_networks: false,
+            timeout_secs: 10,
+            retry_base_ms: 5000,
+            disable_after_secs: 3 * 24 * 3600,
+            secret_overlap_secs: 24 * 3600,
+            concurrency: 8,
+        }
+    }
 }
 
 /// The change log, subscriptions and their limits (README "Real-time").
@@ -322,6 +371,7 @@ impl Default for ServeConfig {
             auth: AuthConfig::default(),
             limits: GraphqlLimits::default(),
             realtime: RealtimeConfig::default(),
+            webhooks: WebhookConfig::default(),
         }
     }
 }

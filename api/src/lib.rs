@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod global_id;
 pub mod graphql;
 pub mod money;
 pub mod seed;

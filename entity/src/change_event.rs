@@ -24,6 +24,9 @@ pub struct Model {
     pub actor_api_key_id: Option<i64>,
     pub version: Option<i32>,
     pub changes: String,
+    /// The record after the change (before it, for a deletion), as JSON of its columns;
+    /// for contacts, deals and meetings only (what webhooks send).
+    pub record: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

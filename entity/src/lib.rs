@@ -18,6 +18,9 @@ pub mod stage;
 pub mod target;
 pub mod team;
 pub mod user;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
 
 pub mod prelude {
     pub use super::api_key::Entity as ApiKey;
@@ -34,4 +37,7 @@ pub mod prelude {
     pub use super::target::Entity as Target;
     pub use super::team::Entity as Team;
     pub use super::user::Entity as User;
+    pub use super::webhook_attempt::Entity as WebhookAttempt;
+    pub use super::webhook_delivery::Entity as WebhookDelivery;
+    pub use super::webhook_endpoint::Entity as WebhookEndpoint;
 }

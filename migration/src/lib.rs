@@ -6,6 +6,7 @@ mod m20261123_000001_create_tables;
 mod m20261124_000002_stage_stays;
 pub mod m20261125_000003_funnel_cells;
 mod m20261201_000004_change_events;
+mod m20261201_000005_webhooks;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_stage_stays::Migration),
             Box::new(m20261125_000003_funnel_cells::Migration),
             Box::new(m20261201_000004_change_events::Migration),
+            Box::new(m20261201_000005_webhooks::Migration),
         ]
     }
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{contact, deal, deal_stage_event, lost_reason, meeting, pipeline, stage, team, user};
+use entity::{
+    contact, deal, deal_stage_event, lost_reason, meeting, pipeline, stage, team, user, webhook_attempt, webhook_endpoint,
+};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::{Caller, Principal};
@@ -15,6 +17,7 @@ use crate::error::SharedError;
 use crate::graphql::batching::PollGate;
 pub use crate::graphql::metric_loaders::MetricLoaders;
 use crate::service::deal_relations::{self, DealWithRelations};
+use crate::service::webhooks::{endpoints, queue};
 use crate::service::{contacts, deals, directory, meetings, pipelines, users};
 
 #[derive(Clone)]
@@ -56,6 +59,7 @@ by_id_loader!(MeetingsById, meeting::Model, |c, ids| meetings::by_ids(c.principa
 by_id_loader!(PipelinesById, pipeline::Model, |c, ids| pipelines::by_ids(&c.db, ids));
 by_id_loader!(StagesById, stage::Model, |c, ids| pipelines::stages_by_ids(&c.db, ids));
 by_id_loader!(LostReasonsById, lost_reason::Model, |c, ids| pipelines::lost_reasons_by_ids(&c.db, ids));
+by_id_loader!(WebhookEndpointsById, webhook_endpoint::Model, |c, ids| endpoints::by_ids(c.principal(), &c.db, ids));
 
 /// The loaders a deal read primes with the stage and owner it joined (`deal_relations`), so
 /// that resolving `stage` and `owner` of those deals costs no statement of its own.
@@ -113,6 +117,18 @@ impl Loader<i64> for StagesOfPipeline {
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, SharedError> {
         Ok(group(keys, pipelines::stages_of(&self.0.db, keys).await?, |s| s.pipeline_id))
+    }
+}
+
+/// The attempts of each webhook delivery, oldest first (deliveries are ADMIN-only already).
+pub struct AttemptsOfDelivery(LoaderCtx);
+
+impl Loader<i64> for AttemptsOfDelivery {
+    type Value = Vec<webhook_attempt::Model>;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, SharedError> {
+        Ok(group(keys, queue::attempts_of(&self.0.db, keys).await?, |a| a.delivery_id))
     }
 }
 
@@ -223,6 +239,8 @@ pub struct Loaders {
     pub meetings: DataLoader<MeetingsById>,
     pub latest_meetings_of_contact: DataLoader<LatestMeetingsOf>,
     pub latest_meetings_of_deal: DataLoader<LatestMeetingsOf>,
+    pub webhook_endpoints: DataLoader<WebhookEndpointsById>,
+    pub attempts_of_delivery: DataLoader<AttemptsOfDelivery>,
     pub metrics: MetricLoaders,
 }
 
@@ -249,6 +267,8 @@ impl Loaders {
             meetings: gated(MeetingsById(ctx.clone()), gate),
             latest_meetings_of_contact: gated(LatestMeetingsOf(ctx.clone(), meeting::Column::ContactId), gate),
             latest_meetings_of_deal: gated(LatestMeetingsOf(ctx.clone(), meeting::Column::DealId), gate),
+            webhook_endpoints: gated(WebhookEndpointsById(ctx.clone()), gate),
+            attempts_of_delivery: gated(AttemptsOfDelivery(ctx.clone()), gate),
             metrics: MetricLoaders::new(&ctx, gate),
         }
     }

@@ -20,6 +20,7 @@ pub mod read;
 pub mod scope;
 pub mod users;
 pub mod validate;
+pub mod webhooks;
 pub mod work;
 
 use chrono::{DateTime, SubsecRound, Utc};

@@ -8,6 +8,7 @@ mod directory;
 pub mod import;
 mod meetings;
 mod pipelines;
+mod webhooks;
 
 use async_graphql::{ID, MaybeUndefined, MergedObject};
 
@@ -25,6 +26,7 @@ pub struct MutationRoot(
     import::ImportMutation,
     meetings::MeetingMutation,
     pipelines::PipelineMutation,
+    webhooks::WebhookMutation,
 );
 
 /// `None` keeps, `Some(None)` clears, `Some(Some(v))` sets.

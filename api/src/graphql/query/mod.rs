@@ -8,6 +8,7 @@ mod metrics;
 pub(crate) mod node;
 mod pipelines;
 mod users;
+mod webhooks;
 
 use async_graphql::MergedObject;
 
@@ -25,4 +26,5 @@ pub struct QueryRoot(
     pipelines::PipelineQuery,
     changes::ChangeQuery,
     metrics::MetricQuery,
+    webhooks::WebhookQuery,
 );

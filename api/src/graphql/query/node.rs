@@ -5,9 +5,11 @@ use async_graphql::{Context, ID, Object, Result};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode_any};
 use crate::graphql::types::api_key::ApiKey;
+use crate::graphql::types::webhook::{WebhookDelivery, WebhookEndpoint};
 use crate::graphql::types::node::Node;
 use crate::graphql::types::{Contact, Deal, DealStageEvent, LostReason, Meeting, Pipeline, Stage, Target, Team, User};
 use crate::service::directory::{self, TargetFilter};
+use crate::service::webhooks::queue;
 use crate::service::{api_keys, deals};
 
 #[derive(Default)]
@@ -41,6 +43,13 @@ pub async fn load(ctx: &Context<'_>, kind: NodeKind, id: i64) -> Result<Option<N
         NodeKind::DealStageEvent => stage_event(ctx, id).await?,
         NodeKind::ApiKey => {
             api_keys::by_ids(ctx.principal().await?, ctx.db(), &[id]).await?.pop().map(|m| Node::ApiKey(ApiKey(m)))
+        }
+        NodeKind::WebhookEndpoint => {
+            loaders.webhook_endpoints.load_one(id).await?.map(|m| Node::WebhookEndpoint(WebhookEndpoint(m)))
+        }
+        NodeKind::WebhookDelivery => {
+            let found = queue::by_ids(ctx.principal().await?, ctx.db(), &[id]).await?.pop();
+            found.map(|m| Node::WebhookDelivery(WebhookDelivery(m)))
         }
     })
 }

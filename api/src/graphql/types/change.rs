@@ -11,6 +11,7 @@ use super::{Contact, Deal, Meeting, User};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
 use crate::service::changes::feed::Seen;
+use crate::service::changes::fields;
 
 /// What happened to a record.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -68,6 +69,8 @@ pub enum ChangeEntity {
     Target,
     /// An API key (visible to ADMIN only).
     ApiKey,
+    /// A webhook endpoint (visible to ADMIN only; secrets are never logged).
+    WebhookEndpoint,
 }
 
 /// One changed field with its value before and after the change (JSON; ids as global IDs,
@@ -235,19 +238,22 @@ pub fn kind_of(event: &change_event::Model) -> Option<ChangeKind> {
 }
 
 fn entity_of(name: &str) -> Option<(ChangeEntity, NodeKind)> {
-    Some(match name {
-        "CONTACT" => (ChangeEntity::Contact, NodeKind::Contact),
-        "DEAL" => (ChangeEntity::Deal, NodeKind::Deal),
-        "MEETING" => (ChangeEntity::Meeting, NodeKind::Meeting),
-        "USER" => (ChangeEntity::User, NodeKind::User),
-        "TEAM" => (ChangeEntity::Team, NodeKind::Team),
-        "PIPELINE" => (ChangeEntity::Pipeline, NodeKind::Pipeline),
-        "STAGE" => (ChangeEntity::Stage, NodeKind::Stage),
-        "LOST_REASON" => (ChangeEntity::LostReason, NodeKind::LostReason),
-        "TARGET" => (ChangeEntity::Target, NodeKind::Target),
-        "API_KEY" => (ChangeEntity::ApiKey, NodeKind::ApiKey),
-        _ => return None,
-    })
+    let kind = fields::node_kind(name)?;
+    let entity = match kind {
+        NodeKind::Contact => ChangeEntity::Contact,
+        NodeKind::Deal => ChangeEntity::Deal,
+        NodeKind::Meeting => ChangeEntity::Meeting,
+        NodeKind::User => ChangeEntity::User,
+        NodeKind::Team => ChangeEntity::Team,
+        NodeKind::Pipeline => ChangeEntity::Pipeline,
+        NodeKind::Stage => ChangeEntity::Stage,
+        NodeKind::LostReason => ChangeEntity::LostReason,
+        NodeKind::Target => ChangeEntity::Target,
+        NodeKind::ApiKey => ChangeEntity::ApiKey,
+        NodeKind::WebhookEndpoint => ChangeEntity::WebhookEndpoint,
+        NodeKind::DealStageEvent | NodeKind::WebhookDelivery => return None,
+    };
+    Some((entity, kind))
 }
 
 /// The event's changes as the caller may see them: column names in the GraphQL spelling,
@@ -257,69 +263,6 @@ fn changes_of(ctx: &Context<'_>, seen: &Seen) -> Result<Vec<FieldChange>> {
         return Ok(Vec::new());
     }
     let analyst = ctx.signed_in()?.role == Role::Analyst;
-    let pii = seen.event.entity == "CONTACT" && analyst;
-    let parsed: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(&seen.event.changes).unwrap_or_default();
-    let mut out = Vec::with_capacity(parsed.len());
-    for (column, pair) in parsed {
-        let hidden = pii && matches!(column.as_str(), "email" | "phone");
-        let reference = reference_kind(&seen.event.entity, &column);
-        let value = |v: &serde_json::Value| match (hidden, reference, v.as_i64()) {
-            (true, _, _) => serde_json::Value::Null,
-            (false, Some(kind), Some(id)) => serde_json::Value::String(encode(kind, id).0),
-            _ => v.clone(),
-        };
-        let (before, after) = match pair.as_array().map(Vec::as_slice) {
-            Some([b, a]) => (value(b), value(a)),
-            _ => (serde_json::Value::Null, serde_json::Value::Null),
-        };
-        out.push(FieldChange { field: camel(&column), before: Json(before), after: Json(after) });
-    }
-    Ok(out)
-}
-
-/// The type a foreign-key column of `entity` points to.
-fn reference_kind(entity: &str, column: &str) -> Option<NodeKind> {
-    Some(match column {
-        "id" => entity_of(entity)?.1,
-        "owner_id" | "moved_by" | "created_by" | "user_id" => NodeKind::User,
-        "team_id" => NodeKind::Team,
-        "contact_id" => NodeKind::Contact,
-        "deal_id" => NodeKind::Deal,
-        "pipeline_id" => NodeKind::Pipeline,
-        "stage_id" => NodeKind::Stage,
-        "lost_reason_id" => NodeKind::LostReason,
-        "rescheduled_to_id" => NodeKind::Meeting,
-        _ => return None,
-    })
-}
-
-/// `stage_entered_at` → `stageEnteredAt`.
-fn camel(column: &str) -> String {
-    let mut out = String::with_capacity(column.len());
-    let mut upper = false;
-    for c in column.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn columns_become_graphql_field_names() {
-        assert_eq!(camel("stage_entered_at"), "stageEnteredAt");
-        assert_eq!(camel("amount"), "amount");
-        assert_eq!(reference_kind("DEAL", "stage_id"), Some(NodeKind::Stage));
-        assert_eq!(reference_kind("DEAL", "amount"), None);
-    }
+    let fields = fields::changes(&seen.event.entity, &seen.event.changes, analyst);
+    Ok(fields.into_iter().map(|c| FieldChange { field: c.field, before: Json(c.before), after: Json(c.after) }).collect())
 }

@@ -21,6 +21,7 @@ pub mod pipeline;
 pub mod rejection;
 pub mod team;
 pub mod user;
+pub mod webhook;
 
 pub use connection::Connection;
 pub use contact::Contact;

@@ -3,6 +3,7 @@
 use async_graphql::{ID, Interface};
 
 use super::api_key::ApiKey;
+use super::webhook::{WebhookDelivery, WebhookEndpoint};
 use super::{Contact, Deal, DealStageEvent, LostReason, Meeting, Pipeline, Stage, Target, Team, User};
 
 /// An object with a global ID, fetchable with `node(id:)`.
@@ -20,4 +21,6 @@ pub enum Node {
     Stage(Stage),
     LostReason(LostReason),
     ApiKey(ApiKey),
+    WebhookEndpoint(WebhookEndpoint),
+    WebhookDelivery(WebhookDelivery),
 }

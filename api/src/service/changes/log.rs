@@ -20,7 +20,7 @@ use crate::error::ApiResult;
 
 /// Arbitrary, fixed: the advisory lock that orders sequence numbers by commit.
 const SEQUENCE_LOCK: i64 = 0x0063_726d_5f73_6571; // "crm_seq"
-/// Rows per INSERT: far below either engine's bound-parameter limit (11 columns each).
+/// Rows per INSERT: far below either engine's bound-parameter limit (12 columns each).
 const CHUNK: usize = 500;
 
 /// An event before it has its `seq`.
@@ -38,6 +38,8 @@ pub struct NewEvent {
     pub version: Option<i32>,
     /// `{ "column": [before, after] }`
     pub changes: serde_json::Value,
+    /// The record's columns after the change, for the entities that keep it.
+    pub record: Option<serde_json::Value>,
 }
 
 /// Appends `events` as the last statement of the write transaction `tx`; returns the last
@@ -66,9 +68,10 @@ pub async fn append(tx: &impl ConnectionTrait, events: Vec<NewEvent>) -> ApiResu
 /// rows get their `seq` defaults only after the one-row lock subquery has run).
 async fn insert_locked(tx: &impl ConnectionTrait, events: Vec<NewEvent>, lock: bool) -> ApiResult<Vec<i64>> {
     const COLUMNS: &str = "occurred_at, entity, record_id, owner_id, previous_owner_id, op, kind, \
-                           actor_user_id, actor_api_key_id, version, changes";
-    const TYPES: [&str; 11] =
-        ["timestamptz", "text", "bigint", "bigint", "bigint", "text", "text", "bigint", "bigint", "integer", "text"];
+                           actor_user_id, actor_api_key_id, version, changes, record";
+    const TYPES: [&str; 12] = [
+        "timestamptz", "text", "bigint", "bigint", "bigint", "text", "text", "bigint", "bigint", "integer", "text", "text",
+    ];
     let mut values: Vec<sea_orm::Value> = Vec::with_capacity(events.len() * TYPES.len());
     let mut tuples = Vec::with_capacity(events.len());
     for e in events {
@@ -87,6 +90,7 @@ async fn insert_locked(tx: &impl ConnectionTrait, events: Vec<NewEvent>, lock: b
             e.actor_api_key_id.into(),
             e.version.into(),
             e.changes.to_string().into(),
+            e.record.map(|r| r.to_string()).into(),
         ]);
     }
     let lock = if lock {
@@ -138,6 +142,7 @@ fn row(e: NewEvent) -> change_event::ActiveModel {
         actor_api_key_id: Set(e.actor_api_key_id),
         version: Set(e.version),
         changes: Set(e.changes.to_string()),
+        record: Set(e.record.map(|r| r.to_string())),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Forgets what is older than its retention: change events (then a cursor from before
-//! the purge is CURSOR_EXPIRED) and idempotency keys. `run` purges by itself, periodically.
+//! the purge is CURSOR_EXPIRED), finished webhook deliveries (kept as long as events) and
+//! idempotency keys. `run` purges by itself, periodically.
 
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ pub struct Retention {
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Purged {
     pub events: u64,
+    pub webhook_deliveries: u64,
     pub idempotency_keys: u64,
 }
 
@@ -59,6 +61,7 @@ pub async fn purge(db: &DatabaseConnection, retention: Retention, now: DateTime<
             .exec(&tx)
             .await?;
     }
+    purged.webhook_deliveries = crate::service::webhooks::queue::purge_finished(&tx, cutoff).await?;
     purged.idempotency_keys = idempotency_key::Entity::delete_many()
         .filter(idempotency_key::Column::CreatedAt.lt(now - retention.idempotency_keys))
         .exec(&tx)
@@ -79,7 +82,12 @@ pub async fn run(db: DatabaseConnection, retention: Retention, every: Duration) 
     loop {
         match purge(&db, retention, crate::service::now()).await {
             Ok(p) if p != Purged::default() => {
-                tracing::info!(events = p.events, idempotency_keys = p.idempotency_keys, "purged expired records")
+                tracing::info!(
+                    events = p.events,
+                    webhook_deliveries = p.webhook_deliveries,
+                    idempotency_keys = p.idempotency_keys,
+                    "purged expired records"
+                )
             }
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "purging expired records failed"),

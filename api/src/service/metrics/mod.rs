@@ -12,7 +12,7 @@ pub mod lost;
 
 pub mod no_show;
 pub mod rejection;
-mod sql;
+pub(crate) mod sql;
 
 use std::collections::BTreeMap;
 

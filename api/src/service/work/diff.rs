@@ -17,7 +17,7 @@ pub fn event<E: Tracked>(before: Option<&E::Model>, after: &E::Model, actor: Act
     let mut changes = Map::new();
     for column in E::Column::iter() {
         let name = column.as_str();
-        if BOOKKEEPING.contains(&name) || E::secret(name) {
+        if BOOKKEEPING.contains(&name) || E::unlogged(name) {
             continue;
         }
         let now = json(after.get(column));
@@ -36,6 +36,10 @@ pub fn event<E: Tracked>(before: Option<&E::Model>, after: &E::Model, actor: Act
         Some(b) if deleted(b) && !deleted(after) => "RESTORED",
         Some(_) => "UPDATED",
     };
+    let record = E::SNAPSHOT.then(|| {
+        let columns = E::Column::iter().filter(|c| !E::unlogged(c.as_str()));
+        Json::Object(columns.map(|c| (c.as_str().to_owned(), json(after.get(c)))).collect())
+    });
     let owner = |m: &E::Model| E::owner_column().and_then(|c| int(m.get(c)));
     let owner_id = owner(after);
     let previous_owner_id = before.map(owner).filter(|was| *was != owner_id).flatten();
@@ -51,6 +55,7 @@ pub fn event<E: Tracked>(before: Option<&E::Model>, after: &E::Model, actor: Act
         actor_api_key_id: actor.api_key_id,
         version: E::version_column().and_then(|c| int(after.get(c))).and_then(|v| i32::try_from(v).ok()),
         changes: Json::Object(changes),
+        record,
     })
 }
 
@@ -111,6 +116,8 @@ mod tests {
         assert_eq!(changes["title"], serde_json::json!([null, "Licence"]));
         assert_eq!(changes["stage_entered_at"], serde_json::json!([null, "2026-01-02T03:04:05.000000Z"]));
         assert!(!changes.contains_key("version") && !changes.contains_key("updated_at"));
+        let record = logged.record.expect("deals keep their record");
+        assert_eq!((record["title"].clone(), record["version"].clone()), (serde_json::json!("Licence"), 1.into()));
     }
 
     #[test]

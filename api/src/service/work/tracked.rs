@@ -3,7 +3,7 @@
 //! and which derived data a change touches. Declared once per table, here.
 
 use entity::enums::{DealStatus, Lifecycle, MeetingStatus};
-use entity::{api_key, contact, deal, lost_reason, meeting, pipeline, stage, target, team, user};
+use entity::{api_key, contact, deal, lost_reason, meeting, pipeline, stage, target, team, user, webhook_endpoint};
 use sea_orm::{ActiveModelTrait, EntityTrait, Value};
 
 /// Derived data a change must keep up to date (see `upkeep`).
@@ -23,6 +23,8 @@ pub enum Derived {
 pub trait Tracked: EntityTrait {
     /// The `entity` of its events: CONTACT, DEAL, …
     const NAME: &'static str;
+    /// Whether its events keep the whole record after the change (what webhooks send).
+    const SNAPSHOT: bool = false;
     fn id_column() -> Self::Column;
     fn owner_column() -> Option<Self::Column> {
         None
@@ -39,8 +41,9 @@ pub trait Tracked: EntityTrait {
     fn derived(_changes: &Self::ActiveModel) -> Derived {
         Derived::Nothing
     }
-    /// Columns never written to the log (secrets).
-    fn secret(_column: &str) -> bool {
+    /// Columns never written to the log: secrets, and bookkeeping that background jobs write
+    /// directly.
+    fn unlogged(_column: &str) -> bool {
         false
     }
 }
@@ -63,6 +66,7 @@ macro_rules! owned {
     ($module:ident => $name:literal { $($extra:item)* }) => {
         impl Tracked for $module::Entity {
             const NAME: &'static str = $name;
+            const SNAPSHOT: bool = true;
             fn id_column() -> $module::Column {
                 $module::Column::Id
             }
@@ -126,7 +130,7 @@ impl Tracked for user::Entity {
     fn derived(_changes: &user::ActiveModel) -> Derived {
         Derived::Credentials
     }
-    fn secret(column: &str) -> bool {
+    fn unlogged(column: &str) -> bool {
         matches!(column, "password_hash" | "token_version")
     }
 }
@@ -142,8 +146,24 @@ impl Tracked for api_key::Entity {
     fn derived(_changes: &api_key::ActiveModel) -> Derived {
         Derived::Credentials
     }
-    fn secret(column: &str) -> bool {
+    fn unlogged(column: &str) -> bool {
         column == "key_hash"
+    }
+}
+
+impl Tracked for webhook_endpoint::Entity {
+    const NAME: &'static str = "WEBHOOK_ENDPOINT";
+    fn id_column() -> webhook_endpoint::Column {
+        webhook_endpoint::Column::Id
+    }
+    fn version_column() -> Option<webhook_endpoint::Column> {
+        Some(webhook_endpoint::Column::Version)
+    }
+    fn deleted_column() -> Option<webhook_endpoint::Column> {
+        Some(webhook_endpoint::Column::DeletedAt)
+    }
+    fn unlogged(column: &str) -> bool {
+        matches!(column, "secret" | "previous_secret" | "enqueued_through" | "last_success_at" | "failing_since")
     }
 }
 
