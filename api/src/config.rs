@@ -140,6 +140,11 @@ pub struct ServeConfig {
 /// Webhook delivery (README "Webhooks").
 #[derive(Debug, Clone, Args)]
 pub struct WebhookConfig {
+    /// Whether this process sends webhooks. Replicas that leave it to others (or a test
+    /// that starts its own deliverer) set it to false; deliveries then wait in the database.
+    #[arg(long = "webhook-deliver", env = "CRM_WEBHOOK_DELIVER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub deliver: bool,
+
     /// Let endpoints point to loopback, private and link-local addresses (tests, on-premise
     /// receivers). Off by default: a webhook URL must not reach into the server's network.
     #[arg(long, env = "CRM_WEBHOOK_ALLOW_PRIVATE_NETWORKS", default_value_t = false, action = clap::ArgAction::Set)]
@@ -173,6 +178,7 @@ pub struct WebhookConfig {
 impl Default for WebhookConfig {
     fn default() -> Self {
         Self {
+            deliver: true,
             allow_private_networks: false,
             timeout_secs: 10,
             retry_base_ms: 5000,

@@ -57,6 +57,15 @@ where
     F: FnOnce(TestApp) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    run_test_with(engine, ServeConfig::default(), body).await
+}
+
+/// `run_test` with the server configured by `cfg`.
+pub async fn run_test_with<F, Fut>(engine: Engine, cfg: ServeConfig, body: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let admin_url = match engine {
         Engine::Sqlite => None,
         Engine::Postgres => Some(
@@ -66,7 +75,7 @@ where
                 .expect("CRM_TEST_POSTGRES_URL must be set to run the PostgreSQL tests"),
         ),
     };
-    run_test_at(admin_url, body).await
+    run_configured(admin_url, cfg, body).await
 }
 
 /// `run_test` on the PostgreSQL server at `admin_url` (e.g. one of the test's own), or on
@@ -76,7 +85,15 @@ where
     F: FnOnce(TestApp) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let (app, cleanup) = TestApp::start(admin_url).await;
+    run_configured(admin_url, ServeConfig::default(), body).await
+}
+
+async fn run_configured<F, Fut>(admin_url: Option<String>, cfg: ServeConfig, body: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (app, cleanup) = TestApp::start(admin_url, cfg).await;
     let outcome = tokio::spawn(body(app)).await;
     cleanup.run().await;
     if let Err(err) = outcome
@@ -99,7 +116,7 @@ fn db_config(url: &str) -> DbConfig {
 }
 
 impl TestApp {
-    async fn start(admin_url: Option<String>) -> (TestApp, Cleanup) {
+    async fn start(admin_url: Option<String>, mut serve: ServeConfig) -> (TestApp, Cleanup) {
         let name = format!("crm_test_{}", uuid::Uuid::new_v4().simple());
         let engine = if admin_url.is_some() { Engine::Postgres } else { Engine::Sqlite };
         let (url, drop) = match admin_url {
@@ -129,9 +146,8 @@ impl TestApp {
         let dbs = Databases { primary: db.clone(), read: db.clone() };
         // Credential rows stay cached for the whole test, so statement counts do not depend
         // on how long a slow machine takes between two requests.
-        let mut cfg = ServeConfig::default();
-        cfg.auth.credential_cache_ms = 3_600_000;
-        let state = api::app::build_state(dbs, cfg).await.expect("app state");
+        serve.auth.credential_cache_ms = 3_600_000;
+        let state = api::app::build_state(dbs, serve).await.expect("app state");
         let background = api::app::spawn_background(&state, &background_db);
         let writer = state.services.writer.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");

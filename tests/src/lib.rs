@@ -10,9 +10,11 @@
 mod app;
 pub mod bench;
 pub mod private_pg;
+pub mod receiver;
+pub mod replica;
 pub mod ws;
 
-pub use app::{Engine, PASSWORD, TestApp, run_test, run_test_at};
+pub use app::{Engine, PASSWORD, TestApp, run_test, run_test_at, run_test_with};
 
 /// The global ID clients see for a database id (same encoding as the server).
 pub fn gid(kind: &str, id: i64) -> String {
@@ -24,6 +26,24 @@ pub use serde_json::{Value, json};
 /// Defines `mod $name { fn sqlite(); fn postgres(); }` running `$body` against each engine.
 #[macro_export]
 macro_rules! db_test {
+    ($name:ident, config = $cfg:expr, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $crate::run_test_with($crate::Engine::Sqlite, $cfg, |$app: $crate::TestApp| async move $body).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not(crm_test_postgres), ignore = "set CRM_TEST_POSTGRES_URL to run on PostgreSQL")]
+            async fn postgres() {
+                $crate::run_test_with($crate::Engine::Postgres, $cfg, |$app: $crate::TestApp| async move $body)
+                    .await
+            }
+        }
+    };
     ($name:ident, |$app:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]

@@ -563,49 +563,11 @@ async fn next_line(lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::proc
 mod replicas {
     use super::*;
 
-    /// A `crm-api serve` process on the test's database.
-    struct Replica {
-        child: std::process::Child,
-        url: String,
-    }
+    use tests::replica::Replica;
 
-    impl Replica {
-        async fn start(app: &TestApp) -> Replica {
-            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_replica"))
-                .arg("serve")
-                .env("DATABASE_URL", &app.database_url)
-                .env("CRM_LISTEN", format!("127.0.0.1:{port}"))
-                // Long enough that only the shared bus can explain a change seen within 1 s.
-                .env("CRM_CREDENTIAL_CACHE_MS", "60000")
-                .env("CRM_LOG", "warn")
-                .stdout(std::process::Stdio::null())
-                .spawn()
-                .expect("replica starts");
-            let url = format!("http://127.0.0.1:{port}");
-            for _ in 0..100 {
-                if let Ok(r) = app.http.get(format!("{url}/readyz")).send().await
-                    && r.status().is_success()
-                {
-                    return Replica { child, url };
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the replica did not become ready");
-        }
-
-        fn on(&self, app: &TestApp) -> TestApp {
-            TestApp { url: self.url.clone(), ..app.clone() }
-        }
-    }
-
-    impl Drop for Replica {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+    async fn replica(app: &TestApp) -> Replica {
+        // Long enough that only the shared bus can explain a change seen within 1 s.
+        Replica::start(env!("CARGO_BIN_EXE_replica"), app, &[("CRM_CREDENTIAL_CACHE_MS", "60000")]).await
     }
 
     /// A database outage: writes fail with UNAVAILABLE while it lasts; once the database
@@ -658,7 +620,7 @@ mod replicas {
         tests::run_test(tests::Engine::Postgres, |app: TestApp| async move {
             let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
             let (rep_id, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
-            let (one, two) = (Replica::start(&app).await, Replica::start(&app).await);
+            let (one, two) = (replica(&app).await, replica(&app).await);
             let (first, second) = (one.on(&app), two.on(&app));
 
             let mut ws = WsClient::connect(&second.url, &rep).await;

@@ -2,8 +2,8 @@
 
 use async_graphql::ID;
 
-pub use crate::global_id::NodeKind;
 use crate::error::ApiResult;
+pub use crate::global_id::NodeKind;
 
 pub fn encode(kind: NodeKind, id: i64) -> ID {
     ID(crate::global_id::encode(kind, id))

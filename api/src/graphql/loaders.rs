@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    contact, deal, deal_stage_event, lost_reason, meeting, pipeline, stage, team, user, webhook_attempt, webhook_endpoint,
+    contact, deal, deal_stage_event, lost_reason, meeting, pipeline, stage, team, user, webhook_attempt,
+    webhook_endpoint,
 };
 use sea_orm::DatabaseConnection;
 

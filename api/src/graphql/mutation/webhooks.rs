@@ -164,7 +164,12 @@ impl WebhookMutation {
     /// Sends an endpoint again every event after `after` (a change-log cursor: an event's
     /// `cursor`, `data.cursor` of a webhook body, or `changeCursor`) that it asks for
     /// (ADMIN). Up to 10,000 events per call; continue from `endCursor` while `hasMore`.
-    async fn replay_webhooks(&self, ctx: &Context<'_>, endpoint_id: ID, after: String) -> Result<ReplayWebhooksPayload> {
+    async fn replay_webhooks(
+        &self,
+        ctx: &Context<'_>,
+        endpoint_id: ID,
+        after: String,
+    ) -> Result<ReplayWebhooksPayload> {
         let id = decode("endpointId", &endpoint_id, NodeKind::WebhookEndpoint)?;
         let after = parse_cursor(&after)?;
         let replayed = queue::replay(ctx.principal().await?, ctx.db(), id, after).await?;

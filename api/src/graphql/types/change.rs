@@ -264,5 +264,8 @@ fn changes_of(ctx: &Context<'_>, seen: &Seen) -> Result<Vec<FieldChange>> {
     }
     let analyst = ctx.signed_in()?.role == Role::Analyst;
     let fields = fields::changes(&seen.event.entity, &seen.event.changes, analyst);
-    Ok(fields.into_iter().map(|c| FieldChange { field: c.field, before: Json(c.before), after: Json(c.after) }).collect())
+    Ok(fields
+        .into_iter()
+        .map(|c| FieldChange { field: c.field, before: Json(c.before), after: Json(c.after) })
+        .collect())
 }

@@ -115,6 +115,9 @@ mod tests {
         assert_eq!(fields[1].after, Value::String(encode(NodeKind::User, 4)));
         let record = record("DEAL", r#"{"id":7,"stage_id":2,"amount":100}"#);
         assert_eq!(record["id"], Value::String(encode(NodeKind::Deal, 7)));
-        assert_eq!((record["stageId"].clone(), record["amount"].clone()), (encode(NodeKind::Stage, 2).into(), 100.into()));
+        assert_eq!(
+            (record["stageId"].clone(), record["amount"].clone()),
+            (encode(NodeKind::Stage, 2).into(), 100.into())
+        );
     }
 }

@@ -70,7 +70,18 @@ async fn insert_locked(tx: &impl ConnectionTrait, events: Vec<NewEvent>, lock: b
     const COLUMNS: &str = "occurred_at, entity, record_id, owner_id, previous_owner_id, op, kind, \
                            actor_user_id, actor_api_key_id, version, changes, record";
     const TYPES: [&str; 12] = [
-        "timestamptz", "text", "bigint", "bigint", "bigint", "text", "text", "bigint", "bigint", "integer", "text", "text",
+        "timestamptz",
+        "text",
+        "bigint",
+        "bigint",
+        "bigint",
+        "text",
+        "text",
+        "bigint",
+        "bigint",
+        "integer",
+        "text",
+        "text",
     ];
     let mut values: Vec<sea_orm::Value> = Vec::with_capacity(events.len() * TYPES.len());
     let mut tuples = Vec::with_capacity(events.len());

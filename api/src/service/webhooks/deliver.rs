@@ -25,8 +25,11 @@ const MAX_IDLE: Duration = Duration::from_secs(1);
 /// How often the queue's size is measured for `/metrics`.
 const MEASURE_EVERY: Duration = Duration::from_secs(5);
 
-/// Starts the queueing and delivering tasks of this process.
+/// Starts the queueing and delivering tasks of this process (none when it does not deliver).
 pub fn spawn(db: DatabaseConnection, bus: Bus, settings: Settings) -> Vec<tokio::task::JoinHandle<()>> {
+    if !settings.deliver {
+        return Vec::new();
+    }
     let wake = Arc::new(Notify::new());
     vec![
         tokio::spawn(queue_from_log(db.clone(), bus, wake.clone())),
@@ -169,11 +172,8 @@ pub async fn send(
         Err(err) => return failed(describe(&err), Verdict::Retry { after: None }),
     };
     let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| schedule::retry_after(v, at));
+    let retry_after =
+        response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| schedule::retry_after(v, at));
     let mut body = Vec::new();
     while body.len() < RESPONSE_KEPT {
         match response.chunk().await {

@@ -82,7 +82,7 @@ pub async fn create(
 }
 
 /// Changes an endpoint. Re-enabling one resumes with the events committed from then on
-/// (`replayWebhooks` sends what it missed); deliveries queued before are sent too.
+/// (`replayWebhooks` sends what it missed); deliveries queued before are due at once.
 pub async fn update(
     principal: &Principal,
     w: &Writer,
@@ -111,6 +111,7 @@ pub async fn update(
             changes.disabled_reason = Set(None);
             changes.failing_since = Set(None);
             changes.enqueued_through = Set(feed::end_of_log(work.db()).await?);
+            super::queue::due_now(work.db(), id).await?;
         }
         Some(false) if current.enabled => {
             changes.enabled = Set(false);

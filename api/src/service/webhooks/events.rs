@@ -70,7 +70,10 @@ pub fn patterns(requested: &[String]) -> Result<Vec<String>, String> {
             || TYPES.contains(&pattern)
             || pattern.strip_suffix(".*").is_some_and(|e| TYPES.iter().any(|t| t.split('.').next() == Some(e)));
         if !known {
-            return Err(format!("\"{pattern}\" is not an event type; use one of {}, \"entity.*\" or \"*\"", TYPES.join(", ")));
+            return Err(format!(
+                "\"{pattern}\" is not an event type; use one of {}, \"entity.*\" or \"*\"",
+                TYPES.join(", ")
+            ));
         }
         out.push(pattern.to_owned());
     }
@@ -177,14 +180,17 @@ mod tests {
 
     #[test]
     fn the_body_carries_the_record_and_its_changes() {
-        let body: Value = serde_json::from_str(&body(&event("DEAL", "UPDATED", Some("DEAL_MOVED")), "deal.moved").unwrap_or_default())
-            .unwrap_or_default();
+        let body: Value = serde_json::from_str(
+            &body(&event("DEAL", "UPDATED", Some("DEAL_MOVED")), "deal.moved").unwrap_or_default(),
+        )
+        .unwrap_or_default();
         assert_eq!(body["type"], "deal.moved");
         assert_eq!(body["timestamp"], "2023-11-14T22:13:20.000000Z");
         assert_eq!(body["data"]["id"], encode(NodeKind::Deal, 7));
         assert_eq!(body["data"]["record"]["title"], "Licence");
         assert_eq!(body["data"]["record"]["stageId"], encode(NodeKind::Stage, 2));
-        let change = json!({ "field": "stageId", "before": encode(NodeKind::Stage, 1), "after": encode(NodeKind::Stage, 2) });
+        let change =
+            json!({ "field": "stageId", "before": encode(NodeKind::Stage, 1), "after": encode(NodeKind::Stage, 2) });
         assert_eq!(body["data"]["changes"], json!([change]));
     }
 }

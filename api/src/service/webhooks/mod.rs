@@ -31,6 +31,8 @@ pub const FAILED: &str = "FAILED";
 /// How webhooks behave, from `WebhookConfig`.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// Whether this process runs a deliverer.
+    pub deliver: bool,
     pub allow_private: bool,
     pub timeout: Duration,
     pub schedule: schedule::Schedule,
@@ -43,6 +45,7 @@ impl From<&WebhookConfig> for Settings {
     fn from(c: &WebhookConfig) -> Self {
         let seconds = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000));
         Self {
+            deliver: c.deliver,
             allow_private: c.allow_private_networks,
             timeout: Duration::from_secs(c.timeout_secs),
             schedule: schedule::Schedule { base: Duration::from_millis(c.retry_base_ms) },

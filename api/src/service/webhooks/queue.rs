@@ -182,7 +182,8 @@ pub async fn replay(principal: &Principal, db: &DatabaseConnection, id: i64, aft
 pub async fn redeliver(principal: &Principal, db: &DatabaseConnection, id: i64) -> ApiResult<webhook_delivery::Model> {
     ensure_admin(principal)?;
     let tx = crate::db::begin_write(db).await?;
-    let original = webhook_delivery::Entity::find_by_id(id).one(&tx).await?.ok_or(ApiError::NotFound("WebhookDelivery"))?;
+    let original =
+        webhook_delivery::Entity::find_by_id(id).one(&tx).await?.ok_or(ApiError::NotFound("WebhookDelivery"))?;
     usable(&tx, original.endpoint_id, "deliveryId").await?;
     if original.status == PENDING {
         return Err(ApiError::Conflict("this delivery is still pending: it is sent on its schedule".into()));
@@ -221,11 +222,25 @@ async fn usable(db: &impl ConnectionTrait, id: i64, field: &str) -> ApiResult<we
     Ok(endpoint)
 }
 
+/// Makes an endpoint's pending deliveries due now (when it is enabled again).
+pub async fn due_now(db: &impl ConnectionTrait, endpoint_id: i64) -> ApiResult<()> {
+    use webhook_delivery::Column;
+    webhook_delivery::Entity::update_many()
+        .col_expr(Column::NextAttemptAt, Expr::value(crate::service::now()))
+        .filter(Column::EndpointId.eq(endpoint_id))
+        .filter(Column::Status.eq(PENDING))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Removes an endpoint's deliveries and their attempts (when it is deleted).
 pub async fn forget_endpoint(db: &impl ConnectionTrait, id: i64) -> ApiResult<()> {
     let mut attempts = Sql::new(db.get_database_backend());
     attempts
-        .push("DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE endpoint_id = ")
+        .push(
+            "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE endpoint_id = ",
+        )
         .param(id)
         .push(")");
     db.execute_raw(attempts.statement()).await?;
@@ -323,7 +338,9 @@ pub struct Attempt {
 pub enum Verdict {
     Delivered,
     /// Worth another try; `after` is the receiver's `Retry-After`.
-    Retry { after: Option<Duration> },
+    Retry {
+        after: Option<Duration>,
+    },
     /// Not worth another try (a 4xx other than 408 and 429, a refused destination).
     Fail,
 }
@@ -422,12 +439,8 @@ pub async fn backlog(db: &impl ConnectionTrait) -> ApiResult<(u64, Option<DateTi
     use webhook_delivery::Column;
     let pending = webhook_delivery::Entity::find().filter(Column::Status.eq(PENDING));
     let depth = pending.clone().count(db).await?;
-    let oldest: Option<Option<DateTime<Utc>>> = pending
-        .select_only()
-        .column_as(Column::CreatedAt.min(), "oldest")
-        .into_tuple()
-        .one(db)
-        .await?;
+    let oldest: Option<Option<DateTime<Utc>>> =
+        pending.select_only().column_as(Column::CreatedAt.min(), "oldest").into_tuple().one(db).await?;
     Ok((depth, oldest.flatten()))
 }
 
