@@ -38,6 +38,27 @@ pub enum Command {
     CreateApiKey(CreateApiKeyConfig),
     /// Recompute the funnel's summary cells from the deals (after changing deals by hand in SQL).
     RebuildFunnelCells,
+    /// Inspect webhook endpoints and deliveries without GraphQL (an operator's view).
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+}
+
+/// `crm-api webhooks`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum WebhooksCommand {
+    /// Every endpoint with its health, one per line.
+    List,
+    /// An endpoint's deliveries, newest first, one per line.
+    Deliveries {
+        /// The endpoint's global ID (as `list` prints it).
+        endpoint_id: String,
+        /// Only deliveries with this status: PENDING, DELIVERED or FAILED.
+        #[arg(long)]
+        status: Option<String>,
+        /// How many (1–100).
+        #[arg(long, default_value_t = 20)]
+        limit: i32,
+    },
 }
 
 /// `crm-api create-api-key`.

@@ -327,6 +327,26 @@ db_test!(replay_redelivery_and_test_messages, config = fast(), |app| {
     settled(&app, &admin, &id, 10).await;
     let delivered = app.ok(&admin, DELIVERIES, json!({ "e": id, "s": "DELIVERED" })).await;
     assert_eq!(delivered["webhookDeliveries"]["totalCount"], 10);
+    // The operator's view from the command line says the same.
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_replica"))
+            .args(["webhooks"])
+            .args(args)
+            .env("DATABASE_URL", &app.database_url)
+            .env("CRM_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let listed = cli(&["list"]);
+    assert!(
+        listed.lines().nth(1).unwrap().starts_with(&format!("{id}\t{}\ttrue\tcontact.created", receiver.url)),
+        "{listed}"
+    );
+    let lines = cli(&["deliveries", &id, "--status", "delivered", "--limit", "100"]);
+    assert_eq!(lines.lines().count(), 11, "a header and 10 deliveries: {lines}");
+    assert!(lines.lines().skip(1).all(|l| l.contains("\tDELIVERED\t")), "{lines}");
     // A cursor older than the retained log cannot be replayed exactly.
     let mut cfg = fast();
     cfg.realtime.change_retention_days = 0;

@@ -5,6 +5,7 @@ mod create_user;
 mod import;
 mod seed;
 mod serve;
+mod webhooks;
 
 use crate::config::{Cli, Command};
 use crate::db;
@@ -93,6 +94,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::CreateUser(cfg) => create_user::create_user(&cli.db, cfg).await,
         Command::Import(cfg) => import::import(&cli.db, cfg).await,
         Command::CreateApiKey(cfg) => create_api_key::create_api_key(&cli.db, cfg).await,
+        Command::Webhooks(cmd) => webhooks::webhooks(&cli.db, cmd).await,
     }
 }
 
