@@ -140,14 +140,16 @@ db_test!(permanent_failures_stop_at_once_and_retry_after_is_honoured, config = f
         "Bad" => Reply::status(400),
         "Moved" => Reply::status(301),
         "Busy" if earlier == 0 => Reply { retry_after: Some("2".into()), ..Reply::status(429) },
+        // Longer than the 2 s attempt timeout.
+        "Slow" if earlier == 0 => Reply { delay: Duration::from_secs(4), ..Reply::status(200) },
         _ => Reply::status(200),
     })
     .await;
     let (id, _) = endpoint(&app, &admin, &receiver.url, &["contact.created"]).await;
-    for name in ["Gone", "Bad", "Moved", "Busy"] {
+    for name in ["Gone", "Bad", "Moved", "Busy", "Slow"] {
         contact(&app, &admin, name).await;
     }
-    let all = settled(&app, &admin, &id, 4).await;
+    let all = settled(&app, &admin, &id, 5).await;
     let by_name = |name: &str| {
         all.iter().find(|d| d["payload"].as_str().unwrap().contains(&format!("\"firstName\":\"{name}\""))).unwrap()
     };
@@ -158,6 +160,13 @@ db_test!(permanent_failures_stop_at_once_and_retry_after_is_honoured, config = f
     }
     assert_eq!(by_name("Moved")["attempts"][0]["error"], "redirects are not followed");
     assert_eq!(by_name("Busy")["status"], "DELIVERED");
+    let slow = by_name("Slow");
+    assert_eq!((slow["status"].as_str(), slow["attemptCount"].as_i64()), (Some("DELIVERED"), Some(2)), "{slow}");
+    let timed_out = &slow["attempts"][0];
+    assert_eq!((timed_out["statusCode"].as_i64(), timed_out["outcome"].as_str()), (None, Some("RETRYING")));
+    assert!(timed_out["error"].as_str().unwrap().starts_with("timed out"), "{timed_out}");
+    let took = timed_out["latencyMs"].as_i64().unwrap();
+    assert!((1900..4000).contains(&took), "the attempt was cut at the timeout, not after {took} ms");
     let received = receiver.received();
     let busy: Vec<&Received> = received.iter().filter(|r| first_name(r) == "Busy").collect();
     assert_eq!(busy.len(), 2);

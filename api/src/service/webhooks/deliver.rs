@@ -22,6 +22,9 @@ use crate::bus::Bus;
 
 /// The deliverer looks for due retries at least this often.
 const MAX_IDLE: Duration = Duration::from_secs(1);
+/// The least time between two passes of the queueing task: under a burst of commits it
+/// looks at the log a few times a second, not once per commit.
+const QUEUE_PACE: Duration = Duration::from_millis(50);
 /// How often the queue's size is measured for `/metrics`.
 const MEASURE_EVERY: Duration = Duration::from_secs(5);
 
@@ -46,6 +49,7 @@ async fn queue_from_log(db: DatabaseConnection, bus: Bus, wake: Arc<Notify>) {
             Ok(_) => wake.notify_one(),
             Err(err) => tracing::warn!(error = %err, "queueing webhook deliveries failed; retrying"),
         }
+        tokio::time::sleep(QUEUE_PACE).await;
         let _ = tokio::time::timeout(MAX_IDLE, committed.changed()).await;
     }
 }
@@ -66,6 +70,7 @@ async fn deliver(db: DatabaseConnection, settings: Arc<Settings>, wake: Arc<Noti
     let mut sending = JoinSet::new();
     let mut measured = Instant::now() - MEASURE_EVERY;
     loop {
+        while sending.try_join_next().is_some() {}
         let free = settings.concurrency.saturating_sub(sending.len());
         let mut claimed = 0;
         if free > 0 {

@@ -18,7 +18,7 @@ use entity::{change_event, webhook_attempt, webhook_delivery, webhook_endpoint};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, FromQueryResult, NotSet,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 
 use super::{DELIVERED, FAILED, PENDING, Settings, endpoints, events};
@@ -368,7 +368,7 @@ pub async fn record(
             }
         }
     };
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let latency_ms = i32::try_from(attempt.latency.as_millis()).unwrap_or(i32::MAX);
     webhook_attempt::Entity::insert(webhook_attempt::ActiveModel {
         id: NotSet,
