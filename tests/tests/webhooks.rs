@@ -479,6 +479,29 @@ db_test!(an_endpoint_failing_too_long_is_disabled, config = quick_to_disable(), 
     assert!(receiver.received().iter().all(|r| first_name(r) == "Doomed"));
 });
 
+/// Two requests at once, so at most one per endpoint.
+fn two_at_once() -> ServeConfig {
+    let mut cfg = fast();
+    cfg.webhooks.concurrency = 2;
+    cfg
+}
+
+db_test!(a_slow_receiver_does_not_hold_up_the_others, config = two_at_once(), |app| {
+    let admin = admin(&app).await;
+    let slow = Receiver::start(|_, _| Reply { delay: Duration::from_millis(1500), ..Reply::status(200) }).await;
+    let fast = Receiver::ok().await;
+    // The slow endpoint first: its deliveries are queued, and due, before the fast one's.
+    endpoint(&app, &admin, &slow.url, &["*"]).await;
+    endpoint(&app, &admin, &fast.url, &["*"]).await;
+    import_contacts(&app, &admin, "F", 6).await;
+    let started = Instant::now();
+    fast.wait_until(Duration::from_secs(20), |r| r.len() == 6).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(2500), "the fast receiver waited {took:?} behind the slow one");
+    assert!(slow.received().len() <= 3, "{} slow deliveries already", slow.received().len());
+    slow.wait_until(Duration::from_secs(20), |r| r.len() == 6).await;
+});
+
 /// `n` contacts in one import: `n` events in one transaction.
 async fn import_contacts(app: &TestApp, admin: &str, prefix: &str, n: usize) {
     let contacts: Vec<Value> =

@@ -54,7 +54,9 @@ async fn queue_from_log(db: DatabaseConnection, bus: Bus, wake: Arc<Notify>) {
     }
 }
 
-/// Sends due deliveries, at most `settings.concurrency` at once, until the process ends.
+/// Sends due deliveries, at most `settings.concurrency` at once and at most half of them to
+/// one endpoint (so a receiver that answers slowly or times out cannot hold up the others),
+/// until the process ends.
 async fn deliver(db: DatabaseConnection, settings: Arc<Settings>, wake: Arc<Notify>) {
     let client = match client(&settings) {
         Ok(client) => client,
@@ -67,31 +69,20 @@ async fn deliver(db: DatabaseConnection, settings: Arc<Settings>, wake: Arc<Noti
     // that dies mid-request leaves the delivery to be retried soon after.
     let lease = settings.timeout + Duration::from_secs(5);
     let idle = settings.schedule.base.clamp(Duration::from_millis(20), MAX_IDLE);
-    let mut sending = JoinSet::new();
+    let per_endpoint = (settings.concurrency / 2).max(1);
+    let mut sending: JoinSet<i64> = JoinSet::new();
+    let mut in_flight = InFlight::default();
     let mut measured = Instant::now() - MEASURE_EVERY;
     loop {
-        while sending.try_join_next().is_some() {}
+        while let Some(done) = sending.try_join_next() {
+            in_flight.finished(done);
+        }
         let free = settings.concurrency.saturating_sub(sending.len());
         let mut claimed = 0;
         if free > 0 {
-            match queue::claim(&db, free, lease).await {
-                Ok(due) => {
-                    claimed = due.len();
-                    if !due.is_empty() {
-                        match endpoints_of(&db, &due).await {
-                            Ok(endpoints) => {
-                                for delivery in due {
-                                    let Some(endpoint) = endpoints.iter().find(|e| e.id == delivery.endpoint_id) else {
-                                        continue;
-                                    };
-                                    let job = (db.clone(), settings.clone(), client.clone(), endpoint.clone());
-                                    sending.spawn(send_and_record(job, delivery));
-                                }
-                            }
-                            Err(err) => tracing::warn!(error = %err, "loading webhook endpoints failed"),
-                        }
-                    }
-                }
+            let busy = in_flight.at(per_endpoint);
+            match claim_and_send(&db, &settings, &client, &mut sending, &mut in_flight, (free, lease, &busy)).await {
+                Ok(n) => claimed = n,
                 Err(err) => tracing::warn!(error = %err, "claiming webhook deliveries failed; retrying"),
             }
         }
@@ -106,22 +97,85 @@ async fn deliver(db: DatabaseConnection, settings: Arc<Settings>, wake: Arc<Noti
             _ = wake.notified() => {}
             _ = tokio::time::sleep(idle) => {}
             // A finished delivery may let the next one of its record go.
-            Some(_) = sending.join_next(), if !sending.is_empty() => {}
+            Some(done) = sending.join_next(), if !sending.is_empty() => in_flight.finished(done),
         }
     }
+}
+
+/// Requests under way per endpoint.
+#[derive(Default)]
+struct InFlight(std::collections::HashMap<i64, usize>);
+
+impl InFlight {
+    fn started(&mut self, endpoint: i64) {
+        *self.0.entry(endpoint).or_default() += 1;
+    }
+
+    fn finished(&mut self, done: Result<i64, tokio::task::JoinError>) {
+        // A task that panicked cannot say its endpoint; its slot frees with the next restart.
+        if let Ok(endpoint) = done
+            && let Some(n) = self.0.get_mut(&endpoint)
+        {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    fn count(&self, endpoint: i64) -> usize {
+        self.0.get(&endpoint).copied().unwrap_or(0)
+    }
+
+    /// Endpoints with `cap` requests or more under way.
+    fn at(&self, cap: usize) -> Vec<i64> {
+        self.0.iter().filter(|(_, n)| **n >= cap).map(|(id, _)| *id).collect()
+    }
+}
+
+/// Claims up to `free` due deliveries and starts sending them; what would put an endpoint
+/// over its share goes back to the queue. Returns how many were claimed.
+async fn claim_and_send(
+    db: &DatabaseConnection,
+    settings: &Arc<Settings>,
+    client: &reqwest::Client,
+    sending: &mut JoinSet<i64>,
+    in_flight: &mut InFlight,
+    (free, lease, busy): (usize, Duration, &[i64]),
+) -> crate::error::ApiResult<usize> {
+    let due = queue::claim(db, free, lease, busy).await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let endpoints = endpoints_of(db, &due).await?;
+    let per_endpoint = (settings.concurrency / 2).max(1);
+    let mut returned = Vec::new();
+    for delivery in &due {
+        let endpoint = endpoints.iter().find(|e| e.id == delivery.endpoint_id);
+        match endpoint {
+            Some(endpoint) if in_flight.count(endpoint.id) < per_endpoint => {
+                in_flight.started(endpoint.id);
+                let job = (db.clone(), settings.clone(), client.clone(), endpoint.clone());
+                sending.spawn(send_and_record(job, delivery.clone()));
+            }
+            _ => returned.push(delivery.id),
+        }
+    }
+    if !returned.is_empty() {
+        queue::release(db, &returned).await?;
+    }
+    Ok(due.len())
 }
 
 async fn endpoints_of(
     db: &DatabaseConnection,
     due: &[webhook_delivery::Model],
-) -> Result<Vec<webhook_endpoint::Model>, sea_orm::DbErr> {
+) -> crate::error::ApiResult<Vec<webhook_endpoint::Model>> {
     let ids: Vec<i64> = due.iter().map(|d| d.endpoint_id).collect();
-    webhook_endpoint::Entity::find().filter(webhook_endpoint::Column::Id.is_in(ids)).all(db).await
+    Ok(webhook_endpoint::Entity::find().filter(webhook_endpoint::Column::Id.is_in(ids)).all(db).await?)
 }
 
 type Job = (DatabaseConnection, Arc<Settings>, reqwest::Client, webhook_endpoint::Model);
 
-async fn send_and_record((db, settings, client, endpoint): Job, delivery: webhook_delivery::Model) {
+/// Sends one delivery and records the attempt; returns its endpoint.
+async fn send_and_record((db, settings, client, endpoint): Job, delivery: webhook_delivery::Model) -> i64 {
     let attempt = send(&client, &settings, &endpoint, &delivery).await;
     match queue::record(&db, &settings, &delivery, &attempt).await {
         Ok(outcome) => {
@@ -130,6 +184,7 @@ async fn send_and_record((db, settings, client, endpoint): Job, delivery: webhoo
         // The lease runs out and the delivery is tried again: at least once.
         Err(err) => tracing::warn!(error = %err, delivery = delivery.id, "recording a webhook attempt failed"),
     }
+    endpoint.id
 }
 
 /// The HTTP client every delivery of this process uses.

@@ -293,8 +293,14 @@ pub async fn attempts_of(db: &impl ConnectionTrait, ids: &[i64]) -> ApiResult<Ve
     Ok(found.order_by_asc(Column::Id).all(db).await?)
 }
 
-/// Leases up to `limit` due deliveries of enabled endpoints for `lease`, in order per record.
-pub async fn claim(db: &DatabaseConnection, limit: usize, lease: Duration) -> ApiResult<Vec<webhook_delivery::Model>> {
+/// Leases up to `limit` due deliveries of enabled endpoints for `lease`, in order per record,
+/// none of endpoints `busy`.
+pub async fn claim(
+    db: &DatabaseConnection,
+    limit: usize,
+    lease: Duration,
+    busy: &[i64],
+) -> ApiResult<Vec<webhook_delivery::Model>> {
     let now = crate::service::now();
     let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
     let backend = db.get_database_backend();
@@ -308,19 +314,34 @@ pub async fn claim(db: &DatabaseConnection, limit: usize, lease: Duration) -> Ap
         .param(now)
         .push(" AND (d.lease_until IS NULL OR d.lease_until < ")
         .param(now)
-        .push(
-            ") AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.status = 'PENDING' \
+        .push(")");
+    if !busy.is_empty() {
+        sql.push(" AND d.endpoint_id NOT IN ").list(busy);
+    }
+    sql.push(
+        " AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.status = 'PENDING' \
              AND e.endpoint_id = d.endpoint_id AND e.entity = d.entity AND e.record_id = d.record_id \
              AND (e.event_seq < d.event_seq OR (e.event_seq = d.event_seq AND e.id < d.id))) \
              ORDER BY d.next_attempt_at, d.id LIMIT ",
-        )
-        .param(i64::try_from(limit).unwrap_or(1));
+    )
+    .param(i64::try_from(limit).unwrap_or(1));
     if backend == DatabaseBackend::Postgres {
         sql.push(" FOR UPDATE OF d SKIP LOCKED");
     }
     sql.push(") RETURNING *");
     let rows = db.query_all_raw(sql.statement()).await?;
     Ok(rows.iter().map(|r| webhook_delivery::Model::from_query_result(r, "")).collect::<Result<_, _>>()?)
+}
+
+/// Gives claimed deliveries back at once, to be claimed again (by anyone) when due.
+pub async fn release(db: &DatabaseConnection, ids: &[i64]) -> ApiResult<()> {
+    use webhook_delivery::Column;
+    webhook_delivery::Entity::update_many()
+        .col_expr(Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// How an attempt ended, as the deliverer saw it.
