@@ -42,6 +42,8 @@ pub struct Services {
     /// Commits and credential changes of this process and, on PostgreSQL, of every replica.
     pub bus: Bus,
     pub webhooks: crate::service::webhooks::Settings,
+    /// `login` attempts per email and per client address (`service::throttle`).
+    pub login_throttle: Arc<crate::service::throttle::LoginThrottle>,
 }
 
 /// What HTTP handlers use.
@@ -69,6 +71,10 @@ pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppSt
         external,
         credential_cache,
         webhooks: (&config.webhooks).into(),
+        login_throttle: Arc::new(crate::service::throttle::LoginThrottle::new(
+            config.auth.login_per_email_per_minute,
+            config.auth.login_per_address_per_minute,
+        )),
     };
     // Depth and aliases are checked before execution (`graphql::shape`), the rest here.
     let limits = &config.limits;

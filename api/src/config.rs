@@ -330,6 +330,19 @@ pub struct AuthConfig {
     /// Claim of external tokens holding the email of a known, active user.
     #[arg(long, env = "CRM_JWT_EXTERNAL_USER_CLAIM", default_value = "email")]
     pub jwt_external_user_claim: String,
+
+    /// `login` attempts per minute for one email (0: no limit).
+    #[arg(long, env = "CRM_LOGIN_PER_EMAIL_PER_MINUTE", default_value_t = 10)]
+    pub login_per_email_per_minute: u32,
+
+    /// `login` attempts per minute from one client address (0: no limit).
+    #[arg(long, env = "CRM_LOGIN_PER_ADDRESS_PER_MINUTE", default_value_t = 60)]
+    pub login_per_address_per_minute: u32,
+
+    /// Take the client address from the first `X-Forwarded-For` entry (only behind a proxy
+    /// that sets it); otherwise the connection's peer address.
+    #[arg(long, env = "CRM_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for AuthConfig {
@@ -344,6 +357,9 @@ impl Default for AuthConfig {
             jwt_external_issuer: None,
             jwt_external_audience: None,
             jwt_external_user_claim: "email".into(),
+            login_per_email_per_minute: 10,
+            login_per_address_per_minute: 60,
+            trust_forwarded_for: false,
         }
     }
 }

@@ -20,6 +20,9 @@ pub enum ApiError {
     /// A limit on how much a caller may use at once (e.g. subscriptions per connection).
     #[error("{0}")]
     RateLimited(String),
+    /// Too many attempts for now (e.g. sign-ins for one email): retry after that many seconds.
+    #[error("{message}")]
+    Throttled { message: String, retry_after_secs: u64 },
     /// A change-feed cursor older than the log's retention: resync from scratch.
     #[error("this cursor is older than the change log's retention; resync from scratch")]
     CursorExpired,
@@ -80,7 +83,7 @@ impl ApiError {
             Self::BadInput { .. } | Self::InvalidRecords(_) => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
             Self::CursorExpired => "CURSOR_EXPIRED",
-            Self::RateLimited(_) => "RATE_LIMITED",
+            Self::RateLimited(_) | Self::Throttled { .. } => "RATE_LIMITED",
             Self::Unavailable => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
@@ -161,6 +164,7 @@ impl ErrorExtensions for ApiError {
                     ext.set("records", records.iter().map(record_value).collect::<Vec<_>>());
                 }
                 Self::CursorExpired => ext.set("field", "after"),
+                Self::Throttled { retry_after_secs, .. } => ext.set("retryAfter", *retry_after_secs),
                 _ => {}
             }
         })

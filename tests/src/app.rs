@@ -154,7 +154,7 @@ impl TestApp {
         let addr = listener.local_addr().expect("local addr");
         let router = api::app::build_router(state);
         let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.ok();
+            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.ok();
         });
         let http = reqwest::Client::new();
         let app = TestApp {
@@ -182,7 +182,7 @@ impl TestApp {
         let addr = listener.local_addr().expect("local addr");
         let router = api::app::build_router(state);
         tokio::spawn(async move {
-            axum::serve(listener, router).await.ok();
+            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.ok();
         });
         TestApp { addr, url: format!("http://{addr}"), writer, ..self.clone() }
     }

@@ -798,3 +798,89 @@ async fn check_scope(app: &TestApp, admin: &str, n: usize, graph: &Graph) {
         assert_eq!(body["leadRejection"]["leads"], own_contacts, "{who}: leads in {graph:?}");
     }
 }
+
+/// Three attempts per email and five per address a minute.
+fn tight_logins() -> api::config::ServeConfig {
+    let mut cfg = api::config::ServeConfig::default();
+    cfg.auth.login_per_email_per_minute = 3;
+    cfg.auth.login_per_address_per_minute = 5;
+    cfg
+}
+
+/// POSTs `login` with extra headers; returns (HTTP status, Retry-After, body).
+async fn login_attempt(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Option<String>, Value) {
+    let query = "mutation($i: LoginInput!) { login(input: $i) { token } }";
+    let mut req = app
+        .http
+        .post(format!("{}/graphql", app.url))
+        .json(&json!({ "query": query, "variables": { "i": { "email": email, "password": password } } }));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let response = req.send().await.unwrap();
+    let status = response.status().as_u16();
+    let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+    (status, retry_after, response.json().await.unwrap())
+}
+
+db_test!(sign_ins_are_throttled_per_email_and_per_address, config = tight_logins(), |app| {
+    app.create_user("rep@example.com", Role::SalesRep, None).await;
+    app.create_user("other@example.com", Role::SalesRep, None).await;
+    for _ in 0..3 {
+        let (status, _, body) = login_attempt(&app, "rep@example.com", "wrong password", &[]).await;
+        assert_eq!((status, rejected(&body)), (200, "UNAUTHENTICATED"), "{body}");
+    }
+    // The fourth attempt for that email is refused before any password is checked, even
+    // with the right password and another spelling of the email.
+    let (status, retry_after, body) = login_attempt(&app, " REP@example.com", tests::PASSWORD, &[]).await;
+    assert_eq!((status, rejected(&body)), (429, "RATE_LIMITED"), "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["retryAfter"], 20, "{body}");
+    assert_eq!(retry_after.as_deref(), Some("20"));
+    // Another email from the same address still signs in: the address has used 5 of 5.
+    let (status, _, body) = login_attempt(&app, "other@example.com", tests::PASSWORD, &[]).await;
+    assert!(status == 200 && body["data"]["login"]["token"].is_string(), "{body}");
+    // Now the address is spent too, and a forged X-Forwarded-For does not get around it
+    // (only trusted with CRM_TRUST_FORWARDED_FOR behind a proxy).
+    let forged = [("x-forwarded-for", "203.0.113.9")];
+    let (status, _, body) = login_attempt(&app, "other@example.com", tests::PASSWORD, &forged).await;
+    assert_eq!((status, rejected(&body)), (429, "RATE_LIMITED"), "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("address"), "{body}");
+});
+
+/// No per-address limit, so a flood from one address reaches the password hashing.
+fn open_logins() -> api::config::ServeConfig {
+    let mut cfg = api::config::ServeConfig::default();
+    cfg.auth.login_per_address_per_minute = 0;
+    cfg
+}
+
+db_test!(a_sign_in_flood_waits_its_turn_while_other_requests_go_on, config = open_logins(), |app| {
+    let (_, rep) = app.member("rep@example.com", Role::SalesRep, None).await;
+    // Every attempt a different email, so only the bounded hashing can hold them back.
+    let flood = (0..120).map(|i| {
+        let app = app.clone();
+        tokio::spawn(async move { login_attempt(&app, &format!("nobody{i}@example.com"), "guess", &[]).await })
+    });
+    let flood: Vec<_> = flood.collect();
+    let mut light = 0;
+    for _ in 0..20 {
+        let me = app.ok(&rep, "{ me { email } }", json!({})).await;
+        assert_eq!(me["me"]["email"], "rep@example.com");
+        light += 1;
+    }
+    let mut codes = std::collections::BTreeMap::new();
+    for attempt in flood {
+        let (status, _, body) = attempt.await.unwrap();
+        *codes.entry((status, rejected(&body).to_owned())).or_insert(0) += 1;
+    }
+    assert_eq!(light, 20);
+    let refused = codes.get(&(429, "RATE_LIMITED".to_owned())).copied().unwrap_or(0);
+    let checked = codes.get(&(200, "UNAUTHENTICATED".to_owned())).copied().unwrap_or(0);
+    assert_eq!(refused + checked, 120, "nothing but wrong-password answers and waits: {codes:?}");
+    assert!(refused > 0 && checked >= 64, "at most 64 wait for a turn, the rest are told to retry: {codes:?}");
+});

@@ -25,11 +25,13 @@ pub async fn serve(db_cfg: &DbConfig, cfg: ServeConfig) -> Result<(), CliError> 
     tracing::info!(address = %listen, "crm-api listening; GraphiQL at http://{listen}/graphql");
 
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, build_router(state)).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        tracing::info!("shutting down: finishing in-flight requests");
-        let _ = stop_tx.send(true);
-    });
+    let server =
+        axum::serve(listener, build_router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                tracing::info!("shutting down: finishing in-flight requests");
+                let _ = stop_tx.send(true);
+            });
     let grace_expired = async move {
         let _ = stop_rx.wait_for(|stopped| *stopped).await;
         tokio::time::sleep(grace).await;

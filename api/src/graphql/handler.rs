@@ -7,7 +7,8 @@
 use async_graphql::{ErrorExtensions, Request, Response as GqlResponse, ServerError};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{ConnectInfo, FromRequestParts, RawQuery, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -20,7 +21,34 @@ use crate::graphql::graphiql;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::shape;
 
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// The connection's peer address, when the server was started with connect info.
+pub struct Peer(pub Option<std::net::SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0)))
+    }
+}
+
+/// The client's address as resolvers see it (request data): the peer, or with
+/// `CRM_TRUST_FORWARDED_FOR` the first `X-Forwarded-For` entry.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl ClientAddress {
+    fn of(peer: &Peer, headers: &HeaderMap, trust_forwarded_for: bool) -> Self {
+        let forwarded = || {
+            let first = headers.get("x-forwarded-for")?.to_str().ok()?.split(',').next()?;
+            first.trim().parse().ok()
+        };
+        let forwarded = if trust_forwarded_for { forwarded() } else { None };
+        Self(forwarded.or(peer.0.map(|a| a.ip())))
+    }
+}
+
+pub async fn post(State(state): State<AppState>, peer: Peer, headers: HeaderMap, body: Bytes) -> Response {
     if !is_json(&headers) {
         return transport_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -38,13 +66,13 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         return transport_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "batched operations are not supported");
     }
     match serde_json::from_value::<Request>(value) {
-        Ok(request) => execute(&state, &headers, request).await,
+        Ok(request) => execute(&state, &peer, &headers, request).await,
         Err(e) => transport_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("not a GraphQL request: {e}")),
     }
 }
 
 /// `GET /graphql`: GraphiQL for browsers, or a query in the URL. Mutations are refused (405).
-pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+pub async fn get(State(state): State<AppState>, peer: Peer, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
     let Some(raw) = raw.filter(|q| !q.is_empty()) else {
         return graphiql::page().await.into_response();
     };
@@ -61,10 +89,10 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw
         response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&state, &headers, request).await
+    execute(&state, &peer, &headers, request).await
 }
 
-async fn execute(state: &AppState, headers: &HeaderMap, mut request: Request) -> Response {
+async fn execute(state: &AppState, peer: &Peer, headers: &HeaderMap, mut request: Request) -> Response {
     // Parses the document once (the executor reuses it) and checks the limits the executor
     // does not enforce, before any SQL runs.
     let shape = shape::inspect(&mut request);
@@ -87,7 +115,8 @@ async fn execute(state: &AppState, headers: &HeaderMap, mut request: Request) ->
     let introspection = credential.is_some() && state.config.limits.introspection;
     let caller = credential.map(Caller::with_credential).unwrap_or_default();
     let gate = PollGate::default();
-    let mut request = request.data(caller.clone());
+    let address = ClientAddress::of(peer, headers, state.config.auth.trust_forwarded_for);
+    let mut request = request.data(caller.clone()).data(address);
     if caller.bearer().is_some() {
         request = request.data(Loaders::new(&state.services.dbs, &caller, &gate));
     }
@@ -107,7 +136,32 @@ async fn execute(state: &AppState, headers: &HeaderMap, mut request: Request) ->
         return (authenticate::status_of(refusal), Json(body)).into_response();
     }
     label_errors(&mut response.errors, !introspection);
+    if let Some(retry_after) = throttled(&response) {
+        let mut out = (StatusCode::TOO_MANY_REQUESTS, Json(response)).into_response();
+        out.headers_mut().insert(header::RETRY_AFTER, retry_after.into());
+        return out;
+    }
     Json(response).into_response()
+}
+
+/// The longest `retryAfter` when nothing but throttled fields failed and nothing came back:
+/// such a response is HTTP 429 with `Retry-After`.
+fn throttled(response: &GqlResponse) -> Option<u64> {
+    if response.data != async_graphql::Value::Null || response.errors.is_empty() {
+        return None;
+    }
+    let waits: Option<Vec<u64>> = response
+        .errors
+        .iter()
+        .map(|e| {
+            let ext = e.extensions.as_ref()?;
+            match ext.get("retryAfter")? {
+                async_graphql::Value::Number(n) => n.as_u64(),
+                _ => None,
+            }
+        })
+        .collect();
+    waits?.into_iter().max()
 }
 
 /// Reads `Authorization: Bearer …`. No header is anonymous; a header that is not a bearer

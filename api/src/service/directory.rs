@@ -16,7 +16,6 @@ use super::users::{self, MIN_PASSWORD_LEN, UserForCreate};
 use super::validate;
 use super::work::{Target, Writer};
 use crate::auth::Principal;
-use crate::auth::password::hash_password;
 use crate::error::{ApiError, ApiResult};
 
 #[derive(Debug, Clone, Default)]
@@ -136,7 +135,7 @@ pub async fn update_user(principal: &Principal, w: &Writer, id: i64, input: User
         if password.chars().count() < MIN_PASSWORD_LEN {
             return Err(ApiError::bad_input("password", format!("must be at least {MIN_PASSWORD_LEN} characters")));
         }
-        changes.password_hash = Set(Some(hash_password(password)?));
+        changes.password_hash = Set(Some(crate::auth::password::hash(password).await?));
         revoke = true;
     }
     if revoke {

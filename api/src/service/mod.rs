@@ -18,6 +18,7 @@ pub mod page;
 pub mod pipelines;
 pub mod read;
 pub mod scope;
+pub mod throttle;
 pub mod users;
 pub mod validate;
 pub mod webhooks;

@@ -6,7 +6,7 @@ use entity::{team, user};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::auth::Principal;
-use crate::auth::password::{hash_password, verify_against_dummy, verify_password};
+use crate::auth::password;
 use crate::auth::token::TokenKeys;
 use crate::error::{ApiError, ApiResult};
 use crate::service::credential_cache::CredentialCache;
@@ -60,19 +60,8 @@ pub async fn login(
     password: &str,
 ) -> ApiResult<(String, chrono::DateTime<Utc>, user::Model)> {
     let found = user::Entity::find().filter(user::Column::Email.eq(normalize_email(email))).one(db).await?;
-    let verified = match &found {
-        Some(u) => match &u.password_hash {
-            Some(phc) => verify_password(password, phc) && u.active,
-            None => {
-                verify_against_dummy(password);
-                false
-            }
-        },
-        None => {
-            verify_against_dummy(password);
-            false
-        }
-    };
+    let stored = found.as_ref().and_then(|u| u.password_hash.as_deref());
+    let verified = password::verify(password, stored).await? && found.as_ref().is_some_and(|u| u.active);
     match found {
         Some(u) if verified => {
             let (token, expires_at) = keys.issue(u.id, u.token_version)?;
@@ -115,7 +104,7 @@ pub async fn create_user(work: &mut Work, input: UserForCreate) -> ApiResult<use
         Some(p) if p.chars().count() < MIN_PASSWORD_LEN => {
             return Err(ApiError::bad_input("password", format!("must be at least {MIN_PASSWORD_LEN} characters")));
         }
-        Some(p) => Some(hash_password(p)?),
+        Some(p) => Some(password::hash(p).await?),
         None => None,
     };
     if let Some(team_id) = input.team_id

@@ -35,6 +35,8 @@ impl AuthMutation {
     /// Signs in with email and password. The only operation open to anonymous callers.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<LoginPayload> {
         let services = ctx.services();
+        let address = ctx.data_opt::<crate::graphql::handler::ClientAddress>().and_then(|a| a.0);
+        services.login_throttle.attempt(&input.email, address)?;
         let (token, expires_at, user) =
             users::login(&services.dbs.primary, &services.tokens, &input.email, &input.password).await?;
         Ok(LoginPayload { token, expires_at, user: User(user) })
