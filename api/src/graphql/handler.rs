@@ -265,6 +265,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_client_address_is_the_peer_unless_a_proxy_is_trusted() {
+        let peer = Peer(Some(std::net::SocketAddr::from(([198, 51, 100, 7], 40000))));
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", header::HeaderValue::from_static("203.0.113.9, 10.0.0.1"));
+        let ip = |a: ClientAddress| a.0.map(|ip| ip.to_string());
+        assert_eq!(ip(ClientAddress::of(&peer, &headers, false)).as_deref(), Some("198.51.100.7"));
+        assert_eq!(ip(ClientAddress::of(&peer, &headers, true)).as_deref(), Some("203.0.113.9"));
+        assert_eq!(ip(ClientAddress::of(&peer, &HeaderMap::new(), true)).as_deref(), Some("198.51.100.7"));
+    }
+
+    #[test]
     fn limit_messages_are_query_too_complex() {
         assert_eq!(code_for_unlabelled("Query is nested too deep."), "QUERY_TOO_COMPLEX");
         assert_eq!(code_for_unlabelled("Query is too complex."), "QUERY_TOO_COMPLEX");
