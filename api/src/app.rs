@@ -12,9 +12,7 @@ use axum::routing::get;
 use sea_orm::DatabaseConnection;
 use tower_http::LatencyUnit;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -119,6 +117,7 @@ pub fn spawn_background(state: &AppState, db: &DatabaseConnection) -> Vec<tokio:
 pub fn build_router(state: AppState) -> Router {
     crate::telemetry::install_recorder();
     let http = &state.config.http;
+    let timeout = Duration::from_secs(http.request_timeout_secs);
     let request_id = HeaderName::from_static("x-request-id");
     let trace = TraceLayer::new_for_http()
         .make_span_with(|req: &Request<_>| {
@@ -135,12 +134,9 @@ pub fn build_router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(crate::telemetry::render))
         .route_layer(axum::middleware::from_fn(crate::telemetry::track_requests))
-        .layer(RequestBodyLimitLayer::new(http.body_limit_bytes))
+        // Only POST /graphql reads a body; it applies the limit itself (`wire::read_body`).
         .layer(cors(&http.cors_origins))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(http.request_timeout_secs),
-        ))
+        .layer(axum::middleware::from_fn(move |req, next| crate::wire::time_limit(timeout, req, next)))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(trace)
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

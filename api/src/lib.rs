@@ -13,5 +13,6 @@ pub mod money;
 pub mod seed;
 pub mod service;
 pub mod telemetry;
+pub mod wire;
 
 pub use cli::run;

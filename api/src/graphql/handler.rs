@@ -6,7 +6,7 @@
 
 use async_graphql::{ErrorExtensions, Request, Response as GqlResponse, ServerError};
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -48,7 +48,7 @@ impl ClientAddress {
     }
 }
 
-pub async fn post(State(state): State<AppState>, peer: Peer, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn post(State(state): State<AppState>, peer: Peer, headers: HeaderMap, body: Body) -> Response {
     if !is_json(&headers) {
         return transport_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -56,6 +56,11 @@ pub async fn post(State(state): State<AppState>, peer: Peer, headers: HeaderMap,
             "POST /graphql takes Content-Type: application/json",
         );
     }
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
+    let body = match crate::wire::read_body(body, declared, state.config.http.body_limit_bytes).await {
+        Ok(body) => body,
+        Err(rejection) => return rejection,
+    };
     let value: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(_) => {
@@ -256,8 +261,7 @@ fn limit_error(message: String) -> ServerError {
 }
 
 fn transport_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    (status, Json(body)).into_response()
+    crate::wire::error(status, code, message)
 }
 
 #[cfg(test)]
