@@ -932,3 +932,45 @@ db_test!(a_request_past_the_timeout_gets_a_json_timeout_error, config = one_seco
     let me = app.ok(&rep, "{ me { email } }", json!({})).await;
     assert_eq!(me["me"]["email"], "rep@example.com");
 });
+
+/// One browser origin allowed.
+fn with_browser_origin() -> api::config::ServeConfig {
+    let mut cfg = api::config::ServeConfig::default();
+    cfg.http.cors_origins = vec!["https://app.example.com".into()];
+    cfg
+}
+
+db_test!(browsers_may_send_apollo_headers_and_read_the_request_id, config = with_browser_origin(), |app| {
+    let endpoint = format!("{}/graphql", app.url);
+    let preflight = app
+        .http
+        .request(reqwest::Method::OPTIONS, &endpoint)
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type,apollographql-client-name,apollographql-client-version",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    let allowed = preflight.headers()["access-control-allow-headers"].to_str().unwrap().to_lowercase();
+    for name in ["authorization", "content-type", "apollographql-client-name", "apollographql-client-version"] {
+        assert!(allowed.contains(name), "{name} not in {allowed}");
+    }
+    let response = app
+        .http
+        .post(&endpoint)
+        .header("origin", "https://app.example.com")
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    let exposed = response.headers()["access-control-expose-headers"].to_str().unwrap().to_lowercase();
+    assert!(exposed.contains("x-request-id") && exposed.contains("retry-after"), "{exposed}");
+    // A credential error belongs to no place in the document: no `locations` at all.
+    let refused = app.gql_with_authorization(Some("Bearer garbage"), "{ __typename }").await;
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    assert!(refused["errors"][0].get("locations").is_none(), "{refused}");
+});

@@ -107,13 +107,13 @@ async fn execute(state: &AppState, peer: &Peer, headers: &HeaderMap, mut request
     let credential = match bearer(headers) {
         Ok(credential) => credential,
         Err(err) => {
-            let body = GqlResponse::from_errors(vec![err.extend().into_server_error(Default::default())]);
+            let body = GqlResponse::from_errors(vec![request_error(&err)]);
             return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
         }
     };
     if credential.is_none() && shape.as_ref().is_some_and(|s| s.introspects) {
         let err = ApiError::Unauthenticated("introspection is available to signed-in callers only".into());
-        let body = GqlResponse::from_errors(vec![err.extend().into_server_error(Default::default())]);
+        let body = GqlResponse::from_errors(vec![request_error(&err)]);
         return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
     }
     // Anonymous callers get neither introspection nor "did you mean" hints.
@@ -137,7 +137,7 @@ async fn execute(state: &AppState, peer: &Peer, headers: &HeaderMap, mut request
         let _ = authenticate::resolve(&caller, &state.services).await;
     }
     if let Some(refusal) = caller.refusal() {
-        let body = GqlResponse::from_errors(vec![refusal.extend().into_server_error(Default::default())]);
+        let body = GqlResponse::from_errors(vec![request_error(refusal)]);
         return (authenticate::status_of(refusal), Json(body)).into_response();
     }
     label_errors(&mut response.errors, !introspection);
@@ -252,6 +252,14 @@ fn offending_argument(message: &str) -> Option<String> {
         rest.split('"').next().map(str::to_owned)
     };
     quoted_after("argument \"").or_else(|| quoted_after("while parsing \""))
+}
+
+/// An error of the request as a whole: no place in the document (so no `locations`, never
+/// a made-up 0:0).
+fn request_error(err: &ApiError) -> ServerError {
+    let mut error = err.extend().into_server_error(Default::default());
+    error.locations.clear();
+    error
 }
 
 fn limit_error(message: String) -> ServerError {
