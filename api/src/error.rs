@@ -1,7 +1,7 @@
 //! `ApiError`: the one error type of the service layer, mapped once to GraphQL `extensions.code`.
 
 use async_graphql::ErrorExtensions;
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
@@ -119,30 +119,46 @@ pub fn duplicate_as(field: &'static str, message: &'static str) -> impl Fn(DbErr
     }
 }
 
-/// PostgreSQL broke a deadlock or a serialization conflict by aborting this transaction:
-/// nothing was written, and the same request may simply be sent again.
-fn is_collision(err: &DbErr) -> bool {
+/// The driver's error inside a statement's or a connection's failure.
+fn driver_error(err: &DbErr) -> Option<&sea_orm::sqlx::Error> {
     match err {
-        DbErr::Exec(e) | DbErr::Query(e) => {
-            let text = e.to_string();
-            text.contains("deadlock detected") || text.contains("could not serialize access")
-        }
-        _ => false,
+        DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e))
+        | DbErr::Conn(RuntimeErr::SqlxError(e)) => Some(e.as_ref()),
+        _ => None,
     }
 }
 
-/// Errors that mean "the database cannot be reached right now", as opposed to a bad statement.
+/// The SQLSTATE (PostgreSQL) or result code (SQLite) of a database's own error.
+fn sql_state(err: &DbErr) -> Option<String> {
+    match driver_error(err)? {
+        sea_orm::sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+        _ => None,
+    }
+}
+
+/// PostgreSQL broke a deadlock (40P01) or a serialization conflict (40001) by aborting this
+/// transaction: nothing was written, and the same request may simply be sent again.
+fn is_collision(err: &DbErr) -> bool {
+    matches!(sql_state(err).as_deref(), Some("40P01" | "40001"))
+}
+
+/// Errors that mean "the database cannot be reached right now", as opposed to a bad
+/// statement: by the driver's error kind (a connection lost mid-request is an I/O error) and
+/// PostgreSQL's SQLSTATE (class 08 connection exceptions, 57P01–57P03 shutting down or not
+/// accepting connections, 53300 too many connections), never by message text.
 pub fn is_unavailable(err: &DbErr) -> bool {
-    match err {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        DbErr::Exec(e) | DbErr::Query(e) => {
-            let text = e.to_string().to_ascii_lowercase();
-            text.contains("pool timed out")
-                || text.contains("connection refused")
-                || text.contains("broken pipe")
-                || text.contains("connection reset")
-                || text.contains("terminating connection")
-                || text.contains("io error")
+    use sea_orm::sqlx::Error as Driver;
+    if matches!(err, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
+        return true;
+    }
+    match driver_error(err) {
+        Some(Driver::Io(_) | Driver::Tls(_) | Driver::PoolTimedOut | Driver::PoolClosed | Driver::WorkerCrashed) => {
+            true
+        }
+        Some(Driver::Database(_)) => {
+            let state = sql_state(err).unwrap_or_default();
+            state.starts_with("08") || matches!(state.as_str(), "57P01" | "57P02" | "57P03" | "53300")
         }
         _ => false,
     }
@@ -211,15 +227,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn deadlocks_and_serialization_failures_are_retryable_conflicts() {
-        use sea_orm::RuntimeErr;
-        let deadlock = DbErr::Exec(RuntimeErr::Internal("error returned from database: deadlock detected".into()));
-        assert_eq!(ApiError::from(deadlock).code(), "CONFLICT");
-        let other = DbErr::Exec(RuntimeErr::Internal("error returned from database: syntax error".into()));
-        assert_eq!(ApiError::from(other).code(), "INTERNAL_SERVER_ERROR");
-    }
-
-    #[test]
     fn bad_input_carries_code_and_field() {
         let err = ApiError::bad_input("email", "is not an email address").extend();
         let ext = err.extensions.expect("extensions are set");
@@ -231,5 +238,19 @@ mod tests {
     fn internal_errors_hide_their_detail() {
         let err = ApiError::internal("SELECT secret FROM users: syntax error").extend();
         assert_eq!(err.message, "internal server error");
+    }
+
+    #[test]
+    fn a_connection_lost_mid_request_is_unavailable() {
+        use std::sync::Arc;
+        let eof =
+            std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "expected to read 5 bytes, got 0 bytes at EOF");
+        let lost = DbErr::Query(RuntimeErr::SqlxError(Arc::new(sea_orm::sqlx::Error::Io(eof))));
+        assert!(is_unavailable(&lost));
+        assert_eq!(ApiError::from(lost).code(), "UNAVAILABLE");
+        let timed_out = DbErr::Exec(RuntimeErr::SqlxError(Arc::new(sea_orm::sqlx::Error::PoolTimedOut)));
+        assert!(is_unavailable(&timed_out));
+        let bad = DbErr::Query(RuntimeErr::SqlxError(Arc::new(sea_orm::sqlx::Error::RowNotFound)));
+        assert!(!is_unavailable(&bad) && !is_collision(&bad));
     }
 }

@@ -271,3 +271,26 @@ db_test!(prometheus_metrics_count_requests_and_statements, |app| {
     assert!(value_of("crm_sql_statements_total", &["outcome=\"ok\""]) >= 1.0, "{text}");
     assert!(text.contains("crm_http_request_duration_seconds"), "{text}");
 });
+
+/// Database errors are classified by their SQLSTATE, not their text: PostgreSQL raises
+/// each code here for real, with a message that names none of them.
+#[cfg(crm_test_postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_errors_are_classified_by_sqlstate() {
+    tests::run_test(tests::Engine::Postgres, |app: tests::TestApp| async move {
+        use sea_orm::ConnectionTrait;
+        for (state, code) in [
+            ("40P01", "CONFLICT"),
+            ("40001", "CONFLICT"),
+            ("57P01", "UNAVAILABLE"),
+            ("08006", "UNAVAILABLE"),
+            ("53300", "UNAVAILABLE"),
+            ("42601", "INTERNAL_SERVER_ERROR"),
+        ] {
+            let raise = format!("DO $$ BEGIN RAISE EXCEPTION 'something went wrong' USING ERRCODE = '{state}'; END $$");
+            let err = app.db.execute_unprepared(&raise).await.expect_err("it raises");
+            assert_eq!(api::error::ApiError::from(err).code(), code, "SQLSTATE {state}");
+        }
+    })
+    .await;
+}
