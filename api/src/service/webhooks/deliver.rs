@@ -72,7 +72,7 @@ async fn deliver(db: DatabaseConnection, settings: Arc<Settings>, wake: Arc<Noti
     let per_endpoint = (settings.concurrency / 2).max(1);
     let mut sending: JoinSet<i64> = JoinSet::new();
     let mut in_flight = InFlight::default();
-    let mut measured = Instant::now() - MEASURE_EVERY;
+    let mut measured = Instant::now().checked_sub(MEASURE_EVERY).unwrap_or_else(Instant::now);
     loop {
         while let Some(done) = sending.try_join_next() {
             in_flight.finished(done);
