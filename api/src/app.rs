@@ -132,7 +132,10 @@ pub fn build_router(state: AppState) -> Router {
         .route("/graphiql/{file}", get(graphiql::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(crate::telemetry::render))
+        .route(
+            "/metrics",
+            get(|State(state): State<AppState>| async move { crate::telemetry::render(&state.services.dbs.primary) }),
+        )
         .route_layer(axum::middleware::from_fn(crate::telemetry::track_requests))
         // Only POST /graphql reads a body; it applies the limit itself (`wire::read_body`).
         .layer(cors(&http.cors_origins))

@@ -1,5 +1,7 @@
-//! Prometheus metrics at `GET /metrics`: HTTP requests by route and status with their latency,
-//! and every SQL statement the pools run.
+//! Prometheus metrics at `GET /metrics`: HTTP requests by route and status, GraphQL
+//! operations by name, errors by `extensions.code`, every SQL statement the pools run, the
+//! pools' connections, the webhook queue, and the build; each family with HELP text,
+//! durations as histograms.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -14,7 +16,74 @@ use sea_orm::DatabaseConnection;
 /// program embedding the router): `/metrics` then answers with an empty page.
 fn handle() -> Option<&'static PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
-    HANDLE.get_or_init(|| PrometheusBuilder::new().install_recorder().ok()).as_ref()
+    HANDLE
+        .get_or_init(|| {
+            let handle = PrometheusBuilder::new().set_buckets(&BUCKETS).ok()?.install_recorder().ok()?;
+            describe();
+            Some(handle)
+        })
+        .as_ref()
+}
+
+/// Seconds: from a cached read (~1 ms) to the request timeout.
+const BUCKETS: [f64; 13] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// Operation names kept as label values; later new names count as `other`, so a client
+/// inventing names cannot grow the metrics without bound.
+const MAX_OPERATION_NAMES: usize = 100;
+
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!("crm_http_requests_total", "HTTP requests by route pattern and status");
+    describe_histogram!(
+        "crm_http_request_duration_seconds",
+        Unit::Seconds,
+        "HTTP request latency by route pattern and status"
+    );
+    describe_histogram!(
+        "crm_graphql_operation_duration_seconds",
+        Unit::Seconds,
+        "GraphQL operation latency by operation name (anonymous, or other past the first 100 names)"
+    );
+    describe_counter!(
+        "crm_graphql_errors_total",
+        "Errors returned to clients by extensions.code (RATE_LIMITED: rejections by a limit)"
+    );
+    describe_counter!("crm_sql_statements_total", "SQL statements run by the pools, by outcome");
+    describe_histogram!("crm_sql_statement_duration_seconds", Unit::Seconds, "SQL statement latency");
+    describe_gauge!("crm_db_pool_connections", "Connections of the primary database pool, by state (idle or in_use)");
+    describe_counter!(
+        "crm_webhook_attempts_total",
+        "Webhook delivery attempts by outcome (succeeded, retrying, failed)"
+    );
+    describe_gauge!("crm_webhook_queue_depth", "Webhook deliveries waiting to be sent");
+    describe_gauge!("crm_webhook_oldest_pending_seconds", Unit::Seconds, "Age of the oldest pending webhook delivery");
+    describe_gauge!("crm_build_info", "Always 1; the version label says which build runs");
+    metrics::gauge!("crm_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+}
+
+/// Counts every error of a response by its `extensions.code`.
+pub fn count_errors<'a>(codes: impl IntoIterator<Item = &'a str>) {
+    for code in codes {
+        metrics::counter!("crm_graphql_errors_total", "code" => code.to_owned()).increment(1);
+    }
+}
+
+/// Records how long a GraphQL operation took, by its (bounded) name.
+pub fn record_operation(name: Option<&str>, elapsed: Duration) {
+    metrics::histogram!("crm_graphql_operation_duration_seconds", "operation" => operation_label(name))
+        .record(elapsed.as_secs_f64());
+}
+
+fn operation_label(name: Option<&str>) -> String {
+    static SEEN: OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> = OnceLock::new();
+    let Some(name) = name.filter(|n| !n.is_empty() && n.len() <= 100) else { return "anonymous".into() };
+    let Ok(mut seen) = SEEN.get_or_init(Default::default).lock() else { return "other".into() };
+    if seen.contains(name) || (seen.len() < MAX_OPERATION_NAMES && seen.insert(name.to_owned())) {
+        name.to_owned()
+    } else {
+        "other".into()
+    }
 }
 
 /// Installs the recorder (once per process) before anything is counted.
@@ -36,10 +105,11 @@ pub fn run_upkeep() {
     }
 }
 
-/// `GET /metrics` in the Prometheus text format.
-pub async fn render() -> impl IntoResponse {
+/// `GET /metrics` in the Prometheus text format, with the gauges of the pool `db`.
+pub fn render(db: &DatabaseConnection) -> Response {
+    pool_gauges(db);
     let body = handle().map(PrometheusHandle::render).unwrap_or_default();
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
 /// Counts each request by its route pattern (never the raw path: bounded label values).
@@ -51,6 +121,23 @@ pub async fn track_requests(req: Request, next: Next) -> Response {
     metrics::counter!("crm_http_requests_total", &labels).increment(1);
     metrics::histogram!("crm_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
     response
+}
+
+/// The primary pool's connections, read when `/metrics` is scraped.
+fn pool_gauges(db: &DatabaseConnection) {
+    let (size, idle) = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size() as usize, pool.num_idle())
+        }
+        sea_orm::DatabaseBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size() as usize, pool.num_idle())
+        }
+        _ => return,
+    };
+    metrics::gauge!("crm_db_pool_connections", "state" => "idle").set(idle as f64);
+    metrics::gauge!("crm_db_pool_connections", "state" => "in_use").set(size.saturating_sub(idle) as f64);
 }
 
 /// Counts every statement run through `db` and records its duration.

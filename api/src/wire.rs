@@ -20,6 +20,7 @@ const DRAIN_FOR: Duration = Duration::from_secs(10);
 
 /// A GraphQL-shaped error response.
 pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    crate::telemetry::count_errors([code]);
     let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     (status, Json(body)).into_response()
 }

@@ -256,7 +256,9 @@ db_test!(nested_lists_count_toward_complexity, |app| {
 
 db_test!(prometheus_metrics_count_requests_and_statements, |app| {
     let (_, token) = app.member("metrics@example.com", Role::Admin, None).await;
-    app.ok(&token, "{ me { id } }", json!({})).await;
+    app.ok(&token, "query WhoAmI { me { id } }", json!({})).await;
+    let missing = app.gql(Some(&token), "{ deal(id: \"nope\") { id } }", json!({})).await;
+    assert_eq!(missing["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
     let res = app.http.get(format!("{}/metrics", app.url)).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let text = res.text().await.unwrap();
@@ -270,6 +272,25 @@ db_test!(prometheus_metrics_count_requests_and_statements, |app| {
     assert!(value_of("crm_http_requests_total", &["path=\"/graphql\"", "status=\"200\""]) >= 1.0, "{text}");
     assert!(value_of("crm_sql_statements_total", &["outcome=\"ok\""]) >= 1.0, "{text}");
     assert!(text.contains("crm_http_request_duration_seconds"), "{text}");
+    // Every family says what it is; durations are histograms, with buckets.
+    for family in [
+        "crm_http_requests_total",
+        "crm_http_request_duration_seconds",
+        "crm_graphql_operation_duration_seconds",
+        "crm_graphql_errors_total",
+        "crm_sql_statements_total",
+        "crm_db_pool_connections",
+        "crm_build_info",
+    ] {
+        assert!(text.contains(&format!("# HELP {family} ")), "no HELP for {family}: {text}");
+    }
+    assert!(text.contains("# TYPE crm_http_request_duration_seconds histogram"), "{text}");
+    assert!(text.contains("crm_http_request_duration_seconds_bucket{"), "{text}");
+    assert!(value_of("crm_graphql_operation_duration_seconds_count", &["operation=\"WhoAmI\""]) >= 1.0, "{text}");
+    assert!(value_of("crm_graphql_errors_total", &["code=\"BAD_USER_INPUT\""]) >= 1.0, "{text}");
+    assert!(value_of("crm_db_pool_connections", &["state=\"idle\""]) >= 0.0, "{text}");
+    assert!(text.contains("crm_db_pool_connections{state=\"in_use\"}"), "{text}");
+    assert!(text.contains(&format!("crm_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"))), "{text}");
 });
 
 /// Database errors are classified by their SQLSTATE, not their text: PostgreSQL raises

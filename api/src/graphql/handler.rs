@@ -102,19 +102,17 @@ async fn execute(state: &AppState, peer: &Peer, headers: &HeaderMap, mut request
     // does not enforce, before any SQL runs.
     let shape = shape::inspect(&mut request);
     if let Some(reason) = shape.as_ref().and_then(|s| shape::limit_violation(s, &state.config.limits)) {
-        return Json(GqlResponse::from_errors(vec![limit_error(reason)])).into_response();
+        return reply(StatusCode::OK, GqlResponse::from_errors(vec![limit_error(reason)]));
     }
     let credential = match bearer(headers) {
         Ok(credential) => credential,
         Err(err) => {
-            let body = GqlResponse::from_errors(vec![request_error(&err)]);
-            return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+            return reply(StatusCode::UNAUTHORIZED, GqlResponse::from_errors(vec![request_error(&err)]));
         }
     };
     if credential.is_none() && shape.as_ref().is_some_and(|s| s.introspects) {
         let err = ApiError::Unauthenticated("introspection is available to signed-in callers only".into());
-        let body = GqlResponse::from_errors(vec![request_error(&err)]);
-        return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+        return reply(StatusCode::UNAUTHORIZED, GqlResponse::from_errors(vec![request_error(&err)]));
     }
     // Anonymous callers get neither introspection nor "did you mean" hints.
     let introspection = credential.is_some() && state.config.limits.introspection;
@@ -128,7 +126,10 @@ async fn execute(state: &AppState, peer: &Peer, headers: &HeaderMap, mut request
     if !introspection {
         request = request.disable_introspection();
     }
+    let operation = shape.as_ref().and_then(|s| s.operation.clone());
+    let started = std::time::Instant::now();
     let mut response = gate.run(state.schema.execute(request)).await;
+    crate::telemetry::record_operation(operation.as_deref(), started.elapsed());
     // A credential no resolver needed (`{ __typename }`) is checked all the same: one that
     // does not authenticate is never taken as anonymous. Not after a rejected document,
     // which must cost no SQL.
@@ -137,16 +138,25 @@ async fn execute(state: &AppState, peer: &Peer, headers: &HeaderMap, mut request
         let _ = authenticate::resolve(&caller, &state.services).await;
     }
     if let Some(refusal) = caller.refusal() {
-        let body = GqlResponse::from_errors(vec![request_error(refusal)]);
-        return (authenticate::status_of(refusal), Json(body)).into_response();
+        return reply(authenticate::status_of(refusal), GqlResponse::from_errors(vec![request_error(refusal)]));
     }
     label_errors(&mut response.errors, !introspection);
     if let Some(retry_after) = throttled(&response) {
-        let mut out = (StatusCode::TOO_MANY_REQUESTS, Json(response)).into_response();
+        let mut out = reply(StatusCode::TOO_MANY_REQUESTS, response);
         out.headers_mut().insert(header::RETRY_AFTER, retry_after.into());
         return out;
     }
-    Json(response).into_response()
+    reply(StatusCode::OK, response)
+}
+
+/// The HTTP response for a GraphQL response, its errors counted by code for `/metrics`.
+fn reply(status: StatusCode, response: GqlResponse) -> Response {
+    let codes = response.errors.iter().filter_map(|e| match e.extensions.as_ref()?.get("code")? {
+        async_graphql::Value::String(code) => Some(code.as_str()),
+        _ => None,
+    });
+    crate::telemetry::count_errors(codes);
+    (status, Json(response)).into_response()
 }
 
 /// The longest `retryAfter` when nothing but throttled fields failed and nothing came back:

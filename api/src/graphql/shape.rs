@@ -13,6 +13,8 @@ use crate::config::GraphqlLimits;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Shape {
+    /// The name of the operation that would run, when it has one.
+    pub operation: Option<String>,
     /// The operation that would run is a mutation.
     pub mutation: bool,
     /// Every root field of every operation is `__schema`, `__type` or `__typename`.
@@ -37,6 +39,14 @@ pub fn inspect(request: &mut Request) -> Option<Shape> {
     let ops: Vec<_> = match &doc.operations {
         DocumentOperations::Single(op) => vec![&op.node],
         DocumentOperations::Multiple(ops) => ops.values().map(|op| &op.node).collect(),
+    };
+    shape.operation = match &doc.operations {
+        DocumentOperations::Single(_) => None,
+        DocumentOperations::Multiple(ops) => match &operation_name {
+            Some(name) => ops.contains_key(name.as_str()).then(|| name.clone()),
+            None if ops.len() == 1 => ops.keys().next().map(|n| n.to_string()),
+            None => None,
+        },
     };
     shape.mutation = match &doc.operations {
         DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
