@@ -315,3 +315,24 @@ async fn database_errors_are_classified_by_sqlstate() {
     })
     .await;
 }
+
+db_test!(the_graphql_over_http_audit_passes, |app| {
+    let (_, token) = app.member("audit@example.com", Role::Admin, None).await;
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let installed = std::process::Command::new(format!("{root}/scripts/js-clients")).status().expect("npm runs");
+    assert!(installed.success(), "scripts/js-clients failed");
+    let audit = tokio::process::Command::new("node")
+        .arg(format!("{root}/clients/js/graphql-http-audit.mjs"))
+        .args([format!("{}/graphql", app.url), token])
+        .output()
+        .await
+        .expect("node runs");
+    let report = String::from_utf8_lossy(&audit.stdout);
+    assert!(audit.status.success(), "a MUST audit failed:\n{report}{}", String::from_utf8_lossy(&audit.stderr));
+    let lines: Vec<serde_json::Value> = report.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["mustFailures"], 0, "{report}");
+    assert!(summary["total"].as_i64().unwrap() > 50, "{report}");
+    let warnings: Vec<&serde_json::Value> = lines.iter().filter(|l| l["status"] == "warn").collect();
+    assert!(warnings.is_empty(), "SHOULD audits warn: {warnings:#?}");
+});

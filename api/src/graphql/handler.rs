@@ -98,21 +98,22 @@ pub async fn get(State(state): State<AppState>, peer: Peer, headers: HeaderMap, 
 }
 
 async fn execute(state: &AppState, peer: &Peer, headers: &HeaderMap, mut request: Request) -> Response {
+    let media = Media::of(headers);
     // Parses the document once (the executor reuses it) and checks the limits the executor
     // does not enforce, before any SQL runs.
     let shape = shape::inspect(&mut request);
     if let Some(reason) = shape.as_ref().and_then(|s| shape::limit_violation(s, &state.config.limits)) {
-        return reply(StatusCode::OK, GqlResponse::from_errors(vec![limit_error(reason)]));
+        return reply(media, StatusCode::OK, GqlResponse::from_errors(vec![limit_error(reason)]));
     }
     let credential = match bearer(headers) {
         Ok(credential) => credential,
         Err(err) => {
-            return reply(StatusCode::UNAUTHORIZED, GqlResponse::from_errors(vec![request_error(&err)]));
+            return reply(media, StatusCode::UNAUTHORIZED, GqlResponse::from_errors(vec![request_error(&err)]));
         }
     };
     if credential.is_none() && shape.as_ref().is_some_and(|s| s.introspects) {
         let err = ApiError::Unauthenticated("introspection is available to signed-in callers only".into());
-        return reply(StatusCode::UNAUTHORIZED, GqlResponse::from_errors(vec![request_error(&err)]));
+        return reply(media, StatusCode::UNAUTHORIZED, GqlResponse::from_errors(vec![request_error(&err)]));
     }
     // Anonymous callers get neither introspection nor "did you mean" hints.
     let introspection = credential.is_some() && state.config.limits.introspection;
@@ -138,25 +139,61 @@ async fn execute(state: &AppState, peer: &Peer, headers: &HeaderMap, mut request
         let _ = authenticate::resolve(&caller, &state.services).await;
     }
     if let Some(refusal) = caller.refusal() {
-        return reply(authenticate::status_of(refusal), GqlResponse::from_errors(vec![request_error(refusal)]));
+        return reply(media, authenticate::status_of(refusal), GqlResponse::from_errors(vec![request_error(refusal)]));
     }
     label_errors(&mut response.errors, !introspection);
     if let Some(retry_after) = throttled(&response) {
-        let mut out = reply(StatusCode::TOO_MANY_REQUESTS, response);
+        let mut out = reply(media, StatusCode::TOO_MANY_REQUESTS, response);
         out.headers_mut().insert(header::RETRY_AFTER, retry_after.into());
         return out;
     }
-    reply(StatusCode::OK, response)
+    reply(media, StatusCode::OK, response)
+}
+
+/// The response media type the client asked for (GraphQL over HTTP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Media {
+    /// `application/json`: every GraphQL result is HTTP 200 (the legacy rule).
+    Json,
+    /// `application/graphql-response+json`: a request that does not run (it does not parse,
+    /// validate, or its variables do not fit) is HTTP 400 and has no `data`.
+    GraphqlResponse,
+}
+
+impl Media {
+    const GRAPHQL_RESPONSE: &'static str = "application/graphql-response+json";
+
+    fn of(headers: &HeaderMap) -> Self {
+        let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if accept.to_ascii_lowercase().contains(Self::GRAPHQL_RESPONSE) { Self::GraphqlResponse } else { Self::Json }
+    }
 }
 
 /// The HTTP response for a GraphQL response, its errors counted by code for `/metrics`.
-fn reply(status: StatusCode, response: GqlResponse) -> Response {
+fn reply(media: Media, status: StatusCode, response: GqlResponse) -> Response {
     let codes = response.errors.iter().filter_map(|e| match e.extensions.as_ref()?.get("code")? {
         async_graphql::Value::String(code) => Some(code.as_str()),
         _ => None,
     });
     crate::telemetry::count_errors(codes);
-    (status, Json(response)).into_response()
+    if media == Media::Json {
+        return (status, Json(response)).into_response();
+    }
+    // Errors without a path never reached a field: the request as a whole did not run.
+    let not_run = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let mut body = serde_json::to_value(&response).unwrap_or_default();
+    let status = if not_run && status == StatusCode::OK {
+        if let Some(object) = body.as_object_mut() {
+            object.remove("data");
+        }
+        StatusCode::BAD_REQUEST
+    } else {
+        status
+    };
+    let content_type = header::HeaderValue::from_static("application/graphql-response+json; charset=utf-8");
+    (status, [(header::CONTENT_TYPE, content_type)], body.to_string()).into_response()
 }
 
 /// The longest `retryAfter` when nothing but throttled fields failed and nothing came back:
