@@ -1,10 +1,11 @@
 //! The delivery queue: rows in `webhook_deliveries`, one per endpoint and event.
 //!
-//! Every delivery is made by `queue_events` (new events, replays) or `queue_copy` (a
-//! redelivery, a test message), never written by a mutation itself. New events are queued
-//! from the change log behind each endpoint's cursor (`enqueued_through`), moved in the same
-//! transaction as the rows it queues, under the endpoint's row lock: replicas queue each
-//! event once, and a crash queues nothing twice or not at all.
+//! Every delivery row is made here, by `row` — for new events and replays through
+//! `queue_events`, for redeliveries and test messages directly — never by a mutation
+//! itself. New events are queued from the change log behind each endpoint's cursor
+//! (`enqueued_through`), moved in the same transaction as the rows it queues, under the
+//! endpoint's row lock: replicas queue each event once, and a crash queues nothing twice or
+//! not at all.
 //!
 //! Deliverers claim due rows with a lease (`claim`), in order per record: a delivery waits
 //! while an earlier one of the same record and endpoint is pending. On PostgreSQL the claim
