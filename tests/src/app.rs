@@ -281,6 +281,19 @@ impl TestApp {
         (id, self.login(email).await)
     }
 
+    /// `n` contacts `{prefix}0…` in one `importRecords` (one transaction: `n` events at once),
+    /// owned by `owner_email` or the importing `admin`.
+    pub async fn import_contacts(&self, admin: &str, prefix: &str, n: usize, owner_email: Option<&str>) {
+        let contacts: Vec<Value> = (0..n)
+            .map(|i| {
+                json!({ "externalId": format!("{prefix}-{i}"), "firstName": format!("{prefix}{i}"), "ownerEmail": owner_email })
+            })
+            .collect();
+        let import = "mutation($i: ImportRecordsInput!) { importRecords(input: $i) { contacts { created } } }";
+        let data = self.ok(admin, import, json!({ "i": { "contacts": contacts } })).await;
+        assert_eq!(data["importRecords"]["contacts"]["created"], n);
+    }
+
     /// Runs an operation that must succeed and returns how many SQL statements it took.
     pub async fn statements_for(&self, token: &str, query: &str, variables: Value) -> u64 {
         use std::sync::atomic::Ordering;

@@ -16,6 +16,15 @@ pub mod ws;
 
 pub use app::{Engine, PASSWORD, TestApp, run_test, run_test_at, run_test_with};
 
+/// Installs the JavaScript clients (`scripts/js-clients`, from their package-lock.json) and
+/// returns the path of one of their scripts in `clients/js`.
+pub fn js_client(script: &str) -> String {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let installed = std::process::Command::new(format!("{root}/scripts/js-clients")).status().expect("npm runs");
+    assert!(installed.success(), "scripts/js-clients failed");
+    format!("{root}/clients/js/{script}")
+}
+
 /// The global ID clients see for a database id (same encoding as the server).
 pub fn gid(kind: &str, id: i64) -> String {
     use base64::Engine as _;

@@ -318,11 +318,8 @@ async fn database_errors_are_classified_by_sqlstate() {
 
 db_test!(the_graphql_over_http_audit_passes, |app| {
     let (_, token) = app.member("audit@example.com", Role::Admin, None).await;
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let installed = std::process::Command::new(format!("{root}/scripts/js-clients")).status().expect("npm runs");
-    assert!(installed.success(), "scripts/js-clients failed");
     let audit = tokio::process::Command::new("node")
-        .arg(format!("{root}/clients/js/graphql-http-audit.mjs"))
+        .arg(tests::js_client("graphql-http-audit.mjs"))
         .args([format!("{}/graphql", app.url), token])
         .output()
         .await

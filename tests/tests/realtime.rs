@@ -14,7 +14,6 @@ use tests::{TestApp, Value, db_test, gid, json};
 const CREATE_CONTACT: &str =
     "mutation($i: CreateContactInput!) { createContact(input: $i) { contact { id version } } }";
 const CREATE_DEAL: &str = "mutation($i: CreateDealInput!) { createDeal(input: $i) { deal { id version } } }";
-const IMPORT: &str = "mutation($i: ImportRecordsInput!) { importRecords(input: $i) { contacts { created } } }";
 
 async fn contact(app: &TestApp, token: &str, input: Value) -> Value {
     app.ok(token, CREATE_CONTACT, json!({ "i": input })).await["createContact"]["contact"].clone()
@@ -32,15 +31,6 @@ async fn pipeline(app: &TestApp, admin: &str) -> Vec<String> {
         .await;
     let stages = data["createPipeline"]["pipeline"]["stages"].as_array().unwrap();
     stages.iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect()
-}
-
-/// `n` contacts owned by `owner_email`, in one import (one transaction: `n` events at once).
-async fn import_contacts(app: &TestApp, admin: &str, prefix: &str, n: usize, owner_email: &str) {
-    let contacts: Vec<Value> = (0..n)
-        .map(|i| json!({ "externalId": format!("{prefix}-{i}"), "firstName": format!("{prefix}{i}"), "ownerEmail": owner_email }))
-        .collect();
-    let data = app.ok(admin, IMPORT, json!({ "i": { "contacts": contacts } })).await;
-    assert_eq!(data["importRecords"]["contacts"]["created"], n);
 }
 
 async fn change_cursor(app: &TestApp, token: &str) -> String {
@@ -160,8 +150,8 @@ db_test!(changes_replays_what_a_client_missed_then_goes_live, |app| {
     let (_, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
     let (_, other) = app.signed_in("other@example.com", Role::SalesRep, None).await;
     let start = change_cursor(&app, &rep).await;
-    import_contacts(&app, &admin, "early", 100, "rep@example.com").await;
-    import_contacts(&app, &admin, "theirs", 20, "other@example.com").await;
+    app.import_contacts(&admin, "early", 100, Some("rep@example.com")).await;
+    app.import_contacts(&admin, "theirs", 20, Some("other@example.com")).await;
 
     let feed =
         "subscription($a: String) { changes(after: $a) { cursor op entity node { ... on Contact { firstName } } } }";
@@ -184,7 +174,7 @@ db_test!(changes_replays_what_a_client_missed_then_goes_live, |app| {
 
     // Offline: 100 more are written. Reconnecting with the last cursor replays exactly
     // those, in order, and then goes live again.
-    import_contacts(&app, &admin, "missed", 100, "rep@example.com").await;
+    app.import_contacts(&admin, "missed", 100, Some("rep@example.com")).await;
     contact(&app, &other, json!({ "firstName": "not mine" })).await;
     let mut ws = WsClient::connect(&app.url, &rep).await;
     ws.subscribe("f", feed, json!({ "a": last })).await;
@@ -474,7 +464,7 @@ db_test!(a_client_that_stops_reading_is_closed, |app| {
     tokio::time::sleep(Duration::from_millis(300)).await;
     // Through the limited server's own write path, so its subscribers are woken at once.
     for batch in 0..3 {
-        import_contacts(&limited, &admin, &format!("burst{batch}"), 1000, "admin@example.com").await;
+        limited.import_contacts(&admin, &format!("burst{batch}"), 1000, Some("admin@example.com")).await;
     }
     // The client has read nothing so far; now it drains what reached it and must find the
     // close frame at the end instead of all 3000 events.
@@ -492,12 +482,9 @@ db_test!(a_client_that_stops_reading_is_closed, |app| {
 
 db_test!(the_graphql_ws_client_works_unmodified, |app| {
     let (_, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let installed = std::process::Command::new(format!("{root}/scripts/js-clients")).status().expect("npm runs");
-    assert!(installed.success(), "scripts/js-clients failed");
     let ws_url = format!("{}/graphql/ws", app.url.replacen("http://", "ws://", 1));
     let mut node = tokio::process::Command::new("node")
-        .arg(format!("{root}/clients/js/graphql-ws-check.mjs"))
+        .arg(tests::js_client("graphql-ws-check.mjs"))
         .args([ws_url.as_str(), rep.as_str(), "3"])
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)

@@ -177,11 +177,8 @@ db_test!(permanent_failures_stop_at_once_and_retry_after_is_honoured, config = f
 
 /// Runs the Standard Webhooks reference verifier (npm `standardwebhooks`) on one request.
 async fn verifies(secret: &str, request: &Received) -> bool {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let installed = std::process::Command::new(format!("{root}/scripts/js-clients")).status().expect("npm runs");
-    assert!(installed.success(), "scripts/js-clients failed");
     let mut node = tokio::process::Command::new("node")
-        .arg(format!("{root}/clients/js/verify-webhook.mjs"))
+        .arg(tests::js_client("verify-webhook.mjs"))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -493,7 +490,7 @@ db_test!(a_slow_receiver_does_not_hold_up_the_others, config = two_at_once(), |a
     // The slow endpoint first: its deliveries are queued, and due, before the fast one's.
     endpoint(&app, &admin, &slow.url, &["*"]).await;
     endpoint(&app, &admin, &fast.url, &["*"]).await;
-    import_contacts(&app, &admin, "F", 6).await;
+    app.import_contacts(&admin, "F", 6, None).await;
     let started = Instant::now();
     fast.wait_until(Duration::from_secs(20), |r| r.len() == 6).await;
     let took = started.elapsed();
@@ -501,15 +498,6 @@ db_test!(a_slow_receiver_does_not_hold_up_the_others, config = two_at_once(), |a
     assert!(slow.received().len() <= 3, "{} slow deliveries already", slow.received().len());
     slow.wait_until(Duration::from_secs(20), |r| r.len() == 6).await;
 });
-
-/// `n` contacts in one import: `n` events in one transaction.
-async fn import_contacts(app: &TestApp, admin: &str, prefix: &str, n: usize) {
-    let contacts: Vec<Value> =
-        (0..n).map(|i| json!({ "externalId": format!("{prefix}-{i}"), "firstName": format!("{prefix}{i}") })).collect();
-    let import = "mutation($i: ImportRecordsInput!) { importRecords(input: $i) { contacts { created } } }";
-    let data = app.ok(admin, import, json!({ "i": { "contacts": contacts } })).await;
-    assert_eq!(data["importRecords"]["contacts"]["created"], n);
-}
 
 /// The environment of a delivering server process like `fast`.
 const DELIVERING: [(&str, &str); 4] = [
@@ -527,7 +515,7 @@ db_test!(a_killed_server_sends_its_queue_after_a_restart, config = not_deliverin
     endpoint(&app, &admin, &receiver.url, &["contact.created"]).await;
     let binary = env!("CARGO_BIN_EXE_replica");
     let mut server = Replica::start(binary, &app, &DELIVERING).await;
-    import_contacts(&app, &admin, "K", 40).await;
+    app.import_contacts(&admin, "K", 40, None).await;
     receiver.wait_until(Duration::from_secs(20), |r| r.len() >= 5).await;
     server.kill();
     let before = distinct(&receiver.received());
@@ -555,7 +543,7 @@ async fn two_replicas_deliver_each_event_once_per_endpoint() {
         let binary = env!("CARGO_BIN_EXE_replica");
         let replicas =
             [Replica::start(binary, &app, &DELIVERING).await, Replica::start(binary, &app, &DELIVERING).await];
-        import_contacts(&app, &admin, "R", 200).await;
+        app.import_contacts(&admin, "R", 200, None).await;
         for receiver in [&first, &second] {
             let got = receiver.wait_until(Duration::from_secs(60), |r| distinct(r) == 200).await;
             tokio::time::sleep(Duration::from_millis(500)).await;

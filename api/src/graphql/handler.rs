@@ -50,7 +50,7 @@ impl ClientAddress {
 
 pub async fn post(State(state): State<AppState>, peer: Peer, headers: HeaderMap, body: Body) -> Response {
     if !is_json(&headers) {
-        return transport_error(
+        return crate::wire::error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "BAD_REQUEST",
             "POST /graphql takes Content-Type: application/json",
@@ -64,15 +64,15 @@ pub async fn post(State(state): State<AppState>, peer: Peer, headers: HeaderMap,
     let value: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(_) => {
-            return transport_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "the request body is not valid JSON");
+            return crate::wire::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "the request body is not valid JSON");
         }
     };
     if value.is_array() {
-        return transport_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "batched operations are not supported");
+        return crate::wire::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "batched operations are not supported");
     }
     match serde_json::from_value::<Request>(value) {
         Ok(request) => execute(&state, &peer, &headers, request).await,
-        Err(e) => transport_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("not a GraphQL request: {e}")),
+        Err(e) => crate::wire::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("not a GraphQL request: {e}")),
     }
 }
 
@@ -84,13 +84,13 @@ pub async fn get(State(state): State<AppState>, peer: Peer, headers: HeaderMap, 
     let request = match async_graphql::http::parse_query_string(&raw) {
         Ok(r) => r,
         Err(e) => {
-            return transport_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("bad query string: {e}"));
+            return crate::wire::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("bad query string: {e}"));
         }
     };
     let mut request = request;
     if shape::inspect(&mut request).is_some_and(|s| s.mutation) {
         let mut response =
-            transport_error(StatusCode::METHOD_NOT_ALLOWED, "BAD_REQUEST", "mutations are only accepted over POST");
+            crate::wire::error(StatusCode::METHOD_NOT_ALLOWED, "BAD_REQUEST", "mutations are only accepted over POST");
         response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }
@@ -313,10 +313,6 @@ fn limit_error(message: String) -> ServerError {
     let mut err = ServerError::new(message, None);
     err.extensions.get_or_insert_with(Default::default).set("code", "QUERY_TOO_COMPLEX");
     err
-}
-
-fn transport_error(status: StatusCode, code: &str, message: &str) -> Response {
-    crate::wire::error(status, code, message)
 }
 
 #[cfg(test)]

@@ -158,7 +158,7 @@ impl WebhookMutation {
     /// `webhook-id` (ADMIN).
     async fn redeliver_webhook(&self, ctx: &Context<'_>, delivery_id: ID) -> Result<WebhookDelivery> {
         let id = decode("deliveryId", &delivery_id, NodeKind::WebhookDelivery)?;
-        Ok(WebhookDelivery(queue::redeliver(ctx.principal().await?, ctx.db(), id).await?))
+        Ok(WebhookDelivery(queue::redeliver(ctx.principal().await?, ctx.writer(), id).await?))
     }
 
     /// Sends an endpoint again every event after `after` (a change-log cursor: an event's
@@ -172,7 +172,7 @@ impl WebhookMutation {
     ) -> Result<ReplayWebhooksPayload> {
         let id = decode("endpointId", &endpoint_id, NodeKind::WebhookEndpoint)?;
         let after = parse_cursor(&after)?;
-        let replayed = queue::replay(ctx.principal().await?, ctx.db(), id, after).await?;
+        let replayed = queue::replay(ctx.principal().await?, ctx.writer(), id, after).await?;
         Ok(ReplayWebhooksPayload {
             queued: i32::try_from(replayed.queued).unwrap_or(i32::MAX),
             end_cursor: replayed.end_cursor.to_string(),
@@ -184,6 +184,6 @@ impl WebhookMutation {
     /// `webhookDeliveries`.
     async fn send_test_webhook(&self, ctx: &Context<'_>, endpoint_id: ID) -> Result<WebhookDelivery> {
         let id = decode("endpointId", &endpoint_id, NodeKind::WebhookEndpoint)?;
-        Ok(WebhookDelivery(queue::send_test(ctx.principal().await?, ctx.db(), id).await?))
+        Ok(WebhookDelivery(queue::send_test(ctx.principal().await?, ctx.writer(), id).await?))
     }
 }

@@ -81,7 +81,8 @@ async fn deliver(db: DatabaseConnection, settings: Arc<Settings>, wake: Arc<Noti
         let mut claimed = 0;
         if free > 0 {
             let busy = in_flight.at(per_endpoint);
-            match claim_and_send(&db, &settings, &client, &mut sending, &mut in_flight, (free, lease, &busy)).await {
+            let limits = Limits { free, per_endpoint, lease, busy: &busy };
+            match claim_and_send(&db, &settings, &client, &mut sending, &mut in_flight, limits).await {
                 Ok(n) => claimed = n,
                 Err(err) => tracing::warn!(error = %err, "claiming webhook deliveries failed; retrying"),
             }
@@ -130,22 +131,33 @@ impl InFlight {
     }
 }
 
-/// Claims up to `free` due deliveries and starts sending them; what would put an endpoint
-/// over its share goes back to the queue. Returns how many were claimed.
+/// What one claim may take.
+struct Limits<'a> {
+    /// Free sending slots.
+    free: usize,
+    /// Requests one endpoint may have under way.
+    per_endpoint: usize,
+    lease: Duration,
+    /// Endpoints at their share already.
+    busy: &'a [i64],
+}
+
+/// Claims up to `limits.free` due deliveries and starts sending them; what would put an
+/// endpoint over its share goes back to the queue. Returns how many were claimed.
 async fn claim_and_send(
     db: &DatabaseConnection,
     settings: &Arc<Settings>,
     client: &reqwest::Client,
     sending: &mut JoinSet<i64>,
     in_flight: &mut InFlight,
-    (free, lease, busy): (usize, Duration, &[i64]),
+    limits: Limits<'_>,
 ) -> crate::error::ApiResult<usize> {
-    let due = queue::claim(db, free, lease, busy).await?;
+    let due = queue::claim(db, limits.free, limits.lease, limits.busy).await?;
     if due.is_empty() {
         return Ok(0);
     }
     let endpoints = endpoints_of(db, &due).await?;
-    let per_endpoint = (settings.concurrency / 2).max(1);
+    let per_endpoint = limits.per_endpoint;
     let mut returned = Vec::new();
     for delivery in &due {
         let endpoint = endpoints.iter().find(|e| e.id == delivery.endpoint_id);

@@ -2,7 +2,9 @@
 //!
 //! Every delivery row is made here, by `row` — for new events and replays through
 //! `queue_events`, for redeliveries and test messages directly — never by a mutation
-//! itself. New events are queued from the change log behind each endpoint's cursor
+//! itself; what an admin asks for (replay, redelivery, test) runs as a unit of work of the
+//! one write path, what the deliverer writes (claims, attempts, endpoint health) is its
+//! bookkeeping. New events are queued from the change log behind each endpoint's cursor
 //! (`enqueued_through`), moved in the same transaction as the rows it queues, under the
 //! endpoint's row lock: replicas queue each event once, and a crash queues nothing twice or
 //! not at all.
@@ -29,6 +31,7 @@ use crate::service::changes::{log, retention};
 use crate::service::metrics::sql::Sql;
 use crate::service::page::{self, KeyKind, Page, PageRequest, SortKey};
 use crate::service::scope::ensure_admin;
+use crate::service::work::Writer;
 
 /// Events read per transaction when queueing.
 const BATCH: u64 = 500;
@@ -162,30 +165,32 @@ pub struct Replayed {
 
 /// Queues again, for endpoint `id`, the events after cursor `after` that it asks for and
 /// was sent already (later ones are on their way anyway).
-pub async fn replay(principal: &Principal, db: &DatabaseConnection, id: i64, after: i64) -> ApiResult<Replayed> {
+pub async fn replay(principal: &Principal, w: &Writer, id: i64, after: i64) -> ApiResult<Replayed> {
     ensure_admin(principal)?;
-    if after < retention::purged_through(db).await? {
+    if after < retention::purged_through(&w.db).await? {
         return Err(ApiError::CursorExpired);
     }
-    let tx = crate::db::begin_write(db).await?;
-    let endpoint = usable(&tx, id, "endpointId").await?;
-    let mut events = log::after(&tx, after, REPLAY_MAX + 1).await?;
+    let work = w.begin(principal).await?;
+    let tx = work.db();
+    let endpoint = usable(tx, id, "endpointId").await?;
+    let mut events = log::after(tx, after, REPLAY_MAX + 1).await?;
     events.retain(|e| e.seq <= endpoint.enqueued_through);
     let has_more = events.len() as u64 > REPLAY_MAX;
     events.truncate(REPLAY_MAX as usize);
     let end_cursor = events.last().map_or(after, |e| e.seq);
-    let queued = queue_events(&tx, &endpoint, &events, REPLAY).await?;
-    tx.commit().await?;
+    let queued = queue_events(tx, &endpoint, &events, REPLAY).await?;
+    work.commit().await?;
     Ok(Replayed { queued, end_cursor, has_more })
 }
 
 /// Queues delivery `id` again: the same body and `webhook-id`, as a new delivery.
-pub async fn redeliver(principal: &Principal, db: &DatabaseConnection, id: i64) -> ApiResult<webhook_delivery::Model> {
+pub async fn redeliver(principal: &Principal, w: &Writer, id: i64) -> ApiResult<webhook_delivery::Model> {
     ensure_admin(principal)?;
-    let tx = crate::db::begin_write(db).await?;
+    let work = w.begin(principal).await?;
+    let tx = work.db();
     let original =
-        webhook_delivery::Entity::find_by_id(id).one(&tx).await?.ok_or(ApiError::NotFound("WebhookDelivery"))?;
-    usable(&tx, original.endpoint_id, "deliveryId").await?;
+        webhook_delivery::Entity::find_by_id(id).one(tx).await?.ok_or(ApiError::NotFound("WebhookDelivery"))?;
+    usable(tx, original.endpoint_id, "deliveryId").await?;
     if original.status == PENDING {
         return Err(ApiError::Conflict("this delivery is still pending: it is sent on its schedule".into()));
     }
@@ -196,21 +201,22 @@ pub async fn redeliver(principal: &Principal, db: &DatabaseConnection, id: i64) 
         record_id: Set(original.record_id),
         ..row(original.endpoint_id, None, original.message_id, original.event_type, original.payload, REDELIVERY, now)
     };
-    let queued = webhook_delivery::Entity::insert(copy).exec_with_returning(&tx).await?;
-    tx.commit().await?;
+    let queued = webhook_delivery::Entity::insert(copy).exec_with_returning(tx).await?;
+    work.commit().await?;
     Ok(queued)
 }
 
 /// Queues a `webhook.test` message to endpoint `id`.
-pub async fn send_test(principal: &Principal, db: &DatabaseConnection, id: i64) -> ApiResult<webhook_delivery::Model> {
+pub async fn send_test(principal: &Principal, w: &Writer, id: i64) -> ApiResult<webhook_delivery::Model> {
     ensure_admin(principal)?;
-    let tx = crate::db::begin_write(db).await?;
-    usable(&tx, id, "endpointId").await?;
+    let work = w.begin(principal).await?;
+    let tx = work.db();
+    usable(tx, id, "endpointId").await?;
     let now = crate::service::now();
     let message_id = format!("evt_test_{:016x}", rand::random::<u64>());
     let test = row(id, None, message_id, events::TEST_TYPE.to_owned(), events::test_body(id, now), TEST, now);
-    let queued = webhook_delivery::Entity::insert(test).exec_with_returning(&tx).await?;
-    tx.commit().await?;
+    let queued = webhook_delivery::Entity::insert(test).exec_with_returning(tx).await?;
+    work.commit().await?;
     Ok(queued)
 }
 
