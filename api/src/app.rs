@@ -42,6 +42,10 @@ pub struct Services {
     pub webhooks: crate::service::webhooks::Settings,
     /// `login` attempts per email and per client address (`service::throttle`).
     pub login_throttle: Arc<crate::service::throttle::LoginThrottle>,
+    /// Cost points per payer and minute (`service::budget`).
+    pub budgets: Arc<crate::service::budget::Budgets>,
+    /// Turns and lanes of metric queries (`service::heavy`).
+    pub heavy: Arc<crate::service::heavy::Heavy>,
 }
 
 /// What HTTP handlers use.
@@ -52,6 +56,10 @@ pub struct AppState {
     /// per caller (introspection, hints) is decided per request.
     pub schema: CrmSchema,
     pub config: Arc<ServeConfig>,
+    /// Documents kept parsed by hash, and Apollo's persisted queries (`graphql::persisted`).
+    pub documents: Arc<crate::graphql::persisted::Documents>,
+    /// What each field costs, read from the schema (`graphql::cost`).
+    pub costs: Arc<crate::graphql::cost::CostModel>,
     /// Open WebSocket connections per credential.
     pub ws_connections: Arc<crate::graphql::ws::session::Connections>,
 }
@@ -61,7 +69,16 @@ pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppSt
     let external = ExternalTokens::from_config(&config.auth).map_err(|e| ApiError::bad_input("configuration", e))?;
     let credential_cache = Arc::new(CredentialCache::new(Duration::from_millis(config.auth.credential_cache_ms)));
     let bus = Bus::new(credential_cache.clone());
+    let limits = &config.limits;
+    let heavy = crate::service::heavy::Heavy::new(
+        dbs.lanes.clone(),
+        dbs.read.clone(),
+        limits.metric_concurrency_per_caller,
+        Duration::from_millis(limits.metric_wait_ms),
+    );
     let services = Services {
+        budgets: Arc::new(crate::service::budget::Budgets::new(limits.cost_budget_per_minute)),
+        heavy: Arc::new(heavy),
         writer: Writer::new(dbs.primary.clone(), bus.clone()),
         bus,
         dbs,
@@ -74,15 +91,15 @@ pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppSt
             config.auth.login_per_address_per_minute,
         )),
     };
-    // Depth and aliases are checked before execution (`graphql::shape`), the rest here.
-    let limits = &config.limits;
+    // Depth, cost and aliases are checked before execution (`graphql::shape`), the rest here.
     let schema = graphql::build_schema()
         .data(services.clone())
-        .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(limits.max_recursive_depth)
         .limit_directives(limits.max_directives)
         .finish();
     Ok(AppState {
+        costs: Arc::new(graphql::cost::CostModel::from_sdl(&schema.sdl())),
+        documents: Arc::default(),
         schema,
         services,
         ws_connections: crate::graphql::ws::session::Connections::new(config.realtime.max_connections_per_credential),
@@ -159,7 +176,12 @@ fn cors(origins: &[String]) -> CorsLayer {
             HeaderName::from_static("apollographql-client-version"),
             HeaderName::from_static("x-request-id"),
         ])
-        .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+        .expose_headers([
+            HeaderName::from_static("x-request-id"),
+            header::RETRY_AFTER,
+            HeaderName::from_static("ratelimit-policy"),
+            HeaderName::from_static("ratelimit"),
+        ])
         .max_age(Duration::from_secs(600))
 }
 

@@ -123,6 +123,11 @@ pub struct DbConfig {
     /// SQLite `busy_timeout`: how long a writer waits for the lock (ms).
     #[arg(long, env = "CRM_SQLITE_BUSY_TIMEOUT_MS", default_value_t = 5000, global = true)]
     pub sqlite_busy_timeout_ms: u64,
+
+    /// Metric queries this process runs at once, each on connections of its own (a lane),
+    /// so that they never take the connections reads and writes need.
+    #[arg(long, env = "CRM_METRIC_CONCURRENCY", default_value_t = 4, global = true)]
+    pub metric_concurrency: usize,
 }
 
 impl DbConfig {
@@ -371,7 +376,8 @@ pub struct GraphqlLimits {
     #[arg(long, env = "CRM_MAX_DEPTH", default_value_t = 10)]
     pub max_depth: usize,
 
-    /// Maximum query complexity (list fields cost `first` × their children).
+    /// Most an operation may cost (`graphql::cost`: every field 1, a page its size × what
+    /// it selects).
     #[arg(long, env = "CRM_MAX_COMPLEXITY", default_value_t = 5000)]
     pub max_complexity: usize,
 
@@ -390,6 +396,19 @@ pub struct GraphqlLimits {
     /// Allow introspection for authenticated callers (never for anonymous ones).
     #[arg(long, env = "CRM_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
     pub introspection: bool,
+
+    /// Cost points each user, API key or anonymous address may spend per minute, per
+    /// replica (0: no budgets).
+    #[arg(long, env = "CRM_COST_BUDGET_PER_MINUTE", default_value_t = 100_000)]
+    pub cost_budget_per_minute: u32,
+
+    /// Metric queries one user or API key may run at once.
+    #[arg(long, env = "CRM_METRIC_CONCURRENCY_PER_CALLER", default_value_t = 2)]
+    pub metric_concurrency_per_caller: usize,
+
+    /// How long a metric query waits for its turn before RATE_LIMITED (ms).
+    #[arg(long, env = "CRM_METRIC_WAIT_MS", default_value_t = 2000)]
+    pub metric_wait_ms: u64,
 }
 
 impl Default for GraphqlLimits {
@@ -401,6 +420,9 @@ impl Default for GraphqlLimits {
             max_aliases: 15,
             max_directives: 10,
             introspection: true,
+            cost_budget_per_minute: 100_000,
+            metric_concurrency_per_caller: 2,
+            metric_wait_ms: 2000,
         }
     }
 }

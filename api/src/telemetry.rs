@@ -58,6 +58,14 @@ fn describe() {
     );
     describe_gauge!("crm_webhook_queue_depth", "Webhook deliveries waiting to be sent");
     describe_gauge!("crm_webhook_oldest_pending_seconds", Unit::Seconds, "Age of the oldest pending webhook delivery");
+    describe_counter!(
+        "crm_rate_limited_total",
+        "Requests refused by a limit, by limit (cost budget, metric turns, sign-ins)"
+    );
+    describe_counter!(
+        "crm_metric_queries_cancelled_total",
+        "Metric queries whose request was dropped mid-way and whose SQL was cancelled"
+    );
     describe_gauge!("crm_build_info", "Always 1; the version label says which build runs");
     metrics::gauge!("crm_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }
@@ -67,6 +75,16 @@ pub fn count_errors<'a>(codes: impl IntoIterator<Item = &'a str>) {
     for code in codes {
         metrics::counter!("crm_graphql_errors_total", "code" => code.to_owned()).increment(1);
     }
+}
+
+/// Counts a request refused by `limit` (`cost`, `metrics`, `login`).
+pub fn count_rate_limited(limit: &'static str) {
+    metrics::counter!("crm_rate_limited_total", "limit" => limit).increment(1);
+}
+
+/// Counts a metric query stopped because its request was dropped.
+pub fn count_metric_cancel() {
+    metrics::counter!("crm_metric_queries_cancelled_total").increment(1);
 }
 
 /// Records how long a GraphQL operation took, by its (bounded) name.

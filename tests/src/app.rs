@@ -112,6 +112,7 @@ fn db_config(url: &str) -> DbConfig {
         db_connect_timeout_ms: 5000,
         db_statement_timeout_ms: 5000,
         sqlite_busy_timeout_ms: 5000,
+        metric_concurrency: 4,
     }
 }
 
@@ -137,13 +138,14 @@ impl TestApp {
             }
         };
         let cfg = db_config(&url);
-        let mut db = api::db::connect(&url, &cfg).await.expect("connect to the test database");
+        let db = api::db::connect(&url, &cfg).await.expect("connect to the test database");
         api::db::migrate(&db).await.expect("migrations run");
         // The server's background work (change fan-out, LISTEN, purge) on a pool of its
         // own, so that `statements` counts only what requests run.
         let background_db = api::db::connect(&url, &cfg).await.expect("connect the background pool");
-        let statements = api::db::count_statements(&mut db);
-        let dbs = Databases { primary: db.clone(), read: db.clone() };
+        let mut dbs = Databases::new(db.clone(), db.clone(), cfg.metric_concurrency);
+        let statements = dbs.count_statements();
+        let db = dbs.primary.clone();
         // Credential rows stay cached for the whole test, so statement counts do not depend
         // on how long a slow machine takes between two requests.
         serve.auth.credential_cache_ms = 3_600_000;
@@ -174,7 +176,7 @@ impl TestApp {
     /// Another server on this test's database, with another configuration and its own
     /// background work (stopped with the test, when the shared pools close).
     pub async fn with_config(&self, cfg: ServeConfig) -> TestApp {
-        let dbs = Databases { primary: self.db.clone(), read: self.db.clone() };
+        let dbs = Databases::new(self.db.clone(), self.db.clone(), 4);
         let state = api::app::build_state(dbs, cfg).await.expect("app state");
         api::app::spawn_background(&state, &self.background_db);
         let writer = state.services.writer.clone();

@@ -18,7 +18,9 @@ db_test!(health_and_readiness_answer, |app| {
 
 db_test!(typename_answers_anonymously, |app| {
     let body = app.gql(None, "{ __typename }", json!({})).await;
-    assert_eq!(body, json!({ "data": { "__typename": "Query" } }));
+    assert_eq!(body["data"], json!({ "__typename": "Query" }), "{body}");
+    assert!(body.get("errors").is_none(), "{body}");
+    assert_eq!(body["extensions"]["cost"]["requested"], 1, "an anonymous caller pays too: {body}");
 });
 
 db_test!(graphiql_is_served_from_the_binary, |app| {

@@ -207,7 +207,14 @@ db_test!(changes_replays_what_a_client_missed_then_goes_live, |app| {
     ws.close().await;
 });
 
-db_test!(concurrent_writers_and_cursor_readers_never_skip_or_repeat, |app| {
+/// No cost budgets: the readers below poll as fast as they can.
+fn unmetered() -> api::config::ServeConfig {
+    let mut cfg = api::config::ServeConfig::default();
+    cfg.limits.cost_budget_per_minute = 0;
+    cfg
+}
+
+db_test!(concurrent_writers_and_cursor_readers_never_skip_or_repeat, config = unmetered(), |app| {
     let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
     if app.engine == tests::Engine::Postgres {
         // Widen the window between taking a sequence number and committing (as a slow disk

@@ -8,27 +8,29 @@ use axum::http::StatusCode;
 use crate::app::Services;
 use crate::auth::{Caller, Principal};
 use crate::error::{ApiError, ApiResult};
+use crate::graphql::meter::Meter;
+use crate::service::budget::Payer;
 use crate::service::credentials;
 
-/// The caller's principal, checking its credential once (see `Caller::resolve`). A
+/// The caller's principal, checking its credential once (see `Caller::resolve`) and
+/// charging the request's `meter`, when it has one, to the principal's budget. A
 /// credential whose user or key row is cached is checked without SQL.
-pub async fn resolve<'c>(caller: &'c Caller, services: &Services) -> ApiResult<&'c Principal> {
+pub async fn resolve<'c>(caller: &'c Caller, services: &Services, meter: Option<&Meter>) -> ApiResult<&'c Principal> {
     caller
         .resolve(|bearer| async move {
-            if let Some(principal) =
-                credentials::authenticate_cached(&services.credential_cache, &services.tokens, &bearer)
-            {
-                return Ok(principal);
+            let principal =
+                match credentials::authenticate_cached(&services.credential_cache, &services.tokens, &bearer) {
+                    Some(principal) => principal,
+                    None => {
+                        let external = services.external.as_ref();
+                        let (db, cache, tokens) = (&services.dbs.primary, &services.credential_cache, &services.tokens);
+                        credentials::authenticate(db, cache, tokens, external, &bearer).await?
+                    }
+                };
+            if let Some(meter) = meter {
+                meter.charge(&services.budgets, Payer::of(&principal))?;
             }
-            let external = services.external.as_ref();
-            credentials::authenticate(
-                &services.dbs.primary,
-                &services.credential_cache,
-                &services.tokens,
-                external,
-                &bearer,
-            )
-            .await
+            Ok(principal)
         })
         .await
 }
@@ -38,6 +40,7 @@ pub fn status_of(refusal: &ApiError) -> StatusCode {
     match refusal {
         ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

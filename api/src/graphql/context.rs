@@ -7,6 +7,8 @@ use crate::app::Services;
 use crate::auth::{Caller, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::loaders::Loaders;
+use crate::graphql::meter::Meter;
+use crate::service::budget::Payer;
 use crate::service::work::Writer;
 
 pub trait ContextExt {
@@ -30,10 +32,13 @@ pub trait ContextExt {
     fn db(&self) -> &DatabaseConnection {
         &self.services().dbs.primary
     }
-    /// The connection metric queries run on: the read replica when one is configured.
-    fn metrics_db(&self) -> &DatabaseConnection {
-        &self.services().dbs.read
-    }
+    /// Runs a metric query in the caller's turn (`service::heavy`), on a lane's connection
+    /// to the metrics database (the read replica when one is configured).
+    fn metric<T, F, Fut>(&self, query: F) -> impl std::future::Future<Output = ApiResult<T>> + Send
+    where
+        T: Send,
+        F: FnOnce(Principal, DatabaseConnection) -> Fut + Send,
+        Fut: std::future::Future<Output = ApiResult<T>> + Send;
 }
 
 impl ContextExt for Context<'_> {
@@ -44,7 +49,18 @@ impl ContextExt for Context<'_> {
 
     async fn principal(&self) -> ApiResult<&Principal> {
         let caller = self.data_opt::<Caller>().ok_or_else(unauthenticated)?;
-        crate::graphql::authenticate::resolve(caller, self.services()).await
+        let meter = self.data_opt::<std::sync::Arc<Meter>>().map(|m| &**m);
+        crate::graphql::authenticate::resolve(caller, self.services(), meter).await
+    }
+
+    async fn metric<T, F, Fut>(&self, query: F) -> ApiResult<T>
+    where
+        T: Send,
+        F: FnOnce(Principal, DatabaseConnection) -> Fut + Send,
+        Fut: std::future::Future<Output = ApiResult<T>> + Send,
+    {
+        let principal = self.principal().await?;
+        self.services().heavy.run(Payer::of(principal), |db| query(principal.clone(), db)).await
     }
 
     fn signed_in(&self) -> ApiResult<&Principal> {

@@ -19,7 +19,9 @@ use crate::graphql::authenticate;
 use crate::graphql::batching::PollGate;
 use crate::graphql::graphiql;
 use crate::graphql::loaders::Loaders;
+use crate::graphql::meter::Meter;
 use crate::graphql::shape;
+use crate::service::budget::Payer;
 
 /// The connection's peer address, when the server was started with connect info.
 pub struct Peer(pub Option<std::net::SocketAddr>);
@@ -71,37 +73,68 @@ pub async fn post(State(state): State<AppState>, peer: Peer, headers: HeaderMap,
         return crate::wire::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "batched operations are not supported");
     }
     match serde_json::from_value::<Request>(value) {
-        Ok(request) => execute(&state, &peer, &headers, request).await,
+        Ok(request) => execute(&state, &peer, &headers, request, Method::Post).await,
         Err(e) => crate::wire::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("not a GraphQL request: {e}")),
     }
 }
 
-/// `GET /graphql`: GraphiQL for browsers, or a query in the URL. Mutations are refused (405).
+/// `GET /graphql`: GraphiQL for browsers, or a query (or a persisted query's hash) in the
+/// URL. Mutations are refused (405).
 pub async fn get(State(state): State<AppState>, peer: Peer, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
     let Some(raw) = raw.filter(|q| !q.is_empty()) else {
         return graphiql::page().await.into_response();
     };
-    let request = match async_graphql::http::parse_query_string(&raw) {
-        Ok(r) => r,
-        Err(e) => {
-            return crate::wire::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("bad query string: {e}"));
+    match from_query_string(&raw) {
+        Ok(request) => execute(&state, &peer, &headers, request, Method::Get).await,
+        Err(e) => crate::wire::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("bad query string: {e}")),
+    }
+}
+
+/// A GET request's parameters (GraphQL over HTTP): `query`, `operationName`, and JSON in
+/// `variables` and `extensions`.
+fn from_query_string(raw: &str) -> Result<Request, String> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Params {
+        #[serde(default)]
+        query: String,
+        operation_name: Option<String>,
+        variables: Option<String>,
+        extensions: Option<String>,
+    }
+    let params: Params = serde_urlencoded::from_str(raw).map_err(|e| e.to_string())?;
+    fn json<T: serde::de::DeserializeOwned + Default>(text: Option<String>, what: &str) -> Result<T, String> {
+        match text {
+            Some(text) => serde_json::from_str(&text).map_err(|e| format!("{what} is not JSON: {e}")),
+            None => Ok(T::default()),
         }
-    };
-    let mut request = request;
-    if shape::inspect(&mut request).is_some_and(|s| s.mutation) {
+    }
+    let mut request = Request::new(params.query).variables(json(params.variables, "variables")?);
+    request.extensions = json(params.extensions, "extensions")?;
+    request.operation_name = params.operation_name;
+    Ok(request)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+}
+
+async fn execute(state: &AppState, peer: &Peer, headers: &HeaderMap, mut request: Request, method: Method) -> Response {
+    let media = Media::of(headers);
+    if let Err(err) = state.documents.prepare(&mut request) {
+        return reply(media, StatusCode::OK, GqlResponse::from_errors(vec![err]));
+    }
+    // Parses the document once (the executor reuses it) and checks the limits the executor
+    // does not enforce, before any SQL runs.
+    let shape = shape::inspect(&mut request, &state.costs);
+    if method == Method::Get && shape.as_ref().is_some_and(|s| s.mutation) {
         let mut response =
             crate::wire::error(StatusCode::METHOD_NOT_ALLOWED, "BAD_REQUEST", "mutations are only accepted over POST");
         response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&state, &peer, &headers, request).await
-}
-
-async fn execute(state: &AppState, peer: &Peer, headers: &HeaderMap, mut request: Request) -> Response {
-    let media = Media::of(headers);
-    // Parses the document once (the executor reuses it) and checks the limits the executor
-    // does not enforce, before any SQL runs.
-    let shape = shape::inspect(&mut request);
     if let Some(reason) = shape.as_ref().and_then(|s| shape::limit_violation(s, &state.config.limits)) {
         return reply(media, StatusCode::OK, GqlResponse::from_errors(vec![limit_error(reason)]));
     }
@@ -115,14 +148,30 @@ async fn execute(state: &AppState, peer: &Peer, headers: &HeaderMap, mut request
         let err = ApiError::Unauthenticated("introspection is available to signed-in callers only".into());
         return reply(media, StatusCode::UNAUTHORIZED, GqlResponse::from_errors(vec![request_error(&err)]));
     }
+    let address = ClientAddress::of(peer, headers, state.config.auth.trust_forwarded_for);
+    let meter = Meter::new(shape.as_ref().map_or(1, |s| s.cost));
+    let budgets = &state.services.budgets;
+    let metered = |mut response: Response| {
+        meter.set_headers(budgets, response.headers_mut());
+        response
+    };
+    // Signed-in callers are charged when their credential is checked; anonymous ones now.
+    if credential.is_none()
+        && let Err(refusal) = meter.charge(budgets, Payer::anonymous(address.0))
+    {
+        let mut response = GqlResponse::from_errors(vec![request_error(&refusal)]);
+        if let Some(cost) = meter.extension() {
+            response.extensions.insert("cost".into(), cost);
+        }
+        return metered(refused(media, &refusal, response));
+    }
     // Anonymous callers get neither introspection nor "did you mean" hints.
     let introspection = credential.is_some() && state.config.limits.introspection;
     let caller = credential.map(Caller::with_credential).unwrap_or_default();
     let gate = PollGate::default();
-    let address = ClientAddress::of(peer, headers, state.config.auth.trust_forwarded_for);
-    let mut request = request.data(caller.clone()).data(address);
+    let mut request = request.data(caller.clone()).data(address).data(meter.clone());
     if caller.bearer().is_some() {
-        request = request.data(Loaders::new(&state.services.dbs, &caller, &gate));
+        request = request.data(Loaders::new(&state.services, &caller, &gate));
     }
     if !introspection {
         request = request.disable_introspection();
@@ -131,23 +180,40 @@ async fn execute(state: &AppState, peer: &Peer, headers: &HeaderMap, mut request
     let started = std::time::Instant::now();
     let mut response = gate.run(state.schema.execute(request)).await;
     crate::telemetry::record_operation(operation.as_deref(), started.elapsed());
-    // A credential no resolver needed (`{ __typename }`) is checked all the same: one that
-    // does not authenticate is never taken as anonymous. Not after a rejected document,
-    // which must cost no SQL.
+    // A credential no resolver needed (`{ __typename }`) is checked (and charged) all the
+    // same: one that does not authenticate is never taken as anonymous. Not after a
+    // rejected document, which must cost no SQL.
     let rejected = response.data == async_graphql::Value::Null && !response.errors.is_empty();
     if caller.bearer().is_some() && !caller.was_checked() && !rejected {
-        let _ = authenticate::resolve(&caller, &state.services).await;
+        let _ = authenticate::resolve(&caller, &state.services, Some(&meter)).await;
+    }
+    if let Some(cost) = meter.extension() {
+        response.extensions.insert("cost".into(), cost);
     }
     if let Some(refusal) = caller.refusal() {
-        return reply(media, authenticate::status_of(refusal), GqlResponse::from_errors(vec![request_error(refusal)]));
+        let mut refused_response = GqlResponse::from_errors(vec![request_error(refusal)]);
+        refused_response.extensions = std::mem::take(&mut response.extensions);
+        return metered(match refusal {
+            ApiError::Throttled { .. } => refused(media, refusal, refused_response),
+            _ => reply(media, authenticate::status_of(refusal), refused_response),
+        });
     }
     label_errors(&mut response.errors, !introspection);
     if let Some(retry_after) = throttled(&response) {
         let mut out = reply(media, StatusCode::TOO_MANY_REQUESTS, response);
         out.headers_mut().insert(header::RETRY_AFTER, retry_after.into());
-        return out;
+        return metered(out);
     }
-    reply(media, StatusCode::OK, response)
+    metered(reply(media, StatusCode::OK, response))
+}
+
+/// HTTP 429 with `Retry-After` for a request refused by a limit as a whole.
+fn refused(media: Media, refusal: &ApiError, response: GqlResponse) -> Response {
+    let mut out = reply(media, StatusCode::TOO_MANY_REQUESTS, response);
+    if let ApiError::Throttled { retry_after_secs, .. } = refusal {
+        out.headers_mut().insert(header::RETRY_AFTER, (*retry_after_secs).into());
+    }
+    out
 }
 
 /// The response media type the client asked for (GraphQL over HTTP).

@@ -12,20 +12,22 @@ use entity::{
 };
 use sea_orm::DatabaseConnection;
 
+use crate::app::Services;
 use crate::auth::{Caller, Principal};
-use crate::db::Databases;
-use crate::error::SharedError;
+use crate::error::{ApiResult, SharedError};
 use crate::graphql::batching::PollGate;
 pub use crate::graphql::metric_loaders::MetricLoaders;
+use crate::service::budget::Payer;
 use crate::service::deal_relations::{self, DealWithRelations};
+use crate::service::heavy::Heavy;
 use crate::service::webhooks::{endpoints, queue};
 use crate::service::{contacts, deals, directory, meetings, pipelines, users};
 
 #[derive(Clone)]
 pub struct LoaderCtx {
     pub(super) db: DatabaseConnection,
-    /// Where metrics run: the read replica when configured.
-    pub(super) read: DatabaseConnection,
+    /// Where metric queries take their turns (`service::heavy`).
+    heavy: Arc<Heavy>,
     caller: Caller,
 }
 
@@ -33,6 +35,16 @@ impl LoaderCtx {
     /// Loads run only in resolvers, after authentication; before it, nothing is visible.
     pub(super) fn principal(&self) -> &Principal {
         self.caller.principal_or_nobody()
+    }
+
+    /// Runs a metric query in the caller's turn, on a lane's connection.
+    pub(super) async fn metric<T, F, Fut>(&self, query: F) -> ApiResult<T>
+    where
+        F: FnOnce(Principal, DatabaseConnection) -> Fut,
+        Fut: std::future::Future<Output = ApiResult<T>>,
+    {
+        let principal = self.principal();
+        self.heavy.run(Payer::of(principal), |db| query(principal.clone(), db)).await
     }
 }
 
@@ -247,8 +259,8 @@ pub struct Loaders {
 
 impl Loaders {
     /// Loaders for one request; their batches are sent when `gate` says the request is quiet.
-    pub fn new(dbs: &Databases, caller: &Caller, gate: &PollGate) -> Self {
-        let ctx = LoaderCtx { db: dbs.primary.clone(), read: dbs.read.clone(), caller: caller.clone() };
+    pub fn new(services: &Services, caller: &Caller, gate: &PollGate) -> Self {
+        let ctx = LoaderCtx { db: services.dbs.primary.clone(), heavy: services.heavy.clone(), caller: caller.clone() };
         let caches = DealRelationCaches {
             stages: Arc::new(gated_cached(StagesById(ctx.clone()), gate)),
             users: Arc::new(gated_cached(UsersById(ctx.clone()), gate)),

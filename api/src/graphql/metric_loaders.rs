@@ -51,9 +51,9 @@ impl Loader<MetricKey<MetricFilter>> for UserNoShow {
         let mut out = HashMap::new();
         for (filter, ids) in by_args(keys) {
             let scoped = MetricFilter { owner_ids: narrowed(&ids, &filter.owner_ids), ..filter.clone() };
+            let by_owner = Grouping::by(Some(GroupBy::Owner));
             let grouped =
-                no_show::no_show_stats(self.0.principal(), &self.0.read, &scoped, Grouping::by(Some(GroupBy::Owner)))
-                    .await?;
+                self.0.metric(|p, db| async move { no_show::no_show_stats(&p, &db, &scoped, by_owner).await }).await?;
             let found: HashMap<GroupKey, NoShowStats> = grouped.groups.into_iter().collect();
             for id in ids {
                 let stats = found.get(&GroupKey::Owner(id)).copied().unwrap_or_default();
@@ -72,7 +72,7 @@ impl Loader<i64> for ParentNoShow {
     type Error = SharedError;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, NoShowStats>, SharedError> {
-        let found = no_show::stats_of(self.0.principal(), &self.0.read, self.1, keys).await?;
+        let found = self.0.metric(|p, db| async move { no_show::stats_of(&p, &db, self.1, keys).await }).await?;
         Ok(keys.iter().map(|id| (*id, found.get(id).copied().unwrap_or_default())).collect())
     }
 }
@@ -108,8 +108,11 @@ impl Loader<MetricKey<(MetricFilter, FunnelMode)>> for GroupFunnel {
                     (MetricFilter { team_ids: narrowed(&ids, &filter.team_ids), ..filter.clone() }, GroupBy::Team)
                 }
             };
-            let report =
-                funnel::funnel(self.0.principal(), &self.0.read, &scoped, mode, Grouping::by(Some(by)), true).await?;
+            let grouping = Grouping::by(Some(by));
+            let report = self
+                .0
+                .metric(|p, db| async move { funnel::funnel(&p, &db, &scoped, mode, grouping, true).await })
+                .await?;
             let empty = report.empty();
             let found: HashMap<GroupKey, Funnel> = report.groups.into_iter().collect();
             for id in ids {
@@ -140,8 +143,11 @@ impl Loader<MetricKey<(MetricFilter, FunnelMode)>> for PipelineFunnel {
         for key in keys {
             let (filter, mode) = &key.args;
             let scoped = MetricFilter { pipeline_id: Some(key.id), ..filter.clone() };
-            let report =
-                funnel::funnel(self.0.principal(), &self.0.read, &scoped, *mode, Grouping::default(), true).await?;
+            let mode = *mode;
+            let report = self
+                .0
+                .metric(|p, db| async move { funnel::funnel(&p, &db, &scoped, mode, Grouping::default(), true).await })
+                .await?;
             out.insert(key.clone(), (report.pipeline_id, report.total));
         }
         Ok(out)

@@ -6,12 +6,15 @@
 pub mod authenticate;
 pub mod batching;
 pub mod context;
+pub mod cost;
 pub mod graphiql;
 pub mod handler;
 pub mod ids;
 pub mod loaders;
+pub mod meter;
 pub mod metric_loaders;
 pub mod mutation;
+pub mod persisted;
 pub mod query;
 pub mod shape;
 pub mod subscription;

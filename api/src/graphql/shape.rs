@@ -1,5 +1,6 @@
 //! What a request's document is, found before anything runs: whether it is a mutation or
-//! introspection only, how deep it nests, and how many aliases and `login` fields it has.
+//! introspection only, how deep it nests, what it costs, and how many aliases and `login`
+//! fields it has.
 //! The document is parsed once: the request keeps it, and the executor uses that copy.
 
 use std::collections::HashMap;
@@ -10,6 +11,7 @@ use async_graphql::parser::Positioned;
 use async_graphql::parser::types::{DocumentOperations, FragmentDefinition, OperationType, Selection, SelectionSet};
 
 use crate::config::GraphqlLimits;
+use crate::graphql::cost::CostModel;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Shape {
@@ -29,12 +31,24 @@ pub struct Shape {
     /// what is inside `__schema` and `__type`: the standard introspection query nests
     /// `ofType` deeper than data queries may go, and introspection reads only the schema.
     pub depth: usize,
+    /// What the selected operation costs (`graphql::cost`).
+    pub cost: u64,
 }
 
 /// `None` when the document does not parse (the executor then reports the syntax error).
-pub fn inspect(request: &mut Request) -> Option<Shape> {
+pub fn inspect(request: &mut Request, costs: &CostModel) -> Option<Shape> {
     let operation_name = request.operation_name.clone();
-    let doc = request.parsed_query().ok()?;
+    let variables = std::mem::take(&mut request.variables);
+    let shape = request.parsed_query().ok().map(|doc| {
+        let mut shape = of_document(doc, operation_name.as_deref());
+        shape.cost = costs.cost(doc, operation_name.as_deref(), &variables);
+        shape
+    });
+    request.variables = variables;
+    shape
+}
+
+fn of_document(doc: &async_graphql::parser::types::ExecutableDocument, operation_name: Option<&str>) -> Shape {
     let mut shape = Shape::default();
     let ops: Vec<_> = match &doc.operations {
         DocumentOperations::Single(op) => vec![&op.node],
@@ -42,16 +56,16 @@ pub fn inspect(request: &mut Request) -> Option<Shape> {
     };
     shape.operation = match &doc.operations {
         DocumentOperations::Single(_) => None,
-        DocumentOperations::Multiple(ops) => match &operation_name {
-            Some(name) => ops.contains_key(name.as_str()).then(|| name.clone()),
+        DocumentOperations::Multiple(ops) => match operation_name {
+            Some(name) => ops.contains_key(name).then(|| name.to_owned()),
             None if ops.len() == 1 => ops.keys().next().map(|n| n.to_string()),
             None => None,
         },
     };
     shape.mutation = match &doc.operations {
         DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
-        DocumentOperations::Multiple(ops) => match &operation_name {
-            Some(name) => ops.get(name.as_str()).is_some_and(|op| op.node.ty == OperationType::Mutation),
+        DocumentOperations::Multiple(ops) => match operation_name {
+            Some(name) => ops.get(name).is_some_and(|op| op.node.ty == OperationType::Mutation),
             None => ops.values().any(|op| op.node.ty == OperationType::Mutation),
         },
     };
@@ -68,7 +82,7 @@ pub fn inspect(request: &mut Request) -> Option<Shape> {
         count(&fragment.node.selection_set.node, &mut shape);
     }
     shape.depth = ops.iter().map(|op| depth(&op.selection_set.node, &doc.fragments, 0)).max().unwrap_or(0);
-    Some(shape)
+    shape
 }
 
 /// Fragments nested deeper than this are refused by the executor's own limit anyway; the
@@ -96,11 +110,17 @@ fn depth(set: &SelectionSet, fragments: &HashMap<Name, Positioned<FragmentDefini
         .unwrap_or(0)
 }
 
-/// Why the document exceeds a limit the executor does not enforce itself (depth, aliases),
-/// if it does; checked before anything runs.
+/// Why the document exceeds a limit the executor does not enforce itself (depth, cost,
+/// aliases), if it does; checked before anything runs.
 pub fn limit_violation(shape: &Shape, limits: &GraphqlLimits) -> Option<String> {
     if shape.depth > limits.max_depth {
         return Some(format!("the query is nested too deep: {} levels (at most {})", shape.depth, limits.max_depth));
+    }
+    if shape.cost > limits.max_complexity as u64 {
+        return Some(format!(
+            "the query is too complex: it costs {} points (at most {}; a page costs its size × what it selects)",
+            shape.cost, limits.max_complexity
+        ));
     }
     alias_violation(shape, limits.max_aliases)
 }
@@ -137,7 +157,7 @@ mod tests {
     use super::*;
 
     fn shape(query: &str) -> Shape {
-        inspect(&mut Request::new(query)).expect("parses")
+        inspect(&mut Request::new(query), &CostModel::default()).expect("parses")
     }
 
     #[test]
@@ -145,8 +165,8 @@ mod tests {
         assert!(shape("mutation { login(input: {email: \"a\", password: \"b\"}) { token } }").mutation);
         assert!(!shape("{ __typename }").mutation);
         let both = "query A { __typename } mutation B { __typename }";
-        assert!(!inspect(&mut Request::new(both).operation_name("A")).expect("parses").mutation);
-        assert!(inspect(&mut Request::new(both).operation_name("B")).expect("parses").mutation);
+        assert!(!inspect(&mut Request::new(both).operation_name("A"), &CostModel::default()).expect("parses").mutation);
+        assert!(inspect(&mut Request::new(both).operation_name("B"), &CostModel::default()).expect("parses").mutation);
     }
 
     #[test]

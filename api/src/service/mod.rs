@@ -2,6 +2,7 @@
 //! connection, and applies the caller's scope through `scope`, so no path can skip it.
 
 pub mod api_keys;
+pub mod budget;
 pub mod changes;
 pub mod contacts;
 pub mod credential_cache;
@@ -10,6 +11,7 @@ pub mod deal_relations;
 pub mod deals;
 pub mod directory;
 pub mod filter;
+pub mod heavy;
 pub mod idempotency;
 pub mod import;
 pub mod meetings;

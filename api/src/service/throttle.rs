@@ -53,6 +53,7 @@ impl LoginThrottle {
             limiter.retain_recent();
         }
         limiter.check_key(key).map_err(|not_until| {
+            crate::telemetry::count_rate_limited("login");
             let wait = not_until.wait_time_from(self.clock.now());
             let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             ApiError::Throttled {

@@ -106,7 +106,6 @@ pub struct ContactQuery;
 #[Object]
 impl ContactQuery {
     /// Contacts the caller may see, newest first unless ordered otherwise.
-    #[graphql(complexity = "first.or(last).unwrap_or(50).max(1) as usize * child_complexity")]
     #[allow(clippy::too_many_arguments)]
     async fn contacts(
         &self,

@@ -129,7 +129,6 @@ pub struct DealQuery;
 #[Object]
 impl DealQuery {
     /// Deals the caller may see, newest first unless ordered otherwise.
-    #[graphql(complexity = "first.or(last).unwrap_or(50).max(1) as usize * child_complexity")]
     #[allow(clippy::too_many_arguments)]
     async fn deals(
         &self,

@@ -82,7 +82,6 @@ pub struct MeetingQuery;
 #[Object]
 impl MeetingQuery {
     /// Meetings the caller may see, latest scheduled first unless ordered otherwise.
-    #[graphql(complexity = "first.or(last).unwrap_or(50).max(1) as usize * child_complexity")]
     #[allow(clippy::too_many_arguments)]
     async fn meetings(
         &self,

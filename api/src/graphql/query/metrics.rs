@@ -30,7 +30,8 @@ impl MetricQuery {
     ) -> Result<NoShowStats> {
         let filter = filter.unwrap_or_default().to_service()?;
         let grouping = Grouping::new(group_by.map(Into::into), then_by.map(Into::into))?;
-        let grouped = no_show::no_show_stats(ctx.principal().await?, ctx.metrics_db(), &filter, grouping).await?;
+        let grouped =
+            ctx.metric(|p, db| async move { no_show::no_show_stats(&p, &db, &filter, grouping).await }).await?;
         Ok(NoShowStats::from_grouped(grouped))
     }
 
@@ -52,7 +53,8 @@ impl MetricQuery {
         // when some level of the answer selects `avgDaysInStage`.
         let stays = selects_at_any_level(ctx, &[&[], &["groups"], &["groups", "groups"]], &["steps", "avgDaysInStage"]);
         let mode = mode.unwrap_or_default().into();
-        let report = funnel::funnel(ctx.principal().await?, ctx.metrics_db(), &filter, mode, grouping, stays).await?;
+        let report =
+            ctx.metric(|p, db| async move { funnel::funnel(&p, &db, &filter, mode, grouping, stays).await }).await?;
         Ok(Funnel::from_report(report))
     }
 
@@ -79,9 +81,9 @@ impl MetricQuery {
             .filter(|(_, path)| selects_at_any_level(ctx, &levels, path))
             .map(|(dimension, _)| dimension)
             .collect();
+        let group_by = group_by.map(Into::into);
         let grouped =
-            lost::lost_deals(ctx.principal().await?, ctx.metrics_db(), &filter, group_by.map(Into::into), &costs)
-                .await?;
+            ctx.metric(|p, db| async move { lost::lost_deals(&p, &db, &filter, group_by, &costs).await }).await?;
         Ok(LostDeals::from_grouped(grouped))
     }
 
@@ -99,15 +101,12 @@ impl MetricQuery {
         let filter = filter.unwrap_or_default().to_service()?;
         let overrides = overrides.unwrap_or_default().to_service()?;
         let basis = basis.unwrap_or_default().into();
-        let grouped = lead_economics::lead_economics(
-            ctx.principal().await?,
-            ctx.metrics_db(),
-            &filter,
-            basis,
-            &overrides,
-            group_by.map(Into::into),
-        )
-        .await?;
+        let group_by = group_by.map(Into::into);
+        let grouped = ctx
+            .metric(|p, db| async move {
+                lead_economics::lead_economics(&p, &db, &filter, basis, &overrides, group_by).await
+            })
+            .await?;
         Ok(LeadEconomics::from_grouped(grouped))
     }
 
@@ -133,8 +132,12 @@ impl MetricQuery {
             &["groups", "bySource"],
         ];
         let after_first_contact = selects_at_any_level(ctx, &breakdowns, &["rejectedAfterFirstContact"]);
-        let (principal, db, group_by) = (ctx.principal().await?, ctx.metrics_db(), group_by.map(Into::into));
-        let grouped = rejection::lead_rejection(principal, db, &filter, group_by, after_first_contact).await?;
+        let group_by = group_by.map(Into::into);
+        let grouped = ctx
+            .metric(
+                |p, db| async move { rejection::lead_rejection(&p, &db, &filter, group_by, after_first_contact).await },
+            )
+            .await?;
         Ok(LeadRejection::from_grouped(grouped))
     }
 
@@ -147,13 +150,16 @@ impl MetricQuery {
         group_by: Option<MetricGroupBy>,
     ) -> Result<TargetAttainmentReport> {
         let filter = filter.unwrap_or_default().to_service()?;
-        let db = ctx.metrics_db();
-        let rows = attainment::target_attainment(ctx.principal().await?, db, &filter).await?;
-        let groups = match group_by {
-            Some(by) => attainment::group_targets(db, rows.clone(), by.into()).await?,
-            None => Vec::new(),
-        };
-        Ok(TargetAttainmentReport::new(rows, groups))
+        ctx.metric(|p, db| async move {
+            let rows = attainment::target_attainment(&p, &db, &filter).await?;
+            let groups = match group_by {
+                Some(by) => attainment::group_targets(&db, rows.clone(), by.into()).await?,
+                None => Vec::new(),
+            };
+            Ok(TargetAttainmentReport::new(rows, groups))
+        })
+        .await
+        .map_err(Into::into)
     }
 }
 

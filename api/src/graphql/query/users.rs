@@ -68,7 +68,6 @@ impl UserQuery {
     }
 
     /// The user directory (every signed-in role may read it), by name.
-    #[graphql(complexity = "first.or(last).unwrap_or(50).max(1) as usize * child_complexity")]
     async fn users(
         &self,
         ctx: &Context<'_>,

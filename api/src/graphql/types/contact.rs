@@ -88,7 +88,6 @@ impl Contact {
         self.0.external_id.as_deref()
     }
     /// The contact's newest deals (at most `first`, ≤ 100), newest first.
-    #[graphql(complexity = "first.clamp(1, 100) as usize * child_complexity")]
     async fn deals(&self, ctx: &Context<'_>, #[graphql(default = 10)] first: i32) -> Result<Vec<Deal>> {
         let limit = child_limit(first)?;
         let deals =
@@ -96,7 +95,6 @@ impl Contact {
         Ok(deals.into_iter().map(Deal).collect())
     }
     /// The contact's latest meetings by scheduled time (at most `first`, ≤ 100).
-    #[graphql(complexity = "first.clamp(1, 100) as usize * child_complexity")]
     async fn meetings(&self, ctx: &Context<'_>, #[graphql(default = 10)] first: i32) -> Result<Vec<Meeting>> {
         let key = (self.0.id, child_limit(first)?);
         let meetings = ctx.loaders().await?.latest_meetings_of_contact.load_one(key).await?.unwrap_or_default();

@@ -60,7 +60,6 @@ impl Deal {
         Ok(events.into_iter().map(DealStageEvent).collect())
     }
     /// The deal's latest meetings by scheduled time (at most `first`, ≤ 100).
-    #[graphql(complexity = "first.clamp(1, 100) as usize * child_complexity")]
     async fn meetings(&self, ctx: &Context<'_>, #[graphql(default = 10)] first: i32) -> Result<Vec<Meeting>> {
         let key = (self.0.id, child_limit(first)?);
         let meetings = ctx.loaders().await?.latest_meetings_of_deal.load_one(key).await?.unwrap_or_default();

@@ -98,7 +98,6 @@ impl Stage {
         self.0.probability
     }
     /// Deals currently in this stage that the caller may see, newest first.
-    #[graphql(complexity = "first.or(last).unwrap_or(50).max(1) as usize * child_complexity")]
     async fn deals(
         &self,
         ctx: &Context<'_>,

@@ -28,6 +28,7 @@ use crate::config::GraphqlLimits;
 use crate::error::ApiError;
 use crate::graphql::authenticate;
 use crate::graphql::batching::PollGate;
+use crate::graphql::cost::CostModel;
 use crate::graphql::handler::label_json_errors;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::shape;
@@ -58,12 +59,14 @@ async fn serve(state: AppState, socket: WebSocket) {
     let writer = tokio::spawn(write(sink, queue, session.watch_close(), Duration::from_secs(realtime.keepalive_secs)));
 
     let incoming = {
-        let (out, limits) = (out.clone(), state.config.limits.clone());
+        let (out, limits, costs) = (out.clone(), state.config.limits.clone(), state.costs.clone());
         source
             .take_while(|frame| std::future::ready(matches!(frame, Ok(m) if !matches!(m, Message::Close(_)))))
             .filter_map(move |frame| {
                 let checked = match frame {
-                    Ok(Message::Text(text)) => admit(text.as_str(), &limits, &out).then(|| text.as_bytes().to_vec()),
+                    Ok(Message::Text(text)) => {
+                        admit(text.as_str(), &limits, &costs, &out).then(|| text.as_bytes().to_vec())
+                    }
                     Ok(Message::Binary(bytes)) => Some(bytes.to_vec()),
                     _ => None,
                 };
@@ -152,7 +155,7 @@ async fn write(
 /// Checks a `subscribe` message against the limits the executor does not enforce (depth,
 /// aliases, introspection when it is off) before it runs, as HTTP does; a refused one gets
 /// its `error` message here and goes no further.
-fn admit(text: &str, limits: &GraphqlLimits, out: &mpsc::Sender<Message>) -> bool {
+fn admit(text: &str, limits: &GraphqlLimits, costs: &CostModel, out: &mpsc::Sender<Message>) -> bool {
     let Ok(message) = serde_json::from_str::<serde_json::Value>(text) else { return true };
     if message["type"] != "subscribe" {
         return true;
@@ -160,7 +163,7 @@ fn admit(text: &str, limits: &GraphqlLimits, out: &mpsc::Sender<Message>) -> boo
     let Ok(mut request) = serde_json::from_value::<async_graphql::Request>(message["payload"].clone()) else {
         return true;
     };
-    let Some(shape) = shape::inspect(&mut request) else { return true };
+    let Some(shape) = shape::inspect(&mut request, costs) else { return true };
     let refusal = match shape::limit_violation(&shape, limits) {
         Some(reason) => (reason, "QUERY_TOO_COMPLEX"),
         None if shape.introspects && !limits.introspection => ("introspection is turned off".to_owned(), "FORBIDDEN"),
@@ -209,7 +212,7 @@ async fn connection_init(
     let s = &state.services;
     // The same check as an HTTP request's (`graphql::authenticate`).
     let caller = Caller::with_credential(bearer.clone());
-    let principal = match authenticate::resolve(&caller, s).await {
+    let principal = match authenticate::resolve(&caller, s, None).await {
         Ok(principal) => principal.clone(),
         Err(ApiError::Unavailable) => return Err(refuse(1011, "the database is unavailable; retry".into())),
         Err(err) => return Err(refuse(code::FORBIDDEN, err.to_string())),
@@ -220,7 +223,7 @@ async fn connection_init(
     };
     session.signed_in(bearer, principal, slot);
     let mut data = Data::default();
-    data.insert(Loaders::new(&s.dbs, &caller, &PollGate::default()));
+    data.insert(Loaders::new(s, &caller, &PollGate::default()));
     data.insert(caller);
     data.insert(session.clone());
     Ok(data)
@@ -237,7 +240,7 @@ fn authorization(payload: &serde_json::Value) -> Option<String> {
 async fn recheck_credential(state: &AppState, session: &Session) {
     let Some((bearer, _)) = session.credential() else { return };
     let caller = Caller::with_credential(bearer.clone());
-    if let Err(ApiError::Unauthenticated(why)) = authenticate::resolve(&caller, &state.services).await {
+    if let Err(ApiError::Unauthenticated(why)) = authenticate::resolve(&caller, &state.services, None).await {
         session.close(code::FORBIDDEN, format!("the credential no longer authenticates: {why}"));
     }
 }

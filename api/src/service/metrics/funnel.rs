@@ -129,8 +129,12 @@ pub async fn funnel(
     grouping: Grouping,
     with_stays: bool,
 ) -> ApiResult<FunnelReport> {
-    let pipeline = pipelines::resolve(db, filter.pipeline_id).await.map_err(|_| {
-        crate::error::ApiError::bad_input("filter.pipelineId", "no such pipeline (and no default pipeline)")
+    // Only a missing pipeline is the caller's mistake; a database error stays what it is.
+    let pipeline = pipelines::resolve(db, filter.pipeline_id).await.map_err(|e| match e {
+        crate::error::ApiError::BadInput { .. } => {
+            crate::error::ApiError::bad_input("filter.pipelineId", "no such pipeline (and no default pipeline)")
+        }
+        other => other,
     })?;
     let now = crate::service::now();
     // The stages, the deal counts and the stays are independent: on a pool they run side by side.

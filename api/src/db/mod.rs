@@ -1,4 +1,7 @@
-//! Database connections: pool options, SQLite pragmas, PostgreSQL timeouts, migrations at start.
+//! Database connections: pool options, SQLite pragmas, PostgreSQL timeouts, migrations at
+//! start, and the metric lanes (`lanes`).
+
+pub mod lanes;
 
 use std::time::Duration;
 
@@ -22,12 +25,39 @@ pub enum DbInitError {
     Migrate(String),
 }
 
-/// The primary connection (reads and writes) and the one metrics read from.
+/// The primary connection (reads and writes), the one metrics read from, and the lanes
+/// metric queries run on.
 #[derive(Clone, Debug)]
 pub struct Databases {
     pub primary: DatabaseConnection,
     /// A read replica when `DATABASE_READ_URL` is set, else the primary.
     pub read: DatabaseConnection,
+    /// Pools of their own on `read`, one per metric query that may run at once.
+    pub lanes: Vec<lanes::Lane>,
+}
+
+impl Databases {
+    pub fn new(primary: DatabaseConnection, read: DatabaseConnection, metric_concurrency: usize) -> Self {
+        let lanes = lanes::open(&read, metric_concurrency);
+        Self { primary, read, lanes }
+    }
+
+    /// Counts every SQL statement run through the primary pool and the lanes: how the
+    /// tests and benchmarks show that a request's statement count does not grow with page size.
+    pub fn count_statements(&mut self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+        let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let observer = |seen: std::sync::Arc<std::sync::atomic::AtomicU64>| {
+            move |info: &sea_orm::metric::Info<'_>| {
+                crate::telemetry::record_sql(info);
+                seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        };
+        self.primary.set_metric_callback(observer(counter.clone()));
+        for lane in &mut self.lanes {
+            lane.observe(observer(counter.clone()));
+        }
+        counter
+    }
 }
 
 pub async fn connect_all(cfg: &DbConfig) -> Result<Databases, DbInitError> {
@@ -36,7 +66,7 @@ pub async fn connect_all(cfg: &DbConfig) -> Result<Databases, DbInitError> {
         Some(url) => connect(url, cfg).await?,
         None => primary.clone(),
     };
-    Ok(Databases { primary, read })
+    Ok(Databases::new(primary, read, cfg.metric_concurrency))
 }
 
 /// Opens a pool on `url` with the configured limits; SQLite gets WAL and a busy timeout so
@@ -111,18 +141,6 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         }
         _ => db.begin().await,
     }
-}
-
-/// Counts every SQL statement run through `db` (and its clones made afterwards): how the
-/// tests and benchmarks show that a request's statement count does not grow with page size.
-pub fn count_statements(db: &mut DatabaseConnection) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
-    let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let seen = counter.clone();
-    db.set_metric_callback(move |info| {
-        crate::telemetry::record_sql(info);
-        seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    });
-    counter
 }
 
 /// Hides the password of a URL before it is printed or logged.

@@ -1,0 +1,289 @@
+//! Serving integrations fairly (SPEC section 9): what operations cost and the budgets they
+//! spend, metric queries taking turns on lanes of their own, cancelled SQL, and outages
+//! reported as UNAVAILABLE.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+use std::time::{Duration, Instant};
+
+use entity::enums::Role;
+use futures_util::future::join_all;
+use sea_orm::{ConnectionTrait, Statement};
+use tests::{TestApp, Value, db_test, json};
+
+/// POSTs `query` and returns the status, the headers and the body.
+async fn post(app: &TestApp, token: Option<&str>, query: &str) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut request = app.http.post(format!("{}/graphql", app.url)).json(&json!({ "query": query }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("request sent");
+    let (status, headers) = (response.status().as_u16(), response.headers().clone());
+    (status, headers, response.json().await.expect("a JSON body"))
+}
+
+fn header<'h>(headers: &'h reqwest::header::HeaderMap, name: &str) -> &'h str {
+    headers.get(name).map(|v| v.to_str().unwrap_or_default()).unwrap_or_default()
+}
+
+/// Budgets of 1,000 points a minute.
+fn small_budgets() -> api::config::ServeConfig {
+    let mut cfg = api::config::ServeConfig::default();
+    cfg.limits.cost_budget_per_minute = 1000;
+    cfg
+}
+
+db_test!(operations_report_their_cost_and_budgets_refuse_with_429, config = small_budgets(), |app| {
+    let (_, analyst) = app.member("analyst@example.com", Role::Analyst, None).await;
+    let (_, rep) = app.member("rep@example.com", Role::SalesRep, None).await;
+    // 10 × (nodes 1 + id 1) = 20 points.
+    let (status, headers, body) = post(&app, Some(&analyst), "{ contacts(first: 10) { nodes { id } } }").await;
+    assert_eq!(status, 200, "{body}");
+    let cost = &body["extensions"]["cost"];
+    assert_eq!(
+        (cost["requested"].as_u64(), cost["limit"].as_u64(), cost["remaining"].as_u64()),
+        (Some(20), Some(1000), Some(980)),
+        "{body}"
+    );
+    let reset_at = chrono::DateTime::parse_from_rfc3339(cost["resetAt"].as_str().unwrap()).unwrap();
+    let until_reset = reset_at.signed_duration_since(chrono::Utc::now());
+    assert!(until_reset <= chrono::Duration::milliseconds(1300), "20 points of 1,000/min come back in 1.2 s: {body}");
+    assert_eq!(header(&headers, "ratelimit-policy"), "\"cost\";q=1000;w=60");
+    assert_eq!(header(&headers, "ratelimit"), "\"cost\";r=980;t=2");
+
+    // 100 × (nodes 1 + 4 fields) = 500 points: the first leaves ~480, the second is refused.
+    let big = "{ contacts(first: 100) { nodes { id firstName lastName email } } }";
+    assert_eq!(post(&app, Some(&analyst), big).await.0, 200);
+    let (status, headers, body) = post(&app, Some(&analyst), big).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{body}");
+    assert!(body["data"].is_null(), "nothing ran: {body}");
+    let retry_after: u64 = header(&headers, "retry-after").parse().expect("Retry-After in seconds");
+    assert!((1..=2).contains(&retry_after), "~20 missing points come back within 2 s: {retry_after}");
+    assert!(body["errors"][0]["extensions"]["retryAfter"] == retry_after, "{body}");
+    assert!(header(&headers, "ratelimit").starts_with("\"cost\";r="), "{headers:?}");
+    assert!(body["extensions"]["cost"]["remaining"].as_u64().unwrap() < 500, "{body}");
+    // Another caller has a budget of its own; the refused caller pays again after waiting.
+    let (status, _, body) = post(&app, Some(&rep), big).await;
+    assert_eq!(status, 200, "{body}");
+    tokio::time::sleep(Duration::from_secs(retry_after)).await;
+    assert_eq!(post(&app, Some(&analyst), big).await.0, 200);
+
+    // Anonymous callers pay by address: 15 aliases cost 15 points, so ~67 such calls a minute.
+    let aliased: String = (0..15).map(|i| format!("a{i}: __typename ")).collect();
+    let aliased = format!("{{ {aliased} }}");
+    let mut refused_after = None;
+    for n in 0..80 {
+        let (status, headers, body) = post(&app, None, &aliased).await;
+        if status == 429 {
+            assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED", "{body}");
+            assert!(!header(&headers, "retry-after").is_empty());
+            refused_after = Some(n);
+            break;
+        }
+        assert_eq!(status, 200, "{body}");
+    }
+    let refused_after = refused_after.expect("the address's budget ran out");
+    assert!((60..=75).contains(&refused_after), "after about 1,000 points: {refused_after}");
+    assert_eq!(post(&app, Some(&rep), "{ me { id } }").await.0, 200, "signed-in callers do not pay for it");
+});
+
+/// Metric queries: two at a time per caller, and hardly any wait for a turn.
+fn tight_metric_turns() -> api::config::ServeConfig {
+    let mut cfg = api::config::ServeConfig::default();
+    cfg.limits.metric_concurrency_per_caller = 2;
+    cfg.limits.metric_wait_ms = 1;
+    cfg
+}
+
+const HEAVY: &str = "{ funnel(groupBy: OWNER, thenBy: WEEK) { steps { name reached avgDaysInStage }
+    groups { group { by } groups { group { periodStart } steps { reached avgDaysInStage } } } } }";
+
+db_test!(heavy_metric_queries_take_turns_while_light_requests_go_on, config = tight_metric_turns(), |app| {
+    let seed = api::config::SeedConfig { deals: 3000, contacts: 600, meetings: 200, quiet: true, ..Default::default() };
+    api::seed::generate(&app.db, &seed).await.unwrap();
+    let (_, analyst) = app.member("analyst@example.com", Role::Analyst, None).await;
+    let (_, admin) = app.member("admin@example.com", Role::Admin, None).await;
+    let (_, rep) = app.member("rep@example.com", Role::SalesRep, None).await;
+    let contact =
+        app.ok(&rep, "mutation { createContact(input: { firstName: \"Light\" }) { contact { id } } }", json!({})).await;
+    let create = "mutation($c: ID!) { createDeal(input: { contactId: $c, title: \"Light\", amount: \"10\" }) {
+        deal { id pipeline { stages { id } } } } }";
+    let deal = app.ok(&rep, create, json!({ "c": contact["createContact"]["contact"]["id"] })).await;
+    let deal = &deal["createDeal"]["deal"];
+    let (deal_id, stages) = (deal["id"].as_str().unwrap().to_owned(), deal["pipeline"]["stages"].clone());
+
+    let heavy = join_all((0..10).map(|_| post(&app, Some(&analyst), HEAVY)));
+    let light = async {
+        let mut answered = 0;
+        for i in 0..20 {
+            let read = app.ok(&rep, "query($id: ID!) { deal(id: $id) { version } }", json!({ "id": deal_id })).await;
+            let version = read["deal"]["version"].clone();
+            let moved = "mutation($i: MoveDealInput!) { moveDeal(input: $i) { deal { version } } }";
+            let to = stages[1 + i % 2]["id"].clone();
+            app.ok(&rep, moved, json!({ "i": { "id": deal_id, "version": version, "stageId": to } })).await;
+            answered += 2;
+        }
+        // Another caller's metric query has turns of its own beside the analyst's two.
+        let (status, _, body) = post(&app, Some(&admin), "{ funnel { steps { reached } } }").await;
+        (answered, status, body)
+    };
+    let (heavy, (answered, status, body)) = tokio::join!(heavy, light);
+    assert_eq!(answered, 40, "every light request succeeded");
+    assert_eq!(status, 200, "another caller's metric query ran: {body}");
+    let (mut done, mut refused) = (0, 0);
+    for (status, headers, body) in &heavy {
+        match (status, body["errors"][0]["extensions"]["code"].as_str()) {
+            (200, None) => done += usize::from(body["data"]["funnel"]["steps"].is_array()),
+            (429, Some("RATE_LIMITED")) => {
+                refused += 1;
+                assert_eq!(header(headers, "retry-after"), "1");
+            }
+            other => panic!("a heavy query got neither a result nor RATE_LIMITED: {other:?} {body}"),
+        }
+    }
+    assert_eq!(done + refused, 10);
+    assert!(done >= 2 && refused >= 1, "two ran at a time, the others were refused: {done} done, {refused} refused");
+});
+
+/// A little sales history, so that metric queries have a pipeline and deals to read.
+async fn small_history(app: &TestApp) {
+    let seed = api::config::SeedConfig { deals: 60, contacts: 40, meetings: 20, quiet: true, ..Default::default() };
+    api::seed::generate(&app.db, &seed).await.unwrap();
+}
+
+/// A statement that runs for minutes unless it is stopped (both engines).
+const ENDLESS: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000000) \
+                       SELECT COUNT(*) FROM c";
+
+/// Active statements of metric lanes on this test's database (PostgreSQL).
+async fn active_lane_statements(app: &TestApp) -> i64 {
+    app.count(
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name LIKE 'crm-metrics-%' \
+         AND state = 'active' AND datname = current_database()",
+    )
+    .await
+}
+
+db_test!(a_dropped_metric_query_has_its_sql_stopped_and_its_lane_handed_on, |app| {
+    use api::service::budget::Payer;
+    let lanes = api::db::lanes::open(&app.db, 1);
+    let heavy = std::sync::Arc::new(api::service::heavy::Heavy::new(lanes, app.db.clone(), 1, Duration::from_secs(5)));
+    let endless = Statement::from_string(app.db.get_database_backend(), ENDLESS.to_owned());
+    let running = tokio::spawn({
+        let heavy = heavy.clone();
+        async move { heavy.run(Payer::User(1), |db| async move { Ok(db.query_one_raw(endless).await.map(|_| ())) }).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    if app.engine == tests::Engine::Postgres {
+        assert_eq!(active_lane_statements(&app).await, 1, "the statement runs on the lane");
+    }
+    running.abort();
+    let stopped = Instant::now();
+    // The one lane is handed on only once what ran on it stopped: a quick query gets it.
+    let quick = Statement::from_string(app.db.get_database_backend(), "SELECT 1".to_owned());
+    let next = heavy.run(Payer::User(2), |db| async move { Ok(db.query_one_raw(quick).await.is_ok()) }).await;
+    assert!(matches!(next, Ok(true)), "{next:?}");
+    assert!(stopped.elapsed() < Duration::from_secs(3), "the lane came back after {:?}", stopped.elapsed());
+    if app.engine == tests::Engine::Postgres {
+        assert_eq!(active_lane_statements(&app).await, 0, "nothing runs on after the cancel");
+    }
+});
+
+#[cfg(crm_test_postgres)]
+mod postgres_only {
+    use super::*;
+
+    /// Requests time out after one second.
+    fn one_second() -> api::config::ServeConfig {
+        let mut cfg = api::config::ServeConfig::default();
+        cfg.http.request_timeout_secs = 1;
+        cfg
+    }
+
+    /// A metric query past the request timeout: 503 TIMEOUT, and its statement is gone from
+    /// `pg_stat_activity` at once, while the lock it waits for is still held.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_metric_query_past_the_timeout_is_cancelled_in_the_database() {
+        tests::run_test_with(tests::Engine::Postgres, one_second(), |app: TestApp| async move {
+            small_history(&app).await;
+            let (_, analyst) = app.member("analyst@example.com", Role::Analyst, None).await;
+            let blocker = api::db::begin_write(&app.db).await.unwrap();
+            blocker.execute_unprepared("LOCK TABLE deals IN ACCESS EXCLUSIVE MODE").await.unwrap();
+            let (status, _, body) = post(&app, Some(&analyst), HEAVY).await;
+            assert_eq!(status, 503, "{body}");
+            assert_eq!(body["errors"][0]["extensions"]["code"], "TIMEOUT", "{body}");
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while active_lane_statements(&app).await > 0 {
+                assert!(Instant::now() < deadline, "the metric statement still runs");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            blocker.rollback().await.unwrap();
+            let (status, _, body) = post(&app, Some(&analyst), "{ funnel { steps { reached } } }").await;
+            assert_eq!(status, 200, "the lanes serve again: {body}");
+        })
+        .await;
+    }
+
+    /// The test's own PostgreSQL stopped under load: in-flight and new requests get
+    /// UNAVAILABLE (or a timeout), never INTERNAL_SERVER_ERROR, and the server recovers.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_database_stopped_mid_load_is_unavailable_never_internal() {
+        let pg = std::sync::Arc::new(tests::private_pg::PrivatePostgres::start());
+        let server = pg.clone();
+        tests::run_test_at(Some(pg.url()), |app: TestApp| async move {
+            let pg = server;
+            small_history(&app).await;
+            let (_, rep) = app.member("rep@example.com", Role::SalesRep, None).await;
+            let (_, analyst) = app.member("analyst@example.com", Role::Analyst, None).await;
+            let write = "mutation { createContact(input: { firstName: \"Load\" }) { contact { id } } }";
+            let stop_at = Instant::now() + Duration::from_millis(600);
+            let load = |token: String, query: &'static str| {
+                let app = app.clone();
+                tokio::spawn(async move {
+                    let mut codes = Vec::new();
+                    let until = Instant::now() + Duration::from_secs(3);
+                    while Instant::now() < until {
+                        let (_, _, body) = post(&app, Some(&token), query).await;
+                        let code = body["errors"][0]["extensions"]["code"].as_str().unwrap_or("OK").to_owned();
+                        codes.push((Instant::now() > stop_at, code));
+                    }
+                    codes
+                })
+            };
+            let workers = vec![
+                load(rep.clone(), write),
+                load(rep.clone(), "{ contacts(first: 20) { nodes { id firstName } } }"),
+                load(analyst.clone(), "{ funnel(groupBy: OWNER) { steps { reached } } }"),
+            ];
+            tokio::time::sleep_until(stop_at.into()).await;
+            pg.stop();
+            let mut seen = std::collections::BTreeMap::<String, usize>::new();
+            for worker in workers {
+                for (after_stop, code) in worker.await.unwrap() {
+                    *seen.entry(format!("{}{code}", if after_stop { "down:" } else { "up:" })).or_default() += 1;
+                }
+            }
+            for code in seen.keys() {
+                let code = code.split(':').nth(1).unwrap_or_default();
+                assert!(matches!(code, "OK" | "UNAVAILABLE" | "TIMEOUT"), "{code} in {seen:?}");
+            }
+            assert!(seen.get("down:UNAVAILABLE").copied().unwrap_or(0) > 0, "the outage was seen: {seen:?}");
+            pg.start_again();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let (_, _, body) = post(&app, Some(&rep), write).await;
+                if body.get("errors").is_none() {
+                    break;
+                }
+                let code = body["errors"][0]["extensions"]["code"].as_str().unwrap_or_default().to_owned();
+                assert!(code == "UNAVAILABLE", "{body}");
+                assert!(Instant::now() < deadline, "writes did not recover: {body}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            let (status, _, body) = post(&app, Some(&analyst), "{ funnel { steps { reached } } }").await;
+            assert_eq!(status, 200, "metric lanes reconnect too: {body}");
+        })
+        .await;
+    }
+}
