@@ -33,9 +33,9 @@ pub fn build_schema() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot
     Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot)
 }
 
-/// The SDL checked in as `schema.graphql`.
+/// The SDL checked in as `schema.graphql`, with each custom scalar's `@specifiedBy`.
 pub fn sdl() -> String {
-    build_schema().finish().sdl()
+    build_schema().finish().sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }
 
 #[cfg(test)]

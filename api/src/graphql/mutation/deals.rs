@@ -1,7 +1,7 @@
 //! Mutations on deals: create, update, move between stages, win, lose, soft delete.
 
+use crate::graphql::types::date::Date;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
-use chrono::NaiveDate;
 
 use super::{optional_id, patch};
 use crate::graphql::context::ContextExt;
@@ -25,7 +25,7 @@ pub struct CreateDealInput {
     /// Owner; defaults to the caller.
     pub owner_id: Option<ID>,
     /// Expected close date.
-    pub expected_close_date: Option<NaiveDate>,
+    pub expected_close_date: Option<Date>,
     /// Id in the system the deal comes from (unique).
     pub external_id: Option<String>,
 }
@@ -46,7 +46,7 @@ pub struct UpdateDealInput {
     /// Another contact.
     pub contact_id: Option<ID>,
     /// Expected close date; null clears it.
-    pub expected_close_date: MaybeUndefined<NaiveDate>,
+    pub expected_close_date: MaybeUndefined<Date>,
     /// External id; null clears it.
     pub external_id: MaybeUndefined<String>,
 }
@@ -122,7 +122,7 @@ impl DealMutation {
             stage_id: optional_id("stageId", input.stage_id.as_ref(), NodeKind::Stage)?,
             title: input.title,
             amount: input.amount.cents("amount")?,
-            expected_close_date: input.expected_close_date,
+            expected_close_date: input.expected_close_date.map(|d| d.0),
             external_id: input.external_id,
         };
         Ok(DealPayload { deal: Deal(deals::create(principal, ctx.writer(), data).await?) })
@@ -138,7 +138,7 @@ impl DealMutation {
             amount: input.amount.map(|m| m.cents("amount")).transpose()?,
             owner_id: optional_id("ownerId", input.owner_id.as_ref(), NodeKind::User)?,
             contact_id: optional_id("contactId", input.contact_id.as_ref(), NodeKind::Contact)?,
-            expected_close_date: patch(input.expected_close_date),
+            expected_close_date: patch(input.expected_close_date.map_value(|d| d.0)),
             external_id: patch(input.external_id),
         };
         Ok(DealPayload { deal: Deal(deals::update(principal, ctx.writer(), id, data).await?) })

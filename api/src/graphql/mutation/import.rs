@@ -1,8 +1,9 @@
 //! `importRecords`: history from another CRM. The same input, read from a JSON file, is
 //! what `crm-api import FILE.json` sends through `import_batch`.
 
+use crate::graphql::types::date::Date;
 use async_graphql::{Context, ID, InputObject, InputType, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, InvalidRecord};
@@ -97,7 +98,7 @@ pub struct ImportDealInput {
     /// Amount (≥ 0).
     pub amount: Money,
     /// Expected close date.
-    pub expected_close_date: Option<NaiveDate>,
+    pub expected_close_date: Option<Date>,
     /// When the deal was created; the first history entry's time when omitted.
     pub created_at: Option<DateTime<Utc>>,
     /// Stages the deal entered, oldest first; the last is its current stage. Empty means
@@ -336,7 +337,7 @@ fn to_batch(input: ImportRecordsInput) -> ApiResult<ImportBatch> {
                 pipeline: pipeline?,
                 title: d.title,
                 amount: amount?,
-                expected_close_date: d.expected_close_date,
+                expected_close_date: d.expected_close_date.map(|d| d.0),
                 created_at: d.created_at,
                 stage_history: steps.into_iter().collect::<Option<Vec<_>>>()?,
                 status: d.status.map(Into::into),

@@ -1,7 +1,7 @@
 //! Change events as GraphQL objects: the change feed's `ChangeEvent` and the typed events
 //! of `dealChanged`, `meetingChanged` and `contactChanged`.
 
-use async_graphql::{Context, Enum, ID, Json, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::change_event;
 use entity::enums::Role;
@@ -80,9 +80,9 @@ pub struct FieldChange {
     /// The changed column in camelCase (e.g. `stageId`, `amount`, `stageEnteredAt`).
     pub field: String,
     /// The value before the change.
-    pub before: Json<serde_json::Value>,
+    pub before: JsonValue,
     /// The value after the change.
-    pub after: Json<serde_json::Value>,
+    pub after: JsonValue,
 }
 
 /// An event of the change log as the caller may see it.
@@ -266,6 +266,22 @@ fn changes_of(ctx: &Context<'_>, seen: &Seen) -> Result<Vec<FieldChange>> {
     let fields = fields::changes(&seen.event.entity, &seen.event.changes, analyst);
     Ok(fields
         .into_iter()
-        .map(|c| FieldChange { field: c.field, before: Json(c.before), after: Json(c.after) })
+        .map(|c| FieldChange { field: c.field, before: JsonValue(c.before), after: JsonValue(c.after) })
         .collect())
+}
+
+/// Any JSON value (RFC 8259).
+#[derive(Clone, Debug)]
+pub struct JsonValue(pub serde_json::Value);
+
+/// Any JSON value (RFC 8259): an object, array, string, number, boolean or null.
+#[async_graphql::Scalar(name = "JSON", specified_by_url = "https://datatracker.ietf.org/doc/html/rfc8259")]
+impl async_graphql::ScalarType for JsonValue {
+    fn parse(value: async_graphql::Value) -> async_graphql::InputValueResult<Self> {
+        value.into_json().map(JsonValue).map_err(|e| async_graphql::InputValueError::custom(e.to_string()))
+    }
+
+    fn to_value(&self) -> async_graphql::Value {
+        async_graphql::Value::from_json(self.0.clone()).unwrap_or(async_graphql::Value::Null)
+    }
 }

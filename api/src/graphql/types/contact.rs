@@ -1,5 +1,6 @@
 //! `Contact`: a person or lead, owned by one user.
 
+use super::always;
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::contact;
@@ -36,8 +37,8 @@ impl Contact {
         encode(NodeKind::Contact, self.0.id)
     }
     /// The user responsible for this contact.
-    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(ctx.loaders().await?.users.load_one(self.0.owner_id).await?.map(User))
+    async fn owner(&self, ctx: &Context<'_>) -> Result<User> {
+        Ok(User(always(ctx.loaders().await?.users.load_one(self.0.owner_id).await?, "the contact's owner")?))
     }
     /// First name.
     async fn first_name(&self) -> &str {

@@ -1,7 +1,9 @@
 //! `Deal` and `DealStageEvent`: an opportunity and its stage history.
 
+use super::always;
+use crate::graphql::types::date::Date;
 use async_graphql::{Context, ID, Object, Result};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entity::{deal, deal_stage_event};
 
 use super::connection::child_limit;
@@ -39,16 +41,17 @@ impl Deal {
         Ok(ctx.loaders().await?.contacts.load_one(self.0.contact_id).await?.map(Contact))
     }
     /// The user responsible for the deal.
-    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(ctx.loaders().await?.users.load_one(self.0.owner_id).await?.map(User))
+    async fn owner(&self, ctx: &Context<'_>) -> Result<User> {
+        Ok(User(always(ctx.loaders().await?.users.load_one(self.0.owner_id).await?, "the deal's owner")?))
     }
     /// The pipeline the deal moves through.
-    async fn pipeline(&self, ctx: &Context<'_>) -> Result<Option<Pipeline>> {
-        Ok(ctx.loaders().await?.pipelines.load_one(self.0.pipeline_id).await?.map(Pipeline))
+    async fn pipeline(&self, ctx: &Context<'_>) -> Result<Pipeline> {
+        let found = ctx.loaders().await?.pipelines.load_one(self.0.pipeline_id).await?;
+        Ok(Pipeline(always(found, "the deal's pipeline")?))
     }
     /// The current stage (for a closed deal, the stage it closed in).
-    async fn stage(&self, ctx: &Context<'_>) -> Result<Option<Stage>> {
-        Ok(ctx.loaders().await?.stages.load_one(self.0.stage_id).await?.map(Stage))
+    async fn stage(&self, ctx: &Context<'_>) -> Result<Stage> {
+        Ok(Stage(always(ctx.loaders().await?.stages.load_one(self.0.stage_id).await?, "the deal's stage")?))
     }
     /// When the deal entered its current stage.
     async fn stage_entered_at(&self) -> DateTime<Utc> {
@@ -85,8 +88,8 @@ impl Deal {
         self.0.lost_note.as_deref()
     }
     /// When the deal is expected to close.
-    async fn expected_close_date(&self) -> Option<NaiveDate> {
-        self.0.expected_close_date
+    async fn expected_close_date(&self) -> Option<Date> {
+        self.0.expected_close_date.map(Date)
     }
     /// When the deal was won or lost.
     async fn closed_at(&self) -> Option<DateTime<Utc>> {
@@ -133,8 +136,8 @@ impl DealStageEvent {
         }
     }
     /// The stage entered.
-    async fn to_stage(&self, ctx: &Context<'_>) -> Result<Option<Stage>> {
-        Ok(ctx.loaders().await?.stages.load_one(self.0.to_stage_id).await?.map(Stage))
+    async fn to_stage(&self, ctx: &Context<'_>) -> Result<Stage> {
+        Ok(Stage(always(ctx.loaders().await?.stages.load_one(self.0.to_stage_id).await?, "the entered stage")?))
     }
     /// When the move happened.
     async fn moved_at(&self) -> DateTime<Utc> {
@@ -175,8 +178,8 @@ impl DealLostCost {
         }
     }
     /// The stage it was lost in.
-    async fn stage(&self, ctx: &Context<'_>) -> Result<Option<Stage>> {
-        Ok(ctx.loaders().await?.stages.load_one(self.0.stage_id).await?.map(Stage))
+    async fn stage(&self, ctx: &Context<'_>) -> Result<Stage> {
+        Ok(Stage(always(ctx.loaders().await?.stages.load_one(self.0.stage_id).await?, "the stage lost in")?))
     }
     /// Its contact's acquisition cost (null when the contact is not visible to you).
     async fn acquisition_cost(&self, ctx: &Context<'_>) -> Result<Option<Money>> {

@@ -3,6 +3,8 @@
 use async_graphql::{Enum, ID, InputObject};
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::date::Date;
+
 use super::money::Money;
 use crate::error::ApiResult;
 use crate::graphql::ids::{NodeKind, decode};
@@ -53,7 +55,7 @@ macro_rules! range_filter {
 }
 
 range_filter!(DateTimeFilter, DateTime<Utc>, "Bounds on a timestamp (RFC 3339).");
-range_filter!(DateFilter, NaiveDate, "Bounds on a calendar date (YYYY-MM-DD).");
+range_filter!(DateFilter, Date, "Bounds on a calendar date (YYYY-MM-DD).");
 range_filter!(DecimalFilter, Money, "Bounds on a money amount.");
 
 impl DateTimeFilter {
@@ -64,7 +66,8 @@ impl DateTimeFilter {
 
 impl DateFilter {
     pub fn to_range(&self) -> Range<NaiveDate> {
-        Range { gt: self.gt, gte: self.gte, lt: self.lt, lte: self.lte }
+        let day = |d: Option<Date>| d.map(|d| d.0);
+        Range { gt: day(self.gt), gte: day(self.gte), lt: day(self.lt), lte: day(self.lte) }
     }
 }
 

@@ -1,8 +1,9 @@
 //! Metric inputs and outputs shared by every metric: the filter, `groupBy`, and the group
 //! a row belongs to.
 
+use crate::graphql::types::date::Date;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
 use super::{Team, User};
 use crate::error::ApiResult;
@@ -112,9 +113,9 @@ impl MetricGroup {
         }
     }
     /// First day of the period (WEEK … YEAR), UTC.
-    async fn period_start(&self) -> Option<NaiveDate> {
+    async fn period_start(&self) -> Option<Date> {
         match &self.0 {
-            GroupKey::Period(_, start) => Some(*start),
+            GroupKey::Period(_, start) => Some(Date(*start)),
             _ => None,
         }
     }

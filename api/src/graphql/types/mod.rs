@@ -5,6 +5,7 @@ pub mod attainment;
 pub mod change;
 pub mod connection;
 pub mod contact;
+pub mod date;
 pub mod deal;
 pub mod enums;
 pub mod filters;
@@ -22,6 +23,12 @@ pub mod rejection;
 pub mod team;
 pub mod user;
 pub mod webhook;
+
+/// A relation the database guarantees (a foreign key, read unscoped): its absence is a
+/// server fault, never null, so the field can be non-null in the schema.
+pub fn always<T>(found: Option<T>, what: &str) -> crate::error::ApiResult<T> {
+    found.ok_or_else(|| crate::error::ApiError::internal(format!("{what} is missing")))
+}
 
 pub use connection::Connection;
 pub use contact::Contact;

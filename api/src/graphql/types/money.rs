@@ -23,7 +23,7 @@ impl Money {
 
 /// A money amount in the organization currency: a string with at most two decimals, e.g.
 /// "1250.50". Exact (never a float). Integers are accepted as input too.
-#[Scalar(name = "Decimal")]
+#[Scalar(name = "Decimal", specified_by_url = "https://www.w3.org/TR/xmlschema11-2/#decimal")]
 impl ScalarType for Money {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
