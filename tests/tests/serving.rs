@@ -146,6 +146,90 @@ db_test!(heavy_metric_queries_take_turns_while_light_requests_go_on, config = ti
     assert!(done >= 2 && refused >= 1, "two ran at a time, the others were refused: {done} done, {refused} refused");
 });
 
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// GETs /graphql with these query-string parameters.
+async fn get(app: &TestApp, token: &str, params: &[(&str, String)]) -> (u16, Value) {
+    let response =
+        app.http.get(format!("{}/graphql", app.url)).query(params).bearer_auth(token).send().await.expect("sent");
+    (response.status().as_u16(), response.json().await.expect("a JSON body"))
+}
+
+db_test!(persisted_queries_are_asked_for_once_then_served_by_hash, |app| {
+    let (_, rep) = app.member("rep@example.com", Role::SalesRep, None).await;
+    let query = "query Me { me { email } }";
+    let persisted = |hash: &str| json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } }).to_string();
+    let by_hash = [("extensions", persisted(&sha256_hex(query))), ("operationName", "Me".to_owned())];
+    let (status, body) = get(&app, &rep, &by_hash).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["errors"][0]["message"], "PersistedQueryNotFound", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_FOUND", "{body}");
+    let wrong = [("query", "{ me { id } }".to_owned()), ("extensions", persisted(&sha256_hex(query)))];
+    let (_, body) = get(&app, &rep, &wrong).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_REQUEST", "a hash of another document: {body}");
+    let (_, body) = get(&app, &rep, &[("query", query.to_owned()), by_hash[0].clone()]).await;
+    assert_eq!(body["data"]["me"]["email"], "rep@example.com", "{body}");
+    let (status, body) = get(&app, &rep, &by_hash).await;
+    assert_eq!((status, &body["data"]["me"]["email"]), (200, &json!("rep@example.com")), "by hash now: {body}");
+    // A stored mutation is still refused over GET.
+    let mutation = "mutation { createContact(input: { firstName: \"Get\" }) { contact { id } } }";
+    post_persisted(&app, &rep, mutation).await;
+    let (status, _) = get(&app, &rep, &[("extensions", persisted(&sha256_hex(mutation)))]).await;
+    assert_eq!(status, 405);
+    assert_eq!(app.count("SELECT COUNT(*) FROM contacts").await, 1, "only the POST wrote");
+
+    // Apollo Client's PersistedQueryLink, unmodified: the first client falls back to the
+    // document once, the second sends only the hash, over GET.
+    let script = tests::js_client("apollo-persisted.mjs");
+    let out = tokio::process::Command::new("node")
+        .arg(&script)
+        .arg(format!("{}/graphql", app.url))
+        .arg(&rep)
+        .output()
+        .await
+        .expect("node runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let runs: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    let sent = |run: usize| runs[run]["sent"].as_array().cloned().unwrap_or_default();
+    assert_eq!(sent(0).len(), 2, "{runs}");
+    // Apollo accepts application/graphql-response+json: a request that did not run is 400.
+    assert_eq!(sent(0)[0], json!({ "method": "GET", "withDocument": false, "status": 400 }), "{runs}");
+    assert_eq!(sent(0)[1], json!({ "method": "POST", "withDocument": true, "status": 200 }), "{runs}");
+    assert_eq!(sent(1), vec![json!({ "method": "GET", "withDocument": false, "status": 200 })], "{runs}");
+    for run in 0..2 {
+        assert_eq!(runs[run]["data"]["me"]["email"], "rep@example.com", "{runs}");
+    }
+});
+
+/// POSTs `query` with its persisted-query hash, which stores it.
+async fn post_persisted(app: &TestApp, token: &str, query: &str) {
+    let body = json!({ "query": query, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(query) } } });
+    let response = app.http.post(format!("{}/graphql", app.url)).bearer_auth(token).json(&body).send().await.unwrap();
+    let answer: Value = response.json().await.unwrap();
+    assert!(answer.get("errors").is_none(), "{answer}");
+}
+
+/// graphql-codegen's client preset with the shipped `clients/js/codegen.yml` over
+/// `examples/operations`, then `tsc --strict` over code that uses the generated types.
+#[test]
+fn generated_typescript_types_compile_with_strict() {
+    let dir = std::path::Path::new(&tests::js_client("codegen.yml")).parent().expect("clients/js").to_owned();
+    let run = |tool: &str, args: &[&str]| {
+        let out = std::process::Command::new(dir.join("node_modules/.bin").join(tool))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("the tool runs");
+        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{tool} failed: {said}");
+    };
+    run("graphql-codegen", &["--config", "codegen.yml", "--silent"]);
+    run("tsc", &["-p", "tsconfig.json"]);
+}
+
 /// A little sales history, so that metric queries have a pipeline and deals to read.
 async fn small_history(app: &TestApp) {
     let seed = api::config::SeedConfig { deals: 60, contacts: 40, meetings: 20, quiet: true, ..Default::default() };

@@ -110,8 +110,9 @@ impl Stage {
         deal_page(ctx, filter, &[], PageRequest { first, after, last, before }).await
     }
     /// The pipeline this stage belongs to.
-    async fn pipeline(&self, ctx: &Context<'_>) -> Result<Option<Pipeline>> {
-        Ok(ctx.loaders().await?.pipelines.load_one(self.0.pipeline_id).await?.map(Pipeline))
+    async fn pipeline(&self, ctx: &Context<'_>) -> Result<Pipeline> {
+        let found = ctx.loaders().await?.pipelines.load_one(self.0.pipeline_id).await?;
+        Ok(Pipeline(super::always(found, "the stage's pipeline")?))
     }
     /// Optimistic-concurrency version.
     async fn version(&self) -> i32 {
