@@ -13,6 +13,9 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("{message}")]
     BadInput { field: String, message: String },
+    /// Several fields of one input are invalid (`service::validate::Checks`).
+    #[error("{}", fields_summary(.0))]
+    InvalidFields(Vec<(String, String)>),
     #[error("{}", invalid_summary(.0))]
     InvalidRecords(Vec<InvalidRecord>),
     #[error("{0}")]
@@ -53,6 +56,11 @@ impl InvalidRecord {
     }
 }
 
+fn fields_summary(fields: &[(String, String)]) -> String {
+    let each: Vec<String> = fields.iter().map(|(field, message)| format!("{field} {message}")).collect();
+    format!("{} invalid fields: {}", fields.len(), each.join("; "))
+}
+
 fn invalid_summary(records: &[InvalidRecord]) -> String {
     match records.first() {
         None => "the batch is invalid; nothing was written".into(),
@@ -80,7 +88,7 @@ impl ApiError {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
-            Self::BadInput { .. } | Self::InvalidRecords(_) => "BAD_USER_INPUT",
+            Self::BadInput { .. } | Self::InvalidFields(_) | Self::InvalidRecords(_) => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
             Self::CursorExpired => "CURSOR_EXPIRED",
             Self::RateLimited(_) | Self::Throttled { .. } => "RATE_LIMITED",
@@ -172,7 +180,16 @@ impl ErrorExtensions for ApiError {
         async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
             ext.set("code", self.code());
             match self {
-                Self::BadInput { field, .. } => ext.set("field", field.as_str()),
+                Self::BadInput { field, message } => {
+                    ext.set("field", field.as_str());
+                    ext.set("fields", vec![field_value(field, message)]);
+                }
+                Self::InvalidFields(fields) => {
+                    if let Some((first, _)) = fields.first() {
+                        ext.set("field", first.as_str());
+                    }
+                    ext.set("fields", fields.iter().map(|(f, m)| field_value(f, m)).collect::<Vec<_>>());
+                }
                 Self::InvalidRecords(records) => {
                     if let Some(first) = records.first() {
                         ext.set("field", first.path());
@@ -185,6 +202,13 @@ impl ErrorExtensions for ApiError {
             }
         })
     }
+}
+
+fn field_value(field: &str, message: &str) -> async_graphql::Value {
+    let mut map = async_graphql::indexmap::IndexMap::new();
+    map.insert(async_graphql::Name::new("field"), field.into());
+    map.insert(async_graphql::Name::new("message"), message.into());
+    async_graphql::Value::Object(map)
 }
 
 fn record_value(record: &InvalidRecord) -> async_graphql::Value {

@@ -371,3 +371,28 @@ mod postgres_only {
         .await;
     }
 }
+
+db_test!(invalid_input_reports_every_invalid_field_at_once, |app| {
+    let (_, rep) = app.member("rep@example.com", Role::SalesRep, None).await;
+    let create = "mutation($i: CreateContactInput!) { createContact(input: $i) { contact { id } } }";
+    let input =
+        json!({ "i": { "firstName": " ", "email": "not-an-email", "acquisitionCost": "-5", "ownerId": "bogus" } });
+    let ext = app.err(&rep, create, input).await;
+    assert_eq!(ext["code"], "BAD_USER_INPUT", "{ext}");
+    let fields: Vec<&str> = ext["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["input.ownerId", "firstName", "email", "acquisitionCost"], "{ext}");
+    assert!(ext["fields"].as_array().unwrap().iter().all(|f| f["message"].as_str().is_some_and(|m| !m.is_empty())));
+    assert_eq!(ext["field"], "input.ownerId", "the first one, as before");
+    assert_eq!(app.count("SELECT COUNT(*) FROM contacts").await, 0, "nothing was written");
+    // One bad field: `fields` has that one.
+    let one = app.err(&rep, create, json!({ "i": { "firstName": "" } })).await;
+    assert_eq!(one["fields"], json!([{ "field": "firstName", "message": "must not be empty" }]), "{one}");
+
+    let contact = app.ok(&rep, create, json!({ "i": { "firstName": "Ada" } })).await;
+    let deal = "mutation($i: CreateDealInput!) { createDeal(input: $i) { deal { id } } }";
+    let bad_deal =
+        json!({ "i": { "contactId": contact["createContact"]["contact"]["id"], "title": "", "amount": "1.234" } });
+    let ext = app.err(&rep, deal, bad_deal).await;
+    let fields: Vec<&str> = ext["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["amount", "title"], "{ext}");
+});

@@ -125,10 +125,23 @@ pub struct ContactForCreate {
     pub disqualify_reason: Option<String>,
     pub acquisition_cost: Option<i64>,
     pub external_id: Option<String>,
+    /// Problems found while reading the input (ids, amounts), reported with the others.
+    pub checks: validate::Checks,
 }
 
 pub async fn create(principal: &Principal, w: &Writer, input: ContactForCreate) -> ApiResult<contact::Model> {
     ensure_can_write(principal)?;
+    let mut checks = input.checks;
+    let first_name = checks.take(validate::required("firstName", &input.first_name, 200));
+    let last_name = checks.take(validate::optional("lastName", Some(input.last_name), 200)).unwrap_or_default();
+    let email = checks.take(validate::email("email", input.email));
+    let phone = checks.take(validate::optional("phone", input.phone, 64));
+    let company = checks.take(validate::optional("company", input.company, 200));
+    let source = checks.take(validate::optional("source", input.source, 100));
+    let disqualify_reason = checks.take(validate::optional("disqualifyReason", input.disqualify_reason, 500));
+    let acquisition_cost = checks.take(validate::non_negative("acquisitionCost", input.acquisition_cost.unwrap_or(0)));
+    let external_id = checks.take(validate::optional("externalId", input.external_id, 255));
+    checks.done()?;
     let owner_id = input.owner_id.unwrap_or(principal.user_id);
     let mut work = w.begin(principal).await?;
     ensure_can_own(principal, work.db(), owner_id).await?;
@@ -138,17 +151,17 @@ pub async fn create(principal: &Principal, w: &Writer, input: ContactForCreate) 
     let model = contact::ActiveModel {
         id: NotSet,
         owner_id: Set(owner_id),
-        first_name: Set(validate::required("firstName", &input.first_name, 200)?),
-        last_name: Set(validate::optional("lastName", Some(input.last_name), 200)?.unwrap_or_default()),
-        email: Set(validate::email("email", input.email)?),
-        phone: Set(validate::optional("phone", input.phone, 64)?),
-        company: Set(validate::optional("company", input.company, 200)?),
-        source: Set(validate::optional("source", input.source, 100)?),
+        first_name: Set(first_name),
+        last_name: Set(last_name),
+        email: Set(email),
+        phone: Set(phone),
+        company: Set(company),
+        source: Set(source),
         lifecycle: Set(lifecycle),
-        disqualify_reason: Set(validate::optional("disqualifyReason", input.disqualify_reason, 500)?),
+        disqualify_reason: Set(disqualify_reason),
         disqualified_at: Set(disqualified.then_some(now)),
-        acquisition_cost: Set(validate::non_negative("acquisitionCost", input.acquisition_cost.unwrap_or(0))?),
-        external_id: Set(validate::optional("externalId", input.external_id, 255)?),
+        acquisition_cost: Set(acquisition_cost),
+        external_id: Set(external_id),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -173,38 +186,34 @@ pub struct ContactForUpdate {
     pub disqualify_reason: Option<Option<String>>,
     pub acquisition_cost: Option<i64>,
     pub external_id: Option<Option<String>>,
+    /// Problems found while reading the input (ids, amounts), reported with the others.
+    pub checks: validate::Checks,
 }
 
 pub async fn update(principal: &Principal, w: &Writer, id: i64, input: ContactForUpdate) -> ApiResult<contact::Model> {
     ensure_can_write(principal)?;
-    let mut work = w.begin(principal).await?;
-    if let Some(owner_id) = input.owner_id {
-        ensure_can_own(principal, work.db(), owner_id).await?;
-    }
     let now = super::now();
     let mut changes = contact::ActiveModel { updated_at: Set(now), ..Default::default() };
-    if let Some(owner_id) = input.owner_id {
-        changes.owner_id = Set(owner_id);
-    }
+    let mut checks = input.checks;
     if let Some(v) = input.first_name {
-        changes.first_name = Set(validate::required("firstName", &v, 200)?);
+        changes.first_name = Set(checks.take(validate::required("firstName", &v, 200)));
     }
     if let Some(v) = input.last_name {
-        changes.last_name = Set(validate::optional("lastName", Some(v), 200)?.unwrap_or_default());
+        changes.last_name = Set(checks.take(validate::optional("lastName", Some(v), 200)).unwrap_or_default());
     }
     if let Some(v) = input.email {
-        changes.email = Set(validate::email("email", v)?);
+        changes.email = Set(checks.take(validate::email("email", v)));
     }
-    if let Some(v) = validate::optional_patch("phone", input.phone, 64)? {
+    if let Some(v) = checks.take(validate::optional_patch("phone", input.phone, 64)) {
         changes.phone = Set(v);
     }
-    if let Some(v) = validate::optional_patch("company", input.company, 200)? {
+    if let Some(v) = checks.take(validate::optional_patch("company", input.company, 200)) {
         changes.company = Set(v);
     }
-    if let Some(v) = validate::optional_patch("source", input.source, 100)? {
+    if let Some(v) = checks.take(validate::optional_patch("source", input.source, 100)) {
         changes.source = Set(v);
     }
-    if let Some(v) = validate::optional_patch("disqualifyReason", input.disqualify_reason, 500)? {
+    if let Some(v) = checks.take(validate::optional_patch("disqualifyReason", input.disqualify_reason, 500)) {
         changes.disqualify_reason = Set(v);
     }
     if let Some(lifecycle) = input.lifecycle {
@@ -212,10 +221,16 @@ pub async fn update(principal: &Principal, w: &Writer, id: i64, input: ContactFo
         changes.disqualified_at = Set((lifecycle == Lifecycle::Disqualified).then_some(now));
     }
     if let Some(v) = input.acquisition_cost {
-        changes.acquisition_cost = Set(validate::non_negative("acquisitionCost", v)?);
+        changes.acquisition_cost = Set(checks.take(validate::non_negative("acquisitionCost", v)));
     }
-    if let Some(v) = validate::optional_patch("externalId", input.external_id, 255)? {
+    if let Some(v) = checks.take(validate::optional_patch("externalId", input.external_id, 255)) {
         changes.external_id = Set(v);
+    }
+    checks.done()?;
+    let mut work = w.begin(principal).await?;
+    if let Some(owner_id) = input.owner_id {
+        ensure_can_own(principal, work.db(), owner_id).await?;
+        changes.owner_id = Set(owner_id);
     }
     let updated = work.update::<contact::Entity>(target(principal, id, Some(input.version)), changes).await?;
     work.commit().await?;

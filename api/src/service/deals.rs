@@ -152,14 +152,18 @@ pub struct DealForCreate {
     pub amount: i64,
     pub expected_close_date: Option<NaiveDate>,
     pub external_id: Option<String>,
+    /// Problems found while reading the input (ids, amounts), reported with the others.
+    pub checks: validate::Checks,
 }
 
 /// Creates an OPEN deal in the given (or first) stage and records that first event.
 pub async fn create(principal: &Principal, w: &Writer, input: DealForCreate) -> ApiResult<deal::Model> {
     ensure_can_write(principal)?;
-    let title = validate::required("title", &input.title, 300)?;
-    let amount = validate::non_negative("amount", input.amount)?;
-    let external_id = validate::optional("externalId", input.external_id, 255)?;
+    let mut checks = input.checks;
+    let title = checks.take(validate::required("title", &input.title, 300));
+    let amount = checks.take(validate::non_negative("amount", input.amount));
+    let external_id = checks.take(validate::optional("externalId", input.external_id, 255));
+    checks.done()?;
     let owner_id = input.owner_id.unwrap_or(principal.user_id);
     let mut work = w.begin(principal).await?;
     let tx = work.db();
@@ -340,23 +344,27 @@ pub struct DealForUpdate {
     pub contact_id: Option<i64>,
     pub expected_close_date: Option<Option<NaiveDate>>,
     pub external_id: Option<Option<String>>,
+    /// Problems found while reading the input (ids, amounts), reported with the others.
+    pub checks: validate::Checks,
 }
 
 pub async fn update(principal: &Principal, w: &Writer, id: i64, input: DealForUpdate) -> ApiResult<deal::Model> {
     ensure_can_write(principal)?;
     let mut changes = deal::ActiveModel { updated_at: Set(super::now()), ..Default::default() };
+    let mut checks = input.checks;
     if let Some(title) = &input.title {
-        changes.title = Set(validate::required("title", title, 300)?);
+        changes.title = Set(checks.take(validate::required("title", title, 300)));
     }
     if let Some(amount) = input.amount {
-        changes.amount = Set(validate::non_negative("amount", amount)?);
+        changes.amount = Set(checks.take(validate::non_negative("amount", amount)));
     }
     if let Some(date) = input.expected_close_date {
         changes.expected_close_date = Set(date);
     }
-    if let Some(v) = validate::optional_patch("externalId", input.external_id, 255)? {
+    if let Some(v) = checks.take(validate::optional_patch("externalId", input.external_id, 255)) {
         changes.external_id = Set(v);
     }
+    checks.done()?;
     let mut work = w.begin(principal).await?;
     if let Some(owner_id) = input.owner_id {
         ensure_can_own(principal, work.db(), owner_id).await?;

@@ -4,6 +4,52 @@ use chrono::{DateTime, Datelike, SubsecRound, Utc};
 
 use crate::error::{ApiError, ApiResult};
 
+/// The problems of one input, collected so that every invalid field is reported at once
+/// (`extensions.fields`) instead of the first only. Values of failed checks are replaced
+/// by their defaults, which are never used: `done` fails before anything is written.
+#[derive(Debug, Clone, Default)]
+pub struct Checks {
+    fields: Vec<(String, String)>,
+    /// An error that is not about a field (it wins over field problems).
+    other: Option<ApiError>,
+}
+
+impl Checks {
+    /// The checked value, or its default after recording why it is invalid.
+    pub fn take<T: Default>(&mut self, checked: ApiResult<T>) -> T {
+        match checked {
+            Ok(value) => value,
+            Err(ApiError::BadInput { field, message }) => {
+                self.fields.push((field, message));
+                T::default()
+            }
+            Err(ApiError::InvalidFields(fields)) => {
+                self.fields.extend(fields);
+                T::default()
+            }
+            Err(other) => {
+                self.other.get_or_insert(other);
+                T::default()
+            }
+        }
+    }
+
+    /// BAD_USER_INPUT naming every invalid field, if any was found.
+    pub fn done(self) -> ApiResult<()> {
+        if let Some(other) = self.other {
+            return Err(other);
+        }
+        match self.fields.len() {
+            0 => Ok(()),
+            1 => {
+                let (field, message) = self.fields.into_iter().next().unwrap_or_default();
+                Err(ApiError::BadInput { field, message })
+            }
+            _ => Err(ApiError::InvalidFields(self.fields)),
+        }
+    }
+}
+
 /// A required text: trimmed, 1..=max characters.
 pub fn required(field: &str, value: &str, max: usize) -> ApiResult<String> {
     let trimmed = value.trim();

@@ -1,5 +1,6 @@
 //! Mutations on contacts: create, update (versioned), soft delete.
 
+use crate::service::validate::Checks;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 
 use super::{optional_id, patch};
@@ -107,8 +108,9 @@ impl ContactMutation {
     /// Creates a contact owned by the caller (or by `ownerId`).
     async fn create_contact(&self, ctx: &Context<'_>, input: CreateContactInput) -> Result<CreateContactPayload> {
         let principal = ctx.principal().await?;
+        let mut checks = Checks::default();
         let data = ContactForCreate {
-            owner_id: optional_id("input.ownerId", input.owner_id.as_ref(), NodeKind::User)?,
+            owner_id: checks.take(optional_id("input.ownerId", input.owner_id.as_ref(), NodeKind::User)),
             first_name: input.first_name,
             last_name: input.last_name,
             email: input.email,
@@ -117,8 +119,9 @@ impl ContactMutation {
             source: input.source,
             lifecycle: input.lifecycle.map(Into::into),
             disqualify_reason: input.disqualify_reason,
-            acquisition_cost: input.acquisition_cost.map(|m| m.cents("acquisitionCost")).transpose()?,
+            acquisition_cost: checks.take(input.acquisition_cost.map(|m| m.cents("acquisitionCost")).transpose()),
             external_id: input.external_id,
+            checks,
         };
         let contact = contacts::create(principal, ctx.writer(), data).await?;
         Ok(CreateContactPayload { contact: Contact(contact) })
@@ -128,9 +131,10 @@ impl ContactMutation {
     async fn update_contact(&self, ctx: &Context<'_>, input: UpdateContactInput) -> Result<UpdateContactPayload> {
         let principal = ctx.principal().await?;
         let id = decode("input.id", &input.id, NodeKind::Contact)?;
+        let mut checks = Checks::default();
         let data = ContactForUpdate {
             version: input.version,
-            owner_id: optional_id("input.ownerId", input.owner_id.as_ref(), NodeKind::User)?,
+            owner_id: checks.take(optional_id("input.ownerId", input.owner_id.as_ref(), NodeKind::User)),
             first_name: input.first_name,
             last_name: input.last_name,
             email: patch(input.email),
@@ -139,8 +143,9 @@ impl ContactMutation {
             source: patch(input.source),
             lifecycle: input.lifecycle.map(Into::into),
             disqualify_reason: patch(input.disqualify_reason),
-            acquisition_cost: input.acquisition_cost.map(|m| m.cents("acquisitionCost")).transpose()?,
+            acquisition_cost: checks.take(input.acquisition_cost.map(|m| m.cents("acquisitionCost")).transpose()),
             external_id: patch(input.external_id),
+            checks,
         };
         let contact = contacts::update(principal, ctx.writer(), id, data).await?;
         Ok(UpdateContactPayload { contact: Contact(contact) })

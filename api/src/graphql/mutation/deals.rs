@@ -1,6 +1,7 @@
 //! Mutations on deals: create, update, move between stages, win, lose, soft delete.
 
 use crate::graphql::types::date::Date;
+use crate::service::validate::Checks;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 
 use super::{optional_id, patch};
@@ -115,15 +116,17 @@ impl DealMutation {
     /// Creates a deal and records its first stage event.
     async fn create_deal(&self, ctx: &Context<'_>, input: CreateDealInput) -> Result<DealPayload> {
         let principal = ctx.principal().await?;
+        let mut checks = Checks::default();
         let data = DealForCreate {
-            contact_id: decode("contactId", &input.contact_id, NodeKind::Contact)?,
-            owner_id: optional_id("ownerId", input.owner_id.as_ref(), NodeKind::User)?,
-            pipeline_id: optional_id("pipelineId", input.pipeline_id.as_ref(), NodeKind::Pipeline)?,
-            stage_id: optional_id("stageId", input.stage_id.as_ref(), NodeKind::Stage)?,
+            contact_id: checks.take(decode("contactId", &input.contact_id, NodeKind::Contact)),
+            owner_id: checks.take(optional_id("ownerId", input.owner_id.as_ref(), NodeKind::User)),
+            pipeline_id: checks.take(optional_id("pipelineId", input.pipeline_id.as_ref(), NodeKind::Pipeline)),
+            stage_id: checks.take(optional_id("stageId", input.stage_id.as_ref(), NodeKind::Stage)),
             title: input.title,
-            amount: input.amount.cents("amount")?,
+            amount: checks.take(input.amount.cents("amount")),
             expected_close_date: input.expected_close_date.map(|d| d.0),
             external_id: input.external_id,
+            checks,
         };
         Ok(DealPayload { deal: Deal(deals::create(principal, ctx.writer(), data).await?) })
     }
@@ -132,14 +135,16 @@ impl DealMutation {
     async fn update_deal(&self, ctx: &Context<'_>, input: UpdateDealInput) -> Result<DealPayload> {
         let principal = ctx.principal().await?;
         let id = decode("id", &input.id, NodeKind::Deal)?;
+        let mut checks = Checks::default();
         let data = DealForUpdate {
             version: input.version,
             title: input.title,
-            amount: input.amount.map(|m| m.cents("amount")).transpose()?,
-            owner_id: optional_id("ownerId", input.owner_id.as_ref(), NodeKind::User)?,
-            contact_id: optional_id("contactId", input.contact_id.as_ref(), NodeKind::Contact)?,
+            amount: checks.take(input.amount.map(|m| m.cents("amount")).transpose()),
+            owner_id: checks.take(optional_id("ownerId", input.owner_id.as_ref(), NodeKind::User)),
+            contact_id: checks.take(optional_id("contactId", input.contact_id.as_ref(), NodeKind::Contact)),
             expected_close_date: patch(input.expected_close_date.map_value(|d| d.0)),
             external_id: patch(input.external_id),
+            checks,
         };
         Ok(DealPayload { deal: Deal(deals::update(principal, ctx.writer(), id, data).await?) })
     }
