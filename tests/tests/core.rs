@@ -108,7 +108,8 @@ db_test!(contact_validation_names_the_field, |app| {
     }
     let bad_money =
         app.err(&rep, CREATE_CONTACT, json!({ "i": { "firstName": "A", "acquisitionCost": "1.234" } })).await;
-    assert_eq!(bad_money, json!({ "code": "BAD_USER_INPUT", "field": "acquisitionCost" }));
+    assert_eq!((&bad_money["code"], &bad_money["field"]), (&json!("BAD_USER_INPUT"), &json!("acquisitionCost")));
+    assert_eq!(bad_money["fields"][0]["field"], "acquisitionCost", "{bad_money}");
     let bad_enum = app.err(&rep, CREATE_CONTACT, json!({ "i": { "firstName": "A", "lifecycle": "NOPE" } })).await;
     assert_eq!(bad_enum["code"], "BAD_USER_INPUT", "{bad_enum}");
     create_contact(&app, &rep, json!({ "firstName": "A", "externalId": "x-1" })).await;

@@ -187,6 +187,8 @@ fn labelled(text: String) -> String {
     let Ok(mut message) = serde_json::from_str::<serde_json::Value>(&text) else { return text };
     let Some(errors) = message.get_mut("payload").and_then(|p| p.get_mut("errors")) else { return text };
     label_json_errors(errors);
+    let codes = errors.as_array().into_iter().flatten().filter_map(|e| e["extensions"]["code"].as_str());
+    crate::telemetry::count_errors(codes);
     if message["type"] == "next" && message["payload"]["data"].is_null() {
         let errors = message["payload"]["errors"].take();
         return serde_json::json!({ "id": message["id"], "type": "error", "payload": errors }).to_string();
