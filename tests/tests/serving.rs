@@ -395,4 +395,12 @@ db_test!(invalid_input_reports_every_invalid_field_at_once, |app| {
     let ext = app.err(&rep, deal, bad_deal).await;
     let fields: Vec<&str> = ext["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["amount", "title"], "{ext}");
+
+    let schedule = "mutation($i: ScheduleMeetingInput!) { scheduleMeeting(input: $i) { meeting { id } } }";
+    let bad_meeting = json!({ "i": { "contactId": contact["createContact"]["contact"]["id"], "kind": "CALL",
+        "scheduledAt": "3000-01-01T10:00:00Z", "durationMinutes": 0, "notes": "n".repeat(5001) } });
+    let ext = app.err(&rep, schedule, bad_meeting).await;
+    let fields: Vec<&str> = ext["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["durationMinutes", "scheduledAt", "notes"], "{ext}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM meetings").await, 0);
 });

@@ -33,6 +33,10 @@ pub struct Shape {
     pub depth: usize,
     /// What the selected operation costs (`graphql::cost`).
     pub cost: u64,
+    /// How deep fragment spreads nest (a cycle counts as past the cap).
+    pub fragment_nesting: usize,
+    /// The most directives on one field.
+    pub directives: usize,
 }
 
 /// `None` when the document does not parse (the executor then reports the syntax error).
@@ -82,12 +86,40 @@ fn of_document(doc: &async_graphql::parser::types::ExecutableDocument, operation
         count(&fragment.node.selection_set.node, &mut shape);
     }
     shape.depth = ops.iter().map(|op| depth(&op.selection_set.node, &doc.fragments, 0)).max().unwrap_or(0);
+    shape.fragment_nesting =
+        ops.iter().map(|op| fragment_nesting(&op.selection_set.node, &doc.fragments, 0)).max().unwrap_or(0);
     shape
 }
 
 /// Fragments nested deeper than this are refused by the executor's own limit anyway; the
 /// cap keeps a fragment cycle from recursing here.
 const MAX_FRAGMENT_NESTING: usize = 64;
+
+/// How many fragment spreads the deepest path through `set` goes through; past the cap for
+/// a cycle.
+fn fragment_nesting(
+    set: &SelectionSet,
+    fragments: &HashMap<Name, Positioned<FragmentDefinition>>,
+    nesting: usize,
+) -> usize {
+    if nesting > MAX_FRAGMENT_NESTING {
+        return nesting;
+    }
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(field) => fragment_nesting(&field.node.selection_set.node, fragments, nesting),
+            Selection::InlineFragment(fragment) => {
+                fragment_nesting(&fragment.node.selection_set.node, fragments, nesting)
+            }
+            Selection::FragmentSpread(spread) => fragments
+                .get(&spread.node.fragment_name.node)
+                .map(|f| fragment_nesting(&f.node.selection_set.node, fragments, nesting + 1))
+                .unwrap_or(nesting + 1),
+        })
+        .max()
+        .unwrap_or(nesting)
+}
 
 fn depth(set: &SelectionSet, fragments: &HashMap<Name, Positioned<FragmentDefinition>>, nesting: usize) -> usize {
     if nesting > MAX_FRAGMENT_NESTING {
@@ -116,6 +148,19 @@ pub fn limit_violation(shape: &Shape, limits: &GraphqlLimits) -> Option<String> 
     if shape.depth > limits.max_depth {
         return Some(format!("the query is nested too deep: {} levels (at most {})", shape.depth, limits.max_depth));
     }
+    if shape.fragment_nesting > limits.max_recursive_depth {
+        return Some(format!(
+            "fragments nest too deep: {} levels (at most {})",
+            shape.fragment_nesting.min(MAX_FRAGMENT_NESTING + 1),
+            limits.max_recursive_depth
+        ));
+    }
+    if shape.directives > limits.max_directives {
+        return Some(format!(
+            "too many directives on one field: {} (at most {})",
+            shape.directives, limits.max_directives
+        ));
+    }
     if shape.cost > limits.max_complexity as u64 {
         return Some(format!(
             "the query is too complex: it costs {} points (at most {}; a page costs its size × what it selects)",
@@ -130,6 +175,7 @@ fn count(set: &SelectionSet, shape: &mut Shape) {
         match &item.node {
             Selection::Field(field) => {
                 shape.aliases += usize::from(field.node.alias.is_some());
+                shape.directives = shape.directives.max(field.node.directives.len());
                 shape.logins += usize::from(field.node.name.node == "login");
                 shape.introspects |= matches!(field.node.name.node.as_str(), "__schema" | "__type");
                 count(&field.node.selection_set.node, shape);
@@ -183,7 +229,21 @@ mod tests {
         assert_eq!(shape("{ __schema { types { fields { type { ofType { ofType { name } } } } } } }").depth, 1);
         let cycle = shape("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }");
         assert_eq!(cycle.depth, 0, "a cycle is left to the executor's own check");
-        let limits = GraphqlLimits { max_depth: 2, ..GraphqlLimits::default() };
+        let limits =
+            GraphqlLimits { max_depth: 2, max_recursive_depth: 1, max_directives: 1, ..GraphqlLimits::default() };
+        assert!(
+            limit_violation(
+                &shape("{ ...A } fragment A on Query { ...B } fragment B on Query { me { name } }"),
+                &limits
+            )
+            .is_some()
+        );
+        assert!(limit_violation(&cycle, &limits).is_some(), "a cycle nests past any limit");
+        assert!(limit_violation(&shape("{ __typename @include(if: true) @skip(if: false) }"), &limits).is_some());
+        assert_eq!(
+            limit_violation(&shape("{ ...A } fragment A on Query { __typename @include(if: true) }"), &limits),
+            None
+        );
         assert_eq!(limit_violation(&shape("{ me { name } }"), &limits), None);
         assert!(limit_violation(&shape("{ me { team { name } } }"), &limits).is_some());
     }

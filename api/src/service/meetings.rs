@@ -125,6 +125,14 @@ pub struct MeetingForSchedule {
     pub client_key: Option<String>,
 }
 
+/// A meeting's length in minutes: 1 to a day.
+fn duration_of(minutes: i32) -> ApiResult<i32> {
+    match (1..=24 * 60).contains(&minutes) {
+        true => Ok(minutes),
+        false => Err(ApiError::bad_input("durationMinutes", "must be between 1 and 1440")),
+    }
+}
+
 /// Schedules a meeting. With a `client_key`, a retry returns the first meeting.
 pub async fn schedule(principal: &Principal, w: &Writer, input: MeetingForSchedule) -> ApiResult<meeting::Model> {
     ensure_can_write(principal)?;
@@ -145,23 +153,22 @@ async fn insert_meeting(
     input: &MeetingForSchedule,
 ) -> ApiResult<meeting::Model> {
     let db = work.db();
+    let mut checks = validate::Checks::default();
+    let duration = checks.take(duration_of(input.duration_minutes.unwrap_or(30)));
+    checks.take(validate::plausible("scheduledAt", input.scheduled_at));
+    let notes = checks.take(validate::optional("notes", input.notes.clone(), 5000));
     let owner_id = input.owner_id.unwrap_or(principal.user_id);
     ensure_can_own(principal, db, owner_id).await?;
-    contacts::get(principal, db, input.contact_id)
-        .await
-        .map_err(|_| ApiError::bad_input("contactId", "no such contact"))?;
+    let contact = contacts::get(principal, db, input.contact_id).await;
+    checks.take(contact.map(drop).map_err(|_| ApiError::bad_input("contactId", "no such contact")));
     if let Some(deal_id) = input.deal_id {
-        let deal =
-            deals::get(principal, db, deal_id).await.map_err(|_| ApiError::bad_input("dealId", "no such deal"))?;
-        if deal.contact_id != input.contact_id {
-            return Err(ApiError::bad_input("dealId", "the deal belongs to another contact"));
-        }
+        let deal = deals::get(principal, db, deal_id).await.map_err(|_| ApiError::bad_input("dealId", "no such deal"));
+        checks.take(deal.and_then(|deal| match deal.contact_id == input.contact_id {
+            true => Ok(()),
+            false => Err(ApiError::bad_input("dealId", "the deal belongs to another contact")),
+        }));
     }
-    let duration = input.duration_minutes.unwrap_or(30);
-    if !(1..=24 * 60).contains(&duration) {
-        return Err(ApiError::bad_input("durationMinutes", "must be between 1 and 1440"));
-    }
-    validate::plausible("scheduledAt", input.scheduled_at)?;
+    checks.done()?;
     let now = super::now();
     let row = meeting::ActiveModel {
         id: NotSet,
@@ -173,7 +180,7 @@ async fn insert_meeting(
         duration_minutes: Set(duration),
         status: Set(MeetingStatus::Scheduled),
         outcome_logged_at: Set(None),
-        notes: Set(validate::optional("notes", input.notes.clone(), 5000)?),
+        notes: Set(notes),
         client_key: Set(input.client_key.clone()),
         rescheduled_to_id: Set(None),
         external_id: Set(None),
@@ -305,22 +312,21 @@ pub struct MeetingForUpdate {
 pub async fn update(principal: &Principal, w: &Writer, id: i64, input: MeetingForUpdate) -> ApiResult<meeting::Model> {
     ensure_can_write(principal)?;
     let mut changes = meeting::ActiveModel { updated_at: Set(super::now()), ..Default::default() };
+    let mut checks = validate::Checks::default();
     if let Some(kind) = input.kind {
         changes.kind = Set(kind);
     }
     if let Some(at) = input.scheduled_at {
-        validate::plausible("scheduledAt", at)?;
+        checks.take(validate::plausible("scheduledAt", at));
         changes.scheduled_at = Set(validate::micros(at));
     }
     if let Some(d) = input.duration_minutes {
-        if !(1..=24 * 60).contains(&d) {
-            return Err(ApiError::bad_input("durationMinutes", "must be between 1 and 1440"));
-        }
-        changes.duration_minutes = Set(d);
+        changes.duration_minutes = Set(checks.take(duration_of(d)));
     }
-    if let Some(notes) = validate::optional_patch("notes", input.notes, 5000)? {
+    if let Some(notes) = checks.take(validate::optional_patch("notes", input.notes, 5000)) {
         changes.notes = Set(notes);
     }
+    checks.done()?;
     let mut work = w.begin(principal).await?;
     let scope = owner_condition(principal, Column::OwnerId);
     let updated = work.update::<meeting::Entity>(target(id, Some(input.version)).scope(scope), changes).await?;
