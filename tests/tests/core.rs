@@ -589,6 +589,30 @@ db_test!(deal_relations_filters_and_scope, |app| {
     assert_eq!(app.ok(&rep_a, "{ deals { totalCount } }", json!({})).await["deals"]["totalCount"], 2);
 });
 
+db_test!(only_a_meeting_whose_time_has_come_can_be_held_or_missed, |app| {
+    let (_, rep) = app.member("rep@example.com", Role::SalesRep, None).await;
+    let contact = create_contact(&app, &rep, json!({ "firstName": "Future" })).await;
+    let from_now = |minutes: i64| (chrono::Utc::now() + chrono::Duration::minutes(minutes)).to_rfc3339();
+    let schedule = |at: String| json!({ "i": { "contactId": contact["id"], "kind": "CALL", "scheduledAt": at } });
+    let ahead = app.ok(&rep, SCHEDULE, schedule(from_now(18 * 24 * 60))).await["scheduleMeeting"]["meeting"].clone();
+    for status in ["NO_SHOW", "COMPLETED"] {
+        let err = app.err(&rep, LOG_OUTCOME, json!({ "i": { "id": ahead["id"], "status": status } })).await;
+        assert_eq!(
+            (err["code"].as_str(), err["field"].as_str()),
+            (Some("BAD_USER_INPUT"), Some("status")),
+            "{status}: {err}"
+        );
+    }
+    // Nothing was written: the meeting is still SCHEDULED at version 1, and may be canceled.
+    assert_eq!(app.count("SELECT COUNT(*) FROM meetings WHERE status = 'SCHEDULED' AND version = 1").await, 1);
+    let canceled = app.ok(&rep, LOG_OUTCOME, json!({ "i": { "id": ahead["id"], "status": "CANCELED" } })).await;
+    assert_eq!(canceled["logMeetingOutcome"]["meeting"]["status"], "CANCELED");
+    // A meeting an hour ago may be missed.
+    let past = app.ok(&rep, SCHEDULE, schedule(from_now(-60))).await["scheduleMeeting"]["meeting"].clone();
+    let missed = app.ok(&rep, LOG_OUTCOME, json!({ "i": { "id": past["id"], "status": "NO_SHOW" } })).await;
+    assert_eq!(missed["logMeetingOutcome"]["meeting"]["status"], "NO_SHOW");
+});
+
 const SCHEDULE: &str = "mutation($i: ScheduleMeetingInput!) { scheduleMeeting(input: $i) {
     meeting { id version kind status scheduledAt durationMinutes clientKey contact { firstName } deal { title } owner { name } } } }";
 const LOG_OUTCOME: &str = "mutation($i: LogMeetingOutcomeInput!) { logMeetingOutcome(input: $i) {

@@ -456,6 +456,48 @@ const LOST: &str = "query($f: MetricFilterInput, $g: MetricGroupBy) { lostDeals(
     groups { group { owner { email } } count lostAmount acquisitionCost } } }";
 
 /// The Enterprise pipeline (Lead 10 %, Demo 40 %, Proposal 60 %) and two lost reasons.
+db_test!(no_show_stats_with_a_pipeline_count_only_meetings_of_its_deals, |app| {
+    let o = org(&app).await;
+    enterprise(&app, &o.admin).await;
+    let partners = app
+        .ok(&o.admin, "mutation { createPipeline(input: { name: \"Partners\", stages: [{ name: \"Intro\", probability: 20 }] }) { pipeline { id } } }", json!({}))
+        .await["createPipeline"]["pipeline"]["id"]
+        .clone();
+    let deal = |id: &str, pipeline: &str, stage: &str| {
+        json!({ "externalId": id, "contactExternalId": "a1", "pipelineName": pipeline, "title": id, "amount": "100",
+                "stageHistory": [step(stage, "2025-03-01T00:00:00Z")] })
+    };
+    let meetings = json!([
+        meeting("m1", "a1", "2025-03-03T10:00:00Z", "NO_SHOW", json!({ "dealExternalId": "d-ent" })),
+        meeting("m2", "a1", "2025-03-04T10:00:00Z", "COMPLETED", json!({ "dealExternalId": "d-ent" })),
+        meeting("m3", "a1", "2025-03-05T10:00:00Z", "COMPLETED", json!({ "dealExternalId": "d-par" })),
+        meeting("m4", "a1", "2025-03-06T10:00:00Z", "NO_SHOW", json!({})),
+    ]);
+    let import = json!({ "i": {
+        "contacts": [{ "externalId": "a1", "firstName": "A1", "ownerEmail": "a@example.com" }],
+        "deals": [deal("d-ent", "Enterprise", "Lead"), deal("d-par", "Partners", "Intro")],
+        "meetings": meetings } });
+    app.ok(&o.admin, IMPORT, import).await;
+    let enterprise_id = gid("Pipeline", app.count("SELECT id FROM pipelines WHERE name = 'Enterprise'").await);
+    let stats = |pipeline: Option<Value>| {
+        let app = app.clone();
+        let admin = o.admin.clone();
+        async move {
+            let mut f = json!({ "period": march() });
+            if let Some(p) = pipeline {
+                f["pipelineId"] = p;
+            }
+            let s = app.ok(&admin, NO_SHOW, json!({ "f": f })).await["noShowStats"].clone();
+            (s["meetings"].as_i64(), s["completed"].as_i64(), s["noShows"].as_i64(), s["noShowRate"].clone())
+        }
+    };
+    // All: 4 meetings, 2 completed, 2 no-shows → 50.00. Enterprise: m1, m2 → 1 / 2 = 50.00.
+    // Partners: m3 only → 0 / 1 = 0.00. m4 has no deal: in no pipeline.
+    assert_eq!(stats(None).await, (Some(4), Some(2), Some(2), json!("50.00")));
+    assert_eq!(stats(Some(json!(enterprise_id))).await, (Some(2), Some(1), Some(1), json!("50.00")));
+    assert_eq!(stats(Some(partners)).await, (Some(1), Some(1), Some(0), json!("0.00")));
+});
+
 async fn enterprise(app: &TestApp, admin: &str) {
     app.ok(admin, "mutation { createPipeline(input: { name: \"Enterprise\", isDefault: true, stages: [
             { name: \"Lead\", probability: 10 }, { name: \"Demo\", probability: 40 }, { name: \"Proposal\", probability: 60 }] }) { pipeline { id } } }", json!({}))
@@ -864,11 +906,29 @@ db_test!(target_attainment_counts_wins_inside_each_targets_own_period, |app| {
             ("b@example.com".into(), "1000.00".into(), 1, "20.00".into()),
         ]
     );
-    // Rep A sees their own and their team's targets; rep B only theirs; ownerIds narrows.
+    // A rep sees only their own user targets (SPEC 6.6: never the team's, whose total would
+    // count other reps' deals), in targetAttainment and in `targets`; the North manager sees
+    // the team's and its members'; ownerIds narrows.
     assert_eq!(
-        app.ok(&o.rep_a.1, ATTAINMENT, f.clone()).await["targetAttainment"]["targets"].as_array().unwrap().len(),
-        2
+        summary(&app.ok(&o.rep_a.1, ATTAINMENT, f.clone()).await["targetAttainment"]["targets"]),
+        [("a@example.com".into(), "5000.00".into(), 2, "50.00".into())]
     );
+    let listed = |token: String| {
+        let app = app.clone();
+        async move {
+            let data = app.ok(&token, "{ targets { amount user { email } team { name } } }", json!({})).await;
+            let mut who: Vec<String> = data["targets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["user"]["email"].as_str().or(t["team"]["name"].as_str()).unwrap().to_owned())
+                .collect();
+            who.sort();
+            who
+        }
+    };
+    assert_eq!(listed(o.rep_a.1.clone()).await, ["a@example.com", "a@example.com"], "its Q1 and Q3 targets");
+    assert_eq!(listed(o.manager_north.clone()).await, ["North", "a@example.com", "a@example.com"]);
     assert_eq!(
         summary(&app.ok(&o.rep_b.1, ATTAINMENT, f.clone()).await["targetAttainment"]["targets"]),
         [("b@example.com".into(), "1000.00".into(), 1, "20.00".into())]

@@ -493,7 +493,7 @@ db_test!(authorization_matrix_matches_the_spec_for_every_role, |app| {
             .unwrap()
             .to_owned();
         let meeting = app
-            .ok(token, "mutation($c: ID!, $d: ID!) { scheduleMeeting(input: { contactId: $c, dealId: $d, kind: CALL, scheduledAt: \"2030-01-01T10:00:00Z\" }) { meeting { id } } }", json!({ "c": contact, "d": deal }))
+            .ok(token, "mutation($c: ID!, $d: ID!) { scheduleMeeting(input: { contactId: $c, dealId: $d, kind: CALL, scheduledAt: \"2026-01-05T10:00:00Z\" }) { meeting { id } } }", json!({ "c": contact, "d": deal }))
             .await["scheduleMeeting"]["meeting"]["id"]
             .as_str()
             .unwrap()

@@ -288,15 +288,30 @@ async fn apply_outcome(principal: &Principal, work: &mut Work, input: &OutcomeFo
     if let Some(notes) = &input.notes {
         changes.notes = Set(validate::optional("notes", Some(notes.clone()), 5000)?);
     }
-    // A rescheduled meeting is final: the guard keeps it from being written, and a miss is
-    // explained by reading the row (not visible, already rescheduled, or a stale version).
-    let scope = owner_condition(principal, Column::OwnerId).add(Column::Status.ne(MeetingStatus::Rescheduled));
+    // A rescheduled meeting is final, and only a meeting whose time has come can have been
+    // held or missed: the guards keep others from being written, and a miss is explained by
+    // reading the row (not visible, already rescheduled, still ahead, or a stale version).
+    let happened = matches!(input.status, MeetingStatus::Completed | MeetingStatus::NoShow);
+    let due_by = now + Duration::minutes(CLOCK_SKEW_MINUTES);
+    let mut scope = owner_condition(principal, Column::OwnerId).add(Column::Status.ne(MeetingStatus::Rescheduled));
+    if happened {
+        scope = scope.add(Column::ScheduledAt.lte(due_by));
+    }
     match work.update::<meeting::Entity>(target(input.meeting_id, input.version).scope(scope), changes).await {
         Ok(meeting) => Ok(Logged { meeting, replacement }),
-        Err(missed) => match get(principal, work.db(), input.meeting_id).await?.status {
-            MeetingStatus::Rescheduled => Err(already_rescheduled()),
-            _ => Err(missed),
-        },
+        Err(missed) => {
+            let current = get(principal, work.db(), input.meeting_id).await?;
+            if current.status == MeetingStatus::Rescheduled {
+                Err(already_rescheduled())
+            } else if happened && current.scheduled_at > due_by {
+                Err(ApiError::bad_input(
+                    "status",
+                    "the meeting is still ahead: COMPLETED and NO_SHOW are for meetings whose time has come",
+                ))
+            } else {
+                Err(missed)
+            }
+        }
     }
 }
 

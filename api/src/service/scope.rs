@@ -55,17 +55,18 @@ pub fn owns(scope: OwnerScope, team_members: &[i64], owner: Option<i64>) -> bool
     }
 }
 
-/// Condition on `targets` keeping what `principal` may see: a rep their own and their
-/// team's; a manager their team's and its members'; ADMIN and ANALYST all.
+/// Condition on `targets` keeping what `principal` may see: a rep their own user targets
+/// only; a manager their team's and its members'; ADMIN and ANALYST all.
 pub fn target_condition(principal: &Principal) -> Condition {
     let own = target::Column::UserId.eq(principal.user_id);
     match (principal.role, principal.team_id) {
         (Role::Admin | Role::Analyst, _) => Condition::all(),
-        (Role::SalesRep, Some(team_id)) => Condition::any().add(own).add(target::Column::TeamId.eq(team_id)),
+        // Only their own: a team target's total would count other reps' deals (SPEC 6.6).
+        (Role::SalesRep, _) => Condition::all().add(own),
         (Role::Manager, Some(team_id)) => Condition::any()
             .add(target::Column::TeamId.eq(team_id))
             .add(owner_condition(principal, target::Column::UserId)),
-        (Role::SalesRep | Role::Manager, None) => Condition::all().add(own),
+        (Role::Manager, None) => Condition::all().add(own),
     }
 }
 

@@ -104,6 +104,11 @@ pub async fn no_show_stats(
     push_from(&mut sql, "meetings r", CONTACT_OF_RECORD, Joins::of(principal, filter, grouping));
     push_where(&mut sql, principal, filter);
     push_period(&mut sql, "r.scheduled_at", filter.period);
+    // SPEC 6: with a pipeline, only meetings linked to a deal of that pipeline.
+    if let Some(pipeline_id) = filter.pipeline_id {
+        sql.push(" AND r.deal_id IN (SELECT pd.id FROM deals pd WHERE pd.pipeline_id = ").param(pipeline_id);
+        sql.push(" AND pd.deleted_at IS NULL)");
+    }
     if grouping.by.is_some() {
         sql.push(" GROUP BY g, g2");
     }
