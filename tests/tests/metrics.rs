@@ -455,7 +455,6 @@ const LOST: &str = "query($f: MetricFilterInput, $g: MetricGroupBy) { lostDeals(
     byOwner { owner { email } count lostAmount weightedLostAmount acquisitionCost }
     groups { group { owner { email } } count lostAmount acquisitionCost } } }";
 
-/// The Enterprise pipeline (Lead 10 %, Demo 40 %, Proposal 60 %) and two lost reasons.
 db_test!(no_show_stats_with_a_pipeline_count_only_meetings_of_its_deals, |app| {
     let o = org(&app).await;
     enterprise(&app, &o.admin).await;
@@ -498,6 +497,7 @@ db_test!(no_show_stats_with_a_pipeline_count_only_meetings_of_its_deals, |app| {
     assert_eq!(stats(Some(partners)).await, (Some(1), Some(1), Some(0), json!("0.00")));
 });
 
+/// The Enterprise pipeline (Lead 10 %, Demo 40 %, Proposal 60 %) and two lost reasons.
 async fn enterprise(app: &TestApp, admin: &str) {
     app.ok(admin, "mutation { createPipeline(input: { name: \"Enterprise\", isDefault: true, stages: [
             { name: \"Lead\", probability: 10 }, { name: \"Demo\", probability: 40 }, { name: \"Proposal\", probability: 60 }] }) { pipeline { id } } }", json!({}))
