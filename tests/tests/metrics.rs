@@ -730,6 +730,42 @@ db_test!(lead_economics_period_lifetime_overrides_and_scope, |app| {
     );
     let bad = app.err(&o.admin, ECONOMICS, json!({ "f": q1, "b": "LIFETIME", "g": "MONTH" })).await;
     assert_eq!(bad["field"], "groupBy");
+
+    // With a pipeline only its deals count; every lead still does. k4 wins 600 in Partners.
+    let partners = app
+        .ok(&o.admin, "mutation { createPipeline(input: { name: \"Partners\", stages: [{ name: \"Intro\", probability: 20 }] }) { pipeline { id } } }", json!({}))
+        .await["createPipeline"]["pipeline"]["id"]
+        .clone();
+    let mut k4_won = deal("k4-par", "k4", "600", "WON", Some("2025-03-10T00:00:00Z"));
+    k4_won["pipelineName"] = json!("Partners");
+    k4_won["stageHistory"] = json!([step("Intro", "2025-03-01T00:00:00Z")]);
+    app.ok(&o.admin, IMPORT, json!({ "i": { "deals": [k4_won] } })).await;
+    let in_pipeline = |pipeline: Value| {
+        let mut f = q1.clone();
+        f["pipelineId"] = pipeline;
+        json!({ "f": f })
+    };
+    // Partners: 600 from 1 customer = 600.00; leads k1-k5, converted k4 → 20.00; cost 400.00;
+    // expected 600 × 20 % = 120.00, net −280.00; lost leads: k3 (disqualified) only — k2's
+    // lost deal is not in Partners → 1 × 120 = 120.00 forgone, 300.00 spent.
+    let p = app.ok(&o.admin, ECONOMICS, in_pipeline(partners.clone())).await["leadEconomics"].clone();
+    assert_eq!(
+        values(&p),
+        ["5", "1", "1", "600.00", "600.00", "20.00", "400.00", "120.00", "-280.00", "1", "120.00", "300.00"]
+    );
+    // Enterprise: exactly the numbers before k4-par.
+    let enterprise_id = gid("Pipeline", app.count("SELECT id FROM pipelines WHERE name = 'Enterprise'").await);
+    let ent = app.ok(&o.admin, ECONOMICS, in_pipeline(json!(enterprise_id))).await["leadEconomics"].clone();
+    assert_eq!(
+        values(&ent),
+        ["5", "2", "3", "6000.00", "2000.00", "40.00", "400.00", "800.00", "400.00", "2", "1600.00", "500.00"]
+    );
+    // Lead rejection counts contacts, which are in no pipeline: the filter is refused, not ignored.
+    let refused = app.err(&o.admin, REJECTION, in_pipeline(partners)).await;
+    assert_eq!(
+        (refused["code"].as_str(), refused["field"].as_str()),
+        (Some("BAD_USER_INPUT"), Some("filter.pipelineId"))
+    );
 });
 
 const REJECTION: &str = "query($f: MetricFilterInput) { leadRejection(filter: $f) {

@@ -154,6 +154,12 @@ async fn sums(
 ) -> ApiResult<BTreeMap<Option<GroupKey>, LeadSums>> {
     let backend = db.get_database_backend();
     let mut out: BTreeMap<Option<GroupKey>, LeadSums> = BTreeMap::new();
+    // SPEC 6: with a pipeline, only its deals count (revenue, conversions, lost leads'
+    // deals); leads are contacts, in no pipeline, and all count. An integer id, inlined.
+    let in_pipeline = |alias: &str| match filter.pipeline_id {
+        Some(id) => format!(" AND {alias}.pipeline_id = {id}"),
+        None => String::new(),
+    };
 
     // Revenue: WON deals (in the period, or every WON deal of the contacts who won in it).
     let mut sql = Sql::new(backend);
@@ -162,12 +168,12 @@ async fn sums(
     sql.push(", COUNT(DISTINCT r.contact_id) AS customers");
     push_from(&mut sql, "deals r", CONTACT_OF_RECORD, Joins::of(principal, filter, Grouping::by(group_by)));
     push_where(&mut sql, principal, filter);
-    sql.push(" AND r.status = 'WON'");
+    sql.push(" AND r.status = 'WON'").push(&in_pipeline("r"));
     match basis {
         RevenueBasis::Period => push_period(&mut sql, "r.closed_at", filter.period),
         RevenueBasis::Lifetime => {
             sql.push(" AND EXISTS (SELECT 1 FROM deals p WHERE p.contact_id = r.contact_id AND p.status = 'WON'");
-            sql.push(" AND p.deleted_at IS NULL");
+            sql.push(" AND p.deleted_at IS NULL").push(&in_pipeline("p"));
             push_period(&mut sql, "p.closed_at", filter.period);
             sql.push(")");
         }
@@ -180,7 +186,8 @@ async fn sums(
     // Leads: contacts created in the period.
     let mut sql = Sql::new(backend);
     let key = sql.group_key(group_by, "r.owner_id", "u.team_id", "c.source", "r.created_at");
-    let has_deal = "EXISTS (SELECT 1 FROM deals x WHERE x.contact_id = r.id AND x.deleted_at IS NULL";
+    let has_deal =
+        format!("EXISTS (SELECT 1 FROM deals x WHERE x.contact_id = r.id AND x.deleted_at IS NULL{}", in_pipeline("x"));
     let lost_lead =
         format!("(r.lifecycle = 'DISQUALIFIED' OR ({has_deal}) AND NOT {has_deal} AND x.status <> 'LOST')))");
     // Each lead's two facts are decided once (materialized), then summed: written inline in

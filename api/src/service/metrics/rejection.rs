@@ -79,6 +79,13 @@ pub async fn lead_rejection(
     group_by: Option<GroupBy>,
     with_after_first_contact: bool,
 ) -> ApiResult<Grouped<LeadRejection>> {
+    // Leads are contacts, in no pipeline: SPEC 6 never ignores a filter silently.
+    if filter.pipeline_id.is_some() {
+        return Err(crate::error::ApiError::bad_input(
+            "filter.pipelineId",
+            "leadRejection counts leads (contacts), which belong to no pipeline",
+        ));
+    }
     let mut sql = Sql::new(db.get_database_backend());
     let key = sql.group_key(group_by, "r.owner_id", "u.team_id", "c.source", "r.created_at");
     let rejected = "r.lifecycle = 'DISQUALIFIED'";
