@@ -25,6 +25,19 @@ pub fn js_client(script: &str) -> String {
     format!("{root}/clients/js/{script}")
 }
 
+/// A server configuration: the defaults with `change` applied.
+pub fn configured(change: impl FnOnce(&mut api::config::ServeConfig)) -> api::config::ServeConfig {
+    let mut cfg = api::config::ServeConfig::default();
+    change(&mut cfg);
+    cfg
+}
+
+/// Lowercase hex SHA-256 of `text` (API key hashes, persisted-query hashes).
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(text.as_bytes()))
+}
+
 /// The global ID clients see for a database id (same encoding as the server).
 pub fn gid(kind: &str, id: i64) -> String {
     use base64::Engine as _;

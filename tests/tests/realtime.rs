@@ -209,9 +209,7 @@ db_test!(changes_replays_what_a_client_missed_then_goes_live, |app| {
 
 /// No cost budgets: the readers below poll as fast as they can.
 fn unmetered() -> api::config::ServeConfig {
-    let mut cfg = api::config::ServeConfig::default();
-    cfg.limits.cost_budget_per_minute = 0;
-    cfg
+    tests::configured(|c| c.limits.cost_budget_per_minute = 0)
 }
 
 db_test!(concurrent_writers_and_cursor_readers_never_skip_or_repeat, config = unmetered(), |app| {

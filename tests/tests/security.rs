@@ -14,11 +14,6 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
 const CREATE_KEY: &str = "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) {
     key apiKey { id name role keyPrefix active lastUsedAt revokedAt expiresAt createdBy { email } } } }";
 
-fn sha256_hex(text: &str) -> String {
-    use sha2::Digest;
-    format!("{:x}", sha2::Sha256::digest(text.as_bytes()))
-}
-
 /// `errors[0].extensions.code` of a response that must carry no data.
 fn rejected(body: &Value) -> &str {
     assert!(body["data"].is_null() || body["data"]["me"].is_null(), "no data for a rejected credential: {body}");
@@ -44,7 +39,10 @@ db_test!(api_keys_are_shown_once_stored_hashed_scoped_and_revocable, |app| {
     assert_eq!((record["active"].as_bool(), record["lastUsedAt"].is_null()), (Some(true), true));
     assert_eq!(record["createdBy"]["email"], "admin@example.com");
     // Only a hash is stored: the key appears nowhere in the table.
-    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM api_keys WHERE key_hash = '{}'", sha256_hex(&key))).await, 1);
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM api_keys WHERE key_hash = '{}'", tests::sha256_hex(&key))).await,
+        1
+    );
     assert_eq!(
         app.count(&format!(
             "SELECT COUNT(*) FROM api_keys WHERE key_hash = '{key}' OR key_prefix = '{key}' OR name = '{key}'"
@@ -818,10 +816,7 @@ async fn check_scope(app: &TestApp, admin: &str, n: usize, graph: &Graph) {
 
 /// Three attempts per email and five per address a minute.
 fn tight_logins() -> api::config::ServeConfig {
-    let mut cfg = api::config::ServeConfig::default();
-    cfg.auth.login_per_email_per_minute = 3;
-    cfg.auth.login_per_address_per_minute = 5;
-    cfg
+    tests::configured(|c| (c.auth.login_per_email_per_minute, c.auth.login_per_address_per_minute) = (3, 5))
 }
 
 /// POSTs `login` with extra headers; returns (HTTP status, Retry-After, body).
@@ -871,9 +866,7 @@ db_test!(sign_ins_are_throttled_per_email_and_per_address, config = tight_logins
 
 /// No per-address limit, so a flood from one address reaches the password hashing.
 fn open_logins() -> api::config::ServeConfig {
-    let mut cfg = api::config::ServeConfig::default();
-    cfg.auth.login_per_address_per_minute = 0;
-    cfg
+    tests::configured(|c| c.auth.login_per_address_per_minute = 0)
 }
 
 /// The hashing turns are per process (they share its cores): the two engines' floods take
@@ -910,9 +903,7 @@ db_test!(a_sign_in_flood_waits_its_turn_while_other_requests_go_on, config = ope
 
 /// Requests time out after one second.
 fn one_second() -> api::config::ServeConfig {
-    let mut cfg = api::config::ServeConfig::default();
-    cfg.http.request_timeout_secs = 1;
-    cfg
+    tests::configured(|c| c.http.request_timeout_secs = 1)
 }
 
 db_test!(a_request_past_the_timeout_gets_a_json_timeout_error, config = one_second(), |app| {
@@ -937,9 +928,7 @@ db_test!(a_request_past_the_timeout_gets_a_json_timeout_error, config = one_seco
 
 /// One browser origin allowed.
 fn with_browser_origin() -> api::config::ServeConfig {
-    let mut cfg = api::config::ServeConfig::default();
-    cfg.http.cors_origins = vec!["https://app.example.com".into()];
-    cfg
+    tests::configured(|c| c.http.cors_origins = vec!["https://app.example.com".into()])
 }
 
 db_test!(browsers_may_send_apollo_headers_and_read_the_request_id, config = with_browser_origin(), |app| {

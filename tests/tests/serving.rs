@@ -28,9 +28,7 @@ fn header<'h>(headers: &'h reqwest::header::HeaderMap, name: &str) -> &'h str {
 
 /// Budgets of 1,000 points a minute.
 fn small_budgets() -> api::config::ServeConfig {
-    let mut cfg = api::config::ServeConfig::default();
-    cfg.limits.cost_budget_per_minute = 1000;
-    cfg
+    tests::configured(|c| c.limits.cost_budget_per_minute = 1000)
 }
 
 db_test!(operations_report_their_cost_and_budgets_refuse_with_429, config = small_budgets(), |app| {
@@ -90,10 +88,7 @@ db_test!(operations_report_their_cost_and_budgets_refuse_with_429, config = smal
 
 /// Metric queries: two at a time per caller, and hardly any wait for a turn.
 fn tight_metric_turns() -> api::config::ServeConfig {
-    let mut cfg = api::config::ServeConfig::default();
-    cfg.limits.metric_concurrency_per_caller = 2;
-    cfg.limits.metric_wait_ms = 1;
-    cfg
+    tests::configured(|c| (c.limits.metric_concurrency_per_caller, c.limits.metric_wait_ms) = (2, 1))
 }
 
 const HEAVY: &str = "{ funnel(groupBy: OWNER, thenBy: WEEK) { steps { name reached avgDaysInStage }
@@ -146,11 +141,6 @@ db_test!(heavy_metric_queries_take_turns_while_light_requests_go_on, config = ti
     assert!(done >= 2 && refused >= 1, "two ran at a time, the others were refused: {done} done, {refused} refused");
 });
 
-fn sha256_hex(text: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// GETs /graphql with these query-string parameters.
 async fn get(app: &TestApp, token: &str, params: &[(&str, String)]) -> (u16, Value) {
     let response =
@@ -162,12 +152,12 @@ db_test!(persisted_queries_are_asked_for_once_then_served_by_hash, |app| {
     let (_, rep) = app.member("rep@example.com", Role::SalesRep, None).await;
     let query = "query Me { me { email } }";
     let persisted = |hash: &str| json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } }).to_string();
-    let by_hash = [("extensions", persisted(&sha256_hex(query))), ("operationName", "Me".to_owned())];
+    let by_hash = [("extensions", persisted(&tests::sha256_hex(query))), ("operationName", "Me".to_owned())];
     let (status, body) = get(&app, &rep, &by_hash).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["errors"][0]["message"], "PersistedQueryNotFound", "{body}");
     assert_eq!(body["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_FOUND", "{body}");
-    let wrong = [("query", "{ me { id } }".to_owned()), ("extensions", persisted(&sha256_hex(query)))];
+    let wrong = [("query", "{ me { id } }".to_owned()), ("extensions", persisted(&tests::sha256_hex(query)))];
     let (_, body) = get(&app, &rep, &wrong).await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_REQUEST", "a hash of another document: {body}");
     let (_, body) = get(&app, &rep, &[("query", query.to_owned()), by_hash[0].clone()]).await;
@@ -177,7 +167,7 @@ db_test!(persisted_queries_are_asked_for_once_then_served_by_hash, |app| {
     // A stored mutation is still refused over GET.
     let mutation = "mutation { createContact(input: { firstName: \"Get\" }) { contact { id } } }";
     post_persisted(&app, &rep, mutation).await;
-    let (status, _) = get(&app, &rep, &[("extensions", persisted(&sha256_hex(mutation)))]).await;
+    let (status, _) = get(&app, &rep, &[("extensions", persisted(&tests::sha256_hex(mutation)))]).await;
     assert_eq!(status, 405);
     assert_eq!(app.count("SELECT COUNT(*) FROM contacts").await, 1, "only the POST wrote");
 
@@ -206,7 +196,7 @@ db_test!(persisted_queries_are_asked_for_once_then_served_by_hash, |app| {
 
 /// POSTs `query` with its persisted-query hash, which stores it.
 async fn post_persisted(app: &TestApp, token: &str, query: &str) {
-    let body = json!({ "query": query, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(query) } } });
+    let body = json!({ "query": query, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": tests::sha256_hex(query) } } });
     let response = app.http.post(format!("{}/graphql", app.url)).bearer_auth(token).json(&body).send().await.unwrap();
     let answer: Value = response.json().await.unwrap();
     assert!(answer.get("errors").is_none(), "{answer}");
@@ -280,9 +270,7 @@ mod postgres_only {
 
     /// Requests time out after one second.
     fn one_second() -> api::config::ServeConfig {
-        let mut cfg = api::config::ServeConfig::default();
-        cfg.http.request_timeout_secs = 1;
-        cfg
+        tests::configured(|c| c.http.request_timeout_secs = 1)
     }
 
     /// A metric query past the request timeout: 503 TIMEOUT, and its statement is gone from

@@ -8,7 +8,6 @@ use crate::auth::{Caller, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::loaders::Loaders;
 use crate::graphql::meter::Meter;
-use crate::service::budget::Payer;
 use crate::service::work::Writer;
 
 pub trait ContextExt {
@@ -59,8 +58,7 @@ impl ContextExt for Context<'_> {
         F: FnOnce(Principal, DatabaseConnection) -> Fut + Send,
         Fut: std::future::Future<Output = ApiResult<T>> + Send,
     {
-        let principal = self.principal().await?;
-        self.services().heavy.run(Payer::of(principal), |db| query(principal.clone(), db)).await
+        self.services().heavy.run_as(self.principal().await?, query).await
     }
 
     fn signed_in(&self) -> ApiResult<&Principal> {

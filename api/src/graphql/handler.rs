@@ -160,10 +160,8 @@ async fn execute(state: &AppState, peer: &Peer, headers: &HeaderMap, mut request
         && let Err(refusal) = meter.charge(budgets, Payer::anonymous(address.0))
     {
         let mut response = GqlResponse::from_errors(vec![request_error(&refusal)]);
-        if let Some(cost) = meter.extension() {
-            response.extensions.insert("cost".into(), cost);
-        }
-        return metered(refused(media, &refusal, response));
+        meter.annotate(&mut response);
+        return metered(too_many(media, retry_after_of(&refusal), response));
     }
     // Anonymous callers get neither introspection nor "did you mean" hints.
     let introspection = credential.is_some() && state.config.limits.introspection;
@@ -187,33 +185,34 @@ async fn execute(state: &AppState, peer: &Peer, headers: &HeaderMap, mut request
     if caller.bearer().is_some() && !caller.was_checked() && !rejected {
         let _ = authenticate::resolve(&caller, &state.services, Some(&meter)).await;
     }
-    if let Some(cost) = meter.extension() {
-        response.extensions.insert("cost".into(), cost);
-    }
     if let Some(refusal) = caller.refusal() {
         let mut refused_response = GqlResponse::from_errors(vec![request_error(refusal)]);
-        refused_response.extensions = std::mem::take(&mut response.extensions);
+        meter.annotate(&mut refused_response);
         return metered(match refusal {
-            ApiError::Throttled { .. } => refused(media, refusal, refused_response),
+            ApiError::Throttled { .. } => too_many(media, retry_after_of(refusal), refused_response),
             _ => reply(media, authenticate::status_of(refusal), refused_response),
         });
     }
+    meter.annotate(&mut response);
     label_errors(&mut response.errors, !introspection);
     if let Some(retry_after) = throttled(&response) {
-        let mut out = reply(media, StatusCode::TOO_MANY_REQUESTS, response);
-        out.headers_mut().insert(header::RETRY_AFTER, retry_after.into());
-        return metered(out);
+        return metered(too_many(media, retry_after, response));
     }
     metered(reply(media, StatusCode::OK, response))
 }
 
-/// HTTP 429 with `Retry-After` for a request refused by a limit as a whole.
-fn refused(media: Media, refusal: &ApiError, response: GqlResponse) -> Response {
+/// HTTP 429 with `Retry-After`.
+fn too_many(media: Media, retry_after_secs: u64, response: GqlResponse) -> Response {
     let mut out = reply(media, StatusCode::TOO_MANY_REQUESTS, response);
-    if let ApiError::Throttled { retry_after_secs, .. } = refusal {
-        out.headers_mut().insert(header::RETRY_AFTER, (*retry_after_secs).into());
-    }
+    out.headers_mut().insert(header::RETRY_AFTER, retry_after_secs.into());
     out
+}
+
+fn retry_after_of(refusal: &ApiError) -> u64 {
+    match refusal {
+        ApiError::Throttled { retry_after_secs, .. } => *retry_after_secs,
+        _ => 1,
+    }
 }
 
 /// The response media type the client asked for (GraphQL over HTTP).

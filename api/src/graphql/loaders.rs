@@ -17,7 +17,6 @@ use crate::auth::{Caller, Principal};
 use crate::error::{ApiResult, SharedError};
 use crate::graphql::batching::PollGate;
 pub use crate::graphql::metric_loaders::MetricLoaders;
-use crate::service::budget::Payer;
 use crate::service::deal_relations::{self, DealWithRelations};
 use crate::service::heavy::Heavy;
 use crate::service::webhooks::{endpoints, queue};
@@ -43,8 +42,7 @@ impl LoaderCtx {
         F: FnOnce(Principal, DatabaseConnection) -> Fut,
         Fut: std::future::Future<Output = ApiResult<T>>,
     {
-        let principal = self.principal();
-        self.heavy.run(Payer::of(principal), |db| query(principal.clone(), db)).await
+        self.heavy.run_as(self.principal(), query).await
     }
 }
 

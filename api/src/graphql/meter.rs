@@ -56,8 +56,15 @@ impl Meter {
         }
     }
 
+    /// Adds `extensions.cost` to `response`, when the request was charged.
+    pub fn annotate(&self, response: &mut async_graphql::Response) {
+        if let Some(cost) = self.extension() {
+            response.extensions.insert("cost".into(), cost);
+        }
+    }
+
     /// `extensions.cost`, when the request was charged.
-    pub fn extension(&self) -> Option<Value> {
+    fn extension(&self) -> Option<Value> {
         let charge = self.charged()?;
         let reset_at = chrono::Utc::now() + charge.reset_after;
         let mut cost = async_graphql::indexmap::IndexMap::new();
@@ -78,7 +85,7 @@ impl Meter {
             headers.insert("ratelimit-policy", policy);
         }
         if let Some(charge) = self.charged() {
-            let reset = charge.reset_after.as_secs() + u64::from(charge.reset_after.subsec_nanos() > 0);
+            let reset = crate::service::budget::seconds_up(charge.reset_after);
             if let Ok(state) = HeaderValue::from_str(&format!("\"{POLICY}\";r={};t={reset}", charge.remaining)) {
                 headers.insert("ratelimit", state);
             }

@@ -18,6 +18,11 @@ use crate::auth::Principal;
 /// Keys kept before the limiter forgets the ones whose budget is full again.
 const FORGET_ABOVE: usize = 10_000;
 
+/// `d` in whole seconds, rounded up: what `Retry-After` and `RateLimit`'s `t` say.
+pub fn seconds_up(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
 /// Who pays for an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Payer {
@@ -97,7 +102,7 @@ impl Budgets {
         let points = NonZeroU32::new(u32::try_from(cost.max(1)).unwrap_or(u32::MAX)).unwrap_or(NonZeroU32::MIN);
         let refused = |remaining: u64, wait: Duration| Refusal {
             charge: Charge { requested: cost, limit, remaining, reset_after: refill(remaining) },
-            retry_after_secs: (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1),
+            retry_after_secs: seconds_up(wait).max(1),
         };
         Some(match limiter.check_key_n(payer, points) {
             Ok(Ok(state)) => {

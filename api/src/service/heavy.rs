@@ -13,6 +13,7 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::auth::Principal;
 use crate::db::lanes::Lane;
 use crate::error::{ApiError, ApiResult};
 use crate::service::budget::Payer;
@@ -67,6 +68,15 @@ impl Heavy {
         let out = query(turn.db().clone()).await;
         turn.finish();
         out
+    }
+
+    /// `run` for `principal`, who is both the payer and what `query` runs as.
+    pub async fn run_as<T, F, Fut>(&self, principal: &Principal, query: F) -> ApiResult<T>
+    where
+        F: FnOnce(Principal, DatabaseConnection) -> Fut,
+        Fut: Future<Output = ApiResult<T>>,
+    {
+        self.run(Payer::of(principal), |db| query(principal.clone(), db)).await
     }
 
     async fn turn(&self, payer: Payer) -> ApiResult<Turn> {

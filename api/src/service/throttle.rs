@@ -55,7 +55,7 @@ impl LoginThrottle {
         limiter.check_key(key).map_err(|not_until| {
             crate::telemetry::count_rate_limited("login");
             let wait = not_until.wait_time_from(self.clock.now());
-            let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let retry_after_secs = crate::service::budget::seconds_up(wait);
             ApiError::Throttled {
                 message: format!("{message}; retry in {retry_after_secs} s"),
                 retry_after_secs: retry_after_secs.max(1),
