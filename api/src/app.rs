@@ -55,11 +55,15 @@ pub struct AppState {
     /// The one schema every request runs on, over HTTP and WebSocket alike; what differs
     /// per caller (introspection, hints) is decided per request.
     pub schema: CrmSchema,
+    /// The same schema with only async-graphql's cheap validation (`ValidationMode::Fast`),
+    /// for documents that passed the full one before (`graphql::persisted`).
+    pub validated_schema: CrmSchema,
     pub config: Arc<ServeConfig>,
     /// Documents kept parsed by hash, and Apollo's persisted queries (`graphql::persisted`).
     pub documents: Arc<crate::graphql::persisted::Documents>,
-    /// What each field costs, read from the schema (`graphql::cost`).
-    pub costs: Arc<crate::graphql::cost::CostModel>,
+    /// The schema's fields, arguments and input types as the checks before execution need
+    /// them (`graphql::cost`, `graphql::inputs`).
+    pub index: Arc<crate::graphql::schema_index::SchemaIndex>,
     /// Open WebSocket connections per credential.
     pub ws_connections: Arc<crate::graphql::ws::session::Connections>,
 }
@@ -92,15 +96,19 @@ pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppSt
         )),
     };
     // Depth, cost and aliases are checked before execution (`graphql::shape`), the rest here.
-    let schema = graphql::build_schema()
-        .data(services.clone())
-        .limit_recursive_depth(limits.max_recursive_depth)
-        .limit_directives(limits.max_directives)
-        .finish();
+    let schema = || {
+        graphql::build_schema()
+            .data(services.clone())
+            .limit_recursive_depth(limits.max_recursive_depth)
+            .limit_directives(limits.max_directives)
+    };
+    let (schema, validated_schema) =
+        (schema().finish(), schema().validation_mode(async_graphql::ValidationMode::Fast).finish());
     Ok(AppState {
-        costs: Arc::new(graphql::cost::CostModel::from_sdl(&schema.sdl())),
+        index: Arc::new(graphql::schema_index::SchemaIndex::from_sdl(&schema.sdl())),
         documents: Arc::default(),
         schema,
+        validated_schema,
         services,
         ws_connections: crate::graphql::ws::session::Connections::new(config.realtime.max_connections_per_credential),
         config: Arc::new(config),

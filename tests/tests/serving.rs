@@ -274,7 +274,9 @@ mod postgres_only {
     }
 
     /// A metric query past the request timeout: 503 TIMEOUT, and its statement is gone from
-    /// `pg_stat_activity` at once, while the lock it waits for is still held.
+    /// `pg_stat_activity` at once, while the lock it waits for is still held — for a root
+    /// metric field and for one a DataLoader batches (`Pipeline.funnel`), whose batch task
+    /// goes with its request.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_metric_query_past_the_timeout_is_cancelled_in_the_database() {
         tests::run_test_with(tests::Engine::Postgres, one_second(), |app: TestApp| async move {
@@ -282,13 +284,16 @@ mod postgres_only {
             let (_, analyst) = app.member("analyst@example.com", Role::Analyst, None).await;
             let blocker = api::db::begin_write(&app.db).await.unwrap();
             blocker.execute_unprepared("LOCK TABLE deals IN ACCESS EXCLUSIVE MODE").await.unwrap();
-            let (status, _, body) = post(&app, Some(&analyst), HEAVY).await;
-            assert_eq!(status, 503, "{body}");
-            assert_eq!(body["errors"][0]["extensions"]["code"], "TIMEOUT", "{body}");
-            let deadline = Instant::now() + Duration::from_secs(2);
-            while active_lane_statements(&app).await > 0 {
-                assert!(Instant::now() < deadline, "the metric statement still runs");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+            // ACTIVITY mode reads the stage events and deals (the summary cells answer COHORT).
+            for query in [HEAVY, "{ pipelines { funnel(mode: ACTIVITY) { steps { reached } } } }"] {
+                let (status, _, body) = post(&app, Some(&analyst), query).await;
+                assert_eq!(status, 503, "{query}: {body}");
+                assert_eq!(body["errors"][0]["extensions"]["code"], "TIMEOUT", "{body}");
+                let deadline = Instant::now() + Duration::from_secs(2);
+                while active_lane_statements(&app).await > 0 {
+                    assert!(Instant::now() < deadline, "the metric statement of {query} still runs");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
             }
             blocker.rollback().await.unwrap();
             let (status, _, body) = post(&app, Some(&analyst), "{ funnel { steps { reached } } }").await;
@@ -391,4 +396,73 @@ db_test!(invalid_input_reports_every_invalid_field_at_once, |app| {
     let fields: Vec<&str> = ext["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["durationMinutes", "scheduledAt", "notes"], "{ext}");
     assert_eq!(app.count("SELECT COUNT(*) FROM meetings").await, 0);
+});
+
+/// POSTs `body` as JSON, asking for `accept`; the status and the body.
+async fn post_json(app: &TestApp, token: &str, body: Value, accept: &str) -> (u16, Value) {
+    let request = app.http.post(format!("{}/graphql", app.url)).bearer_auth(token).header("accept", accept);
+    let response = request.json(&body).send().await.expect("request sent");
+    (response.status().as_u16(), response.json().await.expect("a JSON body"))
+}
+
+db_test!(argument_values_are_checked_by_their_path_before_anything_runs, |app| {
+    use std::sync::atomic::Ordering::SeqCst;
+    let (_, analyst) = app.member("analyst@example.com", Role::Analyst, None).await;
+    let before = app.statements.load(SeqCst);
+    let literal = r#"{ funnel(filter: { period: { from: "yesterday", to: "2026-02-01T00:00:00Z" } }) { deals } }"#;
+    let (status, body) = post_json(&app, &analyst, json!({ "query": literal }), "application/json").await;
+    assert_eq!(status, 200, "{body}");
+    let error = &body["errors"][0];
+    assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+    assert_eq!(error["extensions"]["field"], "filter.period.from", "the path, not the type: {body}");
+    assert!(error["message"].as_str().unwrap().contains("DateTime"), "{body}");
+    assert!(error.get("locations").is_none(), "never 0:0: {body}");
+
+    // From variables, every bad value at once; with the GraphQL response media type, a
+    // request that did not run is 400 without `data`.
+    let query = "query Q($f: MetricFilterInput) { noShowStats(filter: $f) { meetings } }";
+    let f = json!({ "period": { "from": "2026-01-01", "to": 5 }, "ownerIds": [null], "pipelineId": true });
+    let body = json!({ "query": query, "variables": { "f": f } });
+    let (status, body) = post_json(&app, &analyst, body, "application/graphql-response+json").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.get("data").is_none(), "{body}");
+    let fields: Vec<&str> = body["errors"][0]["extensions"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["filter.period.from", "filter.period.to", "filter.ownerIds[0]", "filter.pipelineId"], "{body}");
+    assert_eq!(app.statements.load(SeqCst), before, "refused before any SQL, the credential check included");
+
+    // A document that does not validate is a bad request, told by where it failed.
+    let (_, body) = post_json(&app, &analyst, json!({ "query": "{ funnel { dealz } }" }), "application/json").await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_REQUEST", "{body}");
+    assert!(body["errors"][0]["extensions"].get("field").is_none(), "{body}");
+
+    // A document that validated once runs without full validation afterwards; its values
+    // are still checked on every request.
+    let good = json!({ "query": query, "variables": { "f": { "source": "web" } } });
+    for _ in 0..2 {
+        let (status, body) = post_json(&app, &analyst, good.clone(), "application/json").await;
+        assert_eq!((status, &body["data"]["noShowStats"]["meetings"]), (200, &json!(0)), "{body}");
+    }
+    let bad = json!({ "query": query, "variables": { "f": { "ownerIds": ["a", 7, {}] } } });
+    let (_, body) = post_json(&app, &analyst, bad, "application/json").await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "filter.ownerIds[2]", "{body}");
+    assert_eq!(body["data"], Value::Null, "{body}");
+
+    // Thirty fragments, each spreading the one before twice: 2^30 paths through a 2 KB
+    // document, nested within the fragment limit (32). Its limits are worked out once per
+    // fragment, so it is refused at once for its cost (2^31 points) instead of keeping a
+    // worker thread busy walking every path (as async-graphql's own checks would).
+    let mut fan_out = String::from("query { ...F30 } fragment F0 on Query { me { id } }");
+    for k in 1..=30 {
+        fan_out.push_str(&format!(" fragment F{k} on Query {{ ...F{p} ...F{p} }}", p = k - 1));
+    }
+    let request = app.http.post(format!("{}/graphql", app.url)).bearer_auth(&analyst);
+    let sent = request.json(&json!({ "query": fan_out })).timeout(Duration::from_secs(60)).send();
+    let body: Value = sent.await.expect("answered, not stuck").json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("costs 2147483648 points"), "{body}");
 });

@@ -27,7 +27,14 @@ pub struct PollGate(Arc<Shared>);
 struct Shared {
     state: Mutex<State>,
     released: Notify,
+    /// The request's batch tasks, aborted when the request is dropped unfinished (a
+    /// timeout, a client gone): a metric batch then gives its lane back and its SQL is
+    /// cancelled (`service::heavy`) instead of running for nobody.
+    batches: Mutex<Vec<tokio::task::AbortHandle>>,
 }
+
+/// Finished batch handles are dropped when the list grows past this.
+const PRUNE_ABOVE: usize = 64;
 
 #[derive(Default)]
 struct State {
@@ -63,7 +70,9 @@ impl PollGate {
         move |task| {
             let gate = gate.clone();
             let wait = gate.enqueue();
-            tokio::spawn(async move {
+            let batch_gate = gate.clone();
+            let batch = tokio::spawn(async move {
+                let gate = batch_gate;
                 if let Some(generation) = wait {
                     gate.wait_for_release(generation).await;
                 }
@@ -79,6 +88,22 @@ impl PollGate {
                 .await;
                 gate.exit();
             });
+            gate.keep(batch.abort_handle());
+        }
+    }
+
+    fn keep(&self, batch: tokio::task::AbortHandle) {
+        let mut batches = self.0.batches.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if batches.len() >= PRUNE_ABOVE {
+            batches.retain(|b| !b.is_finished());
+        }
+        batches.push(batch);
+    }
+
+    fn abort_batches(&self) {
+        let batches = std::mem::take(&mut *self.0.batches.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        for batch in batches {
+            batch.abort();
         }
     }
 
@@ -166,6 +191,14 @@ impl<F: Future> Future for Gated<F> {
         let poll = this.fut.as_mut().poll(&mut Context::from_waker(&waker));
         this.gate.exit();
         poll
+    }
+}
+
+/// A request dropped before it finished takes its batches with it; one that finished has
+/// none left running.
+impl<F> Drop for Gated<F> {
+    fn drop(&mut self) {
+        self.gate.abort_batches();
     }
 }
 

@@ -51,7 +51,31 @@ impl ClientAddress {
 }
 
 pub async fn post(State(state): State<AppState>, peer: Peer, headers: HeaderMap, body: Body) -> Response {
-    if !is_json(&headers) {
+    with_policy(&state, answer_post(&state, &peer, &headers, body).await)
+}
+
+/// `GET /graphql`: GraphiQL for browsers, or a query (or a persisted query's hash) in the
+/// URL. Mutations are refused (405).
+pub async fn get(State(state): State<AppState>, peer: Peer, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+    let Some(raw) = raw.filter(|q| !q.is_empty()) else {
+        return graphiql::page().await.into_response();
+    };
+    let response = match from_query_string(&raw) {
+        Ok(request) => execute(&state, &peer, &headers, request, Method::Get).await,
+        Err(e) => crate::wire::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("bad query string: {e}")),
+    };
+    with_policy(&state, response)
+}
+
+/// Every answer of the endpoint names the budget policy, also one refused before its
+/// caller was known (and so before anything was charged: those carry no `RateLimit`).
+fn with_policy(state: &AppState, mut response: Response) -> Response {
+    crate::graphql::meter::set_policy(&state.services.budgets, response.headers_mut());
+    response
+}
+
+async fn answer_post(state: &AppState, peer: &Peer, headers: &HeaderMap, body: Body) -> Response {
+    if !is_json(headers) {
         return crate::wire::error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "BAD_REQUEST",
@@ -73,20 +97,8 @@ pub async fn post(State(state): State<AppState>, peer: Peer, headers: HeaderMap,
         return crate::wire::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "batched operations are not supported");
     }
     match serde_json::from_value::<Request>(value) {
-        Ok(request) => execute(&state, &peer, &headers, request, Method::Post).await,
+        Ok(request) => execute(state, peer, headers, request, Method::Post).await,
         Err(e) => crate::wire::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("not a GraphQL request: {e}")),
-    }
-}
-
-/// `GET /graphql`: GraphiQL for browsers, or a query (or a persisted query's hash) in the
-/// URL. Mutations are refused (405).
-pub async fn get(State(state): State<AppState>, peer: Peer, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
-    let Some(raw) = raw.filter(|q| !q.is_empty()) else {
-        return graphiql::page().await.into_response();
-    };
-    match from_query_string(&raw) {
-        Ok(request) => execute(&state, &peer, &headers, request, Method::Get).await,
-        Err(e) => crate::wire::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("bad query string: {e}")),
     }
 }
 
@@ -123,12 +135,13 @@ enum Method {
 
 async fn execute(state: &AppState, peer: &Peer, headers: &HeaderMap, mut request: Request, method: Method) -> Response {
     let media = Media::of(headers);
-    if let Err(err) = state.documents.prepare(&mut request) {
-        return reply(media, StatusCode::OK, GqlResponse::from_errors(vec![err]));
-    }
+    let kept = match state.documents.prepare(&mut request) {
+        Ok(kept) => kept,
+        Err(err) => return reply(media, StatusCode::OK, GqlResponse::from_errors(vec![err])),
+    };
     // Parses the document once (the executor reuses it) and checks the limits the executor
-    // does not enforce, before any SQL runs.
-    let shape = shape::inspect(&mut request, &state.costs);
+    // does not enforce and the argument values, before any SQL runs.
+    let mut shape = shape::inspect(&mut request, &state.index);
     if method == Method::Get && shape.as_ref().is_some_and(|s| s.mutation) {
         let mut response =
             crate::wire::error(StatusCode::METHOD_NOT_ALLOWED, "BAD_REQUEST", "mutations are only accepted over POST");
@@ -137,6 +150,9 @@ async fn execute(state: &AppState, peer: &Peer, headers: &HeaderMap, mut request
     }
     if let Some(reason) = shape.as_ref().and_then(|s| shape::limit_violation(s, &state.config.limits)) {
         return reply(media, StatusCode::OK, GqlResponse::from_errors(vec![limit_error(reason)]));
+    }
+    if let Some(invalid) = shape.as_mut().and_then(|s| invalid_inputs(std::mem::take(&mut s.invalid_inputs))) {
+        return reply(media, StatusCode::OK, GqlResponse::from_errors(vec![invalid]));
     }
     let credential = match bearer(headers) {
         Ok(credential) => credential,
@@ -152,7 +168,7 @@ async fn execute(state: &AppState, peer: &Peer, headers: &HeaderMap, mut request
     let meter = Meter::new(shape.as_ref().map_or(1, |s| s.cost));
     let budgets = &state.services.budgets;
     let metered = |mut response: Response| {
-        meter.set_headers(budgets, response.headers_mut());
+        meter.set_headers(response.headers_mut());
         response
     };
     // Signed-in callers are charged when their credential is checked; anonymous ones now.
@@ -175,14 +191,19 @@ async fn execute(state: &AppState, peer: &Peer, headers: &HeaderMap, mut request
         request = request.disable_introspection();
     }
     let operation = shape.as_ref().and_then(|s| s.operation.clone());
+    let operation_name = request.operation_name.clone();
+    let validated = kept.as_ref().is_some_and(|k| k.validated(operation_name.as_deref()));
+    let schema = if validated { &state.validated_schema } else { &state.schema };
     let started = std::time::Instant::now();
-    let mut response = gate.run(state.schema.execute(request)).await;
+    let mut response = gate.run(schema.execute(request)).await;
     crate::telemetry::record_operation(operation.as_deref(), started.elapsed());
+    if let Some(kept) = kept.filter(|_| !validated && ran(&response)) {
+        kept.passed(operation_name.as_deref());
+    }
     // A credential no resolver needed (`{ __typename }`) is checked (and charged) all the
     // same: one that does not authenticate is never taken as anonymous. Not after a
     // rejected document, which must cost no SQL.
-    let rejected = response.data == async_graphql::Value::Null && !response.errors.is_empty();
-    if caller.bearer().is_some() && !caller.was_checked() && !rejected {
+    if caller.bearer().is_some() && !caller.was_checked() && ran(&response) {
         let _ = authenticate::resolve(&caller, &state.services, Some(&meter)).await;
     }
     if let Some(refusal) = caller.refusal() {
@@ -199,6 +220,17 @@ async fn execute(state: &AppState, peer: &Peer, headers: &HeaderMap, mut request
         return metered(too_many(media, retry_after, response));
     }
     metered(reply(media, StatusCode::OK, response))
+}
+
+/// Whether the operation ran: errors without a path never reached a field, so a response
+/// with nothing but those is a request that did not parse, validate or select an operation.
+fn ran(response: &GqlResponse) -> bool {
+    response.data != async_graphql::Value::Null || response.errors.iter().any(|e| !e.path.is_empty())
+}
+
+/// BAD_USER_INPUT naming every argument value that does not fit its type, if any.
+pub fn invalid_inputs(fields: Vec<(String, String)>) -> Option<ServerError> {
+    crate::service::validate::invalid(fields).map(|err| request_error(&err))
 }
 
 /// HTTP 429 with `Retry-After`.
@@ -244,10 +276,7 @@ fn reply(media: Media, status: StatusCode, response: GqlResponse) -> Response {
     if media == Media::Json {
         return (status, Json(response)).into_response();
     }
-    // Errors without a path never reached a field: the request as a whole did not run.
-    let not_run = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty());
+    let not_run = !response.errors.is_empty() && !ran(&response);
     let mut body = serde_json::to_value(&response).unwrap_or_default();
     let status = if not_run && status == StatusCode::OK {
         if let Some(object) = body.as_object_mut() {
@@ -316,12 +345,8 @@ fn label_errors(errors: &mut [ServerError], no_hints: bool) {
         }
         let has_code = err.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some());
         if !has_code {
-            let code = code_for_unlabelled(&err.message);
-            let ext = err.extensions.get_or_insert_with(Default::default);
-            ext.set("code", code);
-            if let Some(field) = offending_argument(&err.message) {
-                ext.set("field", field);
-            }
+            let code = code_for_unlabelled(!err.path.is_empty());
+            err.extensions.get_or_insert_with(Default::default).set("code", code);
         }
     }
 }
@@ -330,40 +355,23 @@ fn label_errors(errors: &mut [ServerError], no_hints: bool) {
 pub fn label_json_errors(errors: &mut serde_json::Value) {
     let Some(errors) = errors.as_array_mut() else { return };
     for err in errors {
-        let message = err["message"].as_str().unwrap_or_default().to_owned();
+        let at_field = err["path"].as_array().is_some_and(|path| !path.is_empty());
         let Some(error) = err.as_object_mut() else { continue };
         let extensions = error.entry("extensions").or_insert_with(|| serde_json::json!({}));
         if let Some(ext) = extensions.as_object_mut()
             && !ext.contains_key("code")
         {
-            ext.insert("code".into(), code_for_unlabelled(&message).into());
-            if let Some(field) = offending_argument(&message) {
-                ext.insert("field".into(), field.into());
-            }
+            ext.insert("code".into(), code_for_unlabelled(at_field).into());
         }
     }
 }
 
-/// Every document limit is checked before the executor runs (`graphql::shape`), so what is
-/// left unlabelled are syntax and validation errors; argument and variable values that do
-/// not fit are told apart by async-graphql's wording (it gives them no kind).
-fn code_for_unlabelled(message: &str) -> &'static str {
-    let m = message.to_ascii_lowercase();
-    if m.starts_with("failed to parse") || m.starts_with("invalid value for argument") {
-        "BAD_USER_INPUT"
-    } else {
-        "BAD_REQUEST"
-    }
-}
-
-/// The argument named in an input error ("Invalid value for argument \"input.email\", …"),
-/// else the input type being parsed.
-fn offending_argument(message: &str) -> Option<String> {
-    let quoted_after = |marker: &str| {
-        let rest = &message[message.find(marker)? + marker.len()..];
-        rest.split('"').next().map(str::to_owned)
-    };
-    quoted_after("argument \"").or_else(|| quoted_after("while parsing \""))
+/// Every document limit and every argument value is checked before the executor runs
+/// (`graphql::shape`, `graphql::inputs`), and resolvers label their own errors, so what is
+/// left unlabelled is told apart by where it arose: before any field (the document does
+/// not parse or validate) or at a field (a value its Rust type refuses).
+fn code_for_unlabelled(at_field: bool) -> &'static str {
+    if at_field { "BAD_USER_INPUT" } else { "BAD_REQUEST" }
 }
 
 /// An error of the request as a whole: no place in the document (so no `locations`, never
@@ -393,13 +401,5 @@ mod tests {
         assert_eq!(ip(ClientAddress::of(&peer, &headers, false)).as_deref(), Some("198.51.100.7"));
         assert_eq!(ip(ClientAddress::of(&peer, &headers, true)).as_deref(), Some("203.0.113.9"));
         assert_eq!(ip(ClientAddress::of(&peer, &HeaderMap::new(), true)).as_deref(), Some("198.51.100.7"));
-    }
-
-    #[test]
-    fn validation_errors_are_bad_requests_and_bad_values_bad_user_input() {
-        assert_eq!(code_for_unlabelled("Unknown field \"deel\" on type \"Query\"."), "BAD_REQUEST");
-        let input = r#"Invalid value for argument "input.lifecycle", enumeration type "Lifecycle" does not contain the value "X""#;
-        assert_eq!(code_for_unlabelled(input), "BAD_USER_INPUT");
-        assert_eq!(offending_argument(input).as_deref(), Some("input.lifecycle"));
     }
 }

@@ -78,18 +78,23 @@ impl Meter {
         Some(Value::Object(cost))
     }
 
-    /// Sets `RateLimit-Policy` (whenever budgets are on) and `RateLimit` (once charged).
-    pub fn set_headers(&self, budgets: &Budgets, headers: &mut HeaderMap) {
-        let Some(per_minute) = budgets.per_minute() else { return };
-        if let Ok(policy) = HeaderValue::from_str(&format!("\"{POLICY}\";q={per_minute};w=60")) {
-            headers.insert("ratelimit-policy", policy);
-        }
+    /// Sets `RateLimit` (the budget left, once charged; budgets on). `RateLimit-Policy`
+    /// goes on every response of the endpoint (`set_policy`).
+    pub fn set_headers(&self, headers: &mut HeaderMap) {
         if let Some(charge) = self.charged() {
             let reset = crate::service::budget::seconds_up(charge.reset_after);
             if let Ok(state) = HeaderValue::from_str(&format!("\"{POLICY}\";r={};t={reset}", charge.remaining)) {
                 headers.insert("ratelimit", state);
             }
         }
+    }
+}
+
+/// Sets `RateLimit-Policy` when budgets are on.
+pub fn set_policy(budgets: &Budgets, headers: &mut HeaderMap) {
+    let Some(per_minute) = budgets.per_minute() else { return };
+    if let Ok(policy) = HeaderValue::from_str(&format!("\"{POLICY}\";q={per_minute};w=60")) {
+        headers.insert("ratelimit-policy", policy);
     }
 }
 
@@ -110,7 +115,8 @@ mod tests {
         );
         assert!(cost["resetAt"].as_str().is_some_and(|at| at.ends_with('Z')), "{cost}");
         let mut headers = HeaderMap::new();
-        meter.set_headers(&budgets, &mut headers);
+        set_policy(&budgets, &mut headers);
+        meter.set_headers(&mut headers);
         assert_eq!(headers["ratelimit-policy"], "\"cost\";q=1000;w=60");
         assert_eq!(headers["ratelimit"], "\"cost\";r=700;t=18");
         let over = Meter::new(800);

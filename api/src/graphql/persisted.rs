@@ -5,8 +5,11 @@
 //! `PersistedQueryNotFound`, which Apollo's PersistedQueryLink recognises and retries with
 //! the document); with a query, the hash must be the query's SHA-256 and the document is
 //! stored. Every document, persisted or not, is kept parsed under its hash (least recently
-//! used out first), so a repeated query is not parsed again. Validation still runs per
-//! request: its outcome depends on the variables and the caller's introspection rights.
+//! used out first), so a repeated query is not parsed again, and remembers which of its
+//! operations passed async-graphql's full validation: those run on the schema that skips
+//! it (`AppState::schema_for`). That is sound because validation depends on the request
+//! only through the variables' values, and those are checked on every request before
+//! anything runs (`graphql::inputs`); nor does it depend on the caller.
 //! Per replica, in memory: a replica that does not know a hash asks for the document once.
 
 use std::num::NonZeroUsize;
@@ -26,10 +29,36 @@ pub struct Documents {
     parsed: Mutex<lru::LruCache<[u8; 32], Arc<Kept>>>,
 }
 
+/// A document kept by hash.
 #[derive(Debug)]
-struct Kept {
+pub struct Kept {
     query: String,
     document: ExecutableDocument,
+    /// The operations (by `operationName` as requested) that passed full validation.
+    validated: Mutex<Vec<Option<String>>>,
+}
+
+impl Kept {
+    fn new(query: String, document: ExecutableDocument) -> Self {
+        Self { query, document, validated: Mutex::default() }
+    }
+
+    pub fn validated(&self, operation_name: Option<&str>) -> bool {
+        self.operations().iter().any(|name| name.as_deref() == operation_name)
+    }
+
+    /// Remembers that `operation_name` passed full validation (a document has few
+    /// operations; the list is capped so a client cycling names cannot grow it).
+    pub fn passed(&self, operation_name: Option<&str>) {
+        let mut operations = self.operations();
+        if operations.len() < 16 && !operations.iter().any(|name| name.as_deref() == operation_name) {
+            operations.push(operation_name.map(str::to_owned));
+        }
+    }
+
+    fn operations(&self) -> std::sync::MutexGuard<'_, Vec<Option<String>>> {
+        self.validated.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 impl Default for Documents {
@@ -41,18 +70,18 @@ impl Default for Documents {
 
 impl Documents {
     /// Gives `request` its document: from the cache by hash (a persisted query without a
-    /// document, or a document seen before), else parsed now and kept. An error of the
-    /// request as a whole when a persisted query cannot be served.
-    pub fn prepare(&self, request: &mut Request) -> Result<(), ServerError> {
+    /// document, or a document seen before), else parsed now and kept; the kept entry, if
+    /// any. An error of the request as a whole when a persisted query cannot be served.
+    pub fn prepare(&self, request: &mut Request) -> Result<Option<Arc<Kept>>, ServerError> {
         let persisted = persisted_hash(request)?;
         if request.query.is_empty() {
-            let Some(hash) = persisted else { return Ok(()) };
+            let Some(hash) = persisted else { return Ok(None) };
             let kept = self.get(&hash).ok_or_else(|| {
                 request_error("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND", "extensions.persistedQuery")
             })?;
             request.query = kept.query.clone();
             request.set_parsed_query(kept.document.clone());
-            return Ok(());
+            return Ok(Some(kept));
         }
         let hash: [u8; 32] = Sha256::digest(request.query.as_bytes()).into();
         if persisted.is_some_and(|persisted| persisted != hash) {
@@ -64,16 +93,17 @@ impl Documents {
         }
         if let Some(kept) = self.get(&hash) {
             request.set_parsed_query(kept.document.clone());
-            return Ok(());
+            return Ok(Some(kept));
         }
         // A document that does not parse is left to the executor, which reports why.
         if request.query.len() <= LARGEST_KEPT
             && let Ok(document) = request.parsed_query().cloned()
         {
-            let kept = Arc::new(Kept { query: request.query.clone(), document });
-            self.lock().put(hash, kept);
+            let kept = Arc::new(Kept::new(request.query.clone(), document));
+            self.lock().put(hash, kept.clone());
+            return Ok(Some(kept));
         }
-        Ok(())
+        Ok(None)
     }
 
     fn get(&self, hash: &[u8; 32]) -> Option<Arc<Kept>> {
@@ -162,8 +192,20 @@ mod tests {
     fn documents_that_do_not_parse_are_left_to_the_executor() {
         let documents = Documents::default();
         let mut broken = Request::new("{ oops");
-        assert!(documents.prepare(&mut broken).is_ok());
+        assert!(documents.prepare(&mut broken).expect("left to the executor").is_none());
         assert!(documents.lock().is_empty());
+    }
+
+    #[test]
+    fn validation_is_remembered_per_operation() {
+        let documents = Documents::default();
+        let query = "query A { __typename } query B { __typename }";
+        let kept = documents.prepare(&mut Request::new(query)).expect("kept").expect("parses");
+        assert!(!kept.validated(Some("A")));
+        kept.passed(Some("A"));
+        let again = documents.prepare(&mut Request::new(query)).expect("kept").expect("parses");
+        assert!(again.validated(Some("A")), "the same entry, found by hash");
+        assert!(!again.validated(Some("B")) && !again.validated(None));
     }
 
     fn hex_of(query: &str) -> String {

@@ -1,6 +1,6 @@
 //! What a request's document is, found before anything runs: whether it is a mutation or
 //! introspection only, how deep it nests, what it costs, and how many aliases and `login`
-//! fields it has.
+//! fields it has, and which argument values do not fit their types.
 //! The document is parsed once: the request keeps it, and the executor uses that copy.
 
 use std::collections::HashMap;
@@ -11,7 +11,7 @@ use async_graphql::parser::Positioned;
 use async_graphql::parser::types::{DocumentOperations, FragmentDefinition, OperationType, Selection, SelectionSet};
 
 use crate::config::GraphqlLimits;
-use crate::graphql::cost::CostModel;
+use crate::graphql::schema_index::SchemaIndex;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Shape {
@@ -37,15 +37,18 @@ pub struct Shape {
     pub fragment_nesting: usize,
     /// The most directives on one field.
     pub directives: usize,
+    /// Argument values that do not fit their types, `(field, why)` (`graphql::inputs`).
+    pub invalid_inputs: Vec<(String, String)>,
 }
 
 /// `None` when the document does not parse (the executor then reports the syntax error).
-pub fn inspect(request: &mut Request, costs: &CostModel) -> Option<Shape> {
+pub fn inspect(request: &mut Request, index: &SchemaIndex) -> Option<Shape> {
     let operation_name = request.operation_name.clone();
     let variables = std::mem::take(&mut request.variables);
     let shape = request.parsed_query().ok().map(|doc| {
         let mut shape = of_document(doc, operation_name.as_deref());
-        shape.cost = costs.cost(doc, operation_name.as_deref(), &variables);
+        shape.cost = crate::graphql::cost::cost(index, doc, operation_name.as_deref(), &variables);
+        shape.invalid_inputs = crate::graphql::inputs::check(index, doc, operation_name.as_deref(), &variables);
         shape
     });
     request.variables = variables;
@@ -85,9 +88,12 @@ fn of_document(doc: &async_graphql::parser::types::ExecutableDocument, operation
     for fragment in doc.fragments.values() {
         count(&fragment.node.selection_set.node, &mut shape);
     }
-    shape.depth = ops.iter().map(|op| depth(&op.selection_set.node, &doc.fragments, 0)).max().unwrap_or(0);
-    shape.fragment_nesting =
-        ops.iter().map(|op| fragment_nesting(&op.selection_set.node, &doc.fragments, 0)).max().unwrap_or(0);
+    let measure = Measure { fragments: &doc.fragments, measured: Default::default() };
+    for op in &ops {
+        let nesting = measure.selections(&op.selection_set.node, 0);
+        shape.depth = shape.depth.max(nesting.depth);
+        shape.fragment_nesting = shape.fragment_nesting.max(nesting.fragments);
+    }
     shape
 }
 
@@ -95,51 +101,60 @@ fn of_document(doc: &async_graphql::parser::types::ExecutableDocument, operation
 /// cap keeps a fragment cycle from recursing here.
 const MAX_FRAGMENT_NESTING: usize = 64;
 
-/// How many fragment spreads the deepest path through `set` goes through; past the cap for
-/// a cycle.
-fn fragment_nesting(
-    set: &SelectionSet,
-    fragments: &HashMap<Name, Positioned<FragmentDefinition>>,
-    nesting: usize,
-) -> usize {
-    if nesting > MAX_FRAGMENT_NESTING {
-        return nesting;
-    }
-    set.items
-        .iter()
-        .map(|item| match &item.node {
-            Selection::Field(field) => fragment_nesting(&field.node.selection_set.node, fragments, nesting),
-            Selection::InlineFragment(fragment) => {
-                fragment_nesting(&fragment.node.selection_set.node, fragments, nesting)
-            }
-            Selection::FragmentSpread(spread) => fragments
-                .get(&spread.node.fragment_name.node)
-                .map(|f| fragment_nesting(&f.node.selection_set.node, fragments, nesting + 1))
-                .unwrap_or(nesting + 1),
-        })
-        .max()
-        .unwrap_or(nesting)
+/// How deep fields nest and how deep fragment spreads nest, through every path of a
+/// selection set. Each fragment is measured once however often it is spread (what it
+/// selects does not depend on where), so a document whose fragments each spread the
+/// previous one twice costs linear time here, not exponential.
+struct Measure<'a> {
+    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    /// `None` while a fragment is being measured: meeting it again is a cycle.
+    measured: std::cell::RefCell<HashMap<&'a Name, Option<Nesting>>>,
 }
 
-fn depth(set: &SelectionSet, fragments: &HashMap<Name, Positioned<FragmentDefinition>>, nesting: usize) -> usize {
-    if nesting > MAX_FRAGMENT_NESTING {
-        return 0;
-    }
-    set.items
-        .iter()
-        .map(|item| match &item.node {
-            Selection::Field(field) => match field.node.name.node.as_str() {
-                "__schema" | "__type" => 1,
-                _ => 1 + depth(&field.node.selection_set.node, fragments, nesting),
-            },
-            Selection::InlineFragment(fragment) => depth(&fragment.node.selection_set.node, fragments, nesting + 1),
-            Selection::FragmentSpread(spread) => fragments
-                .get(&spread.node.fragment_name.node)
-                .map(|f| depth(&f.node.selection_set.node, fragments, nesting + 1))
-                .unwrap_or(0),
+#[derive(Debug, Clone, Copy, Default)]
+struct Nesting {
+    depth: usize,
+    fragments: usize,
+}
+
+/// What a cycle, or a chain of spreads past the cap, measures: no fields, too many spreads.
+const ENDLESS: Nesting = Nesting { depth: 0, fragments: MAX_FRAGMENT_NESTING + 1 };
+
+impl<'a> Measure<'a> {
+    fn selections(&self, set: &'a SelectionSet, chain: usize) -> Nesting {
+        set.items.iter().fold(Nesting::default(), |deepest, item| {
+            let nesting = match &item.node {
+                Selection::Field(field) => {
+                    let inside = self.selections(&field.node.selection_set.node, chain);
+                    match field.node.name.node.as_str() {
+                        "__schema" | "__type" => Nesting { depth: 1, ..inside },
+                        _ => Nesting { depth: 1 + inside.depth, ..inside },
+                    }
+                }
+                Selection::InlineFragment(fragment) => self.selections(&fragment.node.selection_set.node, chain),
+                Selection::FragmentSpread(spread) => {
+                    let inside = self.fragment(&spread.node.fragment_name.node, chain + 1);
+                    Nesting { fragments: inside.fragments.saturating_add(1), ..inside }
+                }
+            };
+            Nesting { depth: deepest.depth.max(nesting.depth), fragments: deepest.fragments.max(nesting.fragments) }
         })
-        .max()
-        .unwrap_or(0)
+    }
+
+    fn fragment(&self, name: &'a Name, chain: usize) -> Nesting {
+        if let Some(known) = self.measured.borrow().get(name) {
+            return known.unwrap_or(ENDLESS);
+        }
+        // An unknown fragment is the executor's to report.
+        let Some(fragment) = self.fragments.get(name) else { return Nesting::default() };
+        if chain > MAX_FRAGMENT_NESTING {
+            return ENDLESS;
+        }
+        self.measured.borrow_mut().insert(name, None);
+        let nesting = self.selections(&fragment.node.selection_set.node, chain);
+        self.measured.borrow_mut().insert(name, Some(nesting));
+        nesting
+    }
 }
 
 /// Why the document exceeds a limit the executor does not enforce itself (depth, cost,
@@ -203,7 +218,7 @@ mod tests {
     use super::*;
 
     fn shape(query: &str) -> Shape {
-        inspect(&mut Request::new(query), &CostModel::default()).expect("parses")
+        inspect(&mut Request::new(query), &SchemaIndex::default()).expect("parses")
     }
 
     #[test]
@@ -211,8 +226,12 @@ mod tests {
         assert!(shape("mutation { login(input: {email: \"a\", password: \"b\"}) { token } }").mutation);
         assert!(!shape("{ __typename }").mutation);
         let both = "query A { __typename } mutation B { __typename }";
-        assert!(!inspect(&mut Request::new(both).operation_name("A"), &CostModel::default()).expect("parses").mutation);
-        assert!(inspect(&mut Request::new(both).operation_name("B"), &CostModel::default()).expect("parses").mutation);
+        assert!(
+            !inspect(&mut Request::new(both).operation_name("A"), &SchemaIndex::default()).expect("parses").mutation
+        );
+        assert!(
+            inspect(&mut Request::new(both).operation_name("B"), &SchemaIndex::default()).expect("parses").mutation
+        );
     }
 
     #[test]
@@ -246,6 +265,17 @@ mod tests {
         );
         assert_eq!(limit_violation(&shape("{ me { name } }"), &limits), None);
         assert!(limit_violation(&shape("{ me { team { name } } }"), &limits).is_some());
+    }
+
+    #[test]
+    fn a_fragment_spread_many_times_is_measured_once() {
+        // F0 = me { name }: 2 levels; Fk spreads F(k-1) twice: 2^40 paths, 41 spreads deep.
+        let mut query = String::from("{ ...F40 } fragment F0 on Query { me { name } }");
+        for k in 1..=40 {
+            query.push_str(&format!(" fragment F{k} on Query {{ ...F{p} ...F{p} }}", p = k - 1));
+        }
+        let measured = shape(&query);
+        assert_eq!((measured.depth, measured.fragment_nesting), (2, 41));
     }
 
     #[test]

@@ -39,14 +39,16 @@ impl Checks {
         if let Some(other) = self.other {
             return Err(other);
         }
-        match self.fields.len() {
-            0 => Ok(()),
-            1 => {
-                let (field, message) = self.fields.into_iter().next().unwrap_or_default();
-                Err(ApiError::BadInput { field, message })
-            }
-            _ => Err(ApiError::InvalidFields(self.fields)),
-        }
+        invalid(self.fields).map_or(Ok(()), Err)
+    }
+}
+
+/// BAD_USER_INPUT naming every `(field, why)`, if there is any.
+pub fn invalid(mut fields: Vec<(String, String)>) -> Option<ApiError> {
+    match fields.len() {
+        0 => None,
+        1 => fields.pop().map(|(field, message)| ApiError::BadInput { field, message }),
+        _ => Some(ApiError::InvalidFields(fields)),
     }
 }
 

@@ -28,9 +28,9 @@ use crate::config::GraphqlLimits;
 use crate::error::ApiError;
 use crate::graphql::authenticate;
 use crate::graphql::batching::PollGate;
-use crate::graphql::cost::CostModel;
 use crate::graphql::handler::label_json_errors;
 use crate::graphql::loaders::Loaders;
+use crate::graphql::schema_index::SchemaIndex;
 use crate::graphql::shape;
 
 const PROTOCOL: &str = "graphql-transport-ws";
@@ -59,13 +59,13 @@ async fn serve(state: AppState, socket: WebSocket) {
     let writer = tokio::spawn(write(sink, queue, session.watch_close(), Duration::from_secs(realtime.keepalive_secs)));
 
     let incoming = {
-        let (out, limits, costs) = (out.clone(), state.config.limits.clone(), state.costs.clone());
+        let (out, limits, index) = (out.clone(), state.config.limits.clone(), state.index.clone());
         source
             .take_while(|frame| std::future::ready(matches!(frame, Ok(m) if !matches!(m, Message::Close(_)))))
             .filter_map(move |frame| {
                 let checked = match frame {
                     Ok(Message::Text(text)) => {
-                        admit(text.as_str(), &limits, &costs, &out).then(|| text.as_bytes().to_vec())
+                        admit(text.as_str(), &limits, &index, &out).then(|| text.as_bytes().to_vec())
                     }
                     Ok(Message::Binary(bytes)) => Some(bytes.to_vec()),
                     _ => None,
@@ -155,7 +155,7 @@ async fn write(
 /// Checks a `subscribe` message against the limits the executor does not enforce (depth,
 /// aliases, introspection when it is off) before it runs, as HTTP does; a refused one gets
 /// its `error` message here and goes no further.
-fn admit(text: &str, limits: &GraphqlLimits, costs: &CostModel, out: &mpsc::Sender<Message>) -> bool {
+fn admit(text: &str, limits: &GraphqlLimits, index: &SchemaIndex, out: &mpsc::Sender<Message>) -> bool {
     let Ok(message) = serde_json::from_str::<serde_json::Value>(text) else { return true };
     if message["type"] != "subscribe" {
         return true;
@@ -163,14 +163,18 @@ fn admit(text: &str, limits: &GraphqlLimits, costs: &CostModel, out: &mpsc::Send
     let Ok(mut request) = serde_json::from_value::<async_graphql::Request>(message["payload"].clone()) else {
         return true;
     };
-    let Some(shape) = shape::inspect(&mut request, costs) else { return true };
+    let Some(shape) = shape::inspect(&mut request, index) else { return true };
     let refusal = match shape::limit_violation(&shape, limits) {
-        Some(reason) => (reason, "QUERY_TOO_COMPLEX"),
-        None if shape.introspects && !limits.introspection => ("introspection is turned off".to_owned(), "FORBIDDEN"),
-        None => return true,
+        Some(reason) => serde_json::json!({ "message": reason, "extensions": { "code": "QUERY_TOO_COMPLEX" } }),
+        None if shape.introspects && !limits.introspection => {
+            serde_json::json!({ "message": "introspection is turned off", "extensions": { "code": "FORBIDDEN" } })
+        }
+        None => match crate::graphql::handler::invalid_inputs(shape.invalid_inputs) {
+            Some(invalid) => serde_json::to_value(invalid).unwrap_or_default(),
+            None => return true,
+        },
     };
-    let error = serde_json::json!({ "id": message["id"], "type": "error",
-        "payload": [{ "message": refusal.0, "extensions": { "code": refusal.1 } }] });
+    let error = serde_json::json!({ "id": message["id"], "type": "error", "payload": [refusal] });
     if out.try_send(Message::Text(error.to_string().into())).is_err() {
         return false;
     }
