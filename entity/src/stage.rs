@@ -12,6 +12,8 @@ pub struct Model {
     pub position: i32,
     /// Chance, 0–100, that a deal in this stage is won; weights the pipeline value.
     pub probability: i32,
+    /// An open deal in this stage longer than this many days is stale; `None`: never.
+    pub stale_after_days: Option<i32>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

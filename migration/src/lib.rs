@@ -7,6 +7,7 @@ mod m20261124_000002_stage_stays;
 pub mod m20261125_000003_funnel_cells;
 mod m20261201_000004_change_events;
 mod m20261201_000005_webhooks;
+mod m20261201_000006_stale_deals;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_funnel_cells::Migration),
             Box::new(m20261201_000004_change_events::Migration),
             Box::new(m20261201_000005_webhooks::Migration),
+            Box::new(m20261201_000006_stale_deals::Migration),
         ]
     }
 }

@@ -1413,3 +1413,214 @@ db_test!(funnel_cells_stay_exact_under_concurrent_writes, |app| {
     assert_eq!((f["funnel"]["deals"].as_i64(), f["funnel"]["won"].as_i64()), (Some(8), Some(4)));
     assert_eq!(f["funnel"]["steps"][2]["reached"], 8, "all eight reached Offer");
 });
+
+/// An instant `hours` before now, RFC 3339.
+fn hours_ago(hours: i64) -> String {
+    (chrono::Utc::now() - chrono::Duration::hours(hours)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+const TIME_IN_STAGE: &str = "query($f: MetricFilterInput, $g: MetricGroupBy, $t: MetricGroupBy) {
+    funnel(filter: $f, groupBy: $g, thenBy: $t) {
+        steps { name avgDaysInStage medianDaysInStage p90DaysInStage staleOpen }
+        groups { group { owner { email } } steps { name medianDaysInStage p90DaysInStage }
+            groups { group { periodStart } steps { name medianDaysInStage p90DaysInStage } } } } }";
+
+/// (name, median, p90) of each step.
+fn quantiles(funnel: &Value) -> Vec<(String, Value, Value)> {
+    let steps = funnel["steps"].as_array().unwrap();
+    steps
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap().to_owned(), s["medianDaysInStage"].clone(), s["p90DaysInStage"].clone()))
+        .collect()
+}
+
+db_test!(time_in_stage_quantiles_and_stale_deals, |app| {
+    let o = org(&app).await;
+    let flow = app
+        .ok(
+            &o.admin,
+            "mutation { createPipeline(input: { name: \"Flow\", stages: [
+                { name: \"Intake\", probability: 10, staleAfterDays: 10 }, { name: \"Review\", probability: 50 },
+                { name: \"Close\", probability: 80 }] }) { pipeline { id stages { id name staleAfterDays } } } }",
+            json!({}),
+        )
+        .await["createPipeline"]["pipeline"]
+        .clone();
+    assert_eq!(flow["stages"][0]["staleAfterDays"], 10);
+    assert_eq!(flow["stages"][1]["staleAfterDays"], Value::Null);
+    let (flow_id, review_id) = (flow["id"].clone(), flow["stages"][1]["id"].clone());
+    app.ok(&o.admin, "mutation { createLostReason(input: { name: \"Price\" }) { lostReason { id } } }", json!({}))
+        .await;
+    let contacts = json!([
+        { "externalId": "ca", "firstName": "A", "ownerEmail": "a@example.com" },
+        { "externalId": "cb", "firstName": "B", "ownerEmail": "b@example.com" },
+    ]);
+    let deal = |id: &str, contact: &str, history: Vec<Value>, close: Option<(&str, &str)>| {
+        let mut d = json!({ "externalId": id, "contactExternalId": contact, "pipelineName": "Flow", "title": id,
+            "amount": "100", "stageHistory": history });
+        if let Some((status, at)) = close {
+            d["status"] = json!(status);
+            d["closedAt"] = json!(at);
+            if status == "LOST" {
+                d["lostReasonName"] = json!("Price");
+            }
+        }
+        d
+    };
+    let day = |d: u32| format!("2025-03-{d:02}T00:00:00Z");
+    let deals = json!([
+        // Closed in March 2025 (stays that no longer grow). Intake: d1 1, d2 3, d3 3, d4 8,
+        // d5 20 days; Review: d1 2, d2 4, d3 6, d4 10 days.
+        deal("d1", "ca", vec![step("Intake", &day(1)), step("Review", &day(2))], Some(("WON", &day(4)))),
+        deal("d2", "ca", vec![step("Intake", &day(2)), step("Review", &day(5))], Some(("LOST", &day(9)))),
+        deal("d3", "ca", vec![step("Intake", &day(3)), step("Review", &day(6))], Some(("WON", &day(12)))),
+        deal("d4", "cb", vec![step("Intake", &day(4)), step("Review", &day(12))], Some(("LOST", &day(22)))),
+        deal("d5", "cb", vec![step("Intake", &day(5))], Some(("LOST", &day(25)))),
+        // Straight into Close (they passed the earlier stages without staying): 1–6 days, WON.
+        deal("c1", "cb", vec![step("Close", &day(10))], Some(("WON", &day(11)))),
+        deal("c2", "cb", vec![step("Close", &day(10))], Some(("WON", &day(12)))),
+        deal("c3", "cb", vec![step("Close", &day(10))], Some(("WON", &day(13)))),
+        deal("c4", "cb", vec![step("Close", &day(10))], Some(("WON", &day(14)))),
+        deal("c5", "cb", vec![step("Close", &day(10))], Some(("WON", &day(15)))),
+        deal("c6", "cb", vec![step("Close", &day(10))], Some(("WON", &day(16)))),
+        // Open now: s1 (A) in Intake 10 days + 1 hour (stale: threshold 10), s2 (B) in Intake
+        // 10 days − 1 hour (not yet), s3 (A) in Review 30 days (no threshold yet).
+        deal("s1", "ca", vec![step("Intake", &hours_ago(241))], None),
+        deal("s2", "cb", vec![step("Intake", &hours_ago(239))], None),
+        deal("s3", "ca", vec![step("Intake", &hours_ago(800)), step("Review", &hours_ago(720))], None),
+    ]);
+    app.ok(&o.admin, IMPORT, json!({ "i": { "contacts": contacts, "deals": deals } })).await;
+    let march =
+        json!({ "pipelineId": flow_id, "period": { "from": "2025-03-01T00:00:00Z", "to": "2025-04-01T00:00:00Z" } });
+
+    // Nearest-rank: Intake [1, 3, 3, 8, 20]: median the 3rd (⌈5 × 0.5⌉) = 3.00, p90 the 5th
+    // (⌈4.5⌉) = 20.00, average 35 / 5 = 7.00. Review [2, 4, 6, 10]: median the 2nd (⌈2⌉, the
+    // lower middle of an even count) = 4.00, p90 the 4th (⌈3.6⌉) = 10.00, average 22 / 4 = 5.50.
+    // Close [1, 2, 3, 4, 5, 6]: median the 3rd = 3.00, p90 the 6th (⌈5.4⌉, not the 5th) = 6.00. The period is whole months, so the counts come from the summary cells
+    // and the quantiles from the stage events.
+    let f = app.ok(&o.admin, TIME_IN_STAGE, json!({ "f": march })).await["funnel"].clone();
+    let s = |v: &str| json!(v);
+    assert_eq!(
+        quantiles(&f),
+        [
+            ("Intake".into(), s("3.00"), s("20.00")),
+            ("Review".into(), s("4.00"), s("10.00")),
+            ("Close".into(), s("3.00"), s("6.00")),
+            ("Won".into(), Value::Null, Value::Null),
+        ]
+    );
+    assert_eq!((&f["steps"][0]["avgDaysInStage"], &f["steps"][1]["avgDaysInStage"]), (&s("7.00"), &s("5.50")));
+
+    // Per owner: A Intake [1, 3, 3] → median 2nd = 3.00, p90 3rd = 3.00; Review [2, 4, 6] →
+    // 4.00, 6.00. B Intake [8, 20] → median 1st = 8.00, p90 2nd = 20.00; Review [10] → 10.00.
+    // Inside each owner, the one month (March) has the owner's own numbers.
+    let by_owner = app.ok(&o.admin, TIME_IN_STAGE, json!({ "f": march, "g": "OWNER", "t": "MONTH" })).await;
+    let groups = by_owner["funnel"]["groups"].as_array().unwrap().clone();
+    let of = |email: &str| groups.iter().find(|g| g["group"]["owner"]["email"] == email).unwrap().clone();
+    let (a, b) = (of("a@example.com"), of("b@example.com"));
+    assert_eq!(quantiles(&a)[..2], [("Intake".into(), s("3.00"), s("3.00")), ("Review".into(), s("4.00"), s("6.00"))]);
+    assert_eq!(
+        quantiles(&b)[..2],
+        [("Intake".into(), s("8.00"), s("20.00")), ("Review".into(), s("10.00"), s("10.00"))]
+    );
+    assert_eq!(quantiles(&a["groups"][0]), quantiles(&a), "the month inside A");
+    assert_eq!(quantiles(&by_owner["funnel"]), quantiles(&f), "the total is over everyone, not a sum");
+    // A rep's own funnel: only A's stays.
+    let rep_a = app.ok(&o.rep_a.1, TIME_IN_STAGE, json!({ "f": march })).await["funnel"].clone();
+    assert_eq!(quantiles(&rep_a)[..2], quantiles(&a)[..2]);
+    // The same on each stage, through the pipeline's funnel.
+    let stages = "query($f: MetricFilterInput) { pipelines { name stages { name avgDaysInStage(filter: $f)
+        medianDaysInStage(filter: $f) p90DaysInStage(filter: $f) conversionFromPrevious(filter: $f) } } }";
+    let period_only = json!({ "period": march["period"] });
+    let listed = app.ok(&o.admin, stages, json!({ "f": period_only })).await;
+    let flow_stages =
+        listed["pipelines"].as_array().unwrap().iter().find(|p| p["name"] == "Flow").unwrap()["stages"].clone();
+    assert_eq!(
+        (&flow_stages[0]["medianDaysInStage"], &flow_stages[0]["p90DaysInStage"], &flow_stages[0]["avgDaysInStage"]),
+        (&s("3.00"), &s("20.00"), &s("7.00"))
+    );
+    // Review reached by d1–d4 and c1–c6 of all 11 → 90.91.
+    assert_eq!(
+        (&flow_stages[1]["medianDaysInStage"], &flow_stages[1]["conversionFromPrevious"]),
+        (&s("4.00"), &s("90.91"))
+    );
+
+    // Stale: s1 only (Review has no threshold yet; s2 is an hour short of 10 days).
+    let mut ids = Vec::new();
+    for id in ["s1", "s2", "s3", "d5"] {
+        ids.push(app.count(&format!("SELECT id FROM deals WHERE external_id = '{id}'")).await);
+    }
+    let (s1, s2, s3, d5) = (ids[0], ids[1], ids[2], ids[3]);
+    let deal_q = "query($id: ID!) { node(id: $id) { ... on Deal { isStale daysInStage } } }";
+    let stale_of = |token: String, id: i64| {
+        let app = app.clone();
+        async move { app.ok(&token, deal_q, json!({ "id": gid("Deal", id) })).await["node"].clone() }
+    };
+    assert_eq!(stale_of(o.admin.clone(), s1).await, json!({ "isStale": true, "daysInStage": "10.04" }), "241 h");
+    assert_eq!(stale_of(o.admin.clone(), s2).await["isStale"], false);
+    assert_eq!(stale_of(o.admin.clone(), s3).await["isStale"], false, "Review has no threshold");
+    // A closed deal is never stale; its days in stage end at its close (Intake 5 → 25 March).
+    assert_eq!(stale_of(o.admin.clone(), d5).await, json!({ "isStale": false, "daysInStage": "20.00" }));
+
+    let stale_list =
+        "query($f: MetricFilterInput) { staleDeals(filter: $f, first: 10) { totalCount nodes { title } } }";
+    let titles = |v: &Value| -> Vec<String> {
+        v["staleDeals"]["nodes"].as_array().unwrap().iter().map(|n| n["title"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(titles(&app.ok(&o.admin, stale_list, json!({})).await), ["s1"]);
+
+    // An ADMIN gives Review a threshold of 20 days: s3 (30 days there) is stale too, and
+    // the longest in its stage comes first.
+    let set = "mutation($id: ID!, $d: Int) { updateStage(input: { id: $id, version: 1, staleAfterDays: $d }) { stage { staleAfterDays } } }";
+    let refused = app.err(&o.rep_a.1, set, json!({ "id": review_id, "d": 20 })).await;
+    assert_eq!(refused["code"], "FORBIDDEN", "{refused}");
+    let bad = app.err(&o.admin, set, json!({ "id": review_id, "d": 0 })).await;
+    assert_eq!((&bad["code"], &bad["field"]), (&json!("BAD_USER_INPUT"), &json!("staleAfterDays")));
+    let updated = app.ok(&o.admin, set, json!({ "id": review_id, "d": 20 })).await;
+    assert_eq!(updated["updateStage"]["stage"]["staleAfterDays"], 20);
+    assert_eq!(stale_of(o.admin.clone(), s3).await["isStale"], true);
+    let all = app.ok(&o.admin, stale_list, json!({})).await;
+    assert_eq!((titles(&all), &all["staleDeals"]["totalCount"]), (vec!["s3".to_owned(), "s1".to_owned()], &json!(2)));
+    // Scoped like every read: A sees both (theirs), B none, North's manager A's.
+    assert_eq!(titles(&app.ok(&o.rep_a.1, stale_list, json!({})).await), ["s3", "s1"]);
+    assert!(titles(&app.ok(&o.rep_b.1, stale_list, json!({})).await).is_empty());
+    assert_eq!(titles(&app.ok(&o.manager_north, stale_list, json!({})).await), ["s3", "s1"]);
+    let only_b = json!({ "f": { "ownerIds": [gid("User", o.rep_b.0)] } });
+    assert!(titles(&app.ok(&o.admin, stale_list, only_b).await).is_empty());
+    let no_period = app.err(&o.admin, stale_list, json!({ "f": { "period": march["period"] } })).await;
+    assert_eq!((&no_period["code"], &no_period["field"]), (&json!("BAD_USER_INPUT"), &json!("filter.period")));
+    let page = app
+        .ok(&o.admin, "{ staleDeals(first: 1) { nodes { title } pageInfo { hasNextPage endCursor } } }", json!({}))
+        .await;
+    let cursor = page["staleDeals"]["pageInfo"]["endCursor"].clone();
+    let next = app
+        .ok(
+            &o.admin,
+            "query($c: String) { staleDeals(first: 1, after: $c) { nodes { title } } }",
+            json!({ "c": cursor }),
+        )
+        .await;
+    assert_eq!((titles(&page), titles(&next)), (vec!["s3".to_owned()], vec!["s1".to_owned()]));
+
+    // Per funnel step, the funnel's own open deals that are stale: Intake s1, Review s3.
+    let open = app.ok(&o.admin, TIME_IN_STAGE, json!({ "f": { "pipelineId": flow_id } })).await;
+    let stale_open: Vec<i64> =
+        open["funnel"]["steps"].as_array().unwrap().iter().map(|s| s["staleOpen"].as_i64().unwrap()).collect();
+    assert_eq!(stale_open, [1, 1, 0, 0]);
+    let own = app.ok(&o.rep_b.1, TIME_IN_STAGE, json!({ "f": { "pipelineId": flow_id } })).await;
+    let stale_open: Vec<i64> =
+        own["funnel"]["steps"].as_array().unwrap().iter().map(|s| s["staleOpen"].as_i64().unwrap()).collect();
+    assert_eq!(stale_open, [0, 0, 0, 0], "B's own deals: s2 is not stale");
+
+    // Pipeline.funnel is of its own pipeline: another pipeline's id is refused, not ignored.
+    let other = "query($f: MetricFilterInput) { pipelines { funnel(filter: $f) { deals } } }";
+    let sales = app.ok(&o.admin, "{ pipelines { id name } }", json!({})).await["pipelines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Sales")
+        .unwrap()["id"]
+        .clone();
+    let refused = app.err(&o.admin, other, json!({ "f": { "pipelineId": sales } })).await;
+    assert_eq!((&refused["code"], &refused["field"]), (&json!("BAD_USER_INPUT"), &json!("filter.pipelineId")));
+});

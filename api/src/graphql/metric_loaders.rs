@@ -10,7 +10,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use super::batching::PollGate;
 use super::loaders::{LoaderCtx, gated};
 use crate::error::SharedError;
-use crate::service::metrics::funnel::{self, Funnel, FunnelMode};
+use crate::service::metrics::funnel::{self, Funnel, FunnelMode, FunnelParts};
 use crate::service::metrics::no_show::{self, NoShowStats, Parent};
 use crate::service::metrics::{GroupBy, GroupKey, Grouping, MetricFilter};
 
@@ -26,6 +26,25 @@ fn by_args<A: Clone + Eq + std::hash::Hash>(keys: &[MetricKey<A>]) -> HashMap<A,
     let mut out: HashMap<A, Vec<i64>> = HashMap::new();
     for k in keys {
         out.entry(k.args.clone()).or_default().push(k.id);
+    }
+    out
+}
+
+/// A funnel field's arguments, and the parts of the funnel its selection needs.
+pub type FunnelArgs = (MetricFilter, FunnelMode, FunnelParts);
+
+/// Groups funnel keys by filter and mode; the keys of one group share one funnel with
+/// every part any of them needs (`Stage.conversionFromPrevious` and `Stage.avgDaysInStage`
+/// of one pipeline are one statement set, not two).
+fn by_funnel_args(keys: &[MetricKey<FunnelArgs>]) -> HashMap<(MetricFilter, FunnelMode), (FunnelParts, Vec<i64>)> {
+    let mut out: HashMap<(MetricFilter, FunnelMode), (FunnelParts, Vec<i64>)> = HashMap::new();
+    for key in keys {
+        let (filter, mode, parts) = &key.args;
+        let entry = out.entry((filter.clone(), *mode)).or_default();
+        entry.0 = entry.0.union(*parts);
+        if !entry.1.contains(&key.id) {
+            entry.1.push(key.id);
+        }
     }
     out
 }
@@ -90,16 +109,16 @@ pub struct GroupFunnel(LoaderCtx, FunnelOf);
 /// The funnel of one object: its pipeline (for the `pipeline` field) and the numbers.
 pub type FunnelOfObject = (i64, Funnel);
 
-impl Loader<MetricKey<(MetricFilter, FunnelMode)>> for GroupFunnel {
+impl Loader<MetricKey<FunnelArgs>> for GroupFunnel {
     type Value = FunnelOfObject;
     type Error = SharedError;
 
     async fn load(
         &self,
-        keys: &[MetricKey<(MetricFilter, FunnelMode)>],
-    ) -> Result<HashMap<MetricKey<(MetricFilter, FunnelMode)>, FunnelOfObject>, SharedError> {
-        let mut out = HashMap::new();
-        for ((filter, mode), ids) in by_args(keys) {
+        keys: &[MetricKey<FunnelArgs>],
+    ) -> Result<HashMap<MetricKey<FunnelArgs>, FunnelOfObject>, SharedError> {
+        let mut found: HashMap<(MetricFilter, FunnelMode, i64), FunnelOfObject> = HashMap::new();
+        for ((filter, mode), (parts, ids)) in by_funnel_args(keys) {
             let (scoped, by) = match self.1 {
                 FunnelOf::Owner => {
                     (MetricFilter { owner_ids: narrowed(&ids, &filter.owner_ids), ..filter.clone() }, GroupBy::Owner)
@@ -111,46 +130,62 @@ impl Loader<MetricKey<(MetricFilter, FunnelMode)>> for GroupFunnel {
             let grouping = Grouping::by(Some(by));
             let report = self
                 .0
-                .metric(|p, db| async move { funnel::funnel(&p, &db, &scoped, mode, grouping, true).await })
+                .metric(|p, db| async move { funnel::funnel(&p, &db, &scoped, mode, grouping, parts).await })
                 .await?;
             let empty = report.empty();
-            let found: HashMap<GroupKey, Funnel> = report.groups.into_iter().collect();
+            let groups: HashMap<GroupKey, Funnel> = report.groups.into_iter().collect();
             for id in ids {
                 let key = match self.1 {
                     FunnelOf::Owner => GroupKey::Owner(id),
                     FunnelOf::Team => GroupKey::Team(Some(id)),
                 };
-                let funnel = found.get(&key).cloned().unwrap_or_else(|| empty.clone());
-                out.insert(MetricKey { args: (filter.clone(), mode), id }, (report.pipeline_id, funnel));
+                let funnel = groups.get(&key).cloned().unwrap_or_else(|| empty.clone());
+                found.insert((filter.clone(), mode, id), (report.pipeline_id, funnel));
             }
         }
-        Ok(out)
+        Ok(answer(keys, found))
     }
+}
+
+/// Each key's funnel, from the funnels computed per (filter, mode, object).
+fn answer(
+    keys: &[MetricKey<FunnelArgs>],
+    found: HashMap<(MetricFilter, FunnelMode, i64), FunnelOfObject>,
+) -> HashMap<MetricKey<FunnelArgs>, FunnelOfObject> {
+    keys.iter()
+        .filter_map(|key| {
+            let (filter, mode, _) = &key.args;
+            let funnel = found.get(&(filter.clone(), *mode, key.id))?;
+            Some((key.clone(), funnel.clone()))
+        })
+        .collect()
 }
 
 /// The funnel of a pipeline (keyed by pipeline id): one funnel per pipeline and arguments.
 pub struct PipelineFunnel(LoaderCtx);
 
-impl Loader<MetricKey<(MetricFilter, FunnelMode)>> for PipelineFunnel {
+impl Loader<MetricKey<FunnelArgs>> for PipelineFunnel {
     type Value = FunnelOfObject;
     type Error = SharedError;
 
     async fn load(
         &self,
-        keys: &[MetricKey<(MetricFilter, FunnelMode)>],
-    ) -> Result<HashMap<MetricKey<(MetricFilter, FunnelMode)>, FunnelOfObject>, SharedError> {
-        let mut out = HashMap::new();
-        for key in keys {
-            let (filter, mode) = &key.args;
-            let scoped = MetricFilter { pipeline_id: Some(key.id), ..filter.clone() };
-            let mode = *mode;
-            let report = self
-                .0
-                .metric(|p, db| async move { funnel::funnel(&p, &db, &scoped, mode, Grouping::default(), true).await })
-                .await?;
-            out.insert(key.clone(), (report.pipeline_id, report.total));
+        keys: &[MetricKey<FunnelArgs>],
+    ) -> Result<HashMap<MetricKey<FunnelArgs>, FunnelOfObject>, SharedError> {
+        let mut found = HashMap::new();
+        for ((filter, mode), (parts, ids)) in by_funnel_args(keys) {
+            for id in ids {
+                let scoped = MetricFilter { pipeline_id: Some(id), ..filter.clone() };
+                let report = self
+                    .0
+                    .metric(
+                        |p, db| async move { funnel::funnel(&p, &db, &scoped, mode, Grouping::default(), parts).await },
+                    )
+                    .await?;
+                found.insert((filter.clone(), mode, id), (report.pipeline_id, report.total));
+            }
         }
-        Ok(out)
+        Ok(answer(keys, found))
     }
 }
 

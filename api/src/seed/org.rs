@@ -80,6 +80,7 @@ pub fn build(rng: &mut StdRng, cfg: &SeedConfig, start: DateTime<Utc>, end: Date
             name: (*name).into(),
             position: i as i32 + 1,
             probability: *probability,
+            stale_after_days: None,
             version: 1,
             created_at: created,
             updated_at: created,

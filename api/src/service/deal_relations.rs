@@ -138,6 +138,7 @@ fn stage_of(row: &QueryResult, base: usize) -> Result<stage::Model, DbErr> {
         name: row.try_get_by_index(base + C::Name as usize)?,
         position: row.try_get_by_index(base + C::Position as usize)?,
         probability: row.try_get_by_index(base + C::Probability as usize)?,
+        stale_after_days: row.try_get_by_index(base + C::StaleAfterDays as usize)?,
         version: row.try_get_by_index(base + C::Version as usize)?,
         created_at: row.try_get_by_index(base + C::CreatedAt as usize)?,
         updated_at: row.try_get_by_index(base + C::UpdatedAt as usize)?,

@@ -85,7 +85,17 @@ pub async fn list(
     page: &PageRequest,
 ) -> ApiResult<Page<deal::Model>> {
     let order = if order.is_empty() { &[(DealSort::CreatedAt, true)][..] } else { order };
-    page::fetch(db, query(principal, f), &sort_keys(order), page).await
+    page_of(db, query(principal, f), order, page).await
+}
+
+/// One page of `select` (filtered and scoped already) in `order`, ids breaking ties.
+pub async fn page_of(
+    db: &impl ConnectionTrait,
+    select: Select<deal::Entity>,
+    order: &[(DealSort, bool)],
+    page: &PageRequest,
+) -> ApiResult<Page<deal::Model>> {
+    page::fetch(db, select, &sort_keys(order), page).await
 }
 
 fn sort_keys(order: &[(DealSort, bool)]) -> Vec<SortKey<deal::Model>> {

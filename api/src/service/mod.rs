@@ -20,6 +20,7 @@ pub mod page;
 pub mod pipelines;
 pub mod read;
 pub mod scope;
+pub mod stale;
 pub mod throttle;
 pub mod users;
 pub mod validate;

@@ -69,6 +69,15 @@ pub async fn lost_reasons_by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> ApiR
 pub struct StageForCreate {
     pub name: String,
     pub probability: i32,
+    pub stale_after_days: Option<i32>,
+}
+
+/// Days after which an open deal in a stage is stale: 1 to 3,650 (ten years).
+fn stale_after(field: &str, days: Option<i32>) -> ApiResult<Option<i32>> {
+    match days {
+        Some(d) if !(1..=3650).contains(&d) => Err(ApiError::bad_input(field, "must be between 1 and 3650 days")),
+        _ => Ok(days),
+    }
 }
 
 fn probability(value: i32) -> ApiResult<i32> {
@@ -91,6 +100,7 @@ pub async fn create_pipeline(
     for s in &stages {
         validate::required("stages.name", &s.name, 200)?;
         probability(s.probability)?;
+        stale_after("stages.staleAfterDays", s.stale_after_days)?;
     }
     let mut work = w.begin(principal).await?;
     let now = super::now();
@@ -114,7 +124,8 @@ pub async fn create_pipeline(
     let created = work.insert(row).await?;
     let mut created_stages = Vec::new();
     for (i, s) in stages.into_iter().enumerate() {
-        created_stages.push(insert_stage(&mut work, created.id, s.name.trim(), i as i32 + 1, s.probability).await?);
+        let stage = StageForCreate { name: s.name.trim().to_owned(), ..s };
+        created_stages.push(insert_stage(&mut work, created.id, &stage, i as i32 + 1).await?);
     }
     work.commit().await?;
     Ok((created, created_stages))
@@ -123,17 +134,17 @@ pub async fn create_pipeline(
 async fn insert_stage(
     work: &mut Work,
     pipeline_id: i64,
-    name: &str,
+    stage: &StageForCreate,
     position: i32,
-    probability: i32,
 ) -> ApiResult<stage::Model> {
     let now = super::now();
     let row = stage::ActiveModel {
         id: NotSet,
         pipeline_id: Set(pipeline_id),
-        name: Set(name.to_owned()),
+        name: Set(stage.name.clone()),
         position: Set(position),
-        probability: Set(probability),
+        probability: Set(stage.probability),
+        stale_after_days: Set(stage.stale_after_days),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -146,19 +157,21 @@ pub async fn create_stage(
     principal: &Principal,
     w: &Writer,
     pipeline_id: i64,
-    name: &str,
-    prob: i32,
+    stage: StageForCreate,
     position: Option<i32>,
 ) -> ApiResult<stage::Model> {
     ensure_admin(principal)?;
-    let name = validate::required("name", name, 200)?;
-    let prob = probability(prob)?;
+    let stage = StageForCreate {
+        name: validate::required("name", &stage.name, 200)?,
+        probability: probability(stage.probability)?,
+        stale_after_days: stale_after("staleAfterDays", stage.stale_after_days)?,
+    };
     let mut work = w.begin(principal).await?;
     if pipeline::Entity::find_by_id(pipeline_id).one(work.db()).await?.is_none() {
         return Err(ApiError::bad_input("pipelineId", "no such pipeline"));
     }
     let count = stages_of(work.db(), &[pipeline_id]).await?.len() as i32;
-    let created = insert_stage(&mut work, pipeline_id, &name, count + 1, prob).await?;
+    let created = insert_stage(&mut work, pipeline_id, &stage, count + 1).await?;
     if let Some(position) = position {
         reorder(&mut work, pipeline_id, created.id, position).await?;
     }
@@ -173,6 +186,8 @@ pub struct StageForUpdate {
     pub name: Option<String>,
     pub probability: Option<i32>,
     pub position: Option<i32>,
+    /// `Some(None)` clears it.
+    pub stale_after_days: Option<Option<i32>>,
 }
 
 pub async fn update_stage(
@@ -188,6 +203,9 @@ pub async fn update_stage(
     }
     if let Some(p) = input.probability {
         changes.probability = Set(probability(p)?);
+    }
+    if let Some(days) = input.stale_after_days {
+        changes.stale_after_days = Set(stale_after("staleAfterDays", days)?);
     }
     let mut work = w.begin(principal).await?;
     let target =

@@ -1,6 +1,6 @@
 //! ADMIN mutations shaping the sales process: pipelines, stages, lost reasons.
 
-use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode};
@@ -14,6 +14,9 @@ pub struct PipelineStageInput {
     pub name: String,
     /// Win probability, 0–100.
     pub probability: i32,
+    /// An open deal in this stage longer than this many days (1–3650) is stale; never
+    /// when omitted.
+    pub stale_after_days: Option<i32>,
 }
 
 /// A new pipeline, optionally with its stages in order.
@@ -40,6 +43,9 @@ pub struct CreateStageInput {
     pub probability: i32,
     /// 1-based position; later stages move down. Last when omitted.
     pub position: Option<i32>,
+    /// An open deal in this stage longer than this many days (1–3650) is stale; never
+    /// when omitted.
+    pub stale_after_days: Option<i32>,
 }
 
 /// Changes to a stage. A new position reorders the pipeline, keeping positions unique.
@@ -55,6 +61,8 @@ pub struct UpdateStageInput {
     pub probability: Option<i32>,
     /// New 1-based position.
     pub position: Option<i32>,
+    /// Days (1–3650) after which an open deal in this stage is stale; null: never.
+    pub stale_after_days: MaybeUndefined<i32>,
 }
 
 /// A new lost reason.
@@ -105,8 +113,11 @@ pub struct PipelineMutation;
 impl PipelineMutation {
     /// Creates a pipeline with its stages (ADMIN).
     async fn create_pipeline(&self, ctx: &Context<'_>, input: CreatePipelineInput) -> Result<CreatePipelinePayload> {
-        let stages =
-            input.stages.into_iter().map(|s| StageForCreate { name: s.name, probability: s.probability }).collect();
+        let stages = input
+            .stages
+            .into_iter()
+            .map(|s| StageForCreate { name: s.name, probability: s.probability, stale_after_days: s.stale_after_days })
+            .collect();
         let (pipeline, _) =
             pipelines::create_pipeline(ctx.principal().await?, ctx.writer(), &input.name, input.is_default, stages)
                 .await?;
@@ -120,8 +131,11 @@ impl PipelineMutation {
             ctx.principal().await?,
             ctx.writer(),
             pipeline_id,
-            &input.name,
-            input.probability,
+            StageForCreate {
+                name: input.name,
+                probability: input.probability,
+                stale_after_days: input.stale_after_days,
+            },
             input.position,
         )
         .await?;
@@ -136,6 +150,7 @@ impl PipelineMutation {
             name: input.name,
             probability: input.probability,
             position: input.position,
+            stale_after_days: super::patch(input.stale_after_days),
         };
         Ok(StagePayload {
             stage: Stage(pipelines::update_stage(ctx.principal().await?, ctx.writer(), id, data).await?),

@@ -9,9 +9,11 @@ use crate::graphql::types::enums::DealStatus;
 use crate::graphql::types::filters::{
     DateFilter, DateTimeFilter, DecimalFilter, IdFilter, OrderDirection, decode_ids, enum_filter,
 };
+use crate::graphql::types::metrics::MetricFilterInput;
 use crate::graphql::types::{Connection, Deal};
 use crate::service::deals::{self, DealSort};
 use crate::service::page::{PageRequest, counter};
+use crate::service::stale;
 
 enum_filter!(DealStatusFilter, DealStatus, entity::enums::DealStatus, "Matches deals with these statuses.");
 
@@ -142,6 +144,22 @@ impl DealQuery {
     ) -> Result<Connection<Deal>> {
         let f = filter.unwrap_or_default().to_service()?;
         deal_page(ctx, f, &sort(&order_by.unwrap_or_default()), PageRequest { first, after, last, before }).await
+    }
+
+    /// Open deals the caller may see that are in their stage longer than its
+    /// `staleAfterDays`, the longest there first. `filter` narrows by owners, teams,
+    /// pipeline and source; it has no `period` (a deal is stale now).
+    async fn stale_deals(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<MetricFilterInput>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<Deal>> {
+        let filter = filter.unwrap_or_default().to_service()?;
+        let page = PageRequest { first, after, last: None, before: None };
+        let (rows, select) = stale::stale_deals(ctx.principal().await?, ctx.db(), &filter, &page).await?;
+        Ok(Connection::new(rows, Deal, counter(ctx.db(), select)))
     }
 
     /// One deal, or null when it does not exist or is not visible to the caller.

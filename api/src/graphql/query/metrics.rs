@@ -49,12 +49,10 @@ impl MetricQuery {
     ) -> Result<Funnel> {
         let filter = filter.unwrap_or_default().to_service()?;
         let grouping = Grouping::new(group_by.map(Into::into), then_by.map(Into::into))?;
-        // Time in stage is the costliest statement (it reads the stage events): run it only
-        // when some level of the answer selects `avgDaysInStage`.
-        let stays = selects_at_any_level(ctx, &[&[], &["groups"], &["groups", "groups"]], &["steps", "avgDaysInStage"]);
+        let parts = funnel_parts(ctx, &[&[], &["groups"], &["groups", "groups"]]);
         let mode = mode.unwrap_or_default().into();
         let report =
-            ctx.metric(|p, db| async move { funnel::funnel(&p, &db, &filter, mode, grouping, stays).await }).await?;
+            ctx.metric(|p, db| async move { funnel::funnel(&p, &db, &filter, mode, grouping, parts).await }).await?;
         Ok(Funnel::from_report(report))
     }
 
@@ -160,6 +158,17 @@ impl MetricQuery {
         })
         .await
         .map_err(Into::into)
+    }
+}
+
+/// The parts of a funnel the query selects under any of `levels`: each is a statement of
+/// its own (time in stage reads every stage event), run only when asked for.
+pub fn funnel_parts(ctx: &Context<'_>, levels: &[&[&str]]) -> funnel::FunnelParts {
+    let selects = |field: &str| selects_at_any_level(ctx, levels, &["steps", field]);
+    funnel::FunnelParts {
+        stays: selects("avgDaysInStage"),
+        distribution: selects("medianDaysInStage") || selects("p90DaysInStage"),
+        stale: selects("staleOpen"),
     }
 }
 

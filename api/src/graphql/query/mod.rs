@@ -4,7 +4,7 @@ pub(crate) mod changes;
 mod contacts;
 mod deals;
 mod meetings;
-mod metrics;
+pub mod metrics;
 pub(crate) mod node;
 mod pipelines;
 mod users;

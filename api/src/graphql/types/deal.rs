@@ -57,6 +57,18 @@ impl Deal {
     async fn stage_entered_at(&self) -> DateTime<Utc> {
         self.0.stage_entered_at
     }
+    /// Days in the current stage (two decimals): since `stageEnteredAt` until now, or until
+    /// the deal closed.
+    async fn days_in_stage(&self) -> Money {
+        let seconds = crate::service::stale::seconds_in_stage(&self.0, crate::service::now());
+        Money::from_cents(crate::service::metrics::arith::average_days(seconds, 1).unwrap_or(0))
+    }
+    /// Open and in its stage longer than the stage's `staleAfterDays` (false when the stage
+    /// has none).
+    async fn is_stale(&self, ctx: &Context<'_>) -> Result<bool> {
+        let stage = always(ctx.loaders().await?.stages.load_one(self.0.stage_id).await?, "the deal's stage")?;
+        Ok(crate::service::stale::is_stale(&self.0, &stage, crate::service::now()))
+    }
     /// Every stage change, oldest first; the first entry is the creation.
     async fn stage_history(&self, ctx: &Context<'_>) -> Result<Vec<DealStageEvent>> {
         let events = ctx.loaders().await?.history_of_deal.load_one(self.0.id).await?.unwrap_or_default();

@@ -149,4 +149,19 @@ impl FunnelStep {
     async fn avg_days_in_stage(&self) -> Option<Money> {
         hundredths(self.0.avg_days_in_stage)
     }
+    /// Median days a deal stayed in the stage, nearest-rank: of n stays sorted by length
+    /// the ⌈n/2⌉-th (the lower middle one of an even count); null when none entered it.
+    async fn median_days_in_stage(&self) -> Option<Money> {
+        hundredths(self.0.median_days_in_stage)
+    }
+    /// 90th-percentile days in the stage, nearest-rank (the ⌈0.9·n⌉-th shortest stay); null
+    /// when none entered it.
+    async fn p90_days_in_stage(&self) -> Option<Money> {
+        hundredths(self.0.p90_days_in_stage)
+    }
+    /// Open deals counted here that are in this stage longer than its `staleAfterDays`
+    /// (0 when the stage has none, and for WON).
+    async fn stale_open(&self) -> i64 {
+        self.0.stale_open
+    }
 }

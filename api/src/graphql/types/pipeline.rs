@@ -11,8 +11,10 @@ use super::{Connection, Deal, Money};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
 use crate::graphql::query::deal_page;
+use crate::graphql::query::metrics::funnel_parts;
 use crate::service::deals::DealFilter;
 use crate::service::filter::OneOf;
+use crate::service::metrics::funnel::{FunnelParts, FunnelStep};
 use crate::service::page::PageRequest;
 
 /// An ordered sequence of stages deals move through.
@@ -21,7 +23,7 @@ pub struct Pipeline(pub pipeline::Model);
 /// An ordered sequence of stages deals move through.
 #[Object]
 impl Pipeline {
-    /// This pipeline's funnel (`filter.pipelineId` is ignored).
+    /// This pipeline's funnel (a `filter.pipelineId` of another pipeline is BAD_USER_INPUT).
     async fn funnel(
         &self,
         ctx: &Context<'_>,
@@ -33,6 +35,7 @@ impl Pipeline {
             self.0.id,
             filter,
             mode,
+            funnel_parts(ctx, &[&[]]),
         )
         .await
     }
@@ -77,9 +80,44 @@ impl Stage {
         #[graphql(desc = "Narrows the funnel; `period` applies per `mode`.")] filter: Option<MetricFilterInput>,
         #[graphql(desc = "COHORT (the default) or ACTIVITY.")] mode: Option<FunnelMode>,
     ) -> Result<Option<Money>> {
-        let loader = &metric_fields::loaders(ctx).await?.metrics.pipeline_funnel;
-        let funnel = metric_fields::pipeline_funnel(loader, self.0.pipeline_id, filter, mode).await?;
-        Ok(funnel.and_then(|f| f.step_of(self.0.id).and_then(|s| hundredths(s.conversion_from_previous))))
+        let step = self.step(ctx, filter, mode, FunnelParts::default()).await?;
+        Ok(step.and_then(|s| hundredths(s.conversion_from_previous)))
+    }
+    /// Average days a deal stayed in this stage in this pipeline's funnel (see
+    /// `FunnelStep.avgDaysInStage`).
+    async fn avg_days_in_stage(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Narrows the funnel; `period` applies per `mode`.")] filter: Option<MetricFilterInput>,
+        #[graphql(desc = "COHORT (the default) or ACTIVITY.")] mode: Option<FunnelMode>,
+    ) -> Result<Option<Money>> {
+        let step = self.step(ctx, filter, mode, FunnelParts { stays: true, ..Default::default() }).await?;
+        Ok(step.and_then(|s| hundredths(s.avg_days_in_stage)))
+    }
+    /// Median days in this stage, nearest-rank (see `FunnelStep.medianDaysInStage`).
+    async fn median_days_in_stage(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Narrows the funnel; `period` applies per `mode`.")] filter: Option<MetricFilterInput>,
+        #[graphql(desc = "COHORT (the default) or ACTIVITY.")] mode: Option<FunnelMode>,
+    ) -> Result<Option<Money>> {
+        let step = self.step(ctx, filter, mode, FunnelParts { distribution: true, ..Default::default() }).await?;
+        Ok(step.and_then(|s| hundredths(s.median_days_in_stage)))
+    }
+    /// 90th-percentile days in this stage, nearest-rank (see `FunnelStep.p90DaysInStage`).
+    async fn p90_days_in_stage(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Narrows the funnel; `period` applies per `mode`.")] filter: Option<MetricFilterInput>,
+        #[graphql(desc = "COHORT (the default) or ACTIVITY.")] mode: Option<FunnelMode>,
+    ) -> Result<Option<Money>> {
+        let step = self.step(ctx, filter, mode, FunnelParts { distribution: true, ..Default::default() }).await?;
+        Ok(step.and_then(|s| hundredths(s.p90_days_in_stage)))
+    }
+    /// An open deal in this stage longer than this many days is stale (`Deal.isStale`,
+    /// `staleDeals`); null: never. Set by ADMIN (`updateStage`).
+    async fn stale_after_days(&self) -> Option<i32> {
+        self.0.stale_after_days
     }
     /// Global ID.
     pub async fn id(&self) -> ID {
@@ -117,6 +155,22 @@ impl Stage {
     /// Optimistic-concurrency version.
     async fn version(&self) -> i32 {
         self.0.version
+    }
+}
+
+impl Stage {
+    /// This stage's step in its pipeline's funnel, with `parts` (one funnel serves every
+    /// stage field of the pipeline: the loader merges their parts).
+    async fn step(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<MetricFilterInput>,
+        mode: Option<FunnelMode>,
+        parts: FunnelParts,
+    ) -> Result<Option<FunnelStep>> {
+        let loader = &metric_fields::loaders(ctx).await?.metrics.pipeline_funnel;
+        let funnel = metric_fields::pipeline_funnel(loader, self.0.pipeline_id, filter, mode, parts).await?;
+        Ok(funnel.and_then(|f| f.step_of(self.0.id).cloned()))
     }
 }
 

@@ -24,8 +24,14 @@ impl Team {
         #[graphql(desc = "Narrows the funnel; `period` applies per `mode`.")] filter: Option<MetricFilterInput>,
         #[graphql(desc = "COHORT (the default) or ACTIVITY.")] mode: Option<FunnelMode>,
     ) -> Result<Option<Funnel>> {
-        metric_fields::group_funnel(&metric_fields::loaders(ctx).await?.metrics.team_funnel, self.0.id, filter, mode)
-            .await
+        metric_fields::group_funnel(
+            ctx,
+            &metric_fields::loaders(ctx).await?.metrics.team_funnel,
+            self.0.id,
+            filter,
+            mode,
+        )
+        .await
     }
     /// Global ID.
     pub async fn id(&self) -> ID {

@@ -26,8 +26,14 @@ impl User {
         #[graphql(desc = "Narrows the funnel; `period` applies per `mode`.")] filter: Option<MetricFilterInput>,
         #[graphql(desc = "COHORT (the default) or ACTIVITY.")] mode: Option<FunnelMode>,
     ) -> Result<Option<Funnel>> {
-        metric_fields::group_funnel(&metric_fields::loaders(ctx).await?.metrics.user_funnel, self.0.id, filter, mode)
-            .await
+        metric_fields::group_funnel(
+            ctx,
+            &metric_fields::loaders(ctx).await?.metrics.user_funnel,
+            self.0.id,
+            filter,
+            mode,
+        )
+        .await
     }
     /// No-show stats of the user's meetings (SPEC 6.1).
     async fn no_show_stats(&self, ctx: &Context<'_>, filter: Option<MetricFilterInput>) -> Result<NoShowStats> {

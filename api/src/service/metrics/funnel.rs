@@ -9,6 +9,7 @@ use entity::stage;
 use sea_orm::ConnectionTrait;
 
 use super::arith::{average_days, percent, ratio};
+use super::time_in_stage::{Distribution, Quantiles, Stays};
 use super::{
     CONTACT_OF_RECORD, GroupBy, GroupKey, Grouping, Joins, MetricFilter, RowKey, int, keys_of, push_from, push_period,
     push_scope, push_where, rows,
@@ -28,6 +29,28 @@ pub enum FunnelMode {
     Activity,
 }
 
+/// The parts of a funnel beyond its counts, each a statement of its own: asked for only
+/// when the answer selects them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct FunnelParts {
+    /// `avgDaysInStage`.
+    pub stays: bool,
+    /// `medianDaysInStage`, `p90DaysInStage` (`time_in_stage`).
+    pub distribution: bool,
+    /// `staleOpen`.
+    pub stale: bool,
+}
+
+impl FunnelParts {
+    pub fn union(self, other: Self) -> Self {
+        Self {
+            stays: self.stays || other.stays,
+            distribution: self.distribution || other.distribution,
+            stale: self.stale || other.stale,
+        }
+    }
+}
+
 /// Integer aggregates of one stage for one group.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct StageSums {
@@ -36,6 +59,7 @@ struct StageSums {
     lost_here: i64,
     stay_seconds: i64,
     stays: i64,
+    stale_open: i64,
 }
 
 impl StageSums {
@@ -45,6 +69,7 @@ impl StageSums {
         self.lost_here += o.lost_here;
         self.stays += o.stays;
         self.stay_seconds += o.stay_seconds;
+        self.stale_open += o.stale_open;
     }
 }
 
@@ -87,6 +112,11 @@ pub struct FunnelStep {
     pub lost_here: i64,
     /// Hundredths of a day; `None` when no deal ever stayed (and for WON).
     pub avg_days_in_stage: Option<i64>,
+    /// The nearest-rank median and p90 stay, hundredths of a day; `None` likewise.
+    pub median_days_in_stage: Option<i64>,
+    pub p90_days_in_stage: Option<i64>,
+    /// Open deals in this stage longer than its `stale_after_days` (0 for WON).
+    pub stale_open: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,7 +147,7 @@ pub struct FunnelReport {
 impl FunnelReport {
     /// The funnel of a group without deals (every count zero, every rate null).
     pub fn empty(&self) -> Funnel {
-        build(&self.stages, &DealSums::default(), |_| StageSums::default())
+        build(&self.stages, &DealSums::default(), |_| StageSums::default(), |_| Quantiles::default())
     }
 }
 
@@ -127,7 +157,7 @@ pub async fn funnel(
     filter: &MetricFilter,
     mode: FunnelMode,
     grouping: Grouping,
-    with_stays: bool,
+    parts: FunnelParts,
 ) -> ApiResult<FunnelReport> {
     // Only a missing pipeline is the caller's mistake; a database error stays what it is.
     let pipeline = pipelines::resolve(db, filter.pipeline_id).await.map_err(|e| match e {
@@ -150,13 +180,29 @@ pub async fn funnel(
         ),
     };
     let stays = async {
-        match with_stays {
+        match parts.stays {
             true => rows(db, stay_sql).await,
             false => Ok(Vec::new()),
         }
     };
-    let (stages, deal_rows, stay_rows) =
-        futures_util::future::try_join3(pipelines::stages_of(db, &[pipeline.id]), rows(db, deal_sql), stays).await?;
+    let times = Stays { principal, filter, mode, grouping, pipeline_id: pipeline.id, now };
+    let distribution = async {
+        match parts.distribution {
+            true => times.distribution(db).await,
+            false => Ok(Distribution::new()),
+        }
+    };
+    let (stages, deal_rows, stay_rows, distribution) = futures_util::future::try_join4(
+        pipelines::stages_of(db, &[pipeline.id]),
+        rows(db, deal_sql),
+        stays,
+        distribution,
+    )
+    .await?;
+    let stale = match parts.stale {
+        true => times.stale_open(db, &stages).await?,
+        false => BTreeMap::new(),
+    };
 
     let position_of: BTreeMap<i64, i32> = stages.iter().map(|s| (s.id, s.position)).collect();
     let probability_of: BTreeMap<i64, i64> = stages.iter().map(|s| (s.id, i64::from(s.probability))).collect();
@@ -202,6 +248,12 @@ pub async fn funnel(
         entry.stays = int(&row, "stays")?;
         entry.stay_seconds = int(&row, "stay_seconds")?;
     }
+    for ((key, stage_id), count) in stale {
+        per_stage.entry((key, stage_id)).or_default().stale_open = count;
+    }
+    let distribution = &distribution;
+    let quantiles_of =
+        |key: RowKey| move |stage_id: i64| distribution.get(&(key.clone(), stage_id)).copied().unwrap_or_default();
 
     // The total is the sum of the groups and a group the sum of its subgroups: every deal is
     // in exactly one row.
@@ -221,24 +273,44 @@ pub async fn funnel(
             outer_stages.entry((outer.clone(), *stage_id)).or_default().add(sums);
         }
     }
-    let total = build(&stages, &total_deals, |id| total_stages.get(&id).copied().unwrap_or_default());
+    let total = build(
+        &stages,
+        &total_deals,
+        |id| total_stages.get(&id).copied().unwrap_or_default(),
+        quantiles_of((None, None)),
+    );
     let groups = outer_deals
         .iter()
         .map(|(key, sums)| {
-            let funnel = build(&stages, sums, |id| outer_stages.get(&(key.clone(), id)).copied().unwrap_or_default());
+            let funnel = build(
+                &stages,
+                sums,
+                |id| outer_stages.get(&(key.clone(), id)).copied().unwrap_or_default(),
+                quantiles_of((Some(key.clone()), None)),
+            );
             (key.clone(), funnel)
         })
         .collect();
     let mut subgroups: BTreeMap<GroupKey, Vec<(GroupKey, Funnel)>> = BTreeMap::new();
     for (key, sums) in &deals {
         let (Some(outer), Some(inner)) = key else { continue };
-        let funnel = build(&stages, sums, |id| per_stage.get(&(key.clone(), id)).copied().unwrap_or_default());
+        let funnel = build(
+            &stages,
+            sums,
+            |id| per_stage.get(&(key.clone(), id)).copied().unwrap_or_default(),
+            quantiles_of(key.clone()),
+        );
         subgroups.entry(outer.clone()).or_default().push((inner.clone(), funnel));
     }
     Ok(FunnelReport { pipeline_id: pipeline.id, total, groups, subgroups, stages })
 }
 
-fn build(stages: &[stage::Model], deals: &DealSums, stage_sums: impl Fn(i64) -> StageSums) -> Funnel {
+fn build(
+    stages: &[stage::Model],
+    deals: &DealSums,
+    stage_sums: impl Fn(i64) -> StageSums,
+    quantiles: impl Fn(i64) -> Quantiles,
+) -> Funnel {
     let mut steps: Vec<FunnelStep> = Vec::with_capacity(stages.len() + 1);
     let first = stages.first().map(|s| stage_sums(s.id).reached).unwrap_or(0);
     for (k, s) in stages.iter().enumerate() {
@@ -251,6 +323,9 @@ fn build(stages: &[stage::Model], deals: &DealSums, stage_sums: impl Fn(i64) -> 
             conversion_from_first: percent(sums.reached, first),
             lost_here: sums.lost_here,
             avg_days_in_stage: average_days(sums.stay_seconds, sums.stays),
+            median_days_in_stage: quantiles(s.id).median_seconds.and_then(|secs| average_days(secs, 1)),
+            p90_days_in_stage: quantiles(s.id).p90_seconds.and_then(|secs| average_days(secs, 1)),
+            stale_open: sums.stale_open,
         });
     }
     let last = steps.last().map(|s| s.reached);
@@ -262,6 +337,9 @@ fn build(stages: &[stage::Model], deals: &DealSums, stage_sums: impl Fn(i64) -> 
         conversion_from_first: percent(deals.won, first),
         lost_here: 0,
         avg_days_in_stage: None,
+        median_days_in_stage: None,
+        p90_days_in_stage: None,
+        stale_open: 0,
     });
     Funnel {
         steps,
@@ -278,7 +356,7 @@ fn build(stages: &[stage::Model], deals: &DealSums, stage_sums: impl Fn(i64) -> 
 /// The deals a funnel counts, joined and filtered: `FROM … WHERE …` plus the group column.
 /// In ACTIVITY mode a derived table `act(deal_id, active_at)` holds each deal's first move
 /// in the period; the deals without one drop out by the join.
-fn push_deals(
+pub(super) fn push_deals(
     sql: &mut Sql,
     principal: &Principal,
     filter: &MetricFilter,
@@ -301,7 +379,7 @@ fn push_deals(
     }
 }
 
-fn group_columns(sql: &Sql, mode: FunnelMode, grouping: Grouping) -> String {
+pub(super) fn group_columns(sql: &Sql, mode: FunnelMode, grouping: Grouping) -> String {
     let time = match mode {
         FunnelMode::Cohort => "r.created_at",
         FunnelMode::Activity => "act.active_at",

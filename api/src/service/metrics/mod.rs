@@ -13,6 +13,7 @@ pub mod lost;
 pub mod no_show;
 pub mod rejection;
 pub(crate) mod sql;
+pub mod time_in_stage;
 
 use std::collections::BTreeMap;
 
