@@ -96,16 +96,18 @@ pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppSt
         )),
     };
     // Depth, cost and aliases are checked before execution (`graphql::shape`), the rest here.
+    let index = Arc::new(graphql::schema_index::SchemaIndex::from_sdl(&graphql::sdl()));
     let schema = || {
         graphql::build_schema()
             .data(services.clone())
+            .data(index.clone())
             .limit_recursive_depth(limits.max_recursive_depth)
             .limit_directives(limits.max_directives)
     };
     let (schema, validated_schema) =
         (schema().finish(), schema().validation_mode(async_graphql::ValidationMode::Fast).finish());
     Ok(AppState {
-        index: Arc::new(graphql::schema_index::SchemaIndex::from_sdl(&schema.sdl())),
+        index,
         documents: Arc::default(),
         schema,
         validated_schema,

@@ -667,7 +667,7 @@ db_test!(meetings_schedule_log_and_reschedule, |app| {
     let replacement = &rescheduled["rescheduledMeeting"];
     assert_eq!((replacement["status"].as_str(), replacement["kind"].as_str()), (Some("SCHEDULED"), Some("DEMO")));
     assert_eq!(rescheduled["meeting"]["status"], "RESCHEDULED");
-    assert_eq!(rescheduled["meeting"]["outcomeLoggedAt"], "2026-03-01T09:00:00+00:00");
+    assert_eq!(rescheduled["meeting"]["outcomeLoggedAt"], "2026-03-01T09:00:00Z");
     assert_eq!(rescheduled["meeting"]["rescheduledTo"]["id"], replacement["id"]);
     let twice = app.err(&rep, LOG_OUTCOME, json!({ "i": { "id": scheduled["id"], "status": "COMPLETED" } })).await;
     assert_eq!(
@@ -1097,7 +1097,7 @@ db_test!(node_resolves_every_type_and_meetings_update, |app| {
         .await;
     assert_eq!(
         updated["updateMeeting"]["meeting"],
-        json!({ "kind": "DEMO", "durationMinutes": 45, "notes": "agenda", "scheduledAt": "2026-05-02T09:00:00+00:00", "version": 2 })
+        json!({ "kind": "DEMO", "durationMinutes": 45, "notes": "agenda", "scheduledAt": "2026-05-02T09:00:00Z", "version": 2 })
     );
     assert_eq!(
         app.err(&admin, update, json!({ "i": { "id": meeting["id"], "version": 1, "notes": null } })).await["code"],

@@ -1624,3 +1624,64 @@ db_test!(time_in_stage_quantiles_and_stale_deals, |app| {
     let refused = app.err(&o.admin, other, json!({ "f": { "pipelineId": sales } })).await;
     assert_eq!((&refused["code"], &refused["field"]), (&json!("BAD_USER_INPUT"), &json!("filter.pipelineId")));
 });
+
+db_test!(metric_definitions_cover_every_metric_number_with_the_schemas_own_words, |app| {
+    let (_, analyst) = app.member("analyst@example.com", Role::Analyst, None).await;
+    let all = app
+        .ok(&analyst, "{ metricDefinitions { id metric typeName field description unit numerator denominator rounding counts bands { name upToPercent } } }", json!({}))
+        .await["metricDefinitions"]
+        .as_array()
+        .unwrap()
+        .clone();
+    // Every number-valued field (Int or Decimal) of every metric type has a definition
+    // whose description is that field's own in the schema.
+    let introspect =
+        "query($t: String!) { __type(name: $t) { fields { name description type { name ofType { name } } } } }";
+    for type_name in [
+        "NoShowStats",
+        "Funnel",
+        "FunnelStep",
+        "LostDeals",
+        "LostBreakdown",
+        "LeadEconomics",
+        "LeadRejection",
+        "TargetAttainment",
+    ] {
+        let fields = app.ok(&analyst, introspect, json!({ "t": type_name })).await["__type"]["fields"].clone();
+        for field in fields.as_array().unwrap() {
+            let ty = field["type"]["name"].as_str().or(field["type"]["ofType"]["name"].as_str()).unwrap_or_default();
+            if !matches!(ty, "Int" | "Decimal") {
+                continue;
+            }
+            let id = format!("{type_name}.{}", field["name"].as_str().unwrap());
+            let found = all.iter().find(|d| d["id"] == id.as_str()).unwrap_or_else(|| panic!("{id} has no definition"));
+            assert_eq!(found["description"], field["description"], "{id}: the schema's own words");
+            assert!(!found["counts"].as_str().unwrap().is_empty() && !found["rounding"].as_str().unwrap().is_empty());
+        }
+    }
+    assert!(
+        all.iter().all(|d| !d["description"].as_str().unwrap().is_empty()),
+        "every definition names a described field"
+    );
+    let rate = all.iter().find(|d| d["id"] == "NoShowStats.noShowRate").unwrap();
+    assert_eq!(
+        (&rate["metric"], &rate["unit"], &rate["numerator"], &rate["denominator"]),
+        (&json!("noShowStats"), &json!("PERCENT"), &json!("noShows"), &json!("completed + noShows"))
+    );
+    assert_eq!(
+        rate["bands"],
+        json!([{ "name": "EXCELLENT", "upToPercent": "10.00" }, { "name": "ACCEPTABLE", "upToPercent": "15.00" },
+               { "name": "ELEVATED", "upToPercent": "20.00" }, { "name": "PROBLEM", "upToPercent": null }])
+    );
+    let median = all.iter().find(|d| d["id"] == "FunnelStep.medianDaysInStage").unwrap();
+    assert!(median["description"].as_str().unwrap().contains("nearest-rank"), "{median}");
+    let rejection = app
+        .ok(&analyst, "{ metricDefinitions(metric: \"leadRejection\") { id metric bands { name } } }", json!({}))
+        .await;
+    let rejection = rejection["metricDefinitions"].as_array().unwrap();
+    assert!(!rejection.is_empty() && rejection.iter().all(|d| d["metric"] == "leadRejection"));
+    let bands = &rejection.iter().find(|d| d["id"] == "LeadRejection.rejectionRate").unwrap()["bands"];
+    assert_eq!(bands, &json!([{ "name": "NORMAL" }, { "name": "HIGH" }, { "name": "CRITICAL" }]));
+    let anonymous = app.gql(None, "{ metricDefinitions { id } }", json!({})).await;
+    assert_eq!(anonymous["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{anonymous}");
+});

@@ -13,7 +13,9 @@ pub async fn webhooks(db_cfg: &DbConfig, cmd: WebhooksCommand) -> Result<(), Cli
     db::migrate(&dbs.primary).await?;
     let admin = super::acting_admin(&dbs.primary, None).await?;
     let db = &dbs.primary;
-    let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339());
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+    };
     match cmd {
         WebhooksCommand::List => {
             println!("id\turl\tenabled\tevent_types\tlast_success_at\tfailing_since\tdisabled_reason");
@@ -53,7 +55,7 @@ pub async fn webhooks(db_cfg: &DbConfig, cmd: WebhooksCommand) -> Result<(), Cli
                     d.status,
                     d.attempt_count,
                     time(next),
-                    d.created_at.to_rfc3339(),
+                    d.created_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
                 );
             }
         }

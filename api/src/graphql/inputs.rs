@@ -20,6 +20,7 @@ use crate::graphql::schema_index::{InputValue, SchemaIndex, selected};
 use crate::graphql::types::change::JsonValue;
 use crate::graphql::types::date::Date;
 use crate::graphql::types::money::Money;
+use crate::graphql::types::timestamp::Timestamp;
 
 /// Every argument of the selected operation whose value does not fit: `(field, why)`, in
 /// document order. Fields, arguments and fragments the schema does not know are left to
@@ -212,7 +213,7 @@ fn scalar_fits(name: &str, value: &Value) -> Result<(), String> {
         (<String as InputType>::type_name(), parses::<String>),
         (<bool as InputType>::type_name(), parses::<bool>),
         (<async_graphql::ID as InputType>::type_name(), parses::<async_graphql::ID>),
-        (<chrono::DateTime<chrono::Utc> as InputType>::type_name(), parses::<chrono::DateTime<chrono::Utc>>),
+        (<Timestamp as InputType>::type_name(), parses::<Timestamp>),
         (<Date as InputType>::type_name(), parses::<Date>),
         (<Money as InputType>::type_name(), parses::<Money>),
         (<JsonValue as InputType>::type_name(), parses::<JsonValue>),

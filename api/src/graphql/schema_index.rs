@@ -22,6 +22,8 @@ pub struct FieldInfo {
     /// document gives none: the argument's default, else the connections' 50.
     pub default_page: Option<u64>,
     pub arguments: Vec<InputValue>,
+    /// Its description in the schema (`metricDefinitions` shows it).
+    pub description: Option<String>,
 }
 
 /// An argument, or a field of an input object.
@@ -111,8 +113,12 @@ impl SchemaIndex {
                 Some(value) => page_size(&value.node).unwrap_or(DEFAULT_PAGE),
                 None => DEFAULT_PAGE,
             });
-            let info =
-                FieldInfo { returns: named(&field.ty.node), default_page, arguments: input_values(&field.arguments) };
+            let info = FieldInfo {
+                returns: named(&field.ty.node),
+                default_page,
+                arguments: input_values(&field.arguments),
+                description: field.description.map(|d| d.node),
+            };
             table.insert(field.name.node.to_string(), info);
         }
     }

@@ -57,29 +57,29 @@ db_test!(import_example_file_twice_updates_instead_of_duplicating, |app| {
     assert_eq!(won["title"], "Analytical Engines — annual licence");
     assert_eq!(
         (won["status"].as_str(), won["amount"].as_str(), won["closedAt"].as_str(), won["createdAt"].as_str()),
-        (Some("WON"), Some("24000.00"), Some("2025-04-20T17:45:00+00:00"), Some("2025-03-04T10:00:00+00:00"))
+        (Some("WON"), Some("24000.00"), Some("2025-04-20T17:45:00Z"), Some("2025-03-04T10:00:00Z"))
     );
     assert_eq!(won["owner"]["email"], "rep1@demo.example", "the contact's owner when the deal names none");
     assert_eq!(won["stage"]["name"], "Negotiation", "the last history entry is the current stage");
-    assert_eq!(won["stageEnteredAt"], "2025-04-02T09:00:00+00:00");
+    assert_eq!(won["stageEnteredAt"], "2025-04-02T09:00:00Z");
     assert_eq!(
         won["stageHistory"],
         json!([
-            { "fromStage": null, "toStage": { "name": "Lead In" }, "movedAt": "2025-03-04T10:00:00+00:00", "movedBy": null },
-            { "fromStage": { "name": "Lead In" }, "toStage": { "name": "Demo Scheduled" }, "movedAt": "2025-03-11T14:30:00+00:00", "movedBy": null },
-            { "fromStage": { "name": "Demo Scheduled" }, "toStage": { "name": "Negotiation" }, "movedAt": "2025-04-02T09:00:00+00:00", "movedBy": null },
+            { "fromStage": null, "toStage": { "name": "Lead In" }, "movedAt": "2025-03-04T10:00:00Z", "movedBy": null },
+            { "fromStage": { "name": "Lead In" }, "toStage": { "name": "Demo Scheduled" }, "movedAt": "2025-03-11T14:30:00Z", "movedBy": null },
+            { "fromStage": { "name": "Demo Scheduled" }, "toStage": { "name": "Negotiation" }, "movedAt": "2025-04-02T09:00:00Z", "movedBy": null },
         ])
     );
     assert_eq!(
         won["meetings"],
-        json!([{ "status": "COMPLETED", "scheduledAt": "2025-03-11T14:30:00+00:00", "outcomeLoggedAt": "2025-03-11T15:20:00+00:00" }])
+        json!([{ "status": "COMPLETED", "scheduledAt": "2025-03-11T14:30:00Z", "outcomeLoggedAt": "2025-03-11T15:20:00Z" }])
     );
     let lost = &deals["nodes"][1];
     assert_eq!(
         (lost["status"].as_str(), lost["lostReason"]["name"].as_str(), lost["lostNote"].as_str()),
         (Some("LOST"), Some("No budget"), Some("Budget frozen until next fiscal year"))
     );
-    assert_eq!(lost["createdAt"], "2025-03-10T11:30:00+00:00", "createdAt defaults to the first history entry");
+    assert_eq!(lost["createdAt"], "2025-03-10T11:30:00Z", "createdAt defaults to the first history entry");
     // Highest stage reached is kept on the row for the funnel: position 5 (Negotiation).
     assert_eq!(app.count("SELECT max_stage_position FROM deals WHERE external_id = 'hubspot-deal-501'").await, 5);
     let contacts = app
@@ -88,8 +88,8 @@ db_test!(import_example_file_twice_updates_instead_of_duplicating, |app| {
     assert_eq!(
         contacts["contacts"]["nodes"],
         json!([
-            { "lifecycle": "CUSTOMER", "disqualifiedAt": null, "acquisitionCost": "180.00", "createdAt": "2025-03-03T09:15:00+00:00" },
-            { "lifecycle": "DISQUALIFIED", "disqualifiedAt": "2025-03-12T16:00:00+00:00", "acquisitionCost": "95.50", "createdAt": "2025-03-10T11:00:00+00:00" },
+            { "lifecycle": "CUSTOMER", "disqualifiedAt": null, "acquisitionCost": "180.00", "createdAt": "2025-03-03T09:15:00Z" },
+            { "lifecycle": "DISQUALIFIED", "disqualifiedAt": "2025-03-12T16:00:00Z", "acquisitionCost": "95.50", "createdAt": "2025-03-10T11:00:00Z" },
         ])
     );
 
@@ -239,9 +239,9 @@ db_test!(import_links_meetings_to_existing_records_and_rejects_foreign_deals, |a
     assert_eq!(
         logged["meetings"]["nodes"],
         json!([
-            { "status": "NO_SHOW", "outcomeLoggedAt": "2025-05-01T09:30:00+00:00", "createdAt": "2025-05-01T09:00:00+00:00",
+            { "status": "NO_SHOW", "outcomeLoggedAt": "2025-05-01T09:30:00Z", "createdAt": "2025-05-01T09:00:00Z",
               "deal": { "title": "A's deal" }, "contact": { "firstName": "A" } },
-            { "status": "SCHEDULED", "outcomeLoggedAt": null, "createdAt": "2025-05-02T09:00:00+00:00",
+            { "status": "SCHEDULED", "outcomeLoggedAt": null, "createdAt": "2025-05-02T09:00:00Z",
               "deal": null, "contact": { "firstName": "B" } },
         ]),
         "an outcome without a log time is logged when the meeting ended; createdAt defaults to scheduledAt"

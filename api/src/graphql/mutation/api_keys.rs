@@ -1,7 +1,7 @@
 //! `createApiKey` and `revokeApiKey` (ADMIN).
 
+use crate::graphql::types::timestamp::Timestamp;
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode};
@@ -18,7 +18,7 @@ pub struct CreateApiKeyInput {
     /// or ADMIN.
     pub role: Option<Role>,
     /// When it stops working; never when omitted.
-    pub expires_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<Timestamp>,
 }
 
 /// The new key. `key` is shown only here: store it now.
@@ -51,7 +51,11 @@ pub struct ApiKeyMutation;
 impl ApiKeyMutation {
     /// Creates an API key for an integration (ADMIN).
     async fn create_api_key(&self, ctx: &Context<'_>, input: CreateApiKeyInput) -> Result<CreateApiKeyPayload> {
-        let data = ApiKeyForCreate { name: input.name, role: input.role.map(Into::into), expires_at: input.expires_at };
+        let data = ApiKeyForCreate {
+            name: input.name,
+            role: input.role.map(Into::into),
+            expires_at: input.expires_at.map(Into::into),
+        };
         let (api_key, key) = api_keys::create(ctx.principal().await?, ctx.writer(), data).await?;
         Ok(CreateApiKeyPayload { api_key: ApiKey(api_key), key })
     }

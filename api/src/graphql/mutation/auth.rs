@@ -1,7 +1,7 @@
 //! `login`: exchanges an email and password for a session token.
 
+use crate::graphql::types::timestamp::Timestamp;
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 
 use crate::graphql::context::ContextExt;
 use crate::graphql::types::User;
@@ -22,7 +22,7 @@ pub struct LoginPayload {
     /// Send as `Authorization: Bearer <token>`.
     pub token: String,
     /// When the token stops being accepted.
-    pub expires_at: DateTime<Utc>,
+    pub expires_at: Timestamp,
     /// The signed-in user.
     pub user: User,
 }
@@ -39,6 +39,6 @@ impl AuthMutation {
         services.login_throttle.attempt(&input.email, address)?;
         let (token, expires_at, user) =
             users::login(&services.dbs.primary, &services.tokens, &input.email, &input.password).await?;
-        Ok(LoginPayload { token, expires_at, user: User(user) })
+        Ok(LoginPayload { token, expires_at: expires_at.into(), user: User(user) })
     }
 }

@@ -1,7 +1,7 @@
 //! ADMIN mutations on the directory: users, teams, targets.
 
+use crate::graphql::types::timestamp::Timestamp;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 
 use super::{optional_id, patch};
 use crate::error::ApiError;
@@ -64,9 +64,9 @@ pub struct SetTargetInput {
     /// For this team.
     pub team_id: Option<ID>,
     /// First instant of the period.
-    pub period_start: DateTime<Utc>,
+    pub period_start: Timestamp,
     /// End of the period (exclusive).
-    pub period_end: DateTime<Utc>,
+    pub period_end: Timestamp,
     /// Planned won revenue (≥ 0).
     pub amount: Money,
 }
@@ -146,8 +146,8 @@ impl DirectoryMutation {
             ctx.principal().await?,
             ctx.writer(),
             owner,
-            input.period_start,
-            input.period_end,
+            input.period_start.0,
+            input.period_end.0,
             amount,
         )
         .await?;

@@ -2,8 +2,8 @@
 //! what `crm-api import FILE.json` sends through `import_batch`.
 
 use crate::graphql::types::date::Date;
+use crate::graphql::types::timestamp::Timestamp;
 use async_graphql::{Context, ID, InputObject, InputType, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, InvalidRecord};
@@ -58,11 +58,11 @@ pub struct ImportContactInput {
     /// Why it was disqualified (DISQUALIFIED only).
     pub disqualify_reason: Option<String>,
     /// When it was disqualified (DISQUALIFIED only; `createdAt` when omitted).
-    pub disqualified_at: Option<DateTime<Utc>>,
+    pub disqualified_at: Option<Timestamp>,
     /// Money spent to acquire the lead.
     pub acquisition_cost: Option<Money>,
     /// When the lead came in; now when omitted.
-    pub created_at: Option<DateTime<Utc>>,
+    pub created_at: Option<Timestamp>,
 }
 
 /// One entry of a deal's stage history: the stage it entered, and when.
@@ -73,7 +73,7 @@ pub struct ImportStageStepInput {
     /// The stage by name (within the deal's pipeline, case-insensitive).
     pub stage_name: Option<String>,
     /// When the deal entered the stage.
-    pub moved_at: DateTime<Utc>,
+    pub moved_at: Timestamp,
 }
 
 /// A deal from another system.
@@ -100,7 +100,7 @@ pub struct ImportDealInput {
     /// Expected close date.
     pub expected_close_date: Option<Date>,
     /// When the deal was created; the first history entry's time when omitted.
-    pub created_at: Option<DateTime<Utc>>,
+    pub created_at: Option<Timestamp>,
     /// Stages the deal entered, oldest first; the last is its current stage. Empty means
     /// it was created in the pipeline's first stage and never moved.
     #[graphql(default)]
@@ -108,7 +108,7 @@ pub struct ImportDealInput {
     /// OPEN when omitted.
     pub status: Option<DealStatus>,
     /// When it was won or lost (required for WON and LOST).
-    pub closed_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<Timestamp>,
     /// Lost reason by ID (LOST only; this or `lostReasonName` is required for LOST).
     pub lost_reason_id: Option<ID>,
     /// Lost reason by name.
@@ -137,17 +137,17 @@ pub struct ImportMeetingInput {
     /// Kind of meeting.
     pub kind: MeetingKind,
     /// When it was (or is) scheduled.
-    pub scheduled_at: DateTime<Utc>,
+    pub scheduled_at: Timestamp,
     /// Length in minutes (1–1440, default 30).
     pub duration_minutes: Option<i32>,
     /// SCHEDULED when omitted.
     pub status: Option<MeetingStatus>,
     /// When the outcome was logged (not for SCHEDULED); the meeting's end when omitted.
-    pub outcome_logged_at: Option<DateTime<Utc>>,
+    pub outcome_logged_at: Option<Timestamp>,
     /// Notes.
     pub notes: Option<String>,
     /// When the meeting was booked; `scheduledAt` (or now, if earlier) when omitted.
-    pub created_at: Option<DateTime<Utc>>,
+    pub created_at: Option<Timestamp>,
 }
 
 /// How many records of one kind an import created and updated.
@@ -287,9 +287,9 @@ fn to_batch(input: ImportRecordsInput) -> ApiResult<ImportBatch> {
                 source: c.source,
                 lifecycle: c.lifecycle.map(Into::into),
                 disqualify_reason: c.disqualify_reason,
-                disqualified_at: c.disqualified_at,
+                disqualified_at: c.disqualified_at.map(Into::into),
                 acquisition_cost: cost?,
-                created_at: c.created_at,
+                created_at: c.created_at.map(Into::into),
             })
         })
         .collect();
@@ -327,7 +327,7 @@ fn to_batch(input: ImportRecordsInput) -> ApiResult<ImportBatch> {
                         (&format!("stageHistory[{k}].stageName"), s.stage_name.as_ref()),
                         NodeKind::Stage,
                     );
-                    Some(StageStep { stage: stage?, moved_at: s.moved_at })
+                    Some(StageStep { stage: stage?, moved_at: s.moved_at.0 })
                 })
                 .collect();
             Some(DealRecord {
@@ -338,10 +338,10 @@ fn to_batch(input: ImportRecordsInput) -> ApiResult<ImportBatch> {
                 title: d.title,
                 amount: amount?,
                 expected_close_date: d.expected_close_date.map(|d| d.0),
-                created_at: d.created_at,
+                created_at: d.created_at.map(Into::into),
                 stage_history: steps.into_iter().collect::<Option<Vec<_>>>()?,
                 status: d.status.map(Into::into),
-                closed_at: d.closed_at,
+                closed_at: d.closed_at.map(Into::into),
                 lost_reason: lost_reason?,
                 lost_note: d.lost_note,
             })
@@ -371,12 +371,12 @@ fn to_batch(input: ImportRecordsInput) -> ApiResult<ImportBatch> {
                 deal: deal?,
                 owner: owner?,
                 kind: m.kind.into(),
-                scheduled_at: m.scheduled_at,
+                scheduled_at: m.scheduled_at.0,
                 duration_minutes: m.duration_minutes,
                 status: m.status.map(Into::into),
-                outcome_logged_at: m.outcome_logged_at,
+                outcome_logged_at: m.outcome_logged_at.map(Into::into),
                 notes: m.notes,
-                created_at: m.created_at,
+                created_at: m.created_at.map(Into::into),
             })
         })
         .collect();

@@ -1,8 +1,8 @@
 //! Mutations on meetings: schedule, log outcomes (one or a batch from an offline device),
 //! update, delete. `clientKey` makes scheduling and logging safe to retry.
 
+use crate::graphql::types::timestamp::Timestamp;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, OneofObject, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 
 use super::{optional_id, patch};
 use crate::error::{ApiError, ApiResult};
@@ -27,7 +27,7 @@ pub struct ScheduleMeetingInput {
     /// Kind of meeting.
     pub kind: MeetingKind,
     /// When it takes place.
-    pub scheduled_at: DateTime<Utc>,
+    pub scheduled_at: Timestamp,
     /// Planned length, 1–1440 minutes (30 when omitted).
     pub duration_minutes: Option<i32>,
     /// Notes.
@@ -49,9 +49,9 @@ pub struct LogMeetingOutcomeInput {
     /// Notes (replace the meeting's notes when given).
     pub notes: Option<String>,
     /// The new time; required for RESCHEDULED, which creates the replacement meeting.
-    pub rescheduled_to: Option<DateTime<Utc>>,
+    pub rescheduled_to: Option<Timestamp>,
     /// When the outcome was recorded on the device (defaults to now; not in the future).
-    pub logged_at: Option<DateTime<Utc>>,
+    pub logged_at: Option<Timestamp>,
     /// Idempotency key, as for `scheduleMeeting`.
     pub client_key: Option<String>,
 }
@@ -66,7 +66,7 @@ pub struct UpdateMeetingInput {
     /// Kind.
     pub kind: Option<MeetingKind>,
     /// New time.
-    pub scheduled_at: Option<DateTime<Utc>>,
+    pub scheduled_at: Option<Timestamp>,
     /// Planned length in minutes.
     pub duration_minutes: Option<i32>,
     /// Notes; null clears them.
@@ -151,7 +151,7 @@ fn schedule_data(input: ScheduleMeetingInput) -> ApiResult<MeetingForSchedule> {
         deal_id: optional_id("dealId", input.deal_id.as_ref(), NodeKind::Deal)?,
         owner_id: optional_id("ownerId", input.owner_id.as_ref(), NodeKind::User)?,
         kind: input.kind.into(),
-        scheduled_at: input.scheduled_at,
+        scheduled_at: input.scheduled_at.0,
         duration_minutes: input.duration_minutes,
         notes: input.notes,
         client_key: input.client_key,
@@ -164,8 +164,8 @@ fn outcome_data(input: LogMeetingOutcomeInput) -> ApiResult<OutcomeForLog> {
         version: input.version,
         status: input.status.into(),
         notes: input.notes,
-        rescheduled_to: input.rescheduled_to,
-        logged_at: input.logged_at,
+        rescheduled_to: input.rescheduled_to.map(Into::into),
+        logged_at: input.logged_at.map(Into::into),
         client_key: input.client_key,
     })
 }
@@ -247,7 +247,7 @@ impl MeetingMutation {
         let data = MeetingForUpdate {
             version: input.version,
             kind: input.kind.map(Into::into),
-            scheduled_at: input.scheduled_at,
+            scheduled_at: input.scheduled_at.map(Into::into),
             duration_minutes: input.duration_minutes,
             notes: patch(input.notes),
         };

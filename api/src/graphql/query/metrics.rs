@@ -7,6 +7,7 @@ use crate::graphql::types::attainment::TargetAttainmentReport;
 use crate::graphql::types::funnel::{Funnel, FunnelMode};
 use crate::graphql::types::lead_economics::{LeadEconomics, LeadEconomicsOverrides, RevenueBasis};
 use crate::graphql::types::lost::LostDeals;
+use crate::graphql::types::metric_definition::{self, MetricDefinition};
 use crate::graphql::types::metrics::{MetricFilterInput, MetricGroupBy};
 use crate::graphql::types::no_show::NoShowStats;
 use crate::graphql::types::rejection::LeadRejection;
@@ -17,6 +18,15 @@ pub struct MetricQuery;
 
 #[Object]
 impl MetricQuery {
+    /// What each metric number means: its formula in words (the field's description), unit,
+    /// numerator, denominator, rounding, bands and the records it counts. `metric` narrows
+    /// to one metric (`noShowStats`, `funnel`, …, or `Deal` for its computed fields).
+    async fn metric_definitions(&self, ctx: &Context<'_>, metric: Option<String>) -> Result<Vec<MetricDefinition>> {
+        ctx.principal().await?;
+        let index = ctx.data::<std::sync::Arc<crate::graphql::schema_index::SchemaIndex>>()?;
+        Ok(metric_definition::definitions(index, metric.as_deref()))
+    }
+
     /// No-show rate of meetings scheduled in the period, with its band and follow-ups;
     /// optionally broken down with `groupBy`.
     async fn no_show_stats(

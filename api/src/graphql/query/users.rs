@@ -1,5 +1,6 @@
 //! Queries about users, teams and targets.
 
+use crate::graphql::types::timestamp::Timestamp;
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 
@@ -51,9 +52,9 @@ pub struct TargetFilterInput {
     /// For these teams.
     pub team_id: Option<IdFilter>,
     /// Targets whose period overlaps `[from, to)`: start.
-    pub from: Option<DateTime<Utc>>,
+    pub from: Option<Timestamp>,
     /// Targets whose period overlaps `[from, to)`: end.
-    pub to: Option<DateTime<Utc>>,
+    pub to: Option<Timestamp>,
 }
 
 #[derive(Default)]
@@ -110,7 +111,9 @@ impl UserQuery {
         let f = filter.unwrap_or_default();
         let overlapping = match (f.from, f.to) {
             (None, None) => None,
-            (from, to) => Some((from.unwrap_or(DateTime::<Utc>::MIN_UTC), to.unwrap_or(DateTime::<Utc>::MAX_UTC))),
+            (from, to) => {
+                Some((from.map_or(DateTime::<Utc>::MIN_UTC, |t| t.0), to.map_or(DateTime::<Utc>::MAX_UTC, |t| t.0)))
+            }
         };
         let filter = TargetFilter {
             id: None,

@@ -1,7 +1,8 @@
 //! `ApiKey`: an integration's credential, as an ADMIN sees it (never the key itself).
 
+use crate::graphql::types::timestamp::Timestamp;
 use async_graphql::{Context, ID, Object, Result};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use entity::api_key;
 
 use super::User;
@@ -39,23 +40,23 @@ impl ApiKey {
         Ok(ctx.loaders().await?.users.load_one(id).await?.map(User))
     }
     /// When it last authenticated a request (to the minute).
-    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
-        self.0.last_used_at
+    async fn last_used_at(&self) -> Option<Timestamp> {
+        self.0.last_used_at.map(Timestamp)
     }
     /// When it stops working, if ever.
-    async fn expires_at(&self) -> Option<DateTime<Utc>> {
-        self.0.expires_at
+    async fn expires_at(&self) -> Option<Timestamp> {
+        self.0.expires_at.map(Timestamp)
     }
     /// When it was revoked, if it was.
-    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
-        self.0.revoked_at
+    async fn revoked_at(&self) -> Option<Timestamp> {
+        self.0.revoked_at.map(Timestamp)
     }
     /// Whether it authenticates requests now: neither revoked nor expired.
     async fn active(&self) -> bool {
         self.0.revoked_at.is_none() && self.0.expires_at.is_none_or(|at| at > Utc::now())
     }
     /// When it was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
 }

@@ -1,8 +1,8 @@
 //! Change events as GraphQL objects: the change feed's `ChangeEvent` and the typed events
 //! of `dealChanged`, `meetingChanged` and `contactChanged`.
 
+use crate::graphql::types::timestamp::Timestamp;
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::change_event;
 use entity::enums::Role;
 
@@ -123,8 +123,8 @@ impl ChangeEvent {
         Ok(encode(kind, self.event().record_id))
     }
     /// When the change was written.
-    async fn occurred_at(&self) -> DateTime<Utc> {
-        self.event().occurred_at
+    async fn occurred_at(&self) -> Timestamp {
+        Timestamp(self.event().occurred_at)
     }
     /// Who made the change: the signed-in user, or the admin who created the API key used.
     /// Null for changes made by the server itself (the CLI without `--as`, seeding).
@@ -186,8 +186,8 @@ macro_rules! record_change {
                 encode(NodeKind::$node, self.0.event.record_id)
             }
             /// When the change was written.
-            async fn occurred_at(&self) -> DateTime<Utc> {
-                self.0.event.occurred_at
+            async fn occurred_at(&self) -> Timestamp {
+                Timestamp(self.0.event.occurred_at)
             }
             /// The names of the fields that changed (all fields for CREATED).
             async fn changed_fields(&self, ctx: &Context<'_>) -> Result<Vec<String>> {

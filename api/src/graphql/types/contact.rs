@@ -1,8 +1,8 @@
 //! `Contact`: a person or lead, owned by one user.
 
 use super::always;
+use crate::graphql::types::timestamp::Timestamp;
 use async_graphql::{Context, ID, Object, Result};
-use chrono::{DateTime, Utc};
 use entity::contact;
 
 use super::connection::child_limit;
@@ -77,8 +77,8 @@ impl Contact {
         self.0.disqualify_reason.as_deref()
     }
     /// When the lead was disqualified.
-    async fn disqualified_at(&self) -> Option<DateTime<Utc>> {
-        self.0.disqualified_at
+    async fn disqualified_at(&self) -> Option<Timestamp> {
+        self.0.disqualified_at.map(Timestamp)
     }
     /// Money spent to acquire this lead.
     async fn acquisition_cost(&self) -> Money {
@@ -106,16 +106,16 @@ impl Contact {
         self.0.version
     }
     /// When the contact was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
     /// When the contact was last changed.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp(self.0.updated_at)
     }
     /// When the contact was deleted (only seen with `includeDeleted`).
-    async fn deleted_at(&self) -> Option<DateTime<Utc>> {
-        self.0.deleted_at
+    async fn deleted_at(&self) -> Option<Timestamp> {
+        self.0.deleted_at.map(Timestamp)
     }
 }
 

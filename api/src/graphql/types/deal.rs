@@ -2,8 +2,8 @@
 
 use super::always;
 use crate::graphql::types::date::Date;
+use crate::graphql::types::timestamp::Timestamp;
 use async_graphql::{Context, ID, Object, Result};
-use chrono::{DateTime, Utc};
 use entity::{deal, deal_stage_event};
 
 use super::connection::child_limit;
@@ -54,8 +54,8 @@ impl Deal {
         Ok(Stage(always(ctx.loaders().await?.stages.load_one(self.0.stage_id).await?, "the deal's stage")?))
     }
     /// When the deal entered its current stage.
-    async fn stage_entered_at(&self) -> DateTime<Utc> {
-        self.0.stage_entered_at
+    async fn stage_entered_at(&self) -> Timestamp {
+        Timestamp(self.0.stage_entered_at)
     }
     /// Days in the current stage (two decimals): since `stageEnteredAt` until now, or until
     /// the deal closed.
@@ -104,8 +104,8 @@ impl Deal {
         self.0.expected_close_date.map(Date)
     }
     /// When the deal was won or lost.
-    async fn closed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.closed_at
+    async fn closed_at(&self) -> Option<Timestamp> {
+        self.0.closed_at.map(Timestamp)
     }
     /// Id of this deal in the system it was imported from.
     async fn external_id(&self) -> Option<&str> {
@@ -116,16 +116,16 @@ impl Deal {
         self.0.version
     }
     /// When the deal was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
     /// When the deal was last changed.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp(self.0.updated_at)
     }
     /// When the deal was deleted (only seen with `includeDeleted`).
-    async fn deleted_at(&self) -> Option<DateTime<Utc>> {
-        self.0.deleted_at
+    async fn deleted_at(&self) -> Option<Timestamp> {
+        self.0.deleted_at.map(Timestamp)
     }
 }
 
@@ -152,8 +152,8 @@ impl DealStageEvent {
         Ok(Stage(always(ctx.loaders().await?.stages.load_one(self.0.to_stage_id).await?, "the entered stage")?))
     }
     /// When the move happened.
-    async fn moved_at(&self) -> DateTime<Utc> {
-        self.0.moved_at
+    async fn moved_at(&self) -> Timestamp {
+        Timestamp(self.0.moved_at)
     }
     /// Who moved the deal.
     async fn moved_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {

@@ -1,5 +1,6 @@
 //! Filter and ordering inputs shared by the lists; each converts into a service filter.
 
+use crate::graphql::types::timestamp::Timestamp;
 use async_graphql::{Enum, ID, InputObject};
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -54,13 +55,14 @@ macro_rules! range_filter {
     };
 }
 
-range_filter!(DateTimeFilter, DateTime<Utc>, "Bounds on a timestamp (RFC 3339).");
+range_filter!(DateTimeFilter, Timestamp, "Bounds on a timestamp (RFC 3339).");
 range_filter!(DateFilter, Date, "Bounds on a calendar date (YYYY-MM-DD).");
 range_filter!(DecimalFilter, Money, "Bounds on a money amount.");
 
 impl DateTimeFilter {
     pub fn to_range(&self) -> Range<DateTime<Utc>> {
-        Range { gt: self.gt, gte: self.gte, lt: self.lt, lte: self.lte }
+        let at = |t: Option<Timestamp>| t.map(|t| t.0);
+        Range { gt: at(self.gt), gte: at(self.gte), lt: at(self.lt), lte: at(self.lte) }
     }
 }
 

@@ -1,7 +1,7 @@
 //! `Meeting`: a call, demo or meeting with a contact, and its logged outcome.
 
+use crate::graphql::types::timestamp::Timestamp;
 use async_graphql::{Context, ID, Object, Result};
-use chrono::{DateTime, Utc};
 use entity::meeting;
 
 use super::enums::{MeetingKind, MeetingStatus};
@@ -39,8 +39,8 @@ impl Meeting {
         self.0.kind.into()
     }
     /// When it is (or was) planned.
-    async fn scheduled_at(&self) -> DateTime<Utc> {
-        self.0.scheduled_at
+    async fn scheduled_at(&self) -> Timestamp {
+        Timestamp(self.0.scheduled_at)
     }
     /// Planned length.
     async fn duration_minutes(&self) -> i32 {
@@ -51,8 +51,8 @@ impl Meeting {
         self.0.status.into()
     }
     /// When the outcome was logged.
-    async fn outcome_logged_at(&self) -> Option<DateTime<Utc>> {
-        self.0.outcome_logged_at
+    async fn outcome_logged_at(&self) -> Option<Timestamp> {
+        self.0.outcome_logged_at.map(Timestamp)
     }
     /// Notes.
     async fn notes(&self) -> Option<&str> {
@@ -78,15 +78,15 @@ impl Meeting {
         self.0.version
     }
     /// When the meeting was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
     /// When the meeting was last changed.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp(self.0.updated_at)
     }
     /// When the meeting was deleted (only seen with `includeDeleted`).
-    async fn deleted_at(&self) -> Option<DateTime<Utc>> {
-        self.0.deleted_at
+    async fn deleted_at(&self) -> Option<Timestamp> {
+        self.0.deleted_at.map(Timestamp)
     }
 }

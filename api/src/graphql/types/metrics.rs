@@ -2,8 +2,8 @@
 //! a row belongs to.
 
 use crate::graphql::types::date::Date;
+use crate::graphql::types::timestamp::Timestamp;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
-use chrono::{DateTime, Utc};
 
 use super::{Team, User};
 use crate::error::ApiResult;
@@ -16,9 +16,9 @@ use crate::service::metrics::{GroupKey, MetricFilter, Period};
 #[derive(InputObject)]
 pub struct PeriodInput {
     /// Start, included.
-    pub from: DateTime<Utc>,
+    pub from: Timestamp,
     /// End, excluded.
-    pub to: DateTime<Utc>,
+    pub to: Timestamp,
 }
 
 /// Narrows a metric. Always combined with the caller's scope: a rep's metrics count only
@@ -45,7 +45,7 @@ impl MetricFilterInput {
                 .transpose()
         };
         Ok(MetricFilter {
-            period: self.period.as_ref().map(|p| Period::new("filter.period", p.from, p.to)).transpose()?,
+            period: self.period.as_ref().map(|p| Period::new("filter.period", p.from.0, p.to.0)).transpose()?,
             owner_ids: ids("filter.ownerIds", &self.owner_ids, NodeKind::User)?,
             team_ids: ids("filter.teamIds", &self.team_ids, NodeKind::Team)?,
             pipeline_id: self

@@ -13,6 +13,7 @@ pub mod funnel;
 pub mod lead_economics;
 pub mod lost;
 pub mod meeting;
+pub mod metric_definition;
 pub mod metric_fields;
 pub mod metrics;
 pub mod money;
@@ -21,6 +22,7 @@ pub mod node;
 pub mod pipeline;
 pub mod rejection;
 pub mod team;
+pub mod timestamp;
 pub mod user;
 pub mod webhook;
 

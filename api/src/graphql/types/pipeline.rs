@@ -1,7 +1,7 @@
 //! `Pipeline`, `Stage` and `LostReason`: the shape of the sales process.
 
+use crate::graphql::types::timestamp::Timestamp;
 use async_graphql::{Context, ID, Object, Result};
-use chrono::{DateTime, Utc};
 use entity::{lost_reason, pipeline, stage};
 
 use super::funnel::{Funnel, FunnelMode};
@@ -61,8 +61,8 @@ impl Pipeline {
         self.0.version
     }
     /// When the pipeline was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
 }
 

@@ -1,7 +1,7 @@
 //! `Team` and `Target`: who sells together, and what they plan to win.
 
+use crate::graphql::types::timestamp::Timestamp;
 use async_graphql::{Context, ID, Object, Result};
-use chrono::{DateTime, Utc};
 use entity::{target, team};
 
 use super::funnel::{Funnel, FunnelMode};
@@ -51,8 +51,8 @@ impl Team {
         self.0.version
     }
     /// When the team was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
 }
 
@@ -81,12 +81,12 @@ impl Target {
         }
     }
     /// First instant of the period.
-    async fn period_start(&self) -> DateTime<Utc> {
-        self.0.period_start
+    async fn period_start(&self) -> Timestamp {
+        Timestamp(self.0.period_start)
     }
     /// End of the period (exclusive).
-    async fn period_end(&self) -> DateTime<Utc> {
-        self.0.period_end
+    async fn period_end(&self) -> Timestamp {
+        Timestamp(self.0.period_end)
     }
     /// Planned won revenue.
     async fn amount(&self) -> Money {

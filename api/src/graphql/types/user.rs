@@ -1,7 +1,7 @@
 //! `User`: a person who signs in.
 
+use crate::graphql::types::timestamp::Timestamp;
 use async_graphql::{Context, ID, Object, Result};
-use chrono::{DateTime, Utc};
 use entity::user;
 
 use super::Team;
@@ -71,11 +71,11 @@ impl User {
         self.0.version
     }
     /// When the user was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
     /// When the user was last changed.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp(self.0.updated_at)
     }
 }

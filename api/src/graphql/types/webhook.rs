@@ -1,8 +1,9 @@
 //! Webhook endpoints, their deliveries and each delivery's attempts, as an ADMIN sees them
 //! (never a secret: it is shown once, by `createWebhookEndpoint` and `rotateWebhookSecret`).
 
+use crate::graphql::types::timestamp::Timestamp;
 use async_graphql::{Context, Enum, ID, Object, Result};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use entity::{webhook_attempt, webhook_delivery, webhook_endpoint};
 
 use crate::graphql::context::ContextExt;
@@ -39,36 +40,36 @@ impl WebhookEndpoint {
         self.0.enabled
     }
     /// When it was disabled, if it is.
-    async fn disabled_at(&self) -> Option<DateTime<Utc>> {
-        self.0.disabled_at
+    async fn disabled_at(&self) -> Option<Timestamp> {
+        self.0.disabled_at.map(Timestamp)
     }
     /// Why it was disabled: by an admin, or for failing too long.
     async fn disabled_reason(&self) -> Option<&str> {
         self.0.disabled_reason.as_deref()
     }
     /// Until when the secret before the last rotation still signs beside the current one.
-    async fn previous_secret_expires_at(&self) -> Option<DateTime<Utc>> {
-        self.0.previous_secret_expires_at.filter(|at| *at > Utc::now())
+    async fn previous_secret_expires_at(&self) -> Option<Timestamp> {
+        self.0.previous_secret_expires_at.filter(|at| *at > Utc::now()).map(Timestamp)
     }
     /// When a delivery last succeeded.
-    async fn last_success_at(&self) -> Option<DateTime<Utc>> {
-        self.0.last_success_at
+    async fn last_success_at(&self) -> Option<Timestamp> {
+        self.0.last_success_at.map(Timestamp)
     }
     /// Since when deliveries fail without a success in between; null while healthy.
-    async fn failing_since(&self) -> Option<DateTime<Utc>> {
-        self.0.failing_since
+    async fn failing_since(&self) -> Option<Timestamp> {
+        self.0.failing_since.map(Timestamp)
     }
     /// Version for optimistic concurrency (bumped by every admin change).
     async fn version(&self) -> i32 {
         self.0.version
     }
     /// When it was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
     /// When an admin last changed it.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp(self.0.updated_at)
     }
 }
 
@@ -174,16 +175,16 @@ impl WebhookDelivery {
         self.0.attempt_count
     }
     /// When the next attempt is due (null once delivered or failed).
-    async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
-        (self.0.status == webhooks::PENDING).then_some(self.0.next_attempt_at)
+    async fn next_attempt_at(&self) -> Option<Timestamp> {
+        (self.0.status == webhooks::PENDING).then_some(self.0.next_attempt_at).map(Timestamp)
     }
     /// When it was queued.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
     /// When it was delivered or given up.
-    async fn finished_at(&self) -> Option<DateTime<Utc>> {
-        self.0.finished_at
+    async fn finished_at(&self) -> Option<Timestamp> {
+        self.0.finished_at.map(Timestamp)
     }
     /// Every attempt, oldest first.
     async fn attempts(&self, ctx: &Context<'_>) -> Result<Vec<WebhookAttempt>> {
@@ -199,8 +200,8 @@ pub struct WebhookAttempt(pub webhook_attempt::Model);
 #[Object]
 impl WebhookAttempt {
     /// When it was sent.
-    async fn attempted_at(&self) -> DateTime<Utc> {
-        self.0.attempted_at
+    async fn attempted_at(&self) -> Timestamp {
+        Timestamp(self.0.attempted_at)
     }
     /// The receiver's HTTP status; null when no response came (timeout, connection error,
     /// refused destination).

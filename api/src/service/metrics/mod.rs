@@ -5,6 +5,7 @@
 pub mod arith;
 pub mod attainment;
 pub mod bands;
+pub mod definitions;
 pub mod funnel;
 pub mod funnel_cells;
 pub mod lead_economics;
