@@ -601,6 +601,25 @@ db_test!(lost_deals_cost_by_reason_stage_and_owner, |app| {
     );
     assert_eq!(cost[5]["title"], "w1");
     assert_eq!(cost[5]["lostCost"], Value::Null);
+
+    // filter.pipelineId: only that pipeline's lost deals. A deal lost in March in Sales
+    // (400, ca1): all pipelines 5 deals, Sales 1 (400.00, ca1's 100.00), Enterprise the 4 above.
+    let sales_loss = json!([{ "externalId": "l6", "contactExternalId": "ca1", "pipelineName": "Sales", "title": "l6",
+        "amount": "400", "stageHistory": [step("Lead", "2025-01-02T00:00:00Z")], "status": "LOST",
+        "closedAt": "2025-03-25T00:00:00Z", "lostReasonName": "Price" }]);
+    app.ok(&o.admin, IMPORT, json!({ "i": { "deals": sales_loss } })).await;
+    let pipelines = app.ok(&o.admin, "{ pipelines { id name } }", json!({})).await["pipelines"].clone();
+    let id_of = |name: &str| pipelines.as_array().unwrap().iter().find(|p| p["name"] == name).unwrap()["id"].clone();
+    let in_pipeline = |id: Value| json!({ "f": { "period": march(), "pipelineId": id } });
+    let all = app.ok(&o.admin, LOST, json!({ "f": { "period": march() } })).await["lostDeals"].clone();
+    assert_eq!(all["count"], 5);
+    let sales = app.ok(&o.admin, LOST, in_pipeline(id_of("Sales"))).await["lostDeals"].clone();
+    assert_eq!(
+        (&sales["count"], &sales["lostAmount"], &sales["acquisitionCost"]),
+        (&json!(1), &json!("400.00"), &json!("100.00"))
+    );
+    let enterprise = app.ok(&o.admin, LOST, in_pipeline(id_of("Enterprise"))).await["lostDeals"].clone();
+    assert_eq!((&enterprise["count"], &enterprise["lostAmount"]), (&json!(4), &json!("6500.00")));
 });
 
 const ECONOMICS: &str = "query($f: MetricFilterInput, $g: MetricGroupBy, $b: RevenueBasis, $o: LeadEconomicsOverrides) {
@@ -1008,6 +1027,35 @@ db_test!(target_attainment_counts_wins_inside_each_targets_own_period, |app| {
         .ok(&o.admin, ATTAINMENT, json!({ "f": { "period": { "from": q1.0, "to": q1.1 }, "source": "Nowhere" } }))
         .await;
     assert_eq!(by_source["targetAttainment"]["wonAmount"], "0.00");
+
+    // filter.pipelineId counts only that pipeline's wins: A wins 600 in Sales in Q1 too.
+    let sales_win = json!([{ "externalId": "a4", "contactExternalId": "ca", "pipelineName": "Sales", "title": "a4",
+        "amount": "600", "status": "WON", "closedAt": "2025-03-01T00:00:00Z", "stageHistory": [step("Lead", "2025-01-01T00:00:00Z")] }]);
+    app.ok(&o.admin, IMPORT, json!({ "i": { "deals": sales_win } })).await;
+    let pipelines = app.ok(&o.admin, "{ pipelines { id name } }", json!({})).await["pipelines"].clone();
+    let id_of = |name: &str| pipelines.as_array().unwrap().iter().find(|p| p["name"] == name).unwrap()["id"].clone();
+    let of_a =
+        |v: &Value| summary(&v["targetAttainment"]["targets"]).into_iter().find(|r| r.0 == "a@example.com").unwrap();
+    let q1_in = |id: Option<Value>| {
+        let mut f = json!({ "period": { "from": q1.0, "to": q1.1 } });
+        if let Some(id) = id {
+            f["pipelineId"] = id;
+        }
+        json!({ "f": f })
+    };
+    // All pipelines: 5000 + 600 = 5600 of 10000 → 56.00; Enterprise 5000 → 50.00; Sales 600 → 6.00.
+    assert_eq!(
+        of_a(&app.ok(&o.admin, ATTAINMENT, q1_in(None)).await),
+        ("a@example.com".into(), "5600.00".into(), 3, "56.00".into())
+    );
+    assert_eq!(
+        of_a(&app.ok(&o.admin, ATTAINMENT, q1_in(Some(id_of("Enterprise")))).await),
+        ("a@example.com".into(), "5000.00".into(), 2, "50.00".into())
+    );
+    assert_eq!(
+        of_a(&app.ok(&o.admin, ATTAINMENT, q1_in(Some(id_of("Sales")))).await),
+        ("a@example.com".into(), "600.00".into(), 1, "6.00".into())
+    );
 });
 
 db_test!(metric_fields_on_objects_match_the_root_metrics_in_constant_statements, |app| {
@@ -1646,6 +1694,9 @@ db_test!(metric_definitions_cover_every_metric_number_with_the_schemas_own_words
         "LeadEconomics",
         "LeadRejection",
         "TargetAttainment",
+        "ForecastPeriod",
+        "ForecastAmounts",
+        "HistoricalWinRate",
     ] {
         let fields = app.ok(&analyst, introspect, json!({ "t": type_name })).await["__type"]["fields"].clone();
         for field in fields.as_array().unwrap() {
@@ -1684,4 +1735,214 @@ db_test!(metric_definitions_cover_every_metric_number_with_the_schemas_own_words
     assert_eq!(bands, &json!([{ "name": "NORMAL" }, { "name": "HIGH" }, { "name": "CRITICAL" }]));
     let anonymous = app.gql(None, "{ metricDefinitions { id } }", json!({})).await;
     assert_eq!(anonymous["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{anonymous}");
+});
+
+/// An instant `days` before now, RFC 3339.
+fn days_ago(days: i64) -> String {
+    hours_ago(days * 24)
+}
+
+const FORECAST: &str = "query($f: MetricFilterInput, $g: ForecastPeriodicity, $b: ForecastBasis, $m: Int) {
+    forecast(filter: $f, groupBy: $g, basis: $b, minimumSample: $m) {
+        basis periods { periodStart periodEnd deals openAmount weightedAmount wonAmount wonCount targets { amount user { email } team { name } } }
+        undated { deals openAmount weightedAmount } total { deals openAmount weightedAmount }
+        stages { stage { name } rate sampleSize won belowMinimumSample usedProbability } } }";
+
+/// (periodStart, deals, open, weighted, won) of each period.
+fn forecast_rows(forecast: &Value) -> Vec<(String, i64, String, String, String)> {
+    forecast["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["periodStart"].as_str().unwrap().to_owned(),
+                p["deals"].as_i64().unwrap(),
+                p["openAmount"].as_str().unwrap().to_owned(),
+                p["weightedAmount"].as_str().unwrap().to_owned(),
+                p["wonAmount"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+db_test!(forecast_weights_open_deals_by_stage_probability_or_history, |app| {
+    let o = org(&app).await;
+    let pipeline = app
+        .ok(
+            &o.admin,
+            "mutation { createPipeline(input: { name: \"Outlook\", stages: [
+                { name: \"Discovery\", probability: 20 }, { name: \"Proposal\", probability: 60 }] }) { pipeline { id } } }",
+            json!({}),
+        )
+        .await["createPipeline"]["pipeline"]["id"]
+        .clone();
+    app.ok(&o.admin, "mutation { createLostReason(input: { name: \"Price\" }) { lostReason { id } } }", json!({}))
+        .await;
+    let contacts = json!([
+        { "externalId": "ca", "firstName": "A", "ownerEmail": "a@example.com" },
+        { "externalId": "cb", "firstName": "B", "ownerEmail": "b@example.com" },
+    ]);
+    let deal = |id: &str, contact: &str, amount: &str, history: Vec<Value>, extra: Value| {
+        let mut d = json!({ "externalId": id, "contactExternalId": contact, "pipelineName": "Outlook", "title": id,
+            "amount": amount, "stageHistory": history });
+        for (k, v) in extra.as_object().unwrap() {
+            d[k] = v.clone();
+        }
+        d
+    };
+    let closed = |status: &str, at: &str| {
+        let mut c = json!({ "status": status, "closedAt": at });
+        if status == "LOST" {
+            c["lostReasonName"] = json!("Price");
+        }
+        c
+    };
+    let deals = json!([
+        // The record (closed within the last 12 months): Discovery entered by h1–h5, 2 WON
+        // → 40.00 % of 5; Proposal entered by h1–h3, 2 WON → 66.67 % of 3.
+        deal(
+            "h1",
+            "ca",
+            "1",
+            vec![step("Discovery", &days_ago(90)), step("Proposal", &days_ago(80))],
+            closed("WON", &days_ago(70))
+        ),
+        deal(
+            "h2",
+            "ca",
+            "1",
+            vec![step("Discovery", &days_ago(90)), step("Proposal", &days_ago(80))],
+            closed("WON", &days_ago(70))
+        ),
+        deal(
+            "h3",
+            "ca",
+            "1",
+            vec![step("Discovery", &days_ago(90)), step("Proposal", &days_ago(80))],
+            closed("LOST", &days_ago(70))
+        ),
+        deal("h4", "ca", "1", vec![step("Discovery", &days_ago(90))], closed("LOST", &days_ago(70))),
+        deal("h5", "ca", "1", vec![step("Discovery", &days_ago(90))], closed("LOST", &days_ago(70))),
+        // Closed 13 months ago: outside the window (it would make Discovery 3 of 6).
+        deal("old", "ca", "1", vec![step("Discovery", &days_ago(420))], closed("WON", &days_ago(400))),
+        // Open, expected to close in early 2025 (overdue now, still open).
+        deal(
+            "o1",
+            "ca",
+            "1000",
+            vec![step("Discovery", "2024-12-01T00:00:00Z")],
+            json!({ "expectedCloseDate": "2025-01-15" })
+        ),
+        deal(
+            "o2",
+            "cb",
+            "2000",
+            vec![step("Proposal", "2024-12-01T00:00:00Z")],
+            json!({ "expectedCloseDate": "2025-01-20" })
+        ),
+        deal(
+            "o3",
+            "ca",
+            "500",
+            vec![step("Proposal", "2024-12-01T00:00:00Z")],
+            json!({ "expectedCloseDate": "2025-02-10" })
+        ),
+        deal("o4", "ca", "300", vec![step("Discovery", "2024-12-01T00:00:00Z")], json!({})),
+        // Won in January 2025: "won so far" of that month.
+        deal("w1", "ca", "700", vec![step("Discovery", "2025-01-02T00:00:00Z")], closed("WON", "2025-01-25T00:00:00Z")),
+    ]);
+    app.ok(&o.admin, IMPORT, json!({ "i": { "contacts": contacts, "deals": deals } })).await;
+    let set_target = "mutation($i: SetTargetInput!) { setTarget(input: $i) { target { id } } }";
+    let quarter = json!({ "userId": gid("User", o.rep_a.0), "periodStart": "2025-01-01T00:00:00Z", "periodEnd": "2025-04-01T00:00:00Z", "amount": "10000" });
+    app.ok(&o.admin, set_target, json!({ "i": quarter })).await;
+    let north = app.count("SELECT id FROM teams WHERE name = 'North'").await;
+    let february = json!({ "teamId": gid("Team", north), "periodStart": "2025-02-01T00:00:00Z", "periodEnd": "2025-03-01T00:00:00Z", "amount": "4000" });
+    app.ok(&o.admin, set_target, json!({ "i": february })).await;
+    let q1 =
+        json!({ "pipelineId": pipeline, "period": { "from": "2025-01-01T00:00:00Z", "to": "2025-04-01T00:00:00Z" } });
+
+    // STAGE_PROBABILITY. January: o1 1000 × 20 % + o2 2000 × 60 % = 1400.00 of 3000.00, w1
+    // won 700.00; February: o3 500 × 60 % = 300.00; March: nothing expected, still listed
+    // (it is in the period). o4 has no date: in no period, and not in a period's total.
+    let f = app.ok(&o.admin, FORECAST, json!({ "f": q1 })).await["forecast"].clone();
+    let row = |start: &str, deals: i64, open: &str, weighted: &str, won: &str| {
+        (start.to_owned(), deals, open.to_owned(), weighted.to_owned(), won.to_owned())
+    };
+    assert_eq!(f["basis"], "STAGE_PROBABILITY");
+    assert_eq!(
+        forecast_rows(&f),
+        [
+            row("2025-01-01", 2, "3000.00", "1400.00", "700.00"),
+            row("2025-02-01", 1, "500.00", "300.00", "0.00"),
+            row("2025-03-01", 0, "0.00", "0.00", "0.00"),
+        ]
+    );
+    assert_eq!(f["periods"][0]["periodEnd"], "2025-02-01");
+    assert_eq!(f["total"], json!({ "deals": 3, "openAmount": "3500.00", "weightedAmount": "1700.00" }));
+    assert_eq!(f["undated"]["deals"], 0);
+    // Targets per period: A's quarter in all three months, North's in February only.
+    let targets = |i: usize| -> Vec<String> {
+        f["periods"][i]["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["amount"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        (targets(0), targets(1), targets(2)),
+        (vec!["10000.00".to_owned()], vec!["10000.00".to_owned(), "4000.00".to_owned()], vec!["10000.00".to_owned()])
+    );
+
+    // HISTORICAL with a minimum sample of 4: Discovery's 2 of 5 (40.00 %) replaces 20 %;
+    // Proposal's 3 closed deals are too few, so its 60 % stays. January: 1000 × 2/5 + 1200
+    // = 1600.00; February 300.00.
+    let h = app.ok(&o.admin, FORECAST, json!({ "f": q1, "b": "HISTORICAL", "m": 4 })).await["forecast"].clone();
+    assert_eq!(
+        forecast_rows(&h)[..2],
+        [row("2025-01-01", 2, "3000.00", "1600.00", "700.00"), row("2025-02-01", 1, "500.00", "300.00", "0.00")]
+    );
+    assert_eq!(
+        h["stages"],
+        json!([
+            { "stage": { "name": "Discovery" }, "rate": "40.00", "sampleSize": 5, "won": 2, "belowMinimumSample": false, "usedProbability": "40.00" },
+            { "stage": { "name": "Proposal" }, "rate": "66.67", "sampleSize": 3, "won": 2, "belowMinimumSample": true, "usedProbability": "60.00" },
+        ])
+    );
+    // With the default minimum sample (10) both stages fall back: the same as the configured basis.
+    let fallback = app.ok(&o.admin, FORECAST, json!({ "f": q1, "b": "HISTORICAL" })).await["forecast"].clone();
+    assert_eq!(forecast_rows(&fallback), forecast_rows(&f));
+    assert_eq!(fallback["stages"][0]["belowMinimumSample"], true);
+    // The same record on each stage.
+    let stages = app
+        .ok(&o.admin, "{ pipelines { name stages { name historicalWinRate(minimumSample: 4) { rate sampleSize belowMinimumSample usedProbability } } } }", json!({}))
+        .await;
+    let outlook = stages["pipelines"].as_array().unwrap().iter().find(|p| p["name"] == "Outlook").unwrap().clone();
+    assert_eq!(
+        outlook["stages"][0]["historicalWinRate"],
+        json!({ "rate": "40.00", "sampleSize": 5, "belowMinimumSample": false, "usedProbability": "40.00" })
+    );
+
+    // By quarter, without a period: Q1 2025 has o1–o3 (and w1's win); o4 is undated.
+    let by_quarter =
+        app.ok(&o.admin, FORECAST, json!({ "f": { "pipelineId": pipeline }, "g": "QUARTER" })).await["forecast"]
+            .clone();
+    assert_eq!(forecast_rows(&by_quarter), [row("2025-01-01", 3, "3500.00", "1700.00", "700.00")]);
+    assert_eq!(by_quarter["undated"], json!({ "deals": 1, "openAmount": "300.00", "weightedAmount": "60.00" }));
+    assert_eq!(by_quarter["total"], json!({ "deals": 4, "openAmount": "3800.00", "weightedAmount": "1760.00" }));
+
+    // Scoped: rep B sees o2 only, and none of A's or North's targets.
+    let b = app.ok(&o.rep_b.1, FORECAST, json!({ "f": q1 })).await["forecast"].clone();
+    assert_eq!(forecast_rows(&b)[0], row("2025-01-01", 1, "2000.00", "1200.00", "0.00"));
+    assert!(b["periods"].as_array().unwrap().iter().all(|p| p["targets"].as_array().unwrap().is_empty()));
+    // Rep A sees their own quarter target only (never the team's).
+    let a = app.ok(&o.rep_a.1, FORECAST, json!({ "f": q1 })).await["forecast"].clone();
+    assert_eq!(a["periods"][1]["targets"].as_array().unwrap().len(), 1);
+
+    // Arguments out of range are refused on the field that is wrong.
+    let bad = app.err(&o.admin, "{ forecast(lookbackMonths: 0) { basis } }", json!({})).await;
+    assert_eq!((&bad["code"], &bad["field"]), (&json!("BAD_USER_INPUT"), &json!("lookbackMonths")));
+    let bad = app.err(&o.admin, "{ forecast(minimumSample: 0) { basis } }", json!({})).await;
+    assert_eq!(bad["field"], "minimumSample");
 });

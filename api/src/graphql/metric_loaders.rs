@@ -10,6 +10,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use super::batching::PollGate;
 use super::loaders::{LoaderCtx, gated};
 use crate::error::SharedError;
+use crate::service::metrics::forecast::{self, StageRate};
 use crate::service::metrics::funnel::{self, Funnel, FunnelMode, FunnelParts};
 use crate::service::metrics::no_show::{self, NoShowStats, Parent};
 use crate::service::metrics::{GroupBy, GroupKey, Grouping, MetricFilter};
@@ -189,6 +190,35 @@ impl Loader<MetricKey<FunnelArgs>> for PipelineFunnel {
     }
 }
 
+/// Stages' historical win rates (keyed by stage id) under (lookback months, minimum
+/// sample): one statement for every stage of every pipeline.
+pub struct StageWinRate(LoaderCtx);
+
+impl Loader<MetricKey<(u32, i64)>> for StageWinRate {
+    type Value = StageRate;
+    type Error = SharedError;
+
+    async fn load(
+        &self,
+        keys: &[MetricKey<(u32, i64)>],
+    ) -> Result<HashMap<MetricKey<(u32, i64)>, StageRate>, SharedError> {
+        let mut out = HashMap::new();
+        for ((lookback, minimum), ids) in by_args(keys) {
+            let rates = self
+                .0
+                .metric(|p, db| async move {
+                    let all = MetricFilter::default();
+                    forecast::historical_win_rates(&p, &db, &all, lookback, minimum, crate::service::now()).await
+                })
+                .await?;
+            for rate in rates.into_iter().filter(|r| ids.contains(&r.stage.id)) {
+                out.insert(MetricKey { args: (lookback, minimum), id: rate.stage.id }, rate);
+            }
+        }
+        Ok(out)
+    }
+}
+
 pub struct MetricLoaders {
     pub user_no_show: DataLoader<UserNoShow>,
     pub contact_no_show: DataLoader<ParentNoShow>,
@@ -196,6 +226,7 @@ pub struct MetricLoaders {
     pub user_funnel: DataLoader<GroupFunnel>,
     pub team_funnel: DataLoader<GroupFunnel>,
     pub pipeline_funnel: DataLoader<PipelineFunnel>,
+    pub stage_win_rate: DataLoader<StageWinRate>,
 }
 
 impl MetricLoaders {
@@ -207,6 +238,7 @@ impl MetricLoaders {
             user_funnel: gated(GroupFunnel(ctx.clone(), FunnelOf::Owner), gate),
             team_funnel: gated(GroupFunnel(ctx.clone(), FunnelOf::Team), gate),
             pipeline_funnel: gated(PipelineFunnel(ctx.clone()), gate),
+            stage_win_rate: gated(StageWinRate(ctx.clone()), gate),
         }
     }
 }

@@ -4,6 +4,7 @@ use async_graphql::{Context, Object, Result};
 
 use crate::graphql::context::ContextExt;
 use crate::graphql::types::attainment::TargetAttainmentReport;
+use crate::graphql::types::forecast::{Forecast, ForecastBasis, ForecastPeriodicity};
 use crate::graphql::types::funnel::{Funnel, FunnelMode};
 use crate::graphql::types::lead_economics::{LeadEconomics, LeadEconomicsOverrides, RevenueBasis};
 use crate::graphql::types::lost::LostDeals;
@@ -11,7 +12,7 @@ use crate::graphql::types::metric_definition::{self, MetricDefinition};
 use crate::graphql::types::metrics::{MetricFilterInput, MetricGroupBy};
 use crate::graphql::types::no_show::NoShowStats;
 use crate::graphql::types::rejection::LeadRejection;
-use crate::service::metrics::{Grouping, attainment, funnel, lead_economics, lost, no_show, rejection};
+use crate::service::metrics::{Grouping, attainment, forecast, funnel, lead_economics, lost, no_show, rejection};
 
 #[derive(Default)]
 pub struct MetricQuery;
@@ -20,7 +21,7 @@ pub struct MetricQuery;
 impl MetricQuery {
     /// What each metric number means: its formula in words (the field's description), unit,
     /// numerator, denominator, rounding, bands and the records it counts. `metric` narrows
-    /// to one metric (`noShowStats`, `funnel`, …, or `Deal` for its computed fields).
+    /// to one metric (`noShowStats`, `funnel`, `forecast`, …, or `Deal` for its computed fields).
     async fn metric_definitions(&self, ctx: &Context<'_>, metric: Option<String>) -> Result<Vec<MetricDefinition>> {
         ctx.principal().await?;
         let index = ctx.data::<std::sync::Arc<crate::graphql::schema_index::SchemaIndex>>()?;
@@ -64,6 +65,34 @@ impl MetricQuery {
         let report =
             ctx.metric(|p, db| async move { funnel::funnel(&p, &db, &filter, mode, grouping, parts).await }).await?;
         Ok(Funnel::from_report(report))
+    }
+
+    /// Open deals by the month or quarter they are expected to close (`filter.period`
+    /// applies to `expectedCloseDate`), weighted by each stage's configured probability or
+    /// its historical win rate, with what was won so far and the targets of each period.
+    #[allow(clippy::too_many_arguments)]
+    async fn forecast(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<MetricFilterInput>,
+        #[graphql(desc = "MONTH (the default) or QUARTER.")] group_by: Option<ForecastPeriodicity>,
+        #[graphql(desc = "STAGE_PROBABILITY (the default) or HISTORICAL.")] basis: Option<ForecastBasis>,
+        #[graphql(desc = "Closed deals of this many months back make a stage's historical win rate (1–120; 12).")]
+        lookback_months: Option<i32>,
+        #[graphql(
+            desc = "Below this many closed deals, a stage's configured probability is used instead (1–100000; 10)."
+        )]
+        minimum_sample: Option<i32>,
+    ) -> Result<Forecast> {
+        let filter = filter.unwrap_or_default().to_service()?;
+        let options = forecast::ForecastOptions::new(
+            group_by.unwrap_or_default().into(),
+            basis.unwrap_or_default().into(),
+            lookback_months.unwrap_or(forecast::DEFAULT_LOOKBACK_MONTHS),
+            minimum_sample.unwrap_or(forecast::DEFAULT_MINIMUM_SAMPLE),
+        )?;
+        let report = ctx.metric(|p, db| async move { forecast::forecast(&p, &db, &filter, options).await }).await?;
+        Ok(Forecast(report))
     }
 
     /// Deals lost in the period and what they cost; optionally broken down with `groupBy`

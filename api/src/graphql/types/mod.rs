@@ -9,6 +9,7 @@ pub mod date;
 pub mod deal;
 pub mod enums;
 pub mod filters;
+pub mod forecast;
 pub mod funnel;
 pub mod lead_economics;
 pub mod lost;

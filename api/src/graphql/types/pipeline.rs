@@ -4,12 +4,14 @@ use crate::graphql::types::timestamp::Timestamp;
 use async_graphql::{Context, ID, Object, Result};
 use entity::{lost_reason, pipeline, stage};
 
+use super::forecast::HistoricalWinRate;
 use super::funnel::{Funnel, FunnelMode};
 use super::metric_fields;
 use super::metrics::{MetricFilterInput, hundredths};
 use super::{Connection, Deal, Money};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
+use crate::graphql::metric_loaders::MetricKey;
 use crate::graphql::query::deal_page;
 use crate::graphql::query::metrics::funnel_parts;
 use crate::service::deals::DealFilter;
@@ -113,6 +115,33 @@ impl Stage {
     ) -> Result<Option<Money>> {
         let step = self.step(ctx, filter, mode, FunnelParts { distribution: true, ..Default::default() }).await?;
         Ok(step.and_then(|s| hundredths(s.p90_days_in_stage)))
+    }
+    /// This stage's record over the deals you may see: of those that entered it and
+    /// closed within the last `lookbackMonths`, the share WON; `forecast(basis: HISTORICAL)`
+    /// uses it unless the sample is below `minimumSample`.
+    async fn historical_win_rate(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Closed deals of this many months back count (1–120; 12).")] lookback_months: Option<i32>,
+        #[graphql(desc = "Below this many closed deals the configured probability is used (1–100000; 10).")]
+        minimum_sample: Option<i32>,
+    ) -> Result<HistoricalWinRate> {
+        use crate::service::metrics::forecast::{self, ForecastBasis, ForecastOptions, StageRate};
+        let options = ForecastOptions::new(
+            crate::service::metrics::GroupBy::Month,
+            ForecastBasis::Historical,
+            lookback_months.unwrap_or(forecast::DEFAULT_LOOKBACK_MONTHS),
+            minimum_sample.unwrap_or(forecast::DEFAULT_MINIMUM_SAMPLE),
+        )?;
+        let key = MetricKey { args: (options.lookback_months, options.minimum_sample), id: self.0.id };
+        let found = metric_fields::loaders(ctx).await?.metrics.stage_win_rate.load_one(key).await?;
+        let rate = found.unwrap_or(StageRate {
+            stage: self.0.clone(),
+            won: 0,
+            sample: 0,
+            minimum_sample: options.minimum_sample,
+        });
+        Ok(HistoricalWinRate { rate, basis: ForecastBasis::Historical })
     }
     /// An open deal in this stage longer than this many days is stale (`Deal.isStale`,
     /// `staleDeals`); null: never. Set by ADMIN (`updateStage`).

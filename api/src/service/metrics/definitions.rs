@@ -68,6 +68,10 @@ const STAYS: &str =
 const LOST: &str = "deals LOST with closedAt in the period, in the caller's scope, not deleted";
 const LEADS: &str = "contacts created in the period (leads), of the owners in the caller's scope, not deleted";
 const WON_IN_PERIOD: &str = "deals WON with closedAt in the period and their distinct contacts";
+const FORECAST_OPEN: &str = "open deals in the caller's scope, not deleted, by the month or quarter of their expectedCloseDate (in the filter period when given; undated deals only without one)";
+const FORECAST_WON: &str = "deals WON with closedAt in the period, in the caller's scope";
+const RECORD: &str =
+    "deals in the caller's scope that entered the stage and closed (WON or LOST) within the last lookbackMonths";
 const TARGETS: &str = "each visible target whose own period overlaps the filter period, and the deals WON by its user (or any member of its team) with closedAt inside the target's own period";
 
 fn no_show_bands() -> Vec<Band> {
@@ -340,6 +344,44 @@ pub fn all() -> Vec<Definition> {
             Some("wonAmount"),
             Some("targetAmount"),
             TARGETS,
+        ),
+        count("forecast", "ForecastPeriod", "deals", FORECAST_OPEN),
+        d("forecast", "ForecastPeriod", "openAmount", Money, Some("Σ amount of the open deals"), None, FORECAST_OPEN),
+        d(
+            "forecast",
+            "ForecastPeriod",
+            "weightedAmount",
+            Money,
+            Some(
+                "Σ amount × win probability of the deal's stage (STAGE_PROBABILITY: configured; HISTORICAL: historicalWinRate unless below minimumSample)",
+            ),
+            None,
+            FORECAST_OPEN,
+        ),
+        d("forecast", "ForecastPeriod", "wonAmount", Money, Some("Σ amount of the won deals"), None, FORECAST_WON),
+        count("forecast", "ForecastPeriod", "wonCount", FORECAST_WON),
+        count("forecast", "ForecastAmounts", "deals", FORECAST_OPEN),
+        d("forecast", "ForecastAmounts", "openAmount", Money, Some("Σ amount of the open deals"), None, FORECAST_OPEN),
+        d(
+            "forecast",
+            "ForecastAmounts",
+            "weightedAmount",
+            Money,
+            Some("Σ amount × win probability of the deal's stage, per basis"),
+            None,
+            FORECAST_OPEN,
+        ),
+        d("forecast", "HistoricalWinRate", "rate", Percent, Some("won"), Some("sampleSize"), RECORD),
+        count("forecast", "HistoricalWinRate", "sampleSize", RECORD),
+        count("forecast", "HistoricalWinRate", "won", RECORD),
+        d(
+            "forecast",
+            "HistoricalWinRate",
+            "usedProbability",
+            Percent,
+            Some("won (the configured probability when belowMinimumSample, or on basis STAGE_PROBABILITY)"),
+            Some("sampleSize (100 for the configured probability)"),
+            RECORD,
         ),
         d(
             "Deal",

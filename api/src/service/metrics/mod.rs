@@ -6,6 +6,7 @@ pub mod arith;
 pub mod attainment;
 pub mod bands;
 pub mod definitions;
+pub mod forecast;
 pub mod funnel;
 pub mod funnel_cells;
 pub mod lead_economics;

@@ -117,6 +117,23 @@ impl Sql {
         }
     }
 
+    /// The first day of the month or quarter of a DATE column (NULL stays NULL), as a
+    /// date (PostgreSQL) or `YYYY-MM-DD` text (SQLite); no time zone is involved.
+    pub fn date_bucket(&self, by: GroupBy, date: &str) -> String {
+        let months = if by == GroupBy::Quarter { 3 } else { 1 };
+        if self.postgres() {
+            format!(
+                "make_date(CAST(EXTRACT(YEAR FROM {date}) AS INT), \
+                 (CAST(EXTRACT(MONTH FROM {date}) AS INT) - 1) / {months} * {months} + 1, 1)"
+            )
+        } else {
+            format!(
+                "CASE WHEN {date} IS NULL THEN NULL ELSE printf('%s-%02d-01', strftime('%Y', {date}), \
+                 (CAST(strftime('%m', {date}) AS INTEGER) - 1) / {months} * {months} + 1) END"
+            )
+        }
+    }
+
     fn bucket_of(&self, by: GroupBy, time: &str) -> String {
         let pg = self.postgres();
         let utc = |t: &str| if pg { format!("({t} AT TIME ZONE 'UTC')") } else { t.to_owned() };
