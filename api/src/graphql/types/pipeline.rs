@@ -82,8 +82,7 @@ impl Stage {
         #[graphql(desc = "Narrows the funnel; `period` applies per `mode`.")] filter: Option<MetricFilterInput>,
         #[graphql(desc = "COHORT (the default) or ACTIVITY.")] mode: Option<FunnelMode>,
     ) -> Result<Option<Money>> {
-        let step = self.step(ctx, filter, mode, FunnelParts::default()).await?;
-        Ok(step.and_then(|s| hundredths(s.conversion_from_previous)))
+        self.number(ctx, filter, mode, FunnelParts::default(), |s| s.conversion_from_previous).await
     }
     /// Average days a deal stayed in this stage in this pipeline's funnel (see
     /// `FunnelStep.avgDaysInStage`).
@@ -93,8 +92,8 @@ impl Stage {
         #[graphql(desc = "Narrows the funnel; `period` applies per `mode`.")] filter: Option<MetricFilterInput>,
         #[graphql(desc = "COHORT (the default) or ACTIVITY.")] mode: Option<FunnelMode>,
     ) -> Result<Option<Money>> {
-        let step = self.step(ctx, filter, mode, FunnelParts { stays: true, ..Default::default() }).await?;
-        Ok(step.and_then(|s| hundredths(s.avg_days_in_stage)))
+        let parts = FunnelParts { stays: true, ..Default::default() };
+        self.number(ctx, filter, mode, parts, |s| s.avg_days_in_stage).await
     }
     /// Median days in this stage, nearest-rank (see `FunnelStep.medianDaysInStage`).
     async fn median_days_in_stage(
@@ -103,8 +102,8 @@ impl Stage {
         #[graphql(desc = "Narrows the funnel; `period` applies per `mode`.")] filter: Option<MetricFilterInput>,
         #[graphql(desc = "COHORT (the default) or ACTIVITY.")] mode: Option<FunnelMode>,
     ) -> Result<Option<Money>> {
-        let step = self.step(ctx, filter, mode, FunnelParts { distribution: true, ..Default::default() }).await?;
-        Ok(step.and_then(|s| hundredths(s.median_days_in_stage)))
+        let parts = FunnelParts { distribution: true, ..Default::default() };
+        self.number(ctx, filter, mode, parts, |s| s.median_days_in_stage).await
     }
     /// 90th-percentile days in this stage, nearest-rank (see `FunnelStep.p90DaysInStage`).
     async fn p90_days_in_stage(
@@ -113,8 +112,8 @@ impl Stage {
         #[graphql(desc = "Narrows the funnel; `period` applies per `mode`.")] filter: Option<MetricFilterInput>,
         #[graphql(desc = "COHORT (the default) or ACTIVITY.")] mode: Option<FunnelMode>,
     ) -> Result<Option<Money>> {
-        let step = self.step(ctx, filter, mode, FunnelParts { distribution: true, ..Default::default() }).await?;
-        Ok(step.and_then(|s| hundredths(s.p90_days_in_stage)))
+        let parts = FunnelParts { distribution: true, ..Default::default() };
+        self.number(ctx, filter, mode, parts, |s| s.p90_days_in_stage).await
     }
     /// This stage's record over the deals you may see: of those that entered it and
     /// closed within the last `lookbackMonths`, the share WON; `forecast(basis: HISTORICAL)`
@@ -188,18 +187,20 @@ impl Stage {
 }
 
 impl Stage {
-    /// This stage's step in its pipeline's funnel, with `parts` (one funnel serves every
-    /// stage field of the pipeline: the loader merges their parts).
-    async fn step(
+    /// A number (in hundredths) of this stage's step in its pipeline's funnel, computed with
+    /// `parts` (one funnel serves every stage field of the pipeline: the loader merges their
+    /// parts).
+    async fn number(
         &self,
         ctx: &Context<'_>,
         filter: Option<MetricFilterInput>,
         mode: Option<FunnelMode>,
         parts: FunnelParts,
-    ) -> Result<Option<FunnelStep>> {
+        pick: fn(&FunnelStep) -> Option<i64>,
+    ) -> Result<Option<Money>> {
         let loader = &metric_fields::loaders(ctx).await?.metrics.pipeline_funnel;
         let funnel = metric_fields::pipeline_funnel(loader, self.0.pipeline_id, filter, mode, parts).await?;
-        Ok(funnel.and_then(|f| f.step_of(self.0.id).cloned()))
+        Ok(funnel.and_then(|f| f.step_of(self.0.id).and_then(|s| hundredths(pick(s)))))
     }
 }
 
