@@ -677,6 +677,17 @@ db_test!(authorization_matrix_matches_the_spec_for_every_role, |app| {
         assert_eq!(metrics["leadRejection"]["leads"], visible.len(), "{role}: leadRejection");
         assert_eq!(metrics["leadEconomics"]["leads"], visible.len(), "{role}: leadEconomics");
         assert_eq!(metrics["lostDeals"]["count"], 0, "{role}: lostDeals");
+        // The forecast counts the visible open deals, as the deal list does.
+        let open = app
+            .ok(
+                token,
+                "{ forecast { total { deals } } deals(where: { status: { eq: OPEN } }) { totalCount } staleDeals { totalCount } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(open["forecast"]["total"]["deals"], open["deals"]["totalCount"], "{role}: forecast");
+        assert_eq!(open["deals"]["totalCount"], visible.len(), "{role}: every visible deal is open");
+        assert_eq!(open["staleDeals"]["totalCount"], 0, "{role}: no stage has a threshold");
 
         // PII: only ANALYST gets null plus FORBIDDEN for email.
         let pii = app.gql(Some(token), "{ contacts(first: 1) { nodes { email } } }", json!({})).await;
