@@ -19,10 +19,15 @@ pub fn seconds_in_stage(deal: &deal::Model, now: DateTime<Utc>) -> i64 {
     (deal.closed_at.unwrap_or(now) - deal.stage_entered_at).num_seconds().max(0)
 }
 
+/// The instant an open deal must have entered `stage` before to be stale at `now`;
+/// `None` when the stage has no threshold. The one rule every stale check applies.
+pub fn entered_before(stage: &stage::Model, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    stage.stale_after_days.map(|days| now - chrono::Duration::days(i64::from(days)))
+}
+
 /// Whether `deal` (in `stage`) is stale at `now`.
 pub fn is_stale(deal: &deal::Model, stage: &stage::Model, now: DateTime<Utc>) -> bool {
-    let Some(days) = stage.stale_after_days else { return false };
-    deal.status == DealStatus::Open && now - deal.stage_entered_at > chrono::Duration::days(i64::from(days))
+    deal.status == DealStatus::Open && entered_before(stage, now).is_some_and(|before| deal.stage_entered_at < before)
 }
 
 /// The caller's stale deals, those in the stage longest first.
@@ -56,8 +61,7 @@ async fn query(
         .await?;
     let mut stale = Condition::any();
     for stage in &thresholds {
-        let Some(days) = stage.stale_after_days else { continue };
-        let entered_before = now - chrono::Duration::days(i64::from(days));
+        let Some(entered_before) = entered_before(stage, now) else { continue };
         stale = stale.add(
             Condition::all()
                 .add(deal::Column::StageId.eq(stage.id))

@@ -208,13 +208,8 @@ pub async fn historical_win_rates(
     let mut sql = Sql::new(db.get_database_backend());
     sql.push("SELECT e.to_stage_id AS stage_id, COUNT(DISTINCT r.id) AS sample");
     sql.push(", COUNT(DISTINCT CASE WHEN r.status = 'WON' THEN r.id END) AS won");
-    push_from(&mut sql, "deals r", CONTACT_OF_RECORD, Joins::of(principal, filter, Grouping::default()));
-    sql.push(" JOIN deal_stage_events e ON e.deal_id = r.id");
-    push_where(&mut sql, principal, filter);
+    push_deals(&mut sql, principal, filter, " JOIN deal_stage_events e ON e.deal_id = r.id");
     sql.push(" AND r.status IN ('WON', 'LOST') AND r.closed_at >= ").param(since);
-    if let Some(pipeline) = filter.pipeline_id {
-        sql.push(" AND r.pipeline_id = ").param(pipeline);
-    }
     sql.push(" GROUP BY e.to_stage_id");
     let record: BTreeMap<i64, (i64, i64)> = rows(db, sql)
         .await?
@@ -240,12 +235,8 @@ fn open_sql(db: &impl ConnectionTrait, principal: &Principal, filter: &MetricFil
     let mut sql = Sql::new(db.get_database_backend());
     let bucket = sql.date_bucket(by, "r.expected_close_date");
     sql.push("SELECT ").push(&bucket).push(" AS g, r.stage_id, COUNT(*) AS n, CAST(SUM(r.amount) AS BIGINT) AS amount");
-    push_from(&mut sql, "deals r", CONTACT_OF_RECORD, Joins::of(principal, filter, Grouping::default()));
-    push_where(&mut sql, principal, filter);
+    push_deals(&mut sql, principal, filter, "");
     sql.push(" AND r.status = 'OPEN'");
-    if let Some(pipeline) = filter.pipeline_id {
-        sql.push(" AND r.pipeline_id = ").param(pipeline);
-    }
     if let Some(period) = filter.period {
         // Whole days: the expected close date is a date, the period's bounds instants.
         let first = period.from.date_naive() + chrono::Days::new(u64::from(period.from.time() != NaiveTime::MIN));
@@ -268,13 +259,9 @@ async fn won_by_period(
     let mut sql = Sql::new(db.get_database_backend());
     let bucket = sql.group_key(Some(by), "", "", "", "r.closed_at");
     sql.push("SELECT ").push(&bucket).push(" AS g, COUNT(*) AS n, CAST(SUM(r.amount) AS BIGINT) AS amount");
-    push_from(&mut sql, "deals r", CONTACT_OF_RECORD, Joins::of(principal, filter, Grouping::default()));
-    push_where(&mut sql, principal, filter);
+    push_deals(&mut sql, principal, filter, "");
     sql.push(" AND r.status = 'WON' AND r.closed_at >= ").param(instant(first.0));
     sql.push(" AND r.closed_at < ").param(instant(last.1));
-    if let Some(pipeline) = filter.pipeline_id {
-        sql.push(" AND r.pipeline_id = ").param(pipeline);
-    }
     sql.push(" GROUP BY g");
     let mut out = BTreeMap::new();
     for row in rows(db, sql).await? {
@@ -302,6 +289,18 @@ async fn overlapping_targets(
         overlapping: Some((instant(first.0), instant(last.1))),
     };
     directory::targets(principal, db, &wanted).await
+}
+
+/// ` FROM deals r` with the joins the filter needs and `extra_joins`, then ` WHERE …` with
+/// the caller's scope, the filter's owners, teams and source, and its pipeline (all when
+/// omitted); the period is each statement's own.
+fn push_deals(sql: &mut Sql, principal: &Principal, filter: &MetricFilter, extra_joins: &str) {
+    push_from(sql, "deals r", CONTACT_OF_RECORD, Joins::of(principal, filter, Grouping::default()));
+    sql.push(extra_joins);
+    push_where(sql, principal, filter);
+    if let Some(pipeline) = filter.pipeline_id {
+        sql.push(" AND r.pipeline_id = ").param(pipeline);
+    }
 }
 
 /// The first day of the month or quarter of `day`.

@@ -430,9 +430,8 @@ fn stays_sql(
         sql.push(", CAST(EXTRACT(EPOCH FROM SUM(COALESCE(e.left_at, r.closed_at, ").param(now);
         sql.push(") - e.moved_at)) AS BIGINT) AS stay_seconds");
     } else {
-        let stay_end = format!("COALESCE({}, {}, ", sql.epoch("e.left_at"), sql.epoch("r.closed_at"));
-        let stay_start = sql.epoch("e.moved_at");
-        sql.push(", CAST(SUM(").push(&stay_end).param(now.timestamp()).push(") - ").push(&stay_start);
+        sql.push(", CAST(SUM(");
+        push_stay_seconds(&mut sql, now);
         sql.push(") AS BIGINT) AS stay_seconds");
     }
     let events = " JOIN deal_stage_events e ON e.deal_id = r.id";
@@ -445,6 +444,14 @@ fn stays_sql(
     }
     sql.push(" GROUP BY g, g2, e.to_stage_id");
     sql
+}
+
+/// The whole seconds of one stay of stage event `e` of deal `r`: until the deal moved on,
+/// closed, or `now`.
+pub(super) fn push_stay_seconds(sql: &mut Sql, now: DateTime<Utc>) {
+    let stay_end = format!("COALESCE({}, {}, ", sql.epoch("e.left_at"), sql.epoch("r.closed_at"));
+    let stay_start = sql.epoch("e.moved_at");
+    sql.push(&stay_end).param(now.timestamp()).push(") - ").push(&stay_start);
 }
 
 /// The creation months (`[from, to)` as month indexes, or all) whose summary cells answer

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use entity::stage;
 use sea_orm::ConnectionTrait;
 
-use super::funnel::{FunnelMode, group_columns, push_deals};
+use super::funnel::{FunnelMode, group_columns, push_deals, push_stay_seconds};
 use super::{Grouping, MetricFilter, RowKey, int, keys_of, rows};
 use crate::auth::Principal;
 use crate::error::ApiResult;
@@ -93,13 +93,6 @@ impl Stays<'_> {
     fn distribution_sql(&self, db: &impl ConnectionTrait, levels: &[&str]) -> Sql {
         let mut sql = Sql::new(db.get_database_backend());
         let keys = group_columns(&sql, self.mode, self.grouping);
-        let seconds = format!(
-            "COALESCE({}, {}, {}) - {}",
-            sql.epoch("e.left_at"),
-            sql.epoch("r.closed_at"),
-            self.now.timestamp(),
-            sql.epoch("e.moved_at")
-        );
         let windows: Vec<String> = levels
             .iter()
             .enumerate()
@@ -117,7 +110,9 @@ impl Stays<'_> {
             })
             .collect();
         sql.push("SELECT * FROM (SELECT g, g2, stage_id, secs, ").push(&windows.join(", "));
-        sql.push(" FROM (SELECT ").push(&keys).push(", e.to_stage_id AS stage_id, ").push(&seconds).push(" AS secs");
+        sql.push(" FROM (SELECT ").push(&keys).push(", e.to_stage_id AS stage_id, ");
+        push_stay_seconds(&mut sql, self.now);
+        sql.push(" AS secs");
         let events = " JOIN deal_stage_events e ON e.deal_id = r.id";
         push_deals(&mut sql, self.principal, self.filter, self.mode, self.grouping, self.pipeline_id, events);
         if let (FunnelMode::Cohort, Some(period)) = (self.mode, self.filter.period) {
@@ -158,8 +153,7 @@ impl Stays<'_> {
 pub fn push_stale(sql: &mut Sql, stages: &[stage::Model], now: DateTime<Utc>) {
     sql.push("(1 = 0");
     for stage in stages {
-        let Some(days) = stage.stale_after_days else { continue };
-        let entered_before = now - chrono::Duration::days(i64::from(days));
+        let Some(entered_before) = crate::service::stale::entered_before(stage, now) else { continue };
         sql.push(" OR (r.stage_id = ").param(stage.id).push(" AND r.stage_entered_at < ").param(entered_before);
         sql.push(")");
     }
