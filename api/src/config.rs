@@ -36,8 +36,10 @@ pub enum Command {
     Import(ImportConfig),
     /// Create an API key for an integration; prints the key (shown only this once).
     CreateApiKey(CreateApiKeyConfig),
-    /// Recompute the funnel's summary cells from the deals (after changing deals by hand in SQL).
-    RebuildFunnelCells,
+    /// Recompute the funnel's and the no-show rate's summary cells from the deals and meetings
+    /// (after changing them by hand in SQL).
+    #[command(alias = "rebuild-funnel-cells")]
+    RebuildCells,
     /// Inspect webhook endpoints and deliveries without GraphQL (an operator's view).
     #[command(subcommand)]
     Webhooks(WebhooksCommand),

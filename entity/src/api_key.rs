@@ -1,4 +1,5 @@
-//! `api_keys`: credentials for integrations; only a hash of the key is stored.
+//! `api_keys`: credentials for integrations; only a hash of the key is stored, in
+//! `api_key_hashes`.
 
 use sea_orm::entity::prelude::*;
 
@@ -13,9 +14,6 @@ pub struct Model {
     pub role: Role,
     /// The first characters of the key, shown in listings so a key can be recognized.
     pub key_prefix: String,
-    /// SHA-256 of the whole key, hex; the key itself is never stored.
-    #[sea_orm(unique)]
-    pub key_hash: String,
     pub created_by: Option<i64>,
     pub last_used_at: Option<DateTimeUtc>,
     pub expires_at: Option<DateTimeUtc>,

@@ -4,6 +4,7 @@
 //! These types carry no GraphQL derives: the API layer wraps them.
 
 pub mod api_key;
+pub mod api_key_hash;
 pub mod change_event;
 pub mod contact;
 pub mod deal;
@@ -18,6 +19,7 @@ pub mod stage;
 pub mod target;
 pub mod team;
 pub mod user;
+pub mod user_password;
 pub mod webhook_attempt;
 pub mod webhook_delivery;
 pub mod webhook_endpoint;

@@ -23,6 +23,9 @@ pub struct Model {
     pub client_key: Option<String>,
     /// The meeting that replaced this one when it was RESCHEDULED.
     pub rescheduled_to_id: Option<i64>,
+    /// As a no-show: whether a new meeting with the contact was created within the hour after
+    /// the no-show was logged. Kept by the write path (`meeting_cells`); meaningless otherwise.
+    pub followed_up: bool,
     #[sea_orm(unique)]
     pub external_id: Option<String>,
     pub version: i32,

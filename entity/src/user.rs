@@ -14,8 +14,6 @@ pub struct Model {
     pub name: String,
     pub role: Role,
     pub team_id: Option<i64>,
-    /// argon2 PHC string; null for users who only sign in through an external identity provider.
-    pub password_hash: Option<String>,
     pub active: bool,
     /// Bumped to invalidate every token issued to this user.
     pub token_version: i32,

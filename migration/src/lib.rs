@@ -8,6 +8,8 @@ pub mod m20261125_000003_funnel_cells;
 mod m20261201_000004_change_events;
 mod m20261201_000005_webhooks;
 mod m20261201_000006_stale_deals;
+pub mod m20261202_000007_meeting_cells;
+mod m20261202_000008_credential_tables;
 
 pub struct Migrator;
 
@@ -21,6 +23,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_change_events::Migration),
             Box::new(m20261201_000005_webhooks::Migration),
             Box::new(m20261201_000006_stale_deals::Migration),
+            Box::new(m20261202_000007_meeting_cells::Migration),
+            Box::new(m20261202_000008_credential_tables::Migration),
         ]
     }
 }

@@ -34,7 +34,7 @@ pub struct TestApp {
     pub background_db: DatabaseConnection,
     pub http: reqwest::Client,
     /// SQL statements the server has run so far.
-    pub statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    pub statements: std::sync::Arc<api::db::StatementWatch>,
 }
 
 /// What must be removed after the test, whatever its outcome.
@@ -144,7 +144,7 @@ impl TestApp {
         // own, so that `statements` counts only what requests run.
         let background_db = api::db::connect(&url, &cfg).await.expect("connect the background pool");
         let mut dbs = Databases::new(db.clone(), db.clone(), cfg.metric_concurrency);
-        let statements = dbs.count_statements();
+        let statements = dbs.watch_statements();
         let db = dbs.primary.clone();
         // Credential rows stay cached for the whole test, so statement counts do not depend
         // on how long a slow machine takes between two requests.
@@ -298,10 +298,9 @@ impl TestApp {
 
     /// Runs an operation that must succeed and returns how many SQL statements it took.
     pub async fn statements_for(&self, token: &str, query: &str, variables: Value) -> u64 {
-        use std::sync::atomic::Ordering;
-        let before = self.statements.load(Ordering::SeqCst);
+        let before = self.statements.count();
         self.ok(token, query, variables).await;
-        self.statements.load(Ordering::SeqCst) - before
+        (self.statements.count() - before) as u64
     }
 
     /// One integer from a SQL query (e.g. a COUNT), read straight from the database.

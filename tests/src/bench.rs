@@ -31,8 +31,8 @@ pub struct Period {
 }
 
 impl Period {
-    /// The same period ending one second later: no longer whole months, so the funnel reads
-    /// the deals rather than its summary cells.
+    /// The same period ending one second later: no longer whole months or days, so the
+    /// funnel reads the deals, and the no-show rate the meetings of the last day.
     fn one_second_longer(&self) -> Period {
         let to =
             chrono::DateTime::parse_from_rfc3339(&self.to).expect("RFC 3339 period") + chrono::Duration::seconds(1);
@@ -67,12 +67,20 @@ pub fn cases() -> Vec<Case> {
             period_of: Period::clone,
         },
         Case {
-            name: "no-show stats, owner × month",
+            name: "no-show stats, owner × month (summary cells)",
             query: NO_SHOW,
             rows_of: no_show_rows,
             sql: NO_SHOW_SQL,
             timed_only: None,
             period_of: Period::clone,
+        },
+        Case {
+            name: "no-show stats, period 1 s past whole days (the partial day from the meetings)",
+            query: NO_SHOW,
+            rows_of: no_show_rows,
+            sql: NO_SHOW_SQL,
+            timed_only: None,
+            period_of: Period::one_second_longer,
         },
         Case {
             name: "lost deals by reason",

@@ -1946,3 +1946,116 @@ db_test!(forecast_weights_open_deals_by_stage_probability_or_history, |app| {
     let bad = app.err(&o.admin, "{ forecast(minimumSample: 0) { basis } }", json!({})).await;
     assert_eq!(bad["field"], "minimumSample");
 });
+
+/// Every non-zero row of the no-show cells, and the follow-up flag of every live no-show,
+/// as text, in order.
+async fn meeting_cell_rows(app: &TestApp) -> Vec<String> {
+    use sea_orm::ConnectionTrait;
+    let sql = "SELECT 'cell|' || CAST(day AS TEXT) || '|' || CAST(owner_id AS TEXT) || '|' || status || '|' || \
+               CAST(meetings AS TEXT) || '|' || CAST(followed_up AS TEXT) FROM meeting_cells \
+               WHERE meetings <> 0 OR followed_up <> 0 \
+               UNION ALL SELECT 'flag|' || CAST(id AS TEXT) || '|' || CASE WHEN followed_up THEN 'yes' ELSE 'no' END \
+               FROM meetings WHERE status = 'NO_SHOW' AND deleted_at IS NULL ORDER BY 1";
+    let backend = app.db.get_database_backend();
+    let rows = app.db.query_all_raw(sea_orm::Statement::from_string(backend, sql)).await.unwrap();
+    rows.iter().map(|r| r.try_get_by_index::<String>(0).unwrap()).collect()
+}
+
+/// The cells and flags kept by the writes so far equal those recomputed from the meetings.
+async fn assert_meeting_cells_follow(app: &TestApp, after: &str) {
+    use sea_orm::TransactionTrait;
+    let kept = meeting_cell_rows(app).await;
+    assert!(kept.iter().any(|row| row.starts_with("cell|")), "{after}: cells exist");
+    let tx = app.db.begin().await.unwrap();
+    api::service::metrics::meeting_cells::rebuild(&tx).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(kept, meeting_cell_rows(app).await, "{after}: the kept cells and flags equal a rebuild");
+}
+
+db_test!(meeting_cells_follow_every_write_and_answer_like_the_meetings, |app| {
+    let o = org(&app).await;
+    let contacts = json!([
+        { "externalId": "a1", "firstName": "A1", "ownerEmail": "a@example.com" },
+        { "externalId": "b1", "firstName": "B1", "ownerEmail": "b@example.com" },
+    ]);
+    let meetings = json!([
+        // p1 is a no-show logged 10:30 whose follow-up p2 was booked at 11:00.
+        meeting("p1", "a1", "2025-05-05T10:00:00Z", "NO_SHOW", json!({ "outcomeLoggedAt": "2025-05-05T10:30:00Z" })),
+        meeting("p2", "a1", "2025-05-20T10:00:00Z", "COMPLETED", json!({ "createdAt": "2025-05-05T11:00:00Z" })),
+        meeting("p3", "b1", "2025-05-06T23:30:00Z", "NO_SHOW", json!({ "outcomeLoggedAt": "2025-05-07T00:10:00Z" })),
+        // Booked well before p3 was missed (imported meetings are created at their time
+        // unless told: 20 minutes after p3 was logged, which would follow it up).
+        meeting("p4", "b1", "2025-05-07T00:30:00Z", "CANCELED", json!({ "createdAt": "2025-05-01T00:00:00Z" })),
+    ]);
+    app.ok(&o.admin, IMPORT, json!({ "i": { "contacts": contacts, "meetings": meetings } })).await;
+    assert_meeting_cells_follow(&app, "import").await;
+
+    let stats = |from: &str, to: &str| json!({ "f": { "period": { "from": from, "to": to } } });
+    let counts = |v: &Value| {
+        let s = &v["noShowStats"];
+        ["meetings", "completed", "noShows", "canceled", "unlogged", "upcoming", "followedUpWithinHour"]
+            .map(|k| s[k].as_i64().unwrap())
+    };
+    let may = stats("2025-05-01T00:00:00Z", "2025-06-01T00:00:00Z");
+    // p1 (followed up by p2), p2, p3, p4.
+    assert_eq!(counts(&app.ok(&o.admin, NO_SHOW, may.clone()).await), [4, 1, 2, 1, 0, 0, 1]);
+    // Whole days 05-06 and 05-07 from the cells, 10:00:00.000001 to midnight of 05-05 from
+    // the meetings (p1 at 10:00 is just outside): p3 and p4.
+    let edges = stats("2025-05-05T10:00:00.000001Z", "2025-05-08T00:00:00Z");
+    assert_eq!(counts(&app.ok(&o.admin, NO_SHOW, edges).await), [2, 0, 1, 1, 0, 0, 0]);
+    let edges = stats("2025-05-05T10:00:00Z", "2025-05-07T00:30:00.000001Z");
+    assert_eq!(counts(&app.ok(&o.admin, NO_SHOW, edges).await), [3, 0, 2, 1, 0, 0, 1]);
+    // No whole day: the meetings alone.
+    let inside = stats("2025-05-06T12:00:00Z", "2025-05-07T12:00:00Z");
+    assert_eq!(counts(&app.ok(&o.admin, NO_SHOW, inside).await), [2, 0, 1, 1, 0, 0, 0]);
+
+    let id_of = |key: &str| format!("SELECT id FROM meetings WHERE external_id = '{key}'");
+    let delete = "mutation($id: ID!) { deleteMeeting(input: { id: $id }) { deletedMeetingId } }";
+    app.ok(&o.admin, delete, json!({ "id": gid("Meeting", app.count(&id_of("p2")).await) })).await;
+    assert_meeting_cells_follow(&app, "deleteMeeting of a follow-up").await;
+    assert_eq!(counts(&app.ok(&o.admin, NO_SHOW, may.clone()).await), [3, 0, 2, 1, 0, 0, 0]);
+
+    // Today: a meeting two hours ago logged as a no-show now, then a new one booked for the
+    // contact (a follow-up); one more still ahead (upcoming) and one past but never logged.
+    let now = chrono::Utc::now();
+    let at = |hours: i64| (now + chrono::Duration::hours(hours)).to_rfc3339();
+    let a1 = app.count("SELECT id FROM contacts WHERE external_id = 'a1'").await;
+    let schedule = "mutation($c: ID!, $at: DateTime!) { scheduleMeeting(input: { contactId: $c, kind: CALL, scheduledAt: $at }) { meeting { id } } }";
+    let booked = |hours: i64| json!({ "c": gid("Contact", a1), "at": at(hours) });
+    let missed = app.ok(&o.rep_a.1, schedule, booked(-2)).await["scheduleMeeting"]["meeting"]["id"].clone();
+    let log = "mutation($id: ID!, $s: MeetingStatus!, $to: DateTime) { logMeetingOutcome(input: { id: $id, status: $s, rescheduledTo: $to }) { meeting { id } } }";
+    app.ok(&o.rep_a.1, log, json!({ "id": missed, "s": "NO_SHOW" })).await;
+    assert_meeting_cells_follow(&app, "logMeetingOutcome NO_SHOW").await;
+    app.ok(&o.rep_a.1, schedule, booked(-1)).await;
+    assert_meeting_cells_follow(&app, "scheduleMeeting after a no-show").await;
+    app.ok(&o.rep_a.1, schedule, booked(48)).await;
+    let held = app.ok(&o.rep_a.1, schedule, booked(-3)).await["scheduleMeeting"]["meeting"]["id"].clone();
+    app.ok(&o.rep_a.1, log, json!({ "id": held, "s": "COMPLETED" })).await;
+    let moved = app.ok(&o.rep_a.1, schedule, booked(-4)).await["scheduleMeeting"]["meeting"]["id"].clone();
+    app.ok(&o.rep_a.1, log, json!({ "id": moved, "s": "RESCHEDULED", "to": at(72) })).await;
+    assert_meeting_cells_follow(&app, "COMPLETED and RESCHEDULED").await;
+    // All time: May's 3, today's no-show (followed up), the follow-up (1 h ago, unlogged),
+    // the completed one, the rescheduled one, and upcoming: the one in 48 h and the
+    // replacement in 72 h. Today is read from the meetings, every other day from the cells.
+    let all = app.ok(&o.admin, NO_SHOW, json!({})).await;
+    assert_eq!(counts(&all), [9, 1, 3, 1, 1, 2, 1]);
+    let by_day = app.ok(&o.admin, NO_SHOW, json!({ "g": "WEEK" })).await;
+    let weeks: i64 =
+        by_day["noShowStats"]["groups"].as_array().unwrap().iter().map(|g| g["meetings"].as_i64().unwrap()).sum();
+    assert_eq!(weeks, 9, "the weeks add up to the total");
+
+    // Moving a no-show to another day and owner's view.
+    let p3 = app.count(&id_of("p3")).await;
+    let version = app.count(&format!("SELECT version FROM meetings WHERE id = {p3}")).await;
+    let update = "mutation($id: ID!, $v: Int!) { updateMeeting(input: { id: $id, version: $v, scheduledAt: \"2025-05-09T12:00:00Z\" }) { meeting { id } } }";
+    app.ok(&o.admin, update, json!({ "id": gid("Meeting", p3), "v": version })).await;
+    assert_meeting_cells_follow(&app, "updateMeeting scheduledAt").await;
+    let b_may = app.ok(&o.rep_b.1, NO_SHOW, stats("2025-05-09T00:00:00Z", "2025-05-10T00:00:00Z")).await;
+    assert_eq!(counts(&b_may), [1, 0, 1, 0, 0, 0, 0]);
+
+    // Re-importing restores p2, so p1 is followed up again.
+    let again = json!({ "meetings": [meeting("p2", "a1", "2025-05-20T10:00:00Z", "COMPLETED", json!({ "createdAt": "2025-05-05T11:00:00Z" }))] });
+    app.ok(&o.admin, IMPORT, json!({ "i": again })).await;
+    assert_meeting_cells_follow(&app, "import restoring a follow-up").await;
+    assert_eq!(counts(&app.ok(&o.admin, NO_SHOW, may).await), [4, 1, 2, 1, 0, 0, 1]);
+});

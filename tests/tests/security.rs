@@ -38,14 +38,15 @@ db_test!(api_keys_are_shown_once_stored_hashed_scoped_and_revocable, |app| {
     assert_eq!(record["keyPrefix"], key[..12]);
     assert_eq!((record["active"].as_bool(), record["lastUsedAt"].is_null()), (Some(true), true));
     assert_eq!(record["createdBy"]["email"], "admin@example.com");
-    // Only a hash is stored: the key appears nowhere in the table.
+    // Only a hash is stored, apart from the key's record: the key appears nowhere.
     assert_eq!(
-        app.count(&format!("SELECT COUNT(*) FROM api_keys WHERE key_hash = '{}'", tests::sha256_hex(&key))).await,
+        app.count(&format!("SELECT COUNT(*) FROM api_key_hashes WHERE key_hash = '{}'", tests::sha256_hex(&key))).await,
         1
     );
     assert_eq!(
         app.count(&format!(
-            "SELECT COUNT(*) FROM api_keys WHERE key_hash = '{key}' OR key_prefix = '{key}' OR name = '{key}'"
+            "SELECT COUNT(*) FROM api_keys k JOIN api_key_hashes h ON h.api_key_id = k.id \
+             WHERE h.key_hash = '{key}' OR k.key_prefix = '{key}' OR k.name = '{key}'"
         ))
         .await,
         0
@@ -302,7 +303,6 @@ fn nested(levels: usize) -> String {
 }
 
 db_test!(limits_reject_before_any_sql_and_the_server_keeps_serving, |app| {
-    use std::sync::atomic::Ordering::SeqCst;
     let (_, token) = app.signed_in("ada@example.com", Role::Admin, None).await;
     assert!(app.gql(Some(&token), &nested(10), json!({})).await["errors"].is_null(), "depth 10 is allowed");
 
@@ -344,11 +344,11 @@ db_test!(limits_reject_before_any_sql_and_the_server_keeps_serving, |app| {
         ),
     ];
     for (what, query, code) in &cases {
-        let before = app.statements.load(SeqCst);
+        let before = app.statements.count();
         let body = app.gql(Some(&token), query, json!({})).await;
         assert_eq!(body["errors"][0]["extensions"]["code"], *code, "{what}: {body}");
         assert!(body["data"].is_null(), "{what}: nothing runs");
-        assert_eq!(app.statements.load(SeqCst), before, "{what}: rejected before any SQL, even the credential lookup");
+        assert_eq!(app.statements.count(), before, "{what}: rejected before any SQL, even the credential lookup");
     }
 
     // Unknown fields: no "Did you mean" for callers without introspection.
@@ -977,4 +977,75 @@ db_test!(browsers_may_send_apollo_headers_and_read_the_request_id, config = with
     let refused = app.gql_with_authorization(Some("Bearer garbage"), "{ __typename }").await;
     assert_eq!(refused["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
     assert!(refused["errors"][0].get("locations").is_none(), "{refused}");
+});
+
+/// Whether a statement reads or writes a credential: a password or an API key's hash.
+fn touches_credentials(sql: &str) -> bool {
+    ["user_passwords", "api_key_hashes", "password_hash", "key_hash"].iter().any(|name| sql.contains(name))
+}
+
+db_test!(credentials_are_read_only_by_sign_in_and_the_key_check, |app| {
+    let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
+    let team = app.team("North").await;
+    let (rep_id, rep) = app.member("rep@example.com", Role::SalesRep, Some(team)).await;
+    let created = app.ok(&admin, CREATE_KEY, json!({ "i": { "name": "BI export" } })).await["createApiKey"].clone();
+    let key = created["key"].as_str().unwrap().to_owned();
+    let key_id = created["apiKey"]["id"].clone();
+    let since = |start: usize| app.statements.since(start);
+    let pipeline = "mutation { createPipeline(input: { name: \"Sales\", isDefault: true, stages: [{ name: \"Lead\", probability: 10 }] }) { pipeline { id } } }";
+    app.ok(&admin, pipeline, json!({})).await;
+
+    // The key's first use checks its hash; a login reads the password.
+    let start = app.statements.count();
+    app.ok(&key, "{ teams { id } }", json!({})).await;
+    assert!(since(start).iter().any(|s| touches_credentials(s)), "the key check reads the hash");
+    let start = app.statements.count();
+    app.login("admin@example.com").await;
+    assert!(since(start).iter().any(|s| touches_credentials(s)), "a login reads the password");
+
+    // Everything else reads no credential, however much of users and keys it shows.
+    let start = app.statements.count();
+    let contact = app
+        .ok(&rep, "mutation { createContact(input: { firstName: \"Ann\" }) { contact { id } } }", json!({}))
+        .await["createContact"]["contact"]["id"]
+        .clone();
+    let deal = app
+        .ok(
+            &rep,
+            "mutation($c: ID!) { createDeal(input: { contactId: $c, title: \"T\", amount: \"10.00\" }) { deal { id } } }",
+            json!({ "c": contact }),
+        )
+        .await["createDeal"]["deal"]["id"]
+        .clone();
+    let rep_gid = gid("User", rep_id);
+    let version =
+        app.ok(&admin, "query($id: ID!) { user(id: $id) { version } }", json!({ "id": rep_gid })).await["user"]["version"].clone();
+    let reads = [
+        ("{ me { id email name role active team { name } } }", json!({})),
+        (
+            "{ users(first: 10) { edges { node { id email name role active team { name members { email } } } } } }",
+            json!({}),
+        ),
+        ("{ apiKeys { id name role keyPrefix active lastUsedAt createdBy { email } } }", json!({})),
+        ("{ teams { id name members { id email } } }", json!({})),
+        (
+            "{ contacts(first: 10) { edges { node { id owner { email } deals(first: 5) { id owner { email name } stage { name } } } } } }",
+            json!({}),
+        ),
+        ("query($id: ID!) { deal(id: $id) { id owner { id email role } stage { name } } }", json!({ "id": deal })),
+        ("query($id: ID!) { node(id: $id) { id ... on User { email } } }", json!({ "id": rep_gid })),
+        ("{ changes { events { entity op } endCursor } }", json!({})),
+        ("{ noShowStats(groupBy: OWNER) { groups { group { owner { email } } meetings } } }", json!({})),
+        ("{ funnel(groupBy: OWNER) { groups { group { owner { email } } deals } } }", json!({})),
+        (
+            "mutation($id: ID!, $v: Int!) { updateUser(input: { id: $id, version: $v, name: \"Rep\", role: MANAGER }) { user { id } } }",
+            json!({ "id": tests::gid("User", rep_id), "v": version }),
+        ),
+        ("mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { id active } } }", json!({ "id": key_id })),
+    ];
+    for (query, variables) in reads {
+        app.ok(&admin, query, variables).await;
+    }
+    let touched: Vec<String> = since(start).into_iter().filter(|s| touches_credentials(s)).collect();
+    assert!(touched.is_empty(), "statements outside sign-in that touch credentials: {touched:#?}");
 });

@@ -78,13 +78,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Seed(cfg) => seed::seed(&cli.db, &cfg).await,
-        Command::RebuildFunnelCells => {
+        Command::RebuildCells => {
             let dbs = db::connect_all(&cli.db).await?;
             db::migrate(&dbs.primary).await?;
             // A bulk unit of work recomputes every cell when it commits.
             let work = writer(&dbs).begin_bulk(crate::service::work::Actor::default()).await.map_err(describe)?;
             work.commit().await.map_err(describe)?;
-            eprintln!("funnel cells rebuilt");
+            eprintln!("summary cells rebuilt");
             Ok(())
         }
         Command::ExportSchema => {

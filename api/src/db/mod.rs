@@ -42,21 +42,41 @@ impl Databases {
         Self { primary, read, lanes }
     }
 
-    /// Counts every SQL statement run through the primary pool and the lanes: how the
-    /// tests and benchmarks show that a request's statement count does not grow with page size.
-    pub fn count_statements(&mut self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
-        let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let observer = |seen: std::sync::Arc<std::sync::atomic::AtomicU64>| {
+    /// Keeps the text of every SQL statement run through the primary pool and the lanes: how
+    /// the tests show that a request's statement count does not grow with page size, and
+    /// which statements read credentials.
+    pub fn watch_statements(&mut self) -> std::sync::Arc<StatementWatch> {
+        let watch = std::sync::Arc::new(StatementWatch::default());
+        let observer = |seen: std::sync::Arc<StatementWatch>| {
             move |info: &sea_orm::metric::Info<'_>| {
                 crate::telemetry::record_sql(info);
-                seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                seen.texts().push(info.statement.sql.clone());
             }
         };
-        self.primary.set_metric_callback(observer(counter.clone()));
+        self.primary.set_metric_callback(observer(watch.clone()));
         for lane in &mut self.lanes {
-            lane.observe(observer(counter.clone()));
+            lane.observe(observer(watch.clone()));
         }
-        counter
+        watch
+    }
+}
+
+/// The statements `Databases::watch_statements` saw, in the order they ran.
+#[derive(Debug, Default)]
+pub struct StatementWatch(std::sync::Mutex<Vec<String>>);
+
+impl StatementWatch {
+    fn texts(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn count(&self) -> usize {
+        self.texts().len()
+    }
+
+    /// The text of every statement after the first `skip`.
+    pub fn since(&self, skip: usize) -> Vec<String> {
+        self.texts().iter().skip(skip).cloned().collect()
     }
 }
 
@@ -100,18 +120,25 @@ pub async fn connect(url: &str, cfg: &DbConfig) -> Result<DatabaseConnection, Db
     Ok(db)
 }
 
-/// Applies pending migrations in one bulk transaction (`begin_bulk`). The funnel's summary
-/// cells are filled from the deals in the same transaction as the migration creating them.
+/// Applies pending migrations in one bulk transaction (`begin_bulk`). The funnel's and the
+/// no-show rate's summary cells are filled in the same transaction as the migration creating them.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbInitError> {
     let failed = |e: DbErr| DbInitError::Migrate(one_line(&e));
     let tx = begin_bulk(db).await.map_err(failed)?;
     let pending = Migrator::get_pending_migrations(&tx).await.map_err(failed)?;
-    let fills_cells = pending.iter().any(|m| m.name() == migration::m20261125_000003_funnel_cells::NAME);
+    let adds = |name: &str| pending.iter().any(|m| m.name() == name);
+    let (funnel_cells, meeting_cells) =
+        (adds(migration::m20261125_000003_funnel_cells::NAME), adds(migration::m20261202_000007_meeting_cells::NAME));
     Migrator::up(&tx, None).await.map_err(failed)?;
-    if fills_cells {
+    if funnel_cells {
         crate::service::metrics::funnel_cells::rebuild(&tx, None)
             .await
             .map_err(|e| DbInitError::Migrate(format!("filling the funnel cells: {e}")))?;
+    }
+    if meeting_cells {
+        crate::service::metrics::meeting_cells::rebuild(&tx)
+            .await
+            .map_err(|e| DbInitError::Migrate(format!("filling the meeting cells: {e}")))?;
     }
     tx.commit().await.map_err(failed)
 }

@@ -263,6 +263,7 @@ fn new_meeting(
         notes: rng.random_bool(0.4).then(|| (*pick(rng, MEETING_NOTES)).to_owned()),
         client_key: None,
         rescheduled_to_id: None,
+        followed_up: false,
         external_id: None,
         version: 1,
         created_at: created,

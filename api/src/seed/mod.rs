@@ -16,6 +16,7 @@ use std::fmt;
 use chrono::{Duration, NaiveTime, Utc};
 use entity::enums::DealStatus;
 use entity::prelude::*;
+use entity::user_password;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use sea_orm::{
@@ -98,7 +99,12 @@ pub async fn generate(db: &DatabaseConnection, cfg: &SeedConfig) -> ApiResult<Su
     let password_hash = hash_password(&cfg.password)?;
     let mut rng = StdRng::seed_from_u64(cfg.seed);
 
-    let org = org::build(&mut rng, cfg, start, end, &password_hash);
+    let org = org::build(&mut rng, cfg, start, end);
+    let passwords: Vec<user_password::Model> = org
+        .users
+        .iter()
+        .map(|u| user_password::Model { user_id: u.id, password_hash: password_hash.clone() })
+        .collect();
     let act = activity::build(&mut rng, cfg, &org, start, end);
 
     let summary = Summary {
@@ -112,13 +118,14 @@ pub async fn generate(db: &DatabaseConnection, cfg: &SeedConfig) -> ApiResult<Su
         meetings: act.meetings.len(),
         targets: org.targets.len(),
     };
-    let mut progress = Progress::new(!cfg.quiet, summary.rows());
+    let mut progress = Progress::new(!cfg.quiet, summary.rows() + passwords.len());
     // A bulk unit of work: no per-record events (the log of a freshly seeded database
     // starts after the seed), every funnel cell recomputed when it commits.
     let work = Writer::new(db.clone(), Bus::detached()).begin_bulk(Actor::default()).await?;
     let tx = work.db();
     insert_all(tx, org.teams, &mut progress).await?;
     insert_all(tx, org.users, &mut progress).await?;
+    insert_all(tx, passwords, &mut progress).await?;
     insert_all(tx, vec![org.pipeline], &mut progress).await?;
     insert_all(tx, org.stages, &mut progress).await?;
     insert_all(tx, org.lost_reasons, &mut progress).await?;
@@ -195,7 +202,7 @@ mod tests {
         let end = end.expect("valid date");
         let start = end - Duration::days(360);
         let mut rng = StdRng::seed_from_u64(seed);
-        let org = org::build(&mut rng, &cfg, start, end, "hash");
+        let org = org::build(&mut rng, &cfg, start, end);
         let act = activity::build(&mut rng, &cfg, &org, start, end);
         (org, act)
     }

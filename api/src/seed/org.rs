@@ -21,7 +21,7 @@ pub struct Org {
     pub targets: Vec<target::Model>,
 }
 
-pub fn build(rng: &mut StdRng, cfg: &SeedConfig, start: DateTime<Utc>, end: DateTime<Utc>, password_hash: &str) -> Org {
+pub fn build(rng: &mut StdRng, cfg: &SeedConfig, start: DateTime<Utc>, end: DateTime<Utc>) -> Org {
     let created = start - Duration::days(30);
     let team_count = cfg.teams.max(1);
     let teams: Vec<team::Model> = (0..team_count)
@@ -41,7 +41,6 @@ pub fn build(rng: &mut StdRng, cfg: &SeedConfig, start: DateTime<Utc>, end: Date
             name,
             role,
             team_id,
-            password_hash: Some(password_hash.to_owned()),
             active: true,
             token_version: 0,
             version: 1,

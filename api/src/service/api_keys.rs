@@ -3,9 +3,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 use entity::api_key::{self, Column};
+use entity::api_key_hash;
 use entity::enums::Role;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Set,
+};
 
 use super::scope::ensure_admin;
 use super::validate;
@@ -51,7 +55,6 @@ pub async fn create(principal: &Principal, w: &Writer, input: ApiKeyForCreate) -
         name: Set(name),
         role: Set(role),
         key_prefix: Set(key_material::shown_prefix(&key)),
-        key_hash: Set(key_material::hash(&key)),
         created_by: Set(Some(principal.user_id)),
         last_used_at: Set(None),
         expires_at: Set(input.expires_at.map(validate::micros)),
@@ -61,6 +64,8 @@ pub async fn create(principal: &Principal, w: &Writer, input: ApiKeyForCreate) -
     };
     let mut work = w.begin(principal).await?;
     let created = work.insert(row).await?;
+    let hash = api_key_hash::ActiveModel { api_key_id: Set(created.id), key_hash: Set(key_material::hash(&key)) };
+    hash.insert(work.db()).await?;
     work.commit().await?;
     Ok((created, key))
 }
@@ -101,7 +106,12 @@ pub async fn by_ids(principal: &Principal, db: &impl ConnectionTrait, ids: &[i64
 /// The key's row may come from `cache`; its revocation and expiry are checked on every call.
 pub async fn authenticate(db: &impl ConnectionTrait, cache: &CredentialCache, key: &str) -> ApiResult<Principal> {
     let hash = key_material::hash(key);
-    let read = api_key::Entity::find().filter(Column::KeyHash.eq(hash.as_str())).one(db);
+    let key_id = api_key_hash::Entity::find()
+        .select_only()
+        .column(api_key_hash::Column::ApiKeyId)
+        .filter(api_key_hash::Column::KeyHash.eq(hash.as_str()))
+        .into_query();
+    let read = api_key::Entity::find().filter(Column::Id.in_subquery(key_id)).one(db);
     let Some(found) = cache.api_key_or_read(&hash, read).await? else {
         return Err(ApiError::Unauthenticated("unknown API key".into()));
     };
@@ -117,7 +127,7 @@ pub async fn authenticate(db: &impl ConnectionTrait, cache: &CredentialCache, ke
             .exec(db)
             .await?;
         // The cached copy learns of the write too, or every cached use would repeat it.
-        cache.api_key_used(&found.key_hash, now);
+        cache.api_key_used(&hash, now);
     }
     Ok(principal)
 }

@@ -63,7 +63,7 @@ impl CredentialCache {
         let ticket = self.ticket();
         let found = read.await?;
         if let Some(row) = &found {
-            self.put(&self.api_keys, ticket, row.key_hash.clone(), row.clone());
+            self.put(&self.api_keys, ticket, key_hash.to_owned(), row.clone());
         }
         Ok(found)
     }
@@ -167,7 +167,6 @@ mod tests {
             name: "U".into(),
             role: Role::SalesRep,
             team_id: None,
-            password_hash: None,
             active,
             token_version: 0,
             version: 1,

@@ -153,7 +153,6 @@ fn user_of(row: &QueryResult, base: usize) -> Result<user::Model, DbErr> {
         name: row.try_get_by_index(base + C::Name as usize)?,
         role: row.try_get_by_index(base + C::Role as usize)?,
         team_id: row.try_get_by_index(base + C::TeamId as usize)?,
-        password_hash: row.try_get_by_index(base + C::PasswordHash as usize)?,
         active: row.try_get_by_index(base + C::Active as usize)?,
         token_version: row.try_get_by_index(base + C::TokenVersion as usize)?,
         version: row.try_get_by_index(base + C::Version as usize)?,

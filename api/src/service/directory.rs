@@ -131,11 +131,12 @@ pub async fn update_user(principal: &Principal, w: &Writer, id: i64, input: User
         }
         changes.active = Set(active);
     }
+    let mut new_hash = None;
     if let Some(password) = &input.password {
         if password.chars().count() < MIN_PASSWORD_LEN {
             return Err(ApiError::bad_input("password", format!("must be at least {MIN_PASSWORD_LEN} characters")));
         }
-        changes.password_hash = Set(Some(crate::auth::password::hash(password).await?));
+        new_hash = Some(crate::auth::password::hash(password).await?);
         revoke = true;
     }
     if revoke {
@@ -146,6 +147,9 @@ pub async fn update_user(principal: &Principal, w: &Writer, id: i64, input: User
     let target =
         Target::new(id, "User").version(Some(input.version)).unique("email", "a user with this email already exists");
     let updated = work.update::<user::Entity>(target, changes).await?;
+    if let Some(hash) = new_hash {
+        users::set_password_hash(work.db(), id, hash).await?;
+    }
     work.commit().await?;
     Ok(updated)
 }

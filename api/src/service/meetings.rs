@@ -183,6 +183,7 @@ async fn insert_meeting(
         notes: Set(notes),
         client_key: Set(input.client_key.clone()),
         rescheduled_to_id: Set(None),
+        followed_up: Set(false),
         external_id: Set(None),
         version: Set(1),
         created_at: Set(now),

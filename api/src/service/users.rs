@@ -2,7 +2,8 @@
 
 use chrono::Utc;
 use entity::enums::Role;
-use entity::{team, user};
+use entity::{team, user, user_password};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::auth::Principal;
@@ -60,8 +61,11 @@ pub async fn login(
     password: &str,
 ) -> ApiResult<(String, chrono::DateTime<Utc>, user::Model)> {
     let found = user::Entity::find().filter(user::Column::Email.eq(normalize_email(email))).one(db).await?;
-    let stored = found.as_ref().and_then(|u| u.password_hash.as_deref());
-    let verified = password::verify(password, stored).await? && found.as_ref().is_some_and(|u| u.active);
+    let stored = match &found {
+        Some(u) => user_password::Entity::find_by_id(u.id).one(db).await?.map(|p| p.password_hash),
+        None => None,
+    };
+    let verified = password::verify(password, stored.as_deref()).await? && found.as_ref().is_some_and(|u| u.active);
     match found {
         Some(u) if verified => {
             let (token, expires_at) = keys.issue(u.id, u.token_version)?;
@@ -118,7 +122,6 @@ pub async fn create_user(work: &mut Work, input: UserForCreate) -> ApiResult<use
         name: Set(name.to_owned()),
         role: Set(input.role),
         team_id: Set(input.team_id),
-        password_hash: Set(password_hash),
         active: Set(true),
         token_version: Set(0),
         version: Set(1),
@@ -126,7 +129,21 @@ pub async fn create_user(work: &mut Work, input: UserForCreate) -> ApiResult<use
         updated_at: Set(now),
         ..Default::default()
     };
-    work.insert_unique(model, "email", "a user with this email already exists").await
+    let created = work.insert_unique(model, "email", "a user with this email already exists").await?;
+    if let Some(hash) = password_hash {
+        set_password_hash(work.db(), created.id, hash).await?;
+    }
+    Ok(created)
+}
+
+/// Stores `hash` as the user's password (the only write of `user_passwords`); the caller's
+/// unit of work bumps or creates the user row, which drops cached credentials.
+pub async fn set_password_hash(db: &impl ConnectionTrait, user_id: i64, hash: String) -> ApiResult<()> {
+    let row = user_password::ActiveModel { user_id: Set(user_id), password_hash: Set(hash) };
+    let upsert =
+        OnConflict::column(user_password::Column::UserId).update_column(user_password::Column::PasswordHash).to_owned();
+    user_password::Entity::insert(row).on_conflict(upsert).exec_without_returning(db).await?;
+    Ok(())
 }
 
 /// The team with this name, created when missing.

@@ -112,6 +112,16 @@ impl Server {
             .sum::<f64>() as u64
     }
 
+    /// The CPU time the server process has used so far (user + system, all its threads).
+    fn cpu(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command name (in parentheses, may hold spaces): utime and stime
+        // are the 12th and 13th, in clock ticks.
+        let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+        let ticks: u64 = after.split_whitespace().skip(11).take(2).filter_map(|f| f.parse::<u64>().ok()).sum();
+        Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second())
+    }
+
     fn peak_rss_mib(&self) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
         let kb: f64 = status
@@ -127,6 +137,16 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
     }
+}
+
+fn clock_ticks_per_second() -> f64 {
+    let out = Command::new("getconf").arg("CLK_TCK").output().ok();
+    out.and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok()).unwrap_or(100.0)
+}
+
+/// CPU time per request, in µs.
+fn per_request(cpu: Duration, requests: u64) -> String {
+    if requests == 0 { "?".into() } else { format!("{:.0}", cpu.as_secs_f64() * 1e6 / requests as f64) }
 }
 
 async fn timed<F: std::future::Future>(f: F) -> (Duration, F::Output) {
@@ -169,8 +189,9 @@ fn nested_sql(first: usize) -> String {
     )
 }
 
-/// Runs wrk for `seconds` at 16 connections; returns (requests/s, p50, p99) as printed.
-fn wrk(url: &str, script: &str, seconds: u32) -> (String, String, String) {
+/// Runs wrk for `seconds` at 16 connections; returns (requests/s, p50, p99) as printed and
+/// the number of requests.
+fn wrk(url: &str, script: &str, seconds: u32) -> (String, String, String, u64) {
     let dir = std::env::temp_dir().join(format!("crm-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("request.lua");
@@ -192,7 +213,12 @@ fn wrk(url: &str, script: &str, seconds: u32) -> (String, String, String) {
     if text.contains("Non-2xx") {
         println!("<!-- wrk saw non-2xx answers:\n{text}\n-->");
     }
-    (field("Requests/sec:"), field("50%"), field("99%"))
+    let requests = text
+        .lines()
+        .find(|l| l.contains("requests in"))
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    (field("Requests/sec:"), field("50%"), field("99%"), requests)
 }
 
 fn lua_body(token: &str, bodies: &[String]) -> String {
@@ -239,7 +265,7 @@ async fn main() {
     println!("- period: [{}, {})\n", a.period.from, a.period.to);
 
     println!("### Metrics: GraphQL over HTTP vs hand-written SQL (median of {} runs, ms)\n", a.runs);
-    println!("| metric | GraphQL | SQL | ratio | answers equal |\n|---|---:|---:|---:|---|");
+    println!("| metric | GraphQL | server CPU | SQL | ratio | answers equal |\n|---|---:|---:|---:|---:|---|");
     for case in bench::cases() {
         let period = (case.period_of)(&a.period);
         let vars = bench::variables(&period);
@@ -252,8 +278,11 @@ async fn main() {
         let _ = bench::sql_rows(&db, &case, &period).await;
         let (mut g, mut s) = (Vec::new(), Vec::new());
         let (mut from_graphql, mut from_sql) = (Vec::new(), Vec::new());
+        let mut cpu = Duration::ZERO;
         for _ in 0..a.runs {
+            let before = server.cpu();
             let (t, data) = timed(server.gql(&token, case.query, &vars)).await;
+            cpu += server.cpu().saturating_sub(before);
             g.push(t);
             from_graphql = bench::graphql_rows(&case, &data);
             let (t, rows) = timed(async {
@@ -269,9 +298,10 @@ async fn main() {
         }
         let (g, s) = (median(g), median(s));
         println!(
-            "| {} | {} | {} | {:.2}× | {} |",
+            "| {} | {} | {} | {} | {:.2}× | {} |",
             case.name,
             ms(g),
+            ms(cpu.div_f64(a.runs.max(1) as f64)),
             ms(s),
             g.as_secs_f64() / s.as_secs_f64(),
             if from_graphql == from_sql { "yes" } else { "NO" }
@@ -279,7 +309,9 @@ async fn main() {
     }
 
     println!("\n### Nested list: contacts → 5 latest deals → stage, owner (1 connection, 200 requests)\n");
-    println!("| page size | SQL statements | p50 ms | p99 ms | raw SQL p50 ms |\n|---:|---:|---:|---:|---:|");
+    println!(
+        "| page size | SQL statements | p50 ms | p99 ms | server CPU per page, µs | raw SQL p50 ms |\n|---:|---:|---:|---:|---:|---:|"
+    );
     for first in [10usize, 50, 100] {
         let vars = json!({ "first": first });
         let before = server.statements_so_far().await;
@@ -287,20 +319,24 @@ async fn main() {
         let statements = server.statements_so_far().await - before;
         let (mut lat, mut sql_lat) = (Vec::new(), Vec::new());
         let sql = nested_sql(first);
+        let mut cpu = Duration::ZERO;
         for _ in 0..200 {
+            let before = server.cpu();
             lat.push(timed(server.gql(&token, NESTED, &vars)).await.0);
+            cpu += server.cpu().saturating_sub(before);
             sql_lat.push(timed(raw(&db, &sql)).await.0);
         }
         println!(
-            "| {first} | {statements} | {} | {} | {} |",
+            "| {first} | {statements} | {} | {} | {} | {} |",
             ms(percentile(&mut lat, 0.5)),
             ms(percentile(&mut lat, 0.99)),
+            per_request(cpu, 200),
             ms(percentile(&mut sql_lat, 0.5))
         );
     }
 
     println!("\n### Under load: wrk, 16 connections, {} s each\n", a.wrk_seconds);
-    println!("| request | requests/s | p50 | p99 |\n|---|---:|---:|---:|");
+    println!("| request | requests/s | p50 | p99 | server CPU per request, µs |\n|---|---:|---:|---:|---:|");
     let ids: Vec<i64> = {
         let rows = db
             .query_all_raw(Statement::from_string(
@@ -330,8 +366,10 @@ async fn main() {
         ("nested list, 50 contacts", lua_body(&token, &nested)),
         ("logMeetingOutcome", lua_body(&token, &log)),
     ] {
-        let (rps, p50, p99) = wrk(&server.url, &script, a.wrk_seconds);
-        println!("| {name} | {rps} | {p50} | {p99} |");
+        let before = server.cpu();
+        let (rps, p50, p99, requests) = wrk(&server.url, &script, a.wrk_seconds);
+        let cpu = server.cpu().saturating_sub(before);
+        println!("| {name} | {rps} | {p50} | {p99} | {} |", per_request(cpu, requests));
         if name.starts_with("nested") {
             nested_rps = rps.parse().ok();
         }

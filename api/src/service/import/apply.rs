@@ -28,6 +28,10 @@ pub(super) async fn apply(work: &mut Work, plan: Plan) -> ApiResult<ImportSummar
     if let Some(first) = plan.deals.iter().find(|d| d.existing.is_some()) {
         work.prepare_updates::<deal::Entity>(&updated_deals, &first.row).await?;
     }
+    let updated_meetings: Vec<i64> = plan.meetings.iter().filter_map(|m| m.existing).collect();
+    if let Some(first) = plan.meetings.iter().find(|m| m.existing.is_some()) {
+        work.prepare_updates::<meeting::Entity>(&updated_meetings, &first.row).await?;
+    }
 
     let mut contact_ids = Vec::with_capacity(plan.contacts.len());
     for planned in plan.contacts {

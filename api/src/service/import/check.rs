@@ -622,6 +622,7 @@ impl Planner<'_> {
                 notes: Set(notes?),
                 client_key: NotSet,
                 rescheduled_to_id: NotSet,
+                followed_up: NotSet,
                 external_id: Set(Some(external_id)),
                 version: NotSet,
                 created_at: Set(created_at?.unwrap_or(Ord::min(scheduled_at, self.now))),

@@ -11,7 +11,7 @@ pub mod funnel;
 pub mod funnel_cells;
 pub mod lead_economics;
 pub mod lost;
-
+pub mod meeting_cells;
 pub mod no_show;
 pub mod rejection;
 pub(crate) mod sql;

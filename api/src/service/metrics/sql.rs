@@ -117,10 +117,36 @@ impl Sql {
         }
     }
 
-    /// The first day of the month or quarter of a DATE column (NULL stays NULL), as a
-    /// date (PostgreSQL) or `YYYY-MM-DD` text (SQLite); no time zone is involved.
+    /// `… AS g, … AS g2` for rows that carry a day (`day_of`) instead of a timestamp.
+    pub fn day_group_columns(
+        &self,
+        grouping: super::Grouping,
+        owner: &str,
+        team: &str,
+        source: &str,
+        day: &str,
+    ) -> String {
+        let key = |by| self.key_with(by, owner, team, source, |period| self.date_bucket(period, day));
+        format!("{} AS g, {} AS g2", key(grouping.by), key(grouping.then_by))
+    }
+
+    /// The first day of the week (Monday), month, quarter, half-year or year of a DATE
+    /// column (NULL stays NULL), as a date (PostgreSQL) or `YYYY-MM-DD` text (SQLite); no
+    /// time zone is involved.
     pub fn date_bucket(&self, by: GroupBy, date: &str) -> String {
-        let months = if by == GroupBy::Quarter { 3 } else { 1 };
+        let months = match by {
+            GroupBy::Month => 1,
+            GroupBy::Quarter => 3,
+            GroupBy::HalfYear => 6,
+            GroupBy::Year => 12,
+            GroupBy::Week if self.postgres() => {
+                return format!("({date} - (CAST(EXTRACT(ISODOW FROM {date}) AS INT) - 1))");
+            }
+            GroupBy::Week => {
+                return format!("date({date}, '-' || ((CAST(strftime('%w', {date}) AS INTEGER) + 6) % 7) || ' days')");
+            }
+            GroupBy::Owner | GroupBy::Team | GroupBy::Source => return "NULL".into(),
+        };
         if self.postgres() {
             format!(
                 "make_date(CAST(EXTRACT(YEAR FROM {date}) AS INT), \
@@ -194,6 +220,11 @@ impl Sql {
         } else {
             format!("(CAST(strftime('%Y', {column}) AS INTEGER) * 12 + CAST(strftime('%m', {column}) AS INTEGER) - 1)")
         }
+    }
+
+    /// The UTC day of a timestamp column: a DATE on PostgreSQL, `YYYY-MM-DD` text on SQLite.
+    pub fn day_of(&self, column: &str) -> String {
+        if self.postgres() { format!("CAST(({column} AT TIME ZONE 'UTC') AS DATE)") } else { format!("date({column})") }
     }
 
     /// The length of a stay in the unit the funnel sums stays in: exact microseconds on

@@ -199,7 +199,11 @@ impl Work {
         E::Model: IntoActiveModel<A>,
         A: ActiveModelTrait<Entity = E> + sea_orm::ActiveModelBehavior + Send + Into<E::ActiveModel> + Clone,
     {
-        let derived = E::derived(&row.clone().into());
+        let changes: E::ActiveModel = row.clone().into();
+        let derived = E::derived(&changes);
+        if let Some(meeting) = E::meeting_changes(&changes) {
+            self.cells.before_meetings(&self.tx, &[], meeting).await?;
+        }
         let created = row.insert(&self.tx).await.map_err(map)?;
         match derived {
             Derived::Deal => self.cells.created_deal(int(created.get(E::id_column())).unwrap_or_default()),
@@ -285,6 +289,9 @@ impl Work {
     /// once. Only an optimization for batches: `update` prepares each row it changes that
     /// was not prepared before.
     pub async fn prepare_updates<E: Tracked>(&mut self, ids: &[i64], changes: &E::ActiveModel) -> ApiResult<()> {
+        if let Some(meeting) = E::meeting_changes(changes) {
+            self.cells.before_meetings(&self.tx, ids, meeting).await?;
+        }
         match E::derived(changes) {
             Derived::Deal => self.cells.before_deals(&self.tx, ids).await,
             Derived::ContactSource => self.cells.before_contact_sources(&self.tx, ids).await,
@@ -292,7 +299,12 @@ impl Work {
         }
     }
 
+    /// Logs the change and counts it in the cells it touches (meetings' cells are counted
+    /// per write; deals' when the work settles).
     fn record<E: Tracked>(&mut self, before: Option<&E::Model>, after: &E::Model) {
+        if let Some(meeting) = E::as_meeting(after) {
+            self.cells.meeting_written(before.and_then(E::as_meeting), meeting);
+        }
         if let Some(event) = diff::event::<E>(before, after, self.actor) {
             self.events.push(event);
         }

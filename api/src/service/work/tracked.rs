@@ -41,10 +41,17 @@ pub trait Tracked: EntityTrait {
     fn derived(_changes: &Self::ActiveModel) -> Derived {
         Derived::Nothing
     }
-    /// Columns never written to the log: secrets, and bookkeeping that background jobs write
-    /// directly.
+    /// Columns never written to the log: secrets, and bookkeeping that background jobs or
+    /// derived-data upkeep write directly.
     fn unlogged(_column: &str) -> bool {
         false
+    }
+    /// The row as a meeting, whose writes keep the no-show cells (`metrics::meeting_cells`).
+    fn as_meeting(_model: &Self::Model) -> Option<&meeting::Model> {
+        None
+    }
+    fn meeting_changes(_changes: &Self::ActiveModel) -> Option<&meeting::ActiveModel> {
+        None
     }
 }
 
@@ -117,6 +124,15 @@ owned!(meeting => "MEETING" {
             && before.is_none_or(|b| b.status != after.status || b.outcome_logged_at != after.outcome_logged_at);
         logged.then_some("MEETING_OUTCOME_LOGGED")
     }
+    fn unlogged(column: &str) -> bool {
+        column == "followed_up"
+    }
+    fn as_meeting(model: &meeting::Model) -> Option<&meeting::Model> {
+        Some(model)
+    }
+    fn meeting_changes(changes: &meeting::ActiveModel) -> Option<&meeting::ActiveModel> {
+        Some(changes)
+    }
 });
 
 impl Tracked for user::Entity {
@@ -131,7 +147,7 @@ impl Tracked for user::Entity {
         Derived::Credentials
     }
     fn unlogged(column: &str) -> bool {
-        matches!(column, "password_hash" | "token_version")
+        column == "token_version"
     }
 }
 
@@ -145,9 +161,6 @@ impl Tracked for api_key::Entity {
     }
     fn derived(_changes: &api_key::ActiveModel) -> Derived {
         Derived::Credentials
-    }
-    fn unlogged(column: &str) -> bool {
-        column == "key_hash"
     }
 }
 

@@ -1,13 +1,17 @@
 //! Derived data a unit of work keeps for the records it touched: the funnel's summary
-//! cells. A touched deal's contribution is taken out before its first change and added
-//! back, as it is then, when the work commits; a stage reorder recomputes its pipeline.
+//! cells and the no-show cells. A touched deal's contribution is taken out before its first
+//! change and added back, as it is then, when the work commits; a stage reorder recomputes
+//! its pipeline; a meeting's contribution before and after each write is counted as it
+//! happens (`meeting_cells`).
 
 use std::collections::BTreeSet;
 
+use entity::meeting;
 use sea_orm::ConnectionTrait;
 
 use crate::error::ApiResult;
 use crate::service::metrics::funnel_cells::{self, Touched};
+use crate::service::metrics::meeting_cells;
 
 #[derive(Debug, Default)]
 pub struct Cells {
@@ -19,6 +23,7 @@ pub struct Cells {
     pipelines: BTreeSet<i64>,
     /// Everything is recomputed (bulk writes).
     all: bool,
+    meetings: meeting_cells::Pending,
 }
 
 impl Cells {
@@ -53,13 +58,33 @@ impl Cells {
         Ok(())
     }
 
+    /// Before meetings `ids` change (or, without ids, one is created) as `changes` says.
+    pub async fn before_meetings(
+        &mut self,
+        db: &impl ConnectionTrait,
+        ids: &[i64],
+        changes: &meeting::ActiveModel,
+    ) -> ApiResult<()> {
+        self.meetings.before(db, ids, changes).await
+    }
+
+    /// A meeting was written: it was `before` (none when created) and is `after`.
+    pub fn meeting_written(&mut self, before: Option<&meeting::Model>, after: &meeting::Model) {
+        if let Some(before) = before {
+            self.meetings.count(before, -1);
+        }
+        self.meetings.count(after, 1);
+    }
+
     /// A bulk write: every cell is recomputed at the end.
     pub fn everything(&mut self) {
         self.all = true;
+        self.meetings.everything();
     }
 
     /// Brings the cells up to date with what the work wrote; the last step before the log.
     pub async fn settle(self, db: &impl ConnectionTrait) -> ApiResult<()> {
+        self.meetings.settle(db).await?;
         if self.all {
             return funnel_cells::rebuild(db, None).await;
         }
