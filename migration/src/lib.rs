@@ -10,6 +10,7 @@ mod m20261201_000005_webhooks;
 mod m20261201_000006_stale_deals;
 pub mod m20261202_000007_meeting_cells;
 mod m20261202_000008_credential_tables;
+pub mod m20261202_000009_funnel_day_cells;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_stale_deals::Migration),
             Box::new(m20261202_000007_meeting_cells::Migration),
             Box::new(m20261202_000008_credential_tables::Migration),
+            Box::new(m20261202_000009_funnel_day_cells::Migration),
         ]
     }
 }

@@ -127,8 +127,9 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbInitError> {
     let tx = begin_bulk(db).await.map_err(failed)?;
     let pending = Migrator::get_pending_migrations(&tx).await.map_err(failed)?;
     let adds = |name: &str| pending.iter().any(|m| m.name() == name);
-    let (funnel_cells, meeting_cells) =
-        (adds(migration::m20261125_000003_funnel_cells::NAME), adds(migration::m20261202_000007_meeting_cells::NAME));
+    let funnel_cells = adds(migration::m20261125_000003_funnel_cells::NAME)
+        || adds(migration::m20261202_000009_funnel_day_cells::NAME);
+    let meeting_cells = adds(migration::m20261202_000007_meeting_cells::NAME);
     Migrator::up(&tx, None).await.map_err(failed)?;
     if funnel_cells {
         crate::service::metrics::funnel_cells::rebuild(&tx, None)

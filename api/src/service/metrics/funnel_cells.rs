@@ -1,11 +1,11 @@
-//! Keeps the funnel's summary cells (`funnel_deal_cells`, `funnel_stay_cells`) equal to what
+//! Keeps the funnel's summary cells (`funnel_deal_cells`, `funnel_stay_cells` and their per-day twins) equal to what
 //! the funnel's raw statements compute from the deals: a write retracts the contribution of
 //! the deals it touches before changing them and adds it back after, in its transaction.
 //!
-//! A cell holds, for one pipeline, creation month, owner and lead source, exactly the sums
-//! the funnel's one pass groups by (status, highest position, current stage), and the stays
-//! per stage: closed stays as a summed length, open ones as a count and a sum of their start
-//! instants, so "up to now" is computed when the funnel is read.
+//! A cell holds, for one pipeline, creation month (or day: `Grain`), owner and lead source,
+//! exactly the sums the funnel's one pass groups by (status, highest position, current
+//! stage), and the stays per stage: closed stays as a summed length, open ones as a count
+//! and a sum of their start instants, so "up to now" is computed when the funnel is read.
 
 use sea_orm::{ConnectionTrait, DbBackend};
 
@@ -23,6 +23,48 @@ pub enum Touched<'a> {
 
 /// Ids per statement: far below either engine's limit on bound parameters.
 const CHUNK: usize = 500;
+
+/// How finely the cells are keyed by creation time: each grain has its pair of tables, kept
+/// alike. Whole months read the month cells; other whole days the day cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grain {
+    Month,
+    Day,
+}
+
+impl Grain {
+    pub const ALL: [Grain; 2] = [Grain::Month, Grain::Day];
+
+    pub fn deal_table(self) -> &'static str {
+        match self {
+            Grain::Month => "funnel_deal_cells",
+            Grain::Day => "funnel_deal_day_cells",
+        }
+    }
+
+    pub fn stay_table(self) -> &'static str {
+        match self {
+            Grain::Month => "funnel_stay_cells",
+            Grain::Day => "funnel_stay_day_cells",
+        }
+    }
+
+    /// The key column of creation time: a month index (`year × 12 + month − 1`) or a day.
+    pub fn column(self) -> &'static str {
+        match self {
+            Grain::Month => "created_month",
+            Grain::Day => "created_day",
+        }
+    }
+
+    /// The key of a deal `r`'s creation time.
+    fn of_created(self, sql: &Sql) -> String {
+        match self {
+            Grain::Month => sql.month_index("r.created_at"),
+            Grain::Day => sql.day_of("r.created_at"),
+        }
+    }
+}
 
 /// Locks the touched deals and takes their contribution out of the cells. Call it before
 /// changing them, in the write's transaction; `add` after.
@@ -112,7 +154,8 @@ fn nothing(touched: Touched<'_>) -> bool {
 /// deals at once (stage reordering), then `rebuild`.
 pub async fn lock_for_rebuild(db: &impl ConnectionTrait) -> ApiResult<()> {
     if db.get_database_backend() == DbBackend::Postgres {
-        let lock = "LOCK TABLE funnel_deal_cells, funnel_stay_cells IN SHARE ROW EXCLUSIVE MODE";
+        let lock = "LOCK TABLE funnel_deal_cells, funnel_stay_cells, funnel_deal_day_cells, funnel_stay_day_cells \
+                    IN SHARE ROW EXCLUSIVE MODE";
         execute(db, Sql::new(DbBackend::Postgres).push(lock)).await?;
     }
     Ok(())
@@ -121,7 +164,7 @@ pub async fn lock_for_rebuild(db: &impl ConnectionTrait) -> ApiResult<()> {
 /// Recomputes the cells of one pipeline, or all of them, from the deals.
 pub async fn rebuild(db: &impl ConnectionTrait, pipeline_id: Option<i64>) -> ApiResult<()> {
     lock_for_rebuild(db).await?;
-    for table in ["funnel_deal_cells", "funnel_stay_cells"] {
+    for table in Grain::ALL.iter().flat_map(|g| [g.deal_table(), g.stay_table()]) {
         let mut sql = Sql::new(db.get_database_backend());
         sql.push("DELETE FROM ").push(table);
         if let Some(id) = pipeline_id {
@@ -136,13 +179,16 @@ pub async fn rebuild(db: &impl ConnectionTrait, pipeline_id: Option<i64>) -> Api
     apply(db, touched, 1).await
 }
 
-const LOCK_FOR_WRITE: &str = "LOCK TABLE funnel_deal_cells, funnel_stay_cells IN ROW EXCLUSIVE MODE";
+const LOCK_FOR_WRITE: &str = "LOCK TABLE funnel_deal_cells, funnel_stay_cells, funnel_deal_day_cells, funnel_stay_day_cells IN ROW EXCLUSIVE MODE";
 
-/// Adds `sign` × the touched deals' contribution to both tables.
+/// Adds `sign` × the touched deals' contribution to every table.
 async fn apply(db: &impl ConnectionTrait, touched: Touched<'_>, sign: i8) -> ApiResult<()> {
     let backend = db.get_database_backend();
-    for_each_chunk(touched, |selector| deal_cells(backend, selector, sign), db).await?;
-    for_each_chunk(touched, |selector| stay_cells(backend, selector, sign), db).await
+    for grain in Grain::ALL {
+        for_each_chunk(touched, |selector| deal_cells(backend, grain, selector, sign), db).await?;
+        for_each_chunk(touched, |selector| stay_cells(backend, grain, selector, sign), db).await?;
+    }
+    Ok(())
 }
 
 /// Runs the statement `build` makes for each chunk of the touched deals; the selector it
@@ -177,20 +223,22 @@ async fn for_each_chunk(
 }
 
 /// The key columns of a cell, computed from a deal `r` and its contact `c`, in the order of
-/// `KEY_COLUMNS`.
-fn key_select(sql: &Sql) -> String {
-    format!("r.pipeline_id, {}, r.owner_id, COALESCE(c.source, '')", sql.month_index("r.created_at"))
+/// `key_columns`.
+fn key_select(sql: &Sql, grain: Grain) -> String {
+    format!("r.pipeline_id, {}, r.owner_id, COALESCE(c.source, '')", grain.of_created(sql))
 }
 
-const KEY_COLUMNS: &str = "pipeline_id, created_month, owner_id, source";
+fn key_columns(grain: Grain) -> String {
+    format!("pipeline_id, {}, owner_id, source", grain.column())
+}
 
 /// `INSERT INTO funnel_deal_cells … SELECT … ON CONFLICT DO UPDATE`: the touched deals'
 /// counts and sums by cell, times `sign`.
-fn deal_cells(backend: DbBackend, selector: &dyn Fn(&mut Sql), sign: i8) -> Sql {
+fn deal_cells(backend: DbBackend, grain: Grain, selector: &dyn Fn(&mut Sql), sign: i8) -> Sql {
     let mut sql = Sql::new(backend);
-    let key = key_select(&sql);
+    let (key, key_columns, table) = (key_select(&sql, grain), key_columns(grain), grain.deal_table());
     let won_seconds = format!("{} - {}", sql.epoch("r.closed_at"), sql.epoch("r.created_at"));
-    sql.push("INSERT INTO funnel_deal_cells (").push(KEY_COLUMNS);
+    sql.push("INSERT INTO ").push(table).push(" (").push(&key_columns);
     sql.push(", status, max_position, stage_id, deals, amount, won_seconds) SELECT ").push(&key);
     sql.push(", CAST(r.status AS TEXT), r.max_stage_position, r.stage_id");
     sql.push(&format!(", {sign} * COUNT(*), {sign} * SUM(r.amount)"));
@@ -198,20 +246,20 @@ fn deal_cells(backend: DbBackend, selector: &dyn Fn(&mut Sql), sign: i8) -> Sql 
     sql.push(" FROM deals r JOIN contacts c ON c.id = r.contact_id WHERE r.deleted_at IS NULL AND (");
     selector(&mut sql);
     sql.push(") GROUP BY ").push(&key).push(", r.status, r.max_stage_position, r.stage_id");
-    sql.push(" ON CONFLICT (").push(KEY_COLUMNS).push(", status, max_position, stage_id) DO UPDATE SET ");
-    sql.push(&add_columns("funnel_deal_cells", &["deals", "amount", "won_seconds"]));
+    sql.push(" ON CONFLICT (").push(&key_columns).push(", status, max_position, stage_id) DO UPDATE SET ");
+    sql.push(&add_columns(table, &["deals", "amount", "won_seconds"]));
     sql
 }
 
 /// The same for the stays: each stage event of a touched deal ends when the deal left the
 /// stage (`left_at`) or closed; without either it is still open.
-fn stay_cells(backend: DbBackend, selector: &dyn Fn(&mut Sql), sign: i8) -> Sql {
+fn stay_cells(backend: DbBackend, grain: Grain, selector: &dyn Fn(&mut Sql), sign: i8) -> Sql {
     let mut sql = Sql::new(backend);
-    let key = key_select(&sql);
+    let (key, key_columns, table) = (key_select(&sql, grain), key_columns(grain), grain.stay_table());
     let end = "COALESCE(e.left_at, r.closed_at)";
     let length = sql.stay_length(end, "e.moved_at");
     let start = sql.stay_instant("e.moved_at");
-    sql.push("INSERT INTO funnel_stay_cells (").push(KEY_COLUMNS);
+    sql.push("INSERT INTO ").push(table).push(" (").push(&key_columns);
     sql.push(", stage_id, stays, closed_time, open_stays, open_since) SELECT ").push(&key);
     sql.push(&format!(", e.to_stage_id, {sign} * COUNT(*)"));
     sql.push(&format!(", {sign} * SUM(CASE WHEN {end} IS NULL THEN 0 ELSE {length} END)"));
@@ -221,8 +269,8 @@ fn stay_cells(backend: DbBackend, selector: &dyn Fn(&mut Sql), sign: i8) -> Sql 
     sql.push(" WHERE r.deleted_at IS NULL AND (");
     selector(&mut sql);
     sql.push(") GROUP BY ").push(&key).push(", e.to_stage_id");
-    sql.push(" ON CONFLICT (").push(KEY_COLUMNS).push(", stage_id) DO UPDATE SET ");
-    sql.push(&add_columns("funnel_stay_cells", &["stays", "closed_time", "open_stays", "open_since"]));
+    sql.push(" ON CONFLICT (").push(&key_columns).push(", stage_id) DO UPDATE SET ");
+    sql.push(&add_columns(table, &["stays", "closed_time", "open_stays", "open_since"]));
     sql
 }
 

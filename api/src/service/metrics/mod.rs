@@ -41,6 +41,39 @@ impl Period {
         }
         Ok(Self { from, to })
     }
+
+    /// The whole UTC days `[first, last)` inside the period and the instants outside them
+    /// (a partial first and last day), for reading whole days from summary cells; `None`
+    /// when the period holds no whole day.
+    fn whole_days(&self) -> Option<WholeDays> {
+        let first = match day_start(self.from.date_naive()) == self.from {
+            true => self.from.date_naive(),
+            false => self.from.date_naive().succ_opt()?,
+        };
+        let last = self.to.date_naive();
+        if first >= last {
+            return None;
+        }
+        let mut edges = Vec::new();
+        if self.from < day_start(first) {
+            edges.push(Period { from: self.from, to: day_start(first) });
+        }
+        if day_start(last) < self.to {
+            edges.push(Period { from: day_start(last), to: self.to });
+        }
+        Some(WholeDays { first, last, edges })
+    }
+}
+
+struct WholeDays {
+    first: NaiveDate,
+    last: NaiveDate,
+    edges: Vec<Period>,
+}
+
+/// The instant a UTC day starts.
+fn day_start(day: NaiveDate) -> DateTime<Utc> {
+    day.and_time(chrono::NaiveTime::MIN).and_utc()
 }
 
 /// What every metric can be narrowed to; the caller's scope is applied on top.
