@@ -31,8 +31,17 @@ pub struct Period {
 }
 
 impl Period {
+    /// The period 3 days shorter at its start and 5 at its end: whole days, not months.
+    fn whole_days_inside(&self) -> Period {
+        let shift = |at: &str, days: i64| {
+            let at = chrono::DateTime::parse_from_rfc3339(at).expect("RFC 3339 period") + chrono::Duration::days(days);
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        };
+        Period { from: shift(&self.from, 3), to: shift(&self.to, -5) }
+    }
+
     /// The same period ending one second later: no longer whole months or days, so the
-    /// funnel reads the deals, and the no-show rate the meetings of the last day.
+    /// funnel and the no-show rate read the last second from the deals and meetings.
     fn one_second_longer(&self) -> Period {
         let to =
             chrono::DateTime::parse_from_rfc3339(&self.to).expect("RFC 3339 period") + chrono::Duration::seconds(1);
@@ -51,12 +60,20 @@ pub fn cases() -> Vec<Case> {
             period_of: Period::clone,
         },
         Case {
-            name: "funnel, period 1 s past whole months (reads the deals)",
+            name: "funnel, period 1 s past whole months (cells and 1 s of deals)",
             query: FUNNEL,
             rows_of: funnel_rows,
             sql: FUNNEL_SQL,
             timed_only: Some(FUNNEL_STAYS_SQL),
             period_of: Period::one_second_longer,
+        },
+        Case {
+            name: "funnel, period of whole days, not months (day and month cells)",
+            query: FUNNEL,
+            rows_of: funnel_rows,
+            sql: FUNNEL_SQL,
+            timed_only: Some(FUNNEL_STAYS_SQL),
+            period_of: Period::whole_days_inside,
         },
         Case {
             name: "funnel without time in stage",

@@ -1252,22 +1252,27 @@ db_test!(funnel_reads_stage_events_only_when_time_in_stage_is_selected, |app| {
     assert_eq!(app.statements_for(&o.admin, grouped_without, json!({})).await, bare);
 });
 
-/// Every non-zero row of both funnel cell tables, as text, in order.
+/// Every non-zero row of the funnel cell tables (per month and per day), as text, in order.
 async fn cell_rows(app: &TestApp) -> Vec<String> {
     use sea_orm::ConnectionTrait;
-    let text = |c: &str| format!("CAST(CAST({c} AS BIGINT) AS TEXT)");
-    let deals =
-        ["pipeline_id", "created_month", "owner_id", "max_position", "stage_id", "deals", "amount", "won_seconds"]
-            .map(text)
-            .join(" || '|' || ");
-    let stays =
-        ["pipeline_id", "created_month", "owner_id", "stage_id", "stays", "closed_time", "open_stays", "open_since"]
-            .map(text)
-            .join(" || '|' || ");
-    let sql = format!(
-        "SELECT 'deal|' || {deals} || '|' || source || '|' || status FROM funnel_deal_cells WHERE deals <> 0 \
-         UNION ALL SELECT 'stay|' || {stays} || '|' || source FROM funnel_stay_cells WHERE stays <> 0 ORDER BY 1"
-    );
+    let text = |c: &str| match c {
+        "created_day" => "CAST(created_day AS TEXT)".to_owned(),
+        c => format!("CAST(CAST({c} AS BIGINT) AS TEXT)"),
+    };
+    let columns = |time: &str, rest: &[&str]| {
+        ["pipeline_id", time, "owner_id"].iter().chain(rest).map(|c| text(c)).collect::<Vec<_>>().join(" || '|' || ")
+    };
+    let mut parts = Vec::new();
+    for (grain, time) in [("", "created_month"), ("_day", "created_day")] {
+        let deals = columns(time, &["max_position", "stage_id", "deals", "amount", "won_seconds"]);
+        let stays = columns(time, &["stage_id", "stays", "closed_time", "open_stays", "open_since"]);
+        parts.push(format!(
+            "SELECT 'deal{grain}|' || {deals} || '|' || source || '|' || status FROM funnel_deal{grain}_cells \
+             WHERE deals <> 0 UNION ALL SELECT 'stay{grain}|' || {stays} || '|' || source \
+             FROM funnel_stay{grain}_cells WHERE stays <> 0"
+        ));
+    }
+    let sql = format!("{} ORDER BY 1", parts.join(" UNION ALL "));
     let backend = app.db.get_database_backend();
     let rows = app.db.query_all_raw(sea_orm::Statement::from_string(backend, sql)).await.unwrap();
     rows.iter().map(|r| r.try_get_by_index::<String>(0).unwrap()).collect()
@@ -1410,6 +1415,51 @@ db_test!(funnel_cells_follow_every_write_and_answer_like_the_deals, |app| {
             assert_eq!(from_cells, from_deals, "grouped by {by:?} then {then:?}");
         }
     }
+    // Read from the cells (month and day cells and the partial days' deals) and from the
+    // deals alone, every funnel is the same: for periods of whole months, whole days, partial
+    // days and within one day, every grouping and each role's scope.
+    use api::service::metrics::funnel::{FunnelMode, FunnelParts, Reading, funnel_reading};
+    use api::service::metrics::{GroupBy, Grouping, MetricFilter, Period};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+    let today = chrono::Utc::now().date_naive();
+    let tomorrow = today.succ_opt().unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let periods = [
+        None,
+        Some((at("2025-01-01T00:00:00Z"), at("2027-01-01T00:00:00Z"))),
+        Some((at("2025-01-06T00:00:00Z"), tomorrow)),
+        Some((at("2025-01-05T12:00:00Z"), at("2025-03-07T06:00:00Z"))),
+        Some((at("2025-01-06T00:00:00Z"), at("2025-01-06T23:00:00Z"))),
+    ];
+    let groupings = [
+        (None, None),
+        (Some(GroupBy::Owner), Some(GroupBy::Month)),
+        (Some(GroupBy::Team), Some(GroupBy::Quarter)),
+        (Some(GroupBy::Source), Some(GroupBy::Year)),
+        (Some(GroupBy::HalfYear), None),
+        (Some(GroupBy::Owner), Some(GroupBy::Week)),
+    ];
+    let parts = FunnelParts { stays: true, distribution: true, stale: true };
+    for email in ["admin@example.com", "m@example.com", "b@example.com"] {
+        let user = entity::user::Entity::find()
+            .filter(entity::user::Column::Email.eq(email))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let principal = api::service::users::principal_of(&user);
+        for period in periods {
+            for (by, then_by) in groupings {
+                let filter =
+                    MetricFilter { period: period.map(|(from, to)| Period { from, to }), ..MetricFilter::default() };
+                let how = (FunnelMode::Cohort, Grouping { by, then_by }, parts);
+                let cells = funnel_reading(&principal, &app.db, &filter, how, Reading::Cells).await.unwrap();
+                let deals = funnel_reading(&principal, &app.db, &filter, how, Reading::Deals).await.unwrap();
+                assert_eq!(cells, deals, "{email}, {period:?}, {by:?} then {then_by:?}");
+            }
+        }
+    }
+
     // No period at all reads every month of the cells.
     let all = app.ok(&o.admin, query, json!({ "g": "SOURCE" })).await;
     let wide = json!({ "f": { "period": { "from": "2000-01-01T00:00:00.000001Z", "to": "2100-01-01T00:00:00Z" } }, "g": "SOURCE" });

@@ -91,7 +91,8 @@ fn tight_metric_turns() -> api::config::ServeConfig {
     tests::configured(|c| (c.limits.metric_concurrency_per_caller, c.limits.metric_wait_ms) = (2, 1))
 }
 
-const HEAVY: &str = "{ funnel(groupBy: OWNER, thenBy: WEEK) { steps { name reached avgDaysInStage }
+/// ACTIVITY mode reads the deals and their stage events (no summary cell answers it).
+const HEAVY: &str = "{ funnel(mode: ACTIVITY, groupBy: OWNER, thenBy: WEEK) { steps { name reached avgDaysInStage }
     groups { group { by } groups { group { periodStart } steps { reached avgDaysInStage } } } } }";
 
 db_test!(heavy_metric_queries_take_turns_while_light_requests_go_on, config = tight_metric_turns(), |app| {
@@ -284,7 +285,6 @@ mod postgres_only {
             let (_, analyst) = app.member("analyst@example.com", Role::Analyst, None).await;
             let blocker = api::db::begin_write(&app.db).await.unwrap();
             blocker.execute_unprepared("LOCK TABLE deals IN ACCESS EXCLUSIVE MODE").await.unwrap();
-            // ACTIVITY mode reads the stage events and deals (the summary cells answer COHORT).
             for query in [HEAVY, "{ pipelines { funnel(mode: ACTIVITY) { steps { reached } } } }"] {
                 let (status, _, body) = post(&app, Some(&analyst), query).await;
                 assert_eq!(status, 503, "{query}: {body}");

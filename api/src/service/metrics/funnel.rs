@@ -4,15 +4,16 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, NaiveTime, Utc};
+use chrono::{DateTime, Utc};
 use entity::stage;
 use sea_orm::ConnectionTrait;
 
 use super::arith::{average_days, percent, ratio};
+use super::funnel_sources::{self, CellQuery, Source};
 use super::time_in_stage::{Distribution, Quantiles, Stays};
 use super::{
-    CONTACT_OF_RECORD, GroupBy, GroupKey, Grouping, Joins, MetricFilter, RowKey, int, keys_of, push_from, push_period,
-    push_scope, push_where, rows,
+    CONTACT_OF_RECORD, GroupKey, Grouping, Joins, MetricFilter, RowKey, int, keys_of, push_from, push_period,
+    push_where, rows,
 };
 use crate::auth::Principal;
 use crate::error::ApiResult;
@@ -135,6 +136,7 @@ pub struct Funnel {
 }
 
 /// The funnel of a pipeline: the total and, with `group_by`, one per group (ordered by key).
+#[derive(Debug, PartialEq, Eq)]
 pub struct FunnelReport {
     pub pipeline_id: i64,
     pub total: Funnel,
@@ -151,6 +153,16 @@ impl FunnelReport {
     }
 }
 
+/// Where a funnel is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// The summary cells for every whole day they answer, the deals for the rest: what the
+    /// API reads.
+    Cells,
+    /// The deals alone: the reference the cells are checked against.
+    Deals,
+}
+
 pub async fn funnel(
     principal: &Principal,
     db: &impl ConnectionTrait,
@@ -158,6 +170,17 @@ pub async fn funnel(
     mode: FunnelMode,
     grouping: Grouping,
     parts: FunnelParts,
+) -> ApiResult<FunnelReport> {
+    funnel_reading(principal, db, filter, (mode, grouping, parts), Reading::Cells).await
+}
+
+/// `funnel`, read as `reading` says.
+pub async fn funnel_reading(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    filter: &MetricFilter,
+    (mode, grouping, parts): (FunnelMode, Grouping, FunnelParts),
+    reading: Reading,
 ) -> ApiResult<FunnelReport> {
     // Only a missing pipeline is the caller's mistake; a database error stays what it is.
     let pipeline = pipelines::resolve(db, filter.pipeline_id).await.map_err(|e| match e {
@@ -167,21 +190,36 @@ pub async fn funnel(
         other => other,
     })?;
     let now = crate::service::now();
-    // The stages, the deal counts and the stays are independent: on a pool they run side by side.
-    // The summary cells answer whole months; other periods, weeks and ACTIVITY mode read the deals.
-    let (deal_sql, stay_sql) = match cell_months(mode, filter, grouping) {
-        Some(months) => {
-            let cells = CellQuery { principal, filter, grouping, pipeline_id: pipeline.id, months };
-            (cells.deal_rows(db), cells.stays(db, now))
+    // The stages, the deal counts and the stays are independent: on a pool they run side by
+    // side. Whole days come from the summary cells (whole months from the month cells), the
+    // rest of the period, weeks' months and ACTIVITY mode from the deals (`funnel_sources`).
+    let mut deal_sqls = Vec::new();
+    let mut stay_sqls = Vec::new();
+    let sources = match reading {
+        Reading::Cells => funnel_sources::plan(mode, filter, grouping),
+        Reading::Deals => vec![Source::Deals(None)],
+    };
+    for source in sources {
+        match source {
+            Source::Deals(period) => {
+                let part = MetricFilter { period: period.or(filter.period), ..filter.clone() };
+                deal_sqls.push(deal_rows_sql(db, principal, &part, mode, grouping, pipeline.id));
+                stay_sqls.push(stays_sql(db, principal, &part, mode, grouping, pipeline.id, now));
+            }
+            cells => {
+                let query = CellQuery { principal, filter, grouping, pipeline_id: pipeline.id, source: cells };
+                deal_sqls.push(query.deal_rows(db));
+                stay_sqls.push(query.stays(db, now));
+            }
         }
-        None => (
-            deal_rows_sql(db, principal, filter, mode, grouping, pipeline.id),
-            stays_sql(db, principal, filter, mode, grouping, pipeline.id, now),
-        ),
+    }
+    let all_rows = |sqls: Vec<Sql>| async move {
+        let parts = futures_util::future::try_join_all(sqls.into_iter().map(|sql| rows(db, sql))).await?;
+        Ok::<_, crate::error::ApiError>(parts.into_iter().flatten().collect::<Vec<_>>())
     };
     let stays = async {
         match parts.stays {
-            true => rows(db, stay_sql).await,
+            true => all_rows(stay_sqls).await,
             false => Ok(Vec::new()),
         }
     };
@@ -194,7 +232,7 @@ pub async fn funnel(
     };
     let (stages, deal_rows, stay_rows, distribution) = futures_util::future::try_join4(
         pipelines::stages_of(db, &[pipeline.id]),
-        rows(db, deal_sql),
+        all_rows(deal_sqls),
         stays,
         distribution,
     )
@@ -243,10 +281,18 @@ pub async fn funnel(
         }
     }
     // Without `with_stays` every `avg_days_in_stage` stays `None`: the caller shows none.
+    // A group's stays may come in parts (cells and deals): their lengths add up exactly in
+    // microseconds and are rounded to seconds once, as one statement over the deals would.
+    let mut stay_parts: BTreeMap<(RowKey, i64), (i64, i128)> = BTreeMap::new();
     for row in stay_rows {
-        let entry = per_stage.entry((keys_of(&row, grouping)?, int(&row, "stage_id")?)).or_default();
-        entry.stays = int(&row, "stays")?;
-        entry.stay_seconds = int(&row, "stay_seconds")?;
+        let part = stay_parts.entry((keys_of(&row, grouping)?, int(&row, "stage_id")?)).or_default();
+        part.0 += int(&row, "stays")?;
+        part.1 += i128::from(int(&row, "stay_seconds")?) * 1_000_000 + i128::from(int(&row, "stay_micros")?);
+    }
+    for (key, (stays, micros)) in stay_parts {
+        let entry = per_stage.entry(key).or_default();
+        entry.stays = stays;
+        entry.stay_seconds = funnel_sources::rounded_seconds(micros);
     }
     for ((key, stage_id), count) in stale {
         per_stage.entry((key, stage_id)).or_default().stale_open = count;
@@ -427,12 +473,20 @@ fn stays_sql(
     if sql.postgres() {
         // Summing the intervals and taking the seconds once per group is exact, and much
         // cheaper than two numeric EXTRACTs per event.
-        sql.push(", CAST(EXTRACT(EPOCH FROM SUM(COALESCE(e.left_at, r.closed_at, ").param(now);
-        sql.push(") - e.moved_at)) AS BIGINT) AS stay_seconds");
+        // Whole seconds and the microseconds beyond, truncated, so that parts add up exactly.
+        let length = |sql: &mut Sql| {
+            sql.push("EXTRACT(EPOCH FROM SUM(COALESCE(e.left_at, r.closed_at, ").param(now);
+            sql.push(") - e.moved_at))");
+        };
+        sql.push(", CAST(TRUNC(");
+        length(&mut sql);
+        sql.push(") AS BIGINT) AS stay_seconds, CAST(MOD(");
+        length(&mut sql);
+        sql.push(" * 1000000, 1000000) AS BIGINT) AS stay_micros");
     } else {
         sql.push(", CAST(SUM(");
         push_stay_seconds(&mut sql, now);
-        sql.push(") AS BIGINT) AS stay_seconds");
+        sql.push(") AS BIGINT) AS stay_seconds, 0 AS stay_micros");
     }
     let events = " JOIN deal_stage_events e ON e.deal_id = r.id";
     push_deals(&mut sql, principal, filter, mode, grouping, pipeline_id, events);
@@ -452,87 +506,4 @@ pub(super) fn push_stay_seconds(sql: &mut Sql, now: DateTime<Utc>) {
     let stay_end = format!("COALESCE({}, {}, ", sql.epoch("e.left_at"), sql.epoch("r.closed_at"));
     let stay_start = sql.epoch("e.moved_at");
     sql.push(&stay_end).param(now.timestamp()).push(") - ").push(&stay_start);
-}
-
-/// The creation months (`[from, to)` as month indexes, or all) whose summary cells answer
-/// this funnel, when they can: COHORT mode, a period of whole UTC months or none, and no
-/// grouping by week.
-fn cell_months(mode: FunnelMode, filter: &MetricFilter, grouping: Grouping) -> Option<Option<(i32, i32)>> {
-    if mode != FunnelMode::Cohort || [grouping.by, grouping.then_by].contains(&Some(GroupBy::Week)) {
-        return None;
-    }
-    match filter.period {
-        None => Some(None),
-        Some(p) => Some(Some((month_index(p.from)?, month_index(p.to)?))),
-    }
-}
-
-/// `year × 12 + month − 1` of an instant that starts a UTC month.
-fn month_index(at: DateTime<Utc>) -> Option<i32> {
-    (at.day() == 1 && at.time() == NaiveTime::MIN).then(|| at.year() * 12 + at.month0() as i32)
-}
-
-/// The funnel's two statements over the summary cells (`metrics::funnel_cells`), returning
-/// the same rows as `deal_rows_sql` and `stays_sql`.
-struct CellQuery<'a> {
-    principal: &'a Principal,
-    filter: &'a MetricFilter,
-    grouping: Grouping,
-    pipeline_id: i64,
-    months: Option<(i32, i32)>,
-}
-
-impl CellQuery<'_> {
-    fn deal_rows(&self, db: &impl ConnectionTrait) -> Sql {
-        let mut sql = self.select(db);
-        sql.push(", r.status AS status, CAST(r.max_position AS BIGINT) AS max_position, r.stage_id");
-        sql.push(", CAST(SUM(r.deals) AS BIGINT) AS n, CAST(SUM(r.amount) AS BIGINT) AS amount");
-        sql.push(", CAST(SUM(r.won_seconds) AS BIGINT) AS won_seconds");
-        self.push_from(&mut sql, "funnel_deal_cells");
-        // Retracted deals leave cells at zero rather than deleting them.
-        sql.push(" GROUP BY g, g2, r.status, r.max_position, r.stage_id HAVING SUM(r.deals) <> 0");
-        sql
-    }
-
-    fn stays(&self, db: &impl ConnectionTrait, now: DateTime<Utc>) -> Sql {
-        let mut sql = self.select(db);
-        sql.push(", r.stage_id AS stage_id, CAST(SUM(r.stays) AS BIGINT) AS stays");
-        // Open stays last until now: Σ (now − start) = count × now − Σ start.
-        if sql.postgres() {
-            // Exact microseconds, rounded once to seconds like the raw statement's interval sum.
-            sql.push(", CAST((SUM(r.closed_time) + SUM(r.open_stays) * ").param(now.timestamp_micros());
-            sql.push(" - SUM(r.open_since)) / 1000000 AS BIGINT) AS stay_seconds");
-        } else {
-            sql.push(", CAST(SUM(r.closed_time) + SUM(r.open_stays) * ").param(now.timestamp());
-            sql.push(" - SUM(r.open_since) AS BIGINT) AS stay_seconds");
-        }
-        self.push_from(&mut sql, "funnel_stay_cells");
-        sql.push(" GROUP BY g, g2, r.stage_id HAVING SUM(r.stays) <> 0");
-        sql
-    }
-
-    fn select(&self, db: &impl ConnectionTrait) -> Sql {
-        let mut sql = Sql::new(db.get_database_backend());
-        let keys = sql.month_index_group_columns(
-            self.grouping,
-            "r.owner_id",
-            "u.team_id",
-            "NULLIF(r.source, '')",
-            "r.created_month",
-        );
-        sql.push("SELECT ").push(&keys);
-        sql
-    }
-
-    fn push_from(&self, sql: &mut Sql, table: &str) {
-        sql.push(" FROM ").push(table).push(" r");
-        if Joins::of(self.principal, self.filter, self.grouping).owner {
-            sql.push(" JOIN users u ON u.id = r.owner_id");
-        }
-        sql.push(" WHERE r.pipeline_id = ").param(self.pipeline_id);
-        if let Some((from, to)) = self.months {
-            sql.push(" AND r.created_month >= ").param(from).push(" AND r.created_month < ").param(to);
-        }
-        push_scope(sql, self.principal, self.filter, "NULLIF(r.source, '')");
-    }
 }

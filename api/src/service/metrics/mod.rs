@@ -9,6 +9,7 @@ pub mod definitions;
 pub mod forecast;
 pub mod funnel;
 pub mod funnel_cells;
+mod funnel_sources;
 pub mod lead_economics;
 pub mod lost;
 pub mod meeting_cells;
