@@ -245,7 +245,10 @@ fn deal_cells(backend: DbBackend, grain: Grain, selector: &dyn Fn(&mut Sql), sig
     sql.push(&format!(", {sign} * SUM(CASE WHEN r.status = 'WON' THEN {won_seconds} ELSE 0 END)"));
     sql.push(" FROM deals r JOIN contacts c ON c.id = r.contact_id WHERE r.deleted_at IS NULL AND (");
     selector(&mut sql);
-    sql.push(") GROUP BY ").push(&key).push(", r.status, r.max_stage_position, r.stage_id");
+    let groups = format!("{key}, r.status, r.max_stage_position, r.stage_id");
+    // In key order: a rebuild then lays the cells of a day or month next to each other on
+    // disk (PostgreSQL keeps rows in insertion order), so reading a range touches few pages.
+    sql.push(") GROUP BY ").push(&groups).push(" ORDER BY ").push(&groups);
     sql.push(" ON CONFLICT (").push(&key_columns).push(", status, max_position, stage_id) DO UPDATE SET ");
     sql.push(&add_columns(table, &["deals", "amount", "won_seconds"]));
     sql
@@ -268,7 +271,8 @@ fn stay_cells(backend: DbBackend, grain: Grain, selector: &dyn Fn(&mut Sql), sig
     sql.push(" FROM deals r JOIN contacts c ON c.id = r.contact_id JOIN deal_stage_events e ON e.deal_id = r.id");
     sql.push(" WHERE r.deleted_at IS NULL AND (");
     selector(&mut sql);
-    sql.push(") GROUP BY ").push(&key).push(", e.to_stage_id");
+    let groups = format!("{key}, e.to_stage_id");
+    sql.push(") GROUP BY ").push(&groups).push(" ORDER BY ").push(&groups);
     sql.push(" ON CONFLICT (").push(&key_columns).push(", stage_id) DO UPDATE SET ");
     sql.push(&add_columns(table, &["stays", "closed_time", "open_stays", "open_since"]));
     sql
