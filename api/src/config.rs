@@ -106,9 +106,10 @@ pub struct DbConfig {
     #[arg(long, env = "DATABASE_READ_URL", global = true)]
     pub database_read_url: Option<String>,
 
-    /// Maximum connections in the pool.
-    #[arg(long, env = "CRM_DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
-    pub db_max_connections: u32,
+    /// Maximum connections in the pool: 16 on PostgreSQL, 4 on SQLite when not set (each
+    /// SQLite connection keeps its caches in this process, and one writer serves all).
+    #[arg(long, env = "CRM_DB_MAX_CONNECTIONS", global = true)]
+    pub db_max_connections: Option<u32>,
 
     /// How long a request waits for a pooled connection before failing with UNAVAILABLE (ms).
     #[arg(long, env = "CRM_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3000, global = true)]

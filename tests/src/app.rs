@@ -107,7 +107,7 @@ fn db_config(url: &str) -> DbConfig {
     DbConfig {
         database_url: url.to_owned(),
         database_read_url: None,
-        db_max_connections: 8,
+        db_max_connections: Some(8),
         db_acquire_timeout_ms: 3000,
         db_connect_timeout_ms: 5000,
         db_statement_timeout_ms: 5000,
