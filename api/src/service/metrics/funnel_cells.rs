@@ -1,5 +1,5 @@
-//! Keeps the funnel's summary cells (`funnel_deal_cells`, `funnel_stay_cells` and their per-day twins) equal to what
-//! the funnel's raw statements compute from the deals: a write retracts the contribution of
+//! Keeps the funnel's summary cells (`funnel_deal_cells`, `funnel_stay_cells` and their
+//! per-day twins) equal to what the funnel's raw statements compute from the deals: a write retracts the contribution of
 //! the deals it touches before changing them and adds it back after, in its transaction.
 //!
 //! A cell holds, for one pipeline, creation month (or day: `Grain`), owner and lead source,

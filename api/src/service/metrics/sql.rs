@@ -72,9 +72,7 @@ impl Sql {
         source: &str,
         time: &str,
     ) -> String {
-        let outer = self.group_key(grouping.by, owner, team, source, time);
-        let inner = self.group_key(grouping.then_by, owner, team, source, time);
-        format!("{outer} AS g, {inner} AS g2")
+        self.columns_with(grouping, owner, team, source, |period| self.bucket_of(period, time))
     }
 
     /// The key of a group: an owner or team id, a source, or the first day (UTC) of the week
@@ -96,7 +94,19 @@ impl Sql {
         source: &str,
         month: &str,
     ) -> String {
-        let key = |by| self.key_with(by, owner, team, source, |period| self.month_index_bucket(period, month));
+        self.columns_with(grouping, owner, team, source, |period| self.month_index_bucket(period, month))
+    }
+
+    /// `… AS g, … AS g2` with each period's key made by `period`.
+    fn columns_with(
+        &self,
+        grouping: super::Grouping,
+        owner: &str,
+        team: &str,
+        source: &str,
+        period: impl Fn(GroupBy) -> String,
+    ) -> String {
+        let key = |by| self.key_with(by, owner, team, source, &period);
         format!("{} AS g, {} AS g2", key(grouping.by), key(grouping.then_by))
     }
 
@@ -126,8 +136,7 @@ impl Sql {
         source: &str,
         day: &str,
     ) -> String {
-        let key = |by| self.key_with(by, owner, team, source, |period| self.date_bucket(period, day));
-        format!("{} AS g, {} AS g2", key(grouping.by), key(grouping.then_by))
+        self.columns_with(grouping, owner, team, source, |period| self.date_bucket(period, day))
     }
 
     /// The first day of the week (Monday), month, quarter, half-year or year of a DATE
