@@ -862,6 +862,189 @@ db_test!(statement_count_does_not_grow_with_page_size, |app| {
     assert_eq!(uncached.statements_for(&admin, by_id, json!({ "id": deal_id })).await, 2, "by id, uncached");
 });
 
+/// The argument-free fields of `type_name`, each with the selection it needs (`{ id }` or
+/// `{ __typename }` under an object), from introspection.
+async fn plain_fields(app: &TestApp, token: &str, type_name: &str) -> Vec<(String, String)> {
+    let query = "query($t: String!) { __type(name: $t) { fields { name args { name }
+        type { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }";
+    let found = app.ok(token, query, json!({ "t": type_name })).await;
+    let mut out = Vec::new();
+    for field in found["__type"]["fields"].as_array().unwrap() {
+        if !field["args"].as_array().unwrap().is_empty() {
+            continue;
+        }
+        let mut ty = &field["type"];
+        while ty["name"].is_null() {
+            ty = &ty["ofType"];
+        }
+        let selection = match ty["kind"].as_str().unwrap() {
+            "OBJECT" | "INTERFACE" => {
+                let inner = app.ok(token, query, json!({ "t": ty["name"] })).await;
+                let has_id = inner["__type"]["fields"].as_array().unwrap().iter().any(|f| f["name"] == "id");
+                if has_id { " { id }" } else { " { __typename }" }
+            }
+            _ => "",
+        };
+        out.push((field["name"].as_str().unwrap().to_owned(), selection.to_owned()));
+    }
+    out
+}
+
+/// Compares each selection alone with the same value read with everything: `query_of` makes
+/// the request for a selection, `items_of` lists the records of its answer. The number of
+/// values compared.
+async fn alone_equals_together(
+    app: &TestApp,
+    token: &str,
+    selections: &[(String, Vec<String>)],
+    everything: &str,
+    query_of: &(dyn Fn(&str) -> String + Sync),
+    items_of: &(dyn Fn(&Value) -> Vec<Value> + Sync),
+) -> usize {
+    let pick = |value: &Value, path: &[String]| path.iter().fold(value.clone(), |v, key| v[key.as_str()].clone());
+    let together = items_of(&app.ok(token, &query_of(everything), json!({})).await);
+    assert!(together.len() >= 10, "{} records", together.len());
+    let mut compared = 0;
+    for (selection, path) in selections {
+        let alone = items_of(&app.ok(token, &query_of(selection), json!({})).await);
+        assert_eq!(alone.len(), together.len(), "{selection}");
+        for (one, all) in alone.iter().zip(&together) {
+            assert_eq!(pick(one, path), pick(all, path), "{selection} of {}", query_of("id"));
+            compared += 1;
+        }
+    }
+    compared
+}
+
+db_test!(read_only_what_the_query_selects, |app| {
+    let cfg = api::config::SeedConfig {
+        contacts: 30,
+        deals: 90,
+        meetings: 60,
+        end_date: chrono::NaiveDate::from_ymd_opt(2026, 6, 30),
+        ..Default::default()
+    };
+    api::seed::generate(&app.db, &cfg).await.unwrap();
+    // Values the seed leaves empty, so that a column read wrongly shows.
+    use sea_orm::ConnectionTrait;
+    app.db.execute_unprepared("UPDATE deals SET external_id = 'ext-' || id WHERE id % 3 = 0").await.unwrap();
+    app.db.execute_unprepared("UPDATE stages SET stale_after_days = 30 WHERE position = 2").await.unwrap();
+    app.db
+        .execute_unprepared("UPDATE contacts SET external_id = 'c-' || id, phone = '+1 555 ' || id WHERE id % 2 = 0")
+        .await
+        .unwrap();
+    let admin = app
+        .gql(
+            None,
+            "mutation($i: LoginInput!) { login(input: $i) { token } }",
+            json!({ "i": { "email": api::seed::DEMO_ADMIN_EMAIL, "password": cfg.password } }),
+        )
+        .await["data"]["login"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deal_fields = plain_fields(&app, &admin, "Deal").await;
+    let stage_fields = plain_fields(&app, &admin, "Stage").await;
+    let user_fields = plain_fields(&app, &admin, "User").await;
+    let contact_fields = plain_fields(&app, &admin, "Contact").await;
+    assert!(deal_fields.len() > 15 && stage_fields.len() > 5 && user_fields.len() > 7 && contact_fields.len() > 15);
+    let select =
+        |fields: &[(String, String)]| fields.iter().map(|(n, s)| format!("{n}{s}")).collect::<Vec<_>>().join(" ");
+    // Under a deal: each deal field alone, and each stage and owner field alone under `stage`
+    // and `owner`; each against the same value read with everything.
+    let mut selections: Vec<(String, Vec<String>)> = Vec::new();
+    let own_fields: Vec<(String, String)> =
+        deal_fields.iter().filter(|(n, _)| n != "stage" && n != "owner").cloned().collect();
+    for (name, sub) in &own_fields {
+        selections.push((format!("{name}{sub}"), vec![name.clone()]));
+    }
+    for (relation, fields) in [("stage", &stage_fields), ("owner", &user_fields)] {
+        for (name, sub) in fields {
+            selections.push((format!("{relation} {{ {name}{sub} }}"), vec![relation.to_owned(), name.clone()]));
+        }
+    }
+    let everything =
+        format!("{} stage {{ {} }} owner {{ {} }}", select(&own_fields), select(&stage_fields), select(&user_fields));
+
+    // A contact's latest deals (the joined read), the deals page, and deals by id.
+    let nested = |fields: &str| format!("{{ contacts(first: 20) {{ nodes {{ deals(first: 5) {{ {fields} }} }} }} }}");
+    let nested_deals = |answer: &Value| -> Vec<Value> {
+        answer["contacts"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["deals"].as_array().unwrap().clone())
+            .collect()
+    };
+    let whole = nested_deals(&app.ok(&admin, &nested(&everything), json!({})).await);
+    let statuses: std::collections::HashSet<String> =
+        whole.iter().map(|d| d["status"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(statuses.len(), 3, "open, won and lost deals are compared: {statuses:?}");
+    let mut compared = alone_equals_together(&app, &admin, &selections, &everything, &nested, &nested_deals).await;
+    let page = |fields: &str| format!("{{ deals(first: 40) {{ nodes {{ {fields} }} }} }}");
+    let page_deals = |answer: &Value| answer["deals"]["nodes"].as_array().unwrap().clone();
+    compared += alone_equals_together(&app, &admin, &selections, &everything, &page, &page_deals).await;
+    // By id: four deals of each status (a request takes at most 15 aliases).
+    let ids: Vec<Value> = ["OPEN", "WON", "LOST"]
+        .iter()
+        .flat_map(|status| whole.iter().filter(move |d| d["status"] == *status).take(4))
+        .map(|d| d["id"].clone())
+        .collect();
+    let by_id = |fields: &str| {
+        let aliases: Vec<String> =
+            ids.iter().enumerate().map(|(i, id)| format!("d{i}: deal(id: {id}) {{ {fields} }}")).collect();
+        format!("{{ {} }}", aliases.join(" "))
+    };
+    let by_id_deals = |answer: &Value| (0..ids.len()).map(|i| answer[format!("d{i}")].clone()).collect();
+    compared += alone_equals_together(&app, &admin, &selections, &everything, &by_id, &by_id_deals).await;
+    let node = "query($id: ID!) { node(id: $id) { ... on Deal { title stage { name } } } }";
+    let by_node = app.ok(&admin, node, json!({ "id": ids[0] })).await;
+    assert_eq!(by_node["node"], json!({ "title": whole[0]["title"], "stage": { "name": whole[0]["stage"]["name"] } }));
+
+    // The contacts page, through `nodes` and through `edges`.
+    let contact_selections: Vec<(String, Vec<String>)> =
+        contact_fields.iter().map(|(name, sub)| (format!("{name}{sub}"), vec![name.clone()])).collect();
+    let contacts = |fields: &str| format!("{{ contacts(first: 25) {{ nodes {{ {fields} }} }} }}");
+    let contact_nodes = |answer: &Value| answer["contacts"]["nodes"].as_array().unwrap().clone();
+    let all_contact_fields = select(&contact_fields);
+    compared +=
+        alone_equals_together(&app, &admin, &contact_selections, &all_contact_fields, &contacts, &contact_nodes).await;
+    let edges = |fields: &str| {
+        format!(
+            "{{ contacts(first: 25, orderBy: [{{ field: LAST_NAME }}]) {{ edges {{ cursor node {{ {fields} }} }} }} }}"
+        )
+    };
+    let edge_nodes =
+        |answer: &Value| answer["contacts"]["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()).collect();
+    compared +=
+        alone_equals_together(&app, &admin, &contact_selections, &all_contact_fields, &edges, &edge_nodes).await;
+    assert!(compared > 5000, "{compared} values compared");
+
+    // A cursor of a narrow page continues where a whole one does.
+    let cursor_of = |fields: &str| {
+        format!(
+            "{{ contacts(first: 5, orderBy: [{{ field: LAST_NAME }}]) {{ pageInfo {{ endCursor }} nodes {{ {fields} }} }} }}"
+        )
+    };
+    let narrow = app.ok(&admin, &cursor_of("id"), json!({})).await;
+    let wide = app.ok(&admin, &cursor_of(&all_contact_fields), json!({})).await;
+    assert_eq!(narrow["contacts"]["pageInfo"], wide["contacts"]["pageInfo"]);
+
+    // The benchmark's nested page reads the columns it shows, not every column of the tables.
+    let start = app.statements.count();
+    app.ok(&admin, "{ contacts(first: 20) { edges { node { id firstName deals(first: 5) { title stage { name } owner { name } } } } } }", json!({})).await;
+    let read = app.statements.since(start);
+    let deals = read.iter().find(|s| s.contains("ROW_NUMBER")).expect("the deals statement");
+    for column in ["\"title\"", "\"name\""] {
+        assert!(deals.contains(column), "{column} read: {deals}");
+    }
+    for column in ["\"lost_note\"", "\"email\"", "\"probability\"", "\"external_id\""] {
+        assert!(!deals.contains(column), "{column} read though not asked: {deals}");
+    }
+    let page = read.iter().find(|s| s.contains("FROM \"contacts\"")).expect("the contacts statement");
+    assert!(page.contains("\"first_name\"") && !page.contains("\"phone\""), "{page}");
+});
+
 db_test!(directory_users_teams_and_targets, |app| {
     let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
     let team = app

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    contact, deal, deal_stage_event, lost_reason, meeting, pipeline, stage, team, user, webhook_attempt,
-    webhook_endpoint,
+    contact, deal_stage_event, lost_reason, meeting, pipeline, stage, team, user, webhook_attempt, webhook_endpoint,
 };
 use sea_orm::DatabaseConnection;
 
@@ -17,7 +16,7 @@ use crate::auth::{Caller, Principal};
 use crate::error::{ApiResult, SharedError};
 use crate::graphql::batching::PollGate;
 pub use crate::graphql::metric_loaders::MetricLoaders;
-use crate::service::deal_relations::{self, DealWithRelations};
+use crate::service::deal_relations::{self, DealRead, DealWithRelations};
 use crate::service::heavy::Heavy;
 use crate::service::webhooks::{endpoints, queue};
 use crate::service::{contacts, deals, directory, meetings, pipelines, users};
@@ -72,8 +71,8 @@ by_id_loader!(StagesById, stage::Model, |c, ids| pipelines::stages_by_ids(&c.db,
 by_id_loader!(LostReasonsById, lost_reason::Model, |c, ids| pipelines::lost_reasons_by_ids(&c.db, ids));
 by_id_loader!(WebhookEndpointsById, webhook_endpoint::Model, |c, ids| endpoints::by_ids(c.principal(), &c.db, ids));
 
-/// The loaders a deal read primes with the stage and owner it joined (`deal_relations`), so
-/// that resolving `stage` and `owner` of those deals costs no statement of its own.
+/// The loaders a deal read primes with the stage and owner it joined whole (`deal_relations`),
+/// so that other fields showing those stages and users cost no statement of their own.
 #[derive(Clone)]
 pub struct DealRelationCaches {
     stages: Arc<DataLoader<StagesById, HashMapCache>>,
@@ -81,33 +80,46 @@ pub struct DealRelationCaches {
 }
 
 impl DealRelationCaches {
-    /// Primes the caches and returns the deals.
-    async fn feed(&self, rows: Vec<DealWithRelations>) -> Vec<deal::Model> {
-        let mut stages = Vec::new();
-        let mut users = Vec::new();
-        let mut deals = Vec::with_capacity(rows.len());
-        for row in rows {
-            stages.extend(row.stage.map(|s| (s.id, s)));
-            users.extend(row.owner.map(|u| (u.id, u)));
-            deals.push(row.deal);
+    /// Primes the caches with the stages and owners read whole (a partial row would show
+    /// placeholders to the fields that did not ask for it), and passes the rows on.
+    async fn feed(&self, read: DealRead, rows: Vec<DealWithRelations>) -> Vec<DealWithRelations> {
+        if read.stage.is_some_and(|s| s.is_all()) {
+            self.stages.feed_many(rows.iter().filter_map(|r| r.stage.clone().map(|s| (s.id, s)))).await;
         }
-        self.stages.feed_many(stages).await;
-        self.users.feed_many(users).await;
-        deals
+        if read.owner.is_some_and(|u| u.is_all()) {
+            self.users.feed_many(rows.iter().filter_map(|r| r.owner.clone().map(|u| (u.id, u)))).await;
+        }
+        rows
     }
 }
 
-/// Deals by id, read with their stages and owners.
+/// Deals by id, each read as its key's `DealRead` asks (one statement per distinct read).
 pub struct DealsById(LoaderCtx, DealRelationCaches);
 
-impl Loader<i64> for DealsById {
-    type Value = deal::Model;
+impl Loader<(i64, DealRead)> for DealsById {
+    type Value = DealWithRelations;
     type Error = SharedError;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, deal::Model>, SharedError> {
-        let rows = deal_relations::by_ids(self.0.principal(), &self.0.db, keys).await?;
-        Ok(self.1.feed(rows).await.into_iter().map(|d| (d.id, d)).collect())
+    async fn load(&self, keys: &[(i64, DealRead)]) -> Result<HashMap<(i64, DealRead), DealWithRelations>, SharedError> {
+        let mut out = HashMap::new();
+        for (read, ids) in by_args(keys) {
+            let rows = deal_relations::by_ids(self.0.principal(), &self.0.db, &ids, read).await?;
+            out.extend(self.1.feed(read, rows).await.into_iter().map(|r| ((r.deal.id, read), r)));
+        }
+        Ok(out)
     }
+}
+
+/// The ids of `keys` under each distinct argument, in a stable order.
+fn by_args<A: Clone + Eq + std::hash::Hash>(keys: &[(i64, A)]) -> Vec<(A, Vec<i64>)> {
+    let mut out: Vec<(A, Vec<i64>)> = Vec::new();
+    for (id, args) in keys {
+        match out.iter_mut().find(|(a, _)| a == args) {
+            Some((_, ids)) => ids.push(*id),
+            None => out.push((args.clone(), vec![*id])),
+        }
+    }
+    out
 }
 
 /// Groups child rows under their parent id (every requested parent gets a list).
@@ -167,47 +179,47 @@ impl Loader<i64> for HistoryOfDeal {
     }
 }
 
-/// Loads children keyed by (parent id, N): one statement per distinct N (in practice one),
-/// each row grouped under its parent in the order the statement returns.
-async fn latest_by_limit<M, F, Fut>(
-    keys: &[(i64, u64)],
+/// Loads children keyed by (parent id, arguments such as N): one statement per distinct
+/// arguments (in practice one), each row grouped under its parent in the order the statement
+/// returns.
+async fn latest_by_args<A, M, F, Fut>(
+    keys: &[(i64, A)],
     parent_of: impl Fn(&M) -> i64,
     load: F,
-) -> Result<HashMap<(i64, u64), Vec<M>>, SharedError>
+) -> Result<HashMap<(i64, A), Vec<M>>, SharedError>
 where
-    F: Fn(Vec<i64>, u64) -> Fut,
+    A: Clone + Eq + std::hash::Hash,
+    F: Fn(Vec<i64>, A) -> Fut,
     Fut: std::future::Future<Output = crate::error::ApiResult<Vec<M>>>,
 {
-    let mut limits: Vec<u64> = keys.iter().map(|k| k.1).collect();
-    limits.sort_unstable();
-    limits.dedup();
     let mut out = HashMap::new();
-    for limit in limits {
-        let ids: Vec<i64> = keys.iter().filter(|k| k.1 == limit).map(|k| k.0).collect();
-        let rows = load(ids.clone(), limit).await?;
+    for (args, ids) in by_args(keys) {
+        let rows = load(ids.clone(), args.clone()).await?;
         for (parent, list) in group(&ids, rows, &parent_of) {
-            out.insert((parent, limit), list);
+            out.insert((parent, args.clone()), list);
         }
     }
     Ok(out)
 }
 
-/// The newest N deals of each contact, keyed by (contact id, N).
-/// Read with their stages and owners.
+/// The newest N deals of each contact, keyed by (contact id, (N, what to read of them)).
 pub struct LatestDealsOfContact(LoaderCtx, DealRelationCaches);
 
-impl Loader<(i64, u64)> for LatestDealsOfContact {
-    type Value = Vec<deal::Model>;
+impl Loader<(i64, (u64, DealRead))> for LatestDealsOfContact {
+    type Value = Vec<DealWithRelations>;
     type Error = SharedError;
 
-    async fn load(&self, keys: &[(i64, u64)]) -> Result<HashMap<(i64, u64), Self::Value>, SharedError> {
+    async fn load(
+        &self,
+        keys: &[(i64, (u64, DealRead))],
+    ) -> Result<HashMap<(i64, (u64, DealRead)), Self::Value>, SharedError> {
         let (c, caches) = (&self.0, &self.1);
-        latest_by_limit(
+        latest_by_args(
             keys,
-            |d: &deal::Model| d.contact_id,
-            |ids, limit| async move {
-                let rows = deal_relations::latest_of_contacts(c.principal(), &c.db, &ids, limit).await?;
-                Ok(caches.feed(rows).await)
+            |r: &DealWithRelations| r.deal.contact_id,
+            |ids, (limit, read)| async move {
+                let rows = deal_relations::latest_of_contacts(c.principal(), &c.db, &ids, limit, read).await?;
+                Ok(caches.feed(read, rows).await)
             },
         )
         .await
@@ -227,7 +239,7 @@ impl Loader<(i64, u64)> for LatestMeetingsOf {
             meeting::Column::DealId => m.deal_id.unwrap_or_default(),
             _ => m.contact_id,
         };
-        latest_by_limit(keys, parent_of, |ids, limit| async move {
+        latest_by_args(keys, parent_of, |ids, limit| async move {
             meetings::latest_of(c.principal(), &c.db, parent, &ids, limit).await
         })
         .await

@@ -6,8 +6,9 @@ use entity::enums::Lifecycle;
 use sea_orm::sea_query::Expr;
 use sea_orm::{Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, Select, Set};
 
+use super::columns::Columns;
 use super::filter::{self, OneOf, Range};
-use super::page::{self, KeyKind, Page, PageRequest, SortKey};
+use super::page::{self, KeyKind, Page, PageRequest, Partial, SortKey};
 use super::scope::{ensure_can_own, ensure_can_write, owner_condition};
 use super::work::{Target, Writer};
 use super::{read, validate};
@@ -67,10 +68,24 @@ pub async fn list(
     f: &ContactFilter,
     order: &[(ContactSort, bool)],
     page: &PageRequest,
+    asked: Columns<Column>,
 ) -> ApiResult<Page<contact::Model>> {
     // Newest first unless the caller orders otherwise.
     let order = if order.is_empty() { &[(ContactSort::CreatedAt, true)][..] } else { order };
-    page::fetch(db, query(principal, f), &sort_keys(order), page).await
+    // The cursors hold the sort keys and the id.
+    let columns = order.iter().fold(asked.with(Column::Id), |c, (sort, _)| c.with(sort_column(*sort)));
+    let partial = Partial { columns, decode: super::partial::contact_of };
+    page::fetch_partial(db, query(principal, f), &sort_keys(order), page, partial).await
+}
+
+fn sort_column(sort: ContactSort) -> Column {
+    match sort {
+        ContactSort::CreatedAt => Column::CreatedAt,
+        ContactSort::UpdatedAt => Column::UpdatedAt,
+        ContactSort::FirstName => Column::FirstName,
+        ContactSort::LastName => Column::LastName,
+        ContactSort::AcquisitionCost => Column::AcquisitionCost,
+    }
 }
 
 fn col(c: Column) -> Expr {

@@ -11,8 +11,9 @@ use sea_orm::{
     QueryOrder, QuerySelect, QueryTrait, Select, Set,
 };
 
+use super::columns::Columns;
 use super::filter::{self, OneOf, Range};
-use super::page::{self, KeyKind, Page, PageRequest, SortKey};
+use super::page::{self, KeyKind, Page, PageRequest, Partial, SortKey};
 use super::scope::{ensure_can_own, ensure_can_write, owner_condition};
 use super::work::{Target, Work, Writer};
 use super::{contacts, pipelines, read, validate};
@@ -83,19 +84,34 @@ pub async fn list(
     f: &DealFilter,
     order: &[(DealSort, bool)],
     page: &PageRequest,
+    asked: Columns<Column>,
 ) -> ApiResult<Page<deal::Model>> {
     let order = if order.is_empty() { &[(DealSort::CreatedAt, true)][..] } else { order };
-    page_of(db, query(principal, f), order, page).await
+    page_of(db, query(principal, f), order, page, asked).await
 }
 
-/// One page of `select` (filtered and scoped already) in `order`, ids breaking ties.
+/// One page of `select` (filtered and scoped already) in `order`, ids breaking ties, reading
+/// the `asked` columns (and those of the cursors).
 pub async fn page_of(
     db: &impl ConnectionTrait,
     select: Select<deal::Entity>,
     order: &[(DealSort, bool)],
     page: &PageRequest,
+    asked: Columns<Column>,
 ) -> ApiResult<Page<deal::Model>> {
-    page::fetch(db, select, &sort_keys(order), page).await
+    let columns = order.iter().fold(asked.with(Column::Id), |c, (sort, _)| c.with(sort_column(*sort)));
+    let partial = Partial { columns, decode: super::partial::deal_of };
+    page::fetch_partial(db, select, &sort_keys(order), page, partial).await
+}
+
+fn sort_column(sort: DealSort) -> Column {
+    match sort {
+        DealSort::CreatedAt => Column::CreatedAt,
+        DealSort::UpdatedAt => Column::UpdatedAt,
+        DealSort::Amount => Column::Amount,
+        DealSort::Title => Column::Title,
+        DealSort::StageEnteredAt => Column::StageEnteredAt,
+    }
 }
 
 fn sort_keys(order: &[(DealSort, bool)]) -> Vec<SortKey<deal::Model>> {

@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod budget;
 pub mod changes;
+pub mod columns;
 pub mod contacts;
 pub mod credential_cache;
 pub mod credentials;
@@ -17,6 +18,7 @@ pub mod import;
 pub mod meetings;
 pub mod metrics;
 pub mod page;
+pub mod partial;
 pub mod pipelines;
 pub mod read;
 pub mod scope;

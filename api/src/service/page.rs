@@ -7,9 +7,13 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
-use sea_orm::{Condition, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select};
+use sea_orm::{
+    Condition, ConnectionTrait, DbErr, EntityTrait, Order, QueryFilter, QueryOrder, QueryResult, QuerySelect,
+    QueryTrait, Select,
+};
 use serde::{Deserialize, Serialize};
 
+use super::columns::{Columns, Numbered};
 use crate::error::{ApiError, ApiResult};
 
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
@@ -115,6 +119,46 @@ pub async fn fetch<E>(
 where
     E: EntityTrait,
 {
+    fetch_by(select, keys, page, |select| select.all(db)).await
+}
+
+/// Which columns a page reads, and how a row of exactly those (in declaration order) becomes a
+/// model; the columns must hold the sort keys'.
+pub struct Partial<M, C> {
+    pub columns: Columns<C>,
+    pub decode: fn(&QueryResult, Columns<C>, usize) -> Result<M, DbErr>,
+}
+
+/// `fetch`, reading only the columns of `partial`.
+pub async fn fetch_partial<E, C>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    keys: &[SortKey<E::Model>],
+    page: &PageRequest,
+    partial: Partial<E::Model, C>,
+) -> ApiResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    C: Numbered + sea_orm::sea_query::IntoColumnRef,
+{
+    fetch_by(select, keys, page, |select| async move {
+        let rows = db.query_all(&select.select_only().columns(partial.columns.iter()).into_query()).await?;
+        rows.iter().map(|row| (partial.decode)(row, partial.columns, 0)).collect()
+    })
+    .await
+}
+
+async fn fetch_by<E, F, Fut>(
+    select: Select<E>,
+    keys: &[SortKey<E::Model>],
+    page: &PageRequest,
+    run: F,
+) -> ApiResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    F: FnOnce(Select<E>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<E::Model>, DbErr>>,
+{
     let (size, backwards) = match (page.first, page.last) {
         (Some(_), Some(_)) => return Err(ApiError::bad_input("last", "pass either first or last, not both")),
         (Some(n), None) => (checked_size("first", n)?, false),
@@ -132,7 +176,7 @@ where
         let ascending = key.descending == backwards;
         select = select.order_by(key.column.clone(), if ascending { Order::Asc } else { Order::Desc });
     }
-    let mut rows = select.limit(size + 1).all(db).await?;
+    let mut rows = run(select.limit(size + 1)).await?;
     let more = rows.len() as u64 > size;
     rows.truncate(size as usize);
     if backwards {

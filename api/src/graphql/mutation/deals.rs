@@ -128,7 +128,7 @@ impl DealMutation {
             external_id: input.external_id,
             checks,
         };
-        Ok(DealPayload { deal: Deal(deals::create(principal, ctx.writer(), data).await?) })
+        Ok(DealPayload { deal: Deal::new(deals::create(principal, ctx.writer(), data).await?) })
     }
 
     /// Changes a deal's details if `version` is still current.
@@ -146,7 +146,7 @@ impl DealMutation {
             external_id: patch(input.external_id),
             checks,
         };
-        Ok(DealPayload { deal: Deal(deals::update(principal, ctx.writer(), id, data).await?) })
+        Ok(DealPayload { deal: Deal::new(deals::update(principal, ctx.writer(), id, data).await?) })
     }
 
     /// Moves an open deal to another stage; the move and its history row commit together.
@@ -154,14 +154,16 @@ impl DealMutation {
         let principal = ctx.principal().await?;
         let id = decode("id", &input.id, NodeKind::Deal)?;
         let stage_id = decode("stageId", &input.stage_id, NodeKind::Stage)?;
-        Ok(DealPayload { deal: Deal(deals::move_to(principal, ctx.writer(), id, input.version, stage_id).await?) })
+        Ok(DealPayload { deal: Deal::new(deals::move_to(principal, ctx.writer(), id, input.version, stage_id).await?) })
     }
 
     /// Marks an open deal WON.
     async fn win_deal(&self, ctx: &Context<'_>, input: WinDealInput) -> Result<DealPayload> {
         let principal = ctx.principal().await?;
         let id = decode("id", &input.id, NodeKind::Deal)?;
-        Ok(DealPayload { deal: Deal(deals::close(principal, ctx.writer(), id, input.version, Outcome::Won).await?) })
+        Ok(DealPayload {
+            deal: Deal::new(deals::close(principal, ctx.writer(), id, input.version, Outcome::Won).await?),
+        })
     }
 
     /// Marks an open deal LOST with a reason.
@@ -170,7 +172,7 @@ impl DealMutation {
         let id = decode("id", &input.id, NodeKind::Deal)?;
         let reason_id = decode("lostReasonId", &input.lost_reason_id, NodeKind::LostReason)?;
         let outcome = Outcome::Lost { reason_id, note: input.note };
-        Ok(DealPayload { deal: Deal(deals::close(principal, ctx.writer(), id, input.version, outcome).await?) })
+        Ok(DealPayload { deal: Deal::new(deals::close(principal, ctx.writer(), id, input.version, outcome).await?) })
     }
 
     /// Soft-deletes a deal.

@@ -4,11 +4,13 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode};
+use crate::graphql::types::connection::node_selections;
 use crate::graphql::types::enums::Lifecycle;
 use crate::graphql::types::filters::{
     DateTimeFilter, DecimalFilter, IdFilter, OrderDirection, decode_ids, enum_filter,
 };
 use crate::graphql::types::{Connection, Contact};
+use crate::service::columns::Columns;
 use crate::service::contacts::{self, ContactSort};
 use crate::service::filter::OneOf;
 use crate::service::page::{PageRequest, counter};
@@ -121,7 +123,9 @@ impl ContactQuery {
         let f = filter.unwrap_or_default().to_service()?;
         let order = sort(&order_by.unwrap_or_default());
         let page = PageRequest { first, after, last, before };
-        let rows = contacts::list(principal, ctx.db(), &f, &order, &page).await?;
+        let asked =
+            node_selections(ctx.field()).into_iter().map(Contact::columns_of).fold(Columns::none(), Columns::union);
+        let rows = contacts::list(principal, ctx.db(), &f, &order, &page, asked).await?;
         Ok(Connection::new(rows, Contact, counter(ctx.db(), contacts::query(principal, &f))))
     }
 

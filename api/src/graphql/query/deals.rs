@@ -5,12 +5,14 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode};
+use crate::graphql::types::connection::node_selections;
 use crate::graphql::types::enums::DealStatus;
 use crate::graphql::types::filters::{
     DateFilter, DateTimeFilter, DecimalFilter, IdFilter, OrderDirection, decode_ids, enum_filter,
 };
 use crate::graphql::types::metrics::MetricFilterInput;
 use crate::graphql::types::{Connection, Deal};
+use crate::service::deal_relations::DealRead;
 use crate::service::deals::{self, DealSort};
 use crate::service::page::{PageRequest, counter};
 use crate::service::stale;
@@ -121,8 +123,9 @@ pub async fn deal_page(
     page: PageRequest,
 ) -> Result<Connection<Deal>> {
     let principal = ctx.principal().await?;
-    let rows = deals::list(principal, ctx.db(), &filter, order, &page).await?;
-    Ok(Connection::new(rows, Deal, counter(ctx.db(), deals::query(principal, &filter))))
+    let read = node_selections(ctx.field()).into_iter().map(Deal::read_of).fold(DealRead::nothing(), DealRead::union);
+    let rows = deals::list(principal, ctx.db(), &filter, order, &page, read.deal_columns()).await?;
+    Ok(Connection::new(rows, Deal::new, counter(ctx.db(), deals::query(principal, &filter))))
 }
 
 #[derive(Default)]
@@ -159,12 +162,12 @@ impl DealQuery {
         let filter = filter.unwrap_or_default().to_service()?;
         let page = PageRequest { first, after, last: None, before: None };
         let (rows, select) = stale::stale_deals(ctx.principal().await?, ctx.db(), &filter, &page).await?;
-        Ok(Connection::new(rows, Deal, counter(ctx.db(), select)))
+        Ok(Connection::new(rows, Deal::new, counter(ctx.db(), select)))
     }
 
     /// One deal, or null when it does not exist or is not visible to the caller.
     async fn deal(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Deal>> {
         let id = decode("id", &id, NodeKind::Deal)?;
-        Ok(ctx.loaders().await?.deals.load_one(id).await?.map(Deal))
+        Ok(ctx.loaders().await?.deals.load_one((id, Deal::read_of(ctx.field()))).await?.map(Deal::joined))
     }
 }

@@ -35,7 +35,10 @@ pub async fn load(ctx: &Context<'_>, kind: NodeKind, id: i64) -> Result<Option<N
             directory::targets(ctx.principal().await?, ctx.db(), &filter).await?.pop().map(|m| Node::Target(Target(m)))
         }
         NodeKind::Contact => loaders.contacts.load_one(id).await?.map(|m| Node::Contact(Contact(m))),
-        NodeKind::Deal => loaders.deals.load_one(id).await?.map(|m| Node::Deal(Deal(m))),
+        NodeKind::Deal => {
+            let read = Deal::read_of(ctx.field());
+            loaders.deals.load_one((id, read)).await?.map(|r| Node::Deal(Deal::joined(r)))
+        }
         NodeKind::Meeting => loaders.meetings.load_one(id).await?.map(|m| Node::Meeting(Meeting(m))),
         NodeKind::Pipeline => loaders.pipelines.load_one(id).await?.map(|m| Node::Pipeline(Pipeline(m))),
         NodeKind::Stage => loaders.stages.load_one(id).await?.map(|m| Node::Stage(Stage(m))),

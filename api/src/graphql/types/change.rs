@@ -162,7 +162,7 @@ impl ChangeEvent {
 
 /// Defines the typed event of one subscription: the common fields and a `node` of its type.
 macro_rules! record_change {
-    ($name:ident, $node:ident, $loader:ident, $doc:literal) => {
+    ($name:ident, $node:ident, $doc:literal, |$ctx:ident, $id:ident| $load:expr) => {
         #[doc = $doc]
         pub struct $name(pub Seen);
 
@@ -203,15 +203,23 @@ macro_rules! record_change {
                 if self.0.removed_from_scope {
                     return Ok(None);
                 }
-                Ok(ctx.loaders().await?.$loader.load_one(self.0.event.record_id).await?.map($node))
+                let ($ctx, $id) = (ctx, self.0.event.record_id);
+                Ok($load)
             }
         }
     };
 }
 
-record_change!(DealChange, Deal, deals, "A change of a deal you may see.");
-record_change!(MeetingChange, Meeting, meetings, "A change of a meeting you may see.");
-record_change!(ContactChange, Contact, contacts, "A change of a contact you may see.");
+record_change!(DealChange, Deal, "A change of a deal you may see.", |ctx, id| {
+    let read = Deal::read_of(ctx.field());
+    ctx.loaders().await?.deals.load_one((id, read)).await?.map(Deal::joined)
+});
+record_change!(MeetingChange, Meeting, "A change of a meeting you may see.", |ctx, id| {
+    ctx.loaders().await?.meetings.load_one(id).await?.map(Meeting)
+});
+record_change!(ContactChange, Contact, "A change of a contact you may see.", |ctx, id| {
+    ctx.loaders().await?.contacts.load_one(id).await?.map(Contact)
+});
 
 pub fn op_of(seen: &Seen) -> ChangeOp {
     if seen.removed_from_scope {

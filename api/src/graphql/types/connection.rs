@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use async_graphql::{Object, OutputType, Result, SimpleObject, TypeName};
+use async_graphql::{Object, OutputType, Result, SelectionField, SimpleObject, TypeName};
 
 use crate::error::ApiResult;
 use crate::service::page::{Counter, Page};
@@ -42,6 +42,20 @@ impl<N: OutputType> TypeName for Edge<N> {
     fn type_name() -> Cow<'static, str> {
         format!("{}Edge", N::type_name()).into()
     }
+}
+
+/// The selections of the node type under a connection `field`: `nodes { … }` and
+/// `edges { node { … } }` (for look-ahead).
+pub fn node_selections(field: SelectionField<'_>) -> Vec<SelectionField<'_>> {
+    let mut out = Vec::new();
+    for selected in field.selection_set() {
+        match selected.name() {
+            "nodes" => out.push(selected),
+            "edges" => out.extend(selected.selection_set().filter(|f| f.name() == "node")),
+            _ => {}
+        }
+    }
+    out
 }
 
 pub struct Connection<N> {

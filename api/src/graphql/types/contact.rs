@@ -14,10 +14,45 @@ use super::{Deal, Meeting, Money, User};
 use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
+use crate::service::columns::Columns;
 use crate::service::scope::ensure_can_read_pii;
 
 /// A person or lead a sales rep works with.
 pub struct Contact(pub contact::Model);
+
+impl Contact {
+    /// The contact columns the fields selected under `field` (of type `Contact`) read; a field
+    /// not named here reads every column.
+    pub fn columns_of(field: async_graphql::SelectionField<'_>) -> Columns<contact::Column> {
+        use contact::Column as C;
+        let mut columns = Columns::none();
+        for selected in field.selection_set() {
+            let more: &[C] = match selected.name() {
+                "__typename" | "id" | "noShowStats" | "noShowRate" | "deals" | "meetings" => &[],
+                "owner" => &[C::OwnerId],
+                "firstName" => &[C::FirstName],
+                "lastName" => &[C::LastName],
+                "fullName" => &[C::FirstName, C::LastName],
+                "email" => &[C::Email],
+                "phone" => &[C::Phone],
+                "company" => &[C::Company],
+                "source" => &[C::Source],
+                "lifecycle" => &[C::Lifecycle],
+                "disqualifyReason" => &[C::DisqualifyReason],
+                "disqualifiedAt" => &[C::DisqualifiedAt],
+                "acquisitionCost" => &[C::AcquisitionCost],
+                "externalId" => &[C::ExternalId],
+                "version" => &[C::Version],
+                "createdAt" => &[C::CreatedAt],
+                "updatedAt" => &[C::UpdatedAt],
+                "deletedAt" => &[C::DeletedAt],
+                _ => return Columns::all(),
+            };
+            columns = columns.union(Columns::of(more));
+        }
+        columns
+    }
+}
 
 /// A person or lead a sales rep works with.
 #[Object]
@@ -91,9 +126,9 @@ impl Contact {
     /// The contact's newest deals (at most `first`, ≤ 100), newest first.
     async fn deals(&self, ctx: &Context<'_>, #[graphql(default = 10)] first: i32) -> Result<Vec<Deal>> {
         let limit = child_limit(first)?;
-        let deals =
-            ctx.loaders().await?.latest_deals_of_contact.load_one((self.0.id, limit)).await?.unwrap_or_default();
-        Ok(deals.into_iter().map(Deal).collect())
+        let key = (self.0.id, (limit, Deal::read_of(ctx.field())));
+        let deals = ctx.loaders().await?.latest_deals_of_contact.load_one(key).await?.unwrap_or_default();
+        Ok(deals.into_iter().map(Deal::joined).collect())
     }
     /// The contact's latest meetings by scheduled time (at most `first`, ≤ 100).
     async fn meetings(&self, ctx: &Context<'_>, #[graphql(default = 10)] first: i32) -> Result<Vec<Meeting>> {

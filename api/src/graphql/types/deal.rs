@@ -3,8 +3,8 @@
 use super::always;
 use crate::graphql::types::date::Date;
 use crate::graphql::types::timestamp::Timestamp;
-use async_graphql::{Context, ID, Object, Result};
-use entity::{deal, deal_stage_event};
+use async_graphql::{Context, ID, Object, Result, SelectionField};
+use entity::{deal, deal_stage_event, stage, user};
 
 use super::connection::child_limit;
 use super::enums::DealStatus;
@@ -13,9 +13,81 @@ use super::pipeline::{LostReason, Pipeline, Stage};
 use super::{Contact, Meeting, Money, User};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
+use crate::service::columns::Columns;
+use crate::service::deal_relations::{DealRead, DealWithRelations};
 
-/// An opportunity moving through the stages of a pipeline.
-pub struct Deal(pub deal::Model);
+/// An opportunity moving through the stages of a pipeline: the row (whole, or the columns
+/// the query selected: `Deal::read_of`) and the stage and owner read with it, if they were.
+pub struct Deal(pub deal::Model, Joined);
+
+#[derive(Default)]
+pub struct Joined {
+    stage: Option<stage::Model>,
+    owner: Option<user::Model>,
+}
+
+impl Deal {
+    pub fn new(row: deal::Model) -> Self {
+        Self(row, Joined::default())
+    }
+
+    pub fn joined(read: DealWithRelations) -> Self {
+        Self(read.deal, Joined { stage: read.stage, owner: read.owner })
+    }
+
+    /// What the fields selected under `field` (a field whose type is `Deal`) read of a deal,
+    /// its stage and its owner. A field not named here reads everything: a new field is
+    /// correct before it is fast. `read_only_what_the_query_selects` checks every field.
+    pub fn read_of(field: SelectionField<'_>) -> DealRead {
+        use deal::Column as C;
+        let mut read = DealRead::nothing();
+        let add = |read: &mut DealRead, columns: &[C]| read.deal = read.deal.union(Columns::of(columns));
+        for selected in field.selection_set() {
+            match selected.name() {
+                "__typename" | "id" | "stageHistory" | "meetings" | "noShowStats" => {}
+                "title" => add(&mut read, &[C::Title]),
+                "amount" => add(&mut read, &[C::Amount]),
+                "status" => add(&mut read, &[C::Status]),
+                "contact" => add(&mut read, &[C::ContactId]),
+                "pipeline" => add(&mut read, &[C::PipelineId]),
+                "stageEnteredAt" => add(&mut read, &[C::StageEnteredAt]),
+                "daysInStage" => add(&mut read, &[C::StageEnteredAt, C::ClosedAt]),
+                "lostReason" => add(&mut read, &[C::LostReasonId]),
+                "lostNote" => add(&mut read, &[C::LostNote]),
+                "expectedCloseDate" => add(&mut read, &[C::ExpectedCloseDate]),
+                "closedAt" => add(&mut read, &[C::ClosedAt]),
+                "externalId" => add(&mut read, &[C::ExternalId]),
+                "version" => add(&mut read, &[C::Version]),
+                "createdAt" => add(&mut read, &[C::CreatedAt]),
+                "updatedAt" => add(&mut read, &[C::UpdatedAt]),
+                "deletedAt" => add(&mut read, &[C::DeletedAt]),
+                "stage" => {
+                    let stage = super::pipeline::Stage::columns_of(selected);
+                    read.stage = Some(read.stage.unwrap_or_else(Columns::none).union(stage));
+                }
+                "isStale" => {
+                    add(&mut read, &[C::Status, C::StageEnteredAt]);
+                    let stage = Columns::of(&[stage::Column::StaleAfterDays]);
+                    read.stage = Some(read.stage.unwrap_or_else(Columns::none).union(stage));
+                }
+                "owner" => {
+                    let owner = super::User::columns_of(selected);
+                    read.owner = Some(read.owner.unwrap_or_else(Columns::none).union(owner));
+                }
+                _ => return DealRead::whole(),
+            }
+        }
+        read
+    }
+
+    /// The deal's stage: the one read with it, else from the loader.
+    async fn stage_model(&self, ctx: &Context<'_>) -> Result<stage::Model> {
+        if let Some(stage) = &self.1.stage {
+            return Ok(stage.clone());
+        }
+        Ok(always(ctx.loaders().await?.stages.load_one(self.0.stage_id).await?, "the deal's stage")?)
+    }
+}
 
 /// An opportunity moving through the stages of a pipeline.
 #[Object]
@@ -42,6 +114,9 @@ impl Deal {
     }
     /// The user responsible for the deal.
     async fn owner(&self, ctx: &Context<'_>) -> Result<User> {
+        if let Some(owner) = &self.1.owner {
+            return Ok(User(owner.clone()));
+        }
         Ok(User(always(ctx.loaders().await?.users.load_one(self.0.owner_id).await?, "the deal's owner")?))
     }
     /// The pipeline the deal moves through.
@@ -51,7 +126,7 @@ impl Deal {
     }
     /// The current stage (for a closed deal, the stage it closed in).
     async fn stage(&self, ctx: &Context<'_>) -> Result<Stage> {
-        Ok(Stage(always(ctx.loaders().await?.stages.load_one(self.0.stage_id).await?, "the deal's stage")?))
+        Ok(Stage(self.stage_model(ctx).await?))
     }
     /// When the deal entered its current stage.
     async fn stage_entered_at(&self) -> Timestamp {
@@ -66,7 +141,7 @@ impl Deal {
     /// Open and in its stage longer than the stage's `staleAfterDays` (false when the stage
     /// has none).
     async fn is_stale(&self, ctx: &Context<'_>) -> Result<bool> {
-        let stage = always(ctx.loaders().await?.stages.load_one(self.0.stage_id).await?, "the deal's stage")?;
+        let stage = self.stage_model(ctx).await?;
         Ok(crate::service::stale::is_stale(&self.0, &stage, crate::service::now()))
     }
     /// Every stage change, oldest first; the first entry is the creation.

@@ -26,7 +26,10 @@ impl Meeting {
     /// The deal the meeting is about, if any.
     async fn deal(&self, ctx: &Context<'_>) -> Result<Option<Deal>> {
         match self.0.deal_id {
-            Some(id) => Ok(ctx.loaders().await?.deals.load_one(id).await?.map(Deal)),
+            Some(id) => {
+                let found = ctx.loaders().await?.deals.load_one((id, Deal::read_of(ctx.field()))).await?;
+                Ok(found.map(Deal::joined))
+            }
             None => Ok(None),
         }
     }

@@ -1,6 +1,7 @@
 //! `Pipeline`, `Stage` and `LostReason`: the shape of the sales process.
 
 use crate::graphql::types::timestamp::Timestamp;
+use crate::service::columns::Columns;
 use async_graphql::{Context, ID, Object, Result};
 use entity::{lost_reason, pipeline, stage};
 
@@ -187,6 +188,26 @@ impl Stage {
 }
 
 impl Stage {
+    /// The stage columns the fields selected under `field` (of type `Stage`) read; a field
+    /// not named here reads every column.
+    pub fn columns_of(field: async_graphql::SelectionField<'_>) -> Columns<stage::Column> {
+        use stage::Column as C;
+        let mut columns = Columns::none();
+        for selected in field.selection_set() {
+            columns = match selected.name() {
+                "__typename" | "id" | "deals" => columns,
+                "name" => columns.with(C::Name),
+                "position" => columns.with(C::Position),
+                "probability" => columns.with(C::Probability),
+                "staleAfterDays" => columns.with(C::StaleAfterDays),
+                "pipeline" => columns.with(C::PipelineId),
+                "version" => columns.with(C::Version),
+                _ => return Columns::all(),
+            };
+        }
+        columns
+    }
+
     /// A number (in hundredths) of this stage's step in its pipeline's funnel, computed with
     /// `parts` (one funnel serves every stage field of the pipeline: the loader merges their
     /// parts).

@@ -4,6 +4,8 @@ use crate::graphql::types::timestamp::Timestamp;
 use async_graphql::{Context, ID, Object, Result};
 use entity::user;
 
+use crate::service::columns::Columns;
+
 use super::Team;
 use super::enums::Role;
 use super::funnel::{Funnel, FunnelMode};
@@ -15,6 +17,30 @@ use crate::graphql::ids::{NodeKind, encode};
 
 /// A person who signs in: a sales rep, manager, analyst or administrator.
 pub struct User(pub user::Model);
+
+impl User {
+    /// The user columns the fields selected under `field` (of type `User`) read; a field not
+    /// named here reads every column.
+    pub fn columns_of(field: async_graphql::SelectionField<'_>) -> Columns<user::Column> {
+        use user::Column as C;
+        let mut columns = Columns::none();
+        for selected in field.selection_set() {
+            columns = match selected.name() {
+                "__typename" | "id" | "funnel" | "noShowStats" => columns,
+                "email" => columns.with(C::Email),
+                "name" => columns.with(C::Name),
+                "role" => columns.with(C::Role),
+                "team" => columns.with(C::TeamId),
+                "active" => columns.with(C::Active),
+                "version" => columns.with(C::Version),
+                "createdAt" => columns.with(C::CreatedAt),
+                "updatedAt" => columns.with(C::UpdatedAt),
+                _ => return Columns::all(),
+            };
+        }
+        columns
+    }
+}
 
 /// A person who signs in: a sales rep, manager, analyst or administrator.
 #[Object]
