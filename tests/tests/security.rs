@@ -381,7 +381,23 @@ db_test!(limits_reject_before_any_sql_and_the_server_keeps_serving, |app| {
         .await
         .unwrap();
     assert_eq!(batch.status(), 400);
-    assert_eq!(batch.json::<Value>().await.unwrap()["errors"][0]["extensions"]["code"], "BAD_REQUEST");
+    let batch: Value = batch.json().await.unwrap();
+    assert_eq!(batch["errors"][0]["extensions"]["code"], "BAD_REQUEST");
+    assert!(batch["errors"][0]["message"].as_str().unwrap().contains("batched"), "{batch}");
+    for (body, says) in [(" {\"query\": ", "not valid JSON"), ("{\"query\": 5}", "not a GraphQL request"), ("  [1", "batched")] {
+        let answer = app
+            .http
+            .post(&endpoint)
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 400, "{body}");
+        let answer: Value = answer.json().await.unwrap();
+        assert!(answer["errors"][0]["message"].as_str().unwrap().contains(says), "{body}: {answer}");
+    }
     let mutation = "mutation { createContact(input: { firstName: \"X\" }) { contact { id } } }";
     let get = app.http.get(&endpoint).bearer_auth(&token).query(&[("query", mutation)]).send().await.unwrap();
     assert_eq!(get.status(), 405);

@@ -48,8 +48,14 @@ impl ContextExt for Context<'_> {
 
     async fn principal(&self) -> ApiResult<&Principal> {
         let caller = self.data_opt::<Caller>().ok_or_else(unauthenticated)?;
+        if let Some(principal) = caller.principal() {
+            return Ok(principal);
+        }
+        // Boxed: every resolver that asks for the caller awaits this future, and unboxed its
+        // state (the credential lookup's SQL and identity-provider calls, kilobytes) would be
+        // part of each such field's future — allocated and copied for every field resolved.
         let meter = self.data_opt::<std::sync::Arc<Meter>>().map(|m| &**m);
-        crate::graphql::authenticate::resolve(caller, self.services(), meter).await
+        Box::pin(crate::graphql::authenticate::resolve(caller, self.services(), meter)).await
     }
 
     async fn metric<T, F, Fut>(&self, query: F) -> ApiResult<T>

@@ -87,18 +87,17 @@ async fn answer_post(state: &AppState, peer: &Peer, headers: &HeaderMap, body: B
         Ok(body) => body,
         Err(rejection) => return rejection,
     };
-    let value: serde_json::Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(_) => {
-            return crate::wire::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "the request body is not valid JSON");
-        }
-    };
-    if value.is_array() {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
         return crate::wire::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "batched operations are not supported");
     }
-    match serde_json::from_value::<Request>(value) {
+    // Straight into the request (no JSON tree first); the error's category tells bad JSON
+    // from JSON that is not a GraphQL request.
+    match serde_json::from_slice::<Request>(&body) {
         Ok(request) => execute(state, peer, headers, request, Method::Post).await,
-        Err(e) => crate::wire::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("not a GraphQL request: {e}")),
+        Err(e) if e.is_data() => {
+            crate::wire::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("not a GraphQL request: {e}"))
+        }
+        Err(_) => crate::wire::error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "the request body is not valid JSON"),
     }
 }
 

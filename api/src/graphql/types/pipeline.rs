@@ -174,7 +174,8 @@ impl Stage {
         before: Option<String>,
     ) -> Result<Connection<Deal>> {
         let filter = DealFilter { stage: Some(OneOf { eq: Some(self.0.id), any: None }), ..Default::default() };
-        deal_page(ctx, filter, &[], PageRequest { first, after, last, before }).await
+        // Boxed, so that every other field of a stage does not carry this page read's state.
+        Box::pin(deal_page(ctx, filter, &[], PageRequest { first, after, last, before })).await
     }
     /// The pipeline this stage belongs to.
     async fn pipeline(&self, ctx: &Context<'_>) -> Result<Pipeline> {
