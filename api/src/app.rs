@@ -51,7 +51,9 @@ pub struct Services {
 /// What HTTP handlers use.
 #[derive(Clone)]
 pub struct AppState {
-    pub services: Services,
+    /// Shared: the state is cloned several times per request (axum's extractors and layers),
+    /// and `Services` holds vectors and keys.
+    pub services: Arc<Services>,
     /// The one schema every request runs on, over HTTP and WebSocket alike; what differs
     /// per caller (introspection, hints) is decided per request.
     pub schema: CrmSchema,
@@ -111,7 +113,7 @@ pub async fn build_state(dbs: Databases, config: ServeConfig) -> ApiResult<AppSt
         documents: Arc::default(),
         schema,
         validated_schema,
-        services,
+        services: Arc::new(services),
         ws_connections: crate::graphql::ws::session::Connections::new(config.realtime.max_connections_per_credential),
         config: Arc::new(config),
     })

@@ -384,7 +384,9 @@ db_test!(limits_reject_before_any_sql_and_the_server_keeps_serving, |app| {
     let batch: Value = batch.json().await.unwrap();
     assert_eq!(batch["errors"][0]["extensions"]["code"], "BAD_REQUEST");
     assert!(batch["errors"][0]["message"].as_str().unwrap().contains("batched"), "{batch}");
-    for (body, says) in [(" {\"query\": ", "not valid JSON"), ("{\"query\": 5}", "not a GraphQL request"), ("  [1", "batched")] {
+    for (body, says) in
+        [(" {\"query\": ", "not valid JSON"), ("{\"query\": 5}", "not a GraphQL request"), ("  [1", "batched")]
+    {
         let answer = app
             .http
             .post(&endpoint)

@@ -51,7 +51,9 @@ impl ClientAddress {
 }
 
 pub async fn post(State(state): State<AppState>, peer: Peer, headers: HeaderMap, body: Body) -> Response {
-    with_policy(&state, answer_post(&state, &peer, &headers, body).await)
+    // Boxed: the execution's future is kilobytes, and axum moves the handler's future
+    // several times before polling it; a small one moves cheaply.
+    with_policy(&state, Box::pin(answer_post(&state, &peer, &headers, body)).await)
 }
 
 /// `GET /graphql`: GraphiQL for browsers, or a query (or a persisted query's hash) in the
