@@ -269,6 +269,21 @@ db_test!(a_dropped_metric_query_has_its_sql_stopped_and_its_lane_handed_on, |app
 mod postgres_only {
     use super::*;
 
+    #[tokio::test]
+    async fn metric_lanes_plan_each_statement_for_its_parameters() {
+        tests::run_test(tests::Engine::Postgres, |app| async move {
+            let lanes = api::db::lanes::open(&app.db, 1);
+            let show = |setting: &str| Statement::from_string(app.db.get_database_backend(), format!("SHOW {setting}"));
+            let mode = lanes[0].db.query_one_raw(show("plan_cache_mode")).await.unwrap().unwrap();
+            assert_eq!(mode.try_get_by_index::<String>(0).unwrap(), "force_custom_plan");
+            let jit = lanes[0].db.query_one_raw(show("jit")).await.unwrap().unwrap();
+            assert_eq!(jit.try_get_by_index::<String>(0).unwrap(), "off", "the read pool's options are kept");
+            let primary = app.db.query_one_raw(show("plan_cache_mode")).await.unwrap().unwrap();
+            assert_eq!(primary.try_get_by_index::<String>(0).unwrap(), "auto", "requests keep PostgreSQL's default");
+        })
+        .await;
+    }
+
     /// Requests time out after one second.
     fn one_second() -> api::config::ServeConfig {
         tests::configured(|c| c.http.request_timeout_secs = 1)

@@ -42,7 +42,15 @@ impl Lane {
         let db = match read.get_database_backend() {
             DatabaseBackend::Postgres => {
                 let options = read.get_postgres_connection_pool().connect_options();
-                let options = (*options).clone().application_name(&application_name);
+                // A plan for each execution's own parameters: after five executions of a
+                // prepared statement PostgreSQL may switch to one generic plan, and the
+                // generic plan of a metric's scan over 1M deals had no parallel workers (the
+                // custom one had two; BENCHMARKS.md). Planning costs a millisecond, a
+                // metric's scan hundreds.
+                let options = (*options)
+                    .clone()
+                    .application_name(&application_name)
+                    .options([("plan_cache_mode", "force_custom_plan")]);
                 let pool = PoolOptions::<Postgres>::new()
                     .max_connections(CONNECTIONS_PER_LANE)
                     .min_connections(0)
