@@ -21,7 +21,13 @@ macro_rules! numbered {
         }
     )*};
 }
-numbered!(entity::deal::Column, entity::stage::Column, entity::user::Column, entity::contact::Column);
+numbered!(
+    entity::deal::Column,
+    entity::stage::Column,
+    entity::user::Column,
+    entity::contact::Column,
+    entity::meeting::Column
+);
 
 /// Some columns of an entity (at most 64: every table here has fewer).
 pub struct Columns<C> {
@@ -130,5 +136,6 @@ mod tests {
         check::<entity::stage::Column>();
         check::<entity::user::Column>();
         check::<entity::contact::Column>();
+        check::<entity::meeting::Column>();
     }
 }

@@ -7,9 +7,10 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, Select, Set};
 use serde::Serialize;
 
+use super::columns::Columns;
 use super::filter::{self, OneOf, Range};
 use super::idempotency::Claim;
-use super::page::{self, KeyKind, Page, PageRequest, SortKey};
+use super::page::{self, KeyKind, Page, PageRequest, Partial, SortKey};
 use super::scope::{ensure_can_own, ensure_can_write, owner_condition};
 use super::work::{Begun, Target, Work, Writer};
 use super::{contacts, deals, read, validate};
@@ -69,6 +70,7 @@ pub async fn list(
     f: &MeetingFilter,
     order: &[(MeetingSort, bool)],
     page: &PageRequest,
+    asked: Columns<Column>,
 ) -> ApiResult<Page<meeting::Model>> {
     type M = meeting::Model;
     let order = if order.is_empty() { &[(MeetingSort::ScheduledAt, true)][..] } else { order };
@@ -87,7 +89,15 @@ pub async fn list(
         })
         .collect();
     let keys = page::with_id_tiebreak(keys, col(Column::Id), |m: &M| m.id.into());
-    page::fetch(db, query(principal, f), &keys, page).await
+    // The cursors hold the sort keys and the id.
+    let sorted = order.iter().map(|(sort, _)| match sort {
+        MeetingSort::ScheduledAt => Column::ScheduledAt,
+        MeetingSort::CreatedAt => Column::CreatedAt,
+        MeetingSort::UpdatedAt => Column::UpdatedAt,
+    });
+    let columns = sorted.fold(asked.with(Column::Id), Columns::with);
+    let partial = Partial { columns, decode: super::partial::meeting_of };
+    page::fetch_partial(db, query(principal, f), &keys, page, partial).await
 }
 
 pub async fn get(principal: &Principal, db: &impl ConnectionTrait, id: i64) -> ApiResult<meeting::Model> {

@@ -2,8 +2,8 @@
 //! costs a formatted prefix and a search over the column names per value. The fields of a
 //! model that were not read hold placeholders that no field the query selected reads.
 
-use entity::enums::{DealStatus, Lifecycle, Role};
-use entity::{contact, deal, stage, user};
+use entity::enums::{DealStatus, Lifecycle, MeetingKind, MeetingStatus, Role};
+use entity::{contact, deal, meeting, stage, user};
 use sea_orm::{DbErr, QueryResult};
 
 use super::columns::{Columns, Numbered};
@@ -99,6 +99,31 @@ pub fn contact_of(row: &QueryResult, set: Columns<contact::Column>, base: usize)
         disqualify_reason: value(row, set, base, C::DisqualifyReason, None)?,
         disqualified_at: value(row, set, base, C::DisqualifiedAt, None)?,
         acquisition_cost: value(row, set, base, C::AcquisitionCost, 0)?,
+        external_id: value(row, set, base, C::ExternalId, None)?,
+        version: value(row, set, base, C::Version, 0)?,
+        created_at: value(row, set, base, C::CreatedAt, epoch)?,
+        updated_at: value(row, set, base, C::UpdatedAt, epoch)?,
+        deleted_at: value(row, set, base, C::DeletedAt, None)?,
+    })
+}
+
+pub fn meeting_of(row: &QueryResult, set: Columns<meeting::Column>, base: usize) -> Result<meeting::Model, DbErr> {
+    use meeting::Column as C;
+    let epoch = chrono::DateTime::UNIX_EPOCH;
+    Ok(meeting::Model {
+        id: value(row, set, base, C::Id, 0)?,
+        contact_id: value(row, set, base, C::ContactId, 0)?,
+        deal_id: value(row, set, base, C::DealId, None)?,
+        owner_id: value(row, set, base, C::OwnerId, 0)?,
+        kind: value(row, set, base, C::Kind, MeetingKind::Call)?,
+        scheduled_at: value(row, set, base, C::ScheduledAt, epoch)?,
+        duration_minutes: value(row, set, base, C::DurationMinutes, 0)?,
+        status: value(row, set, base, C::Status, MeetingStatus::Scheduled)?,
+        outcome_logged_at: value(row, set, base, C::OutcomeLoggedAt, None)?,
+        notes: value(row, set, base, C::Notes, None)?,
+        client_key: value(row, set, base, C::ClientKey, None)?,
+        rescheduled_to_id: value(row, set, base, C::RescheduledToId, None)?,
+        followed_up: value(row, set, base, C::FollowedUp, false)?,
         external_id: value(row, set, base, C::ExternalId, None)?,
         version: value(row, set, base, C::Version, 0)?,
         created_at: value(row, set, base, C::CreatedAt, epoch)?,

@@ -5,9 +5,11 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode};
+use crate::graphql::types::connection::node_selections;
 use crate::graphql::types::enums::{MeetingKind, MeetingStatus};
 use crate::graphql::types::filters::{DateTimeFilter, IdFilter, OrderDirection, decode_ids, enum_filter};
 use crate::graphql::types::{Connection, Meeting};
+use crate::service::columns::Columns;
 use crate::service::meetings::{self, MeetingSort};
 use crate::service::page::{PageRequest, counter};
 
@@ -108,7 +110,9 @@ impl MeetingQuery {
             })
             .collect();
         let page = PageRequest { first, after, last, before };
-        let rows = meetings::list(principal, ctx.db(), &f, &order, &page).await?;
+        let asked =
+            node_selections(ctx.field()).into_iter().map(Meeting::columns_of).fold(Columns::none(), Columns::union);
+        let rows = meetings::list(principal, ctx.db(), &f, &order, &page, asked).await?;
         Ok(Connection::new(rows, Meeting, counter(ctx.db(), meetings::query(principal, &f))))
     }
 

@@ -8,9 +8,43 @@ use super::enums::{MeetingKind, MeetingStatus};
 use super::{Contact, Deal, User};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
+use crate::service::columns::Columns;
 
 /// A call, demo or meeting with a contact.
 pub struct Meeting(pub meeting::Model);
+
+impl Meeting {
+    /// The meeting columns the fields selected under `field` (of type `Meeting`) read; a field
+    /// not named here reads every column.
+    pub fn columns_of(field: async_graphql::SelectionField<'_>) -> Columns<meeting::Column> {
+        use meeting::Column as C;
+        let mut columns = Columns::none();
+        for selected in field.selection_set() {
+            let more: &[C] = match selected.name() {
+                "__typename" | "id" => &[],
+                "contact" => &[C::ContactId],
+                "deal" => &[C::DealId],
+                "owner" => &[C::OwnerId],
+                "kind" => &[C::Kind],
+                "scheduledAt" => &[C::ScheduledAt],
+                "durationMinutes" => &[C::DurationMinutes],
+                "status" => &[C::Status],
+                "outcomeLoggedAt" => &[C::OutcomeLoggedAt],
+                "notes" => &[C::Notes],
+                "clientKey" => &[C::ClientKey],
+                "rescheduledTo" => &[C::RescheduledToId],
+                "externalId" => &[C::ExternalId],
+                "version" => &[C::Version],
+                "createdAt" => &[C::CreatedAt],
+                "updatedAt" => &[C::UpdatedAt],
+                "deletedAt" => &[C::DeletedAt],
+                _ => return Columns::all(),
+            };
+            columns = columns.union(Columns::of(more));
+        }
+        columns
+    }
+}
 
 /// A call, demo or meeting with a contact.
 #[Object]
