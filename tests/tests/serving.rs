@@ -261,7 +261,18 @@ db_test!(a_dropped_metric_query_has_its_sql_stopped_and_its_lane_handed_on, |app
     assert!(matches!(next, Ok(true)), "{next:?}");
     assert!(stopped.elapsed() < Duration::from_secs(3), "the lane came back after {:?}", stopped.elapsed());
     if app.engine == tests::Engine::Postgres {
-        assert_eq!(active_lane_statements(&app).await, 0, "nothing runs on after the cancel");
+        // The cancel is a signal the backend acts on at its next check: on a loaded machine
+        // it may still show as active for a moment after the lane was handed on. The
+        // endless statement would run for minutes.
+        let mut active = active_lane_statements(&app).await;
+        for _ in 0..30 {
+            if active == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            active = active_lane_statements(&app).await;
+        }
+        assert_eq!(active, 0, "nothing runs on 3 s after the cancel");
     }
 });
 
