@@ -25,9 +25,8 @@ impl Contact {
     /// not named here reads every column.
     pub fn columns_of(field: async_graphql::SelectionField<'_>) -> Columns<contact::Column> {
         use contact::Column as C;
-        let mut columns = Columns::none();
-        for selected in field.selection_set() {
-            let more: &[C] = match selected.name() {
+        super::look_ahead::columns_read(field, |name| {
+            Some(match name {
                 "__typename" | "id" | "noShowStats" | "noShowRate" | "deals" | "meetings" => &[],
                 "owner" => &[C::OwnerId],
                 "firstName" => &[C::FirstName],
@@ -46,11 +45,9 @@ impl Contact {
                 "createdAt" => &[C::CreatedAt],
                 "updatedAt" => &[C::UpdatedAt],
                 "deletedAt" => &[C::DeletedAt],
-                _ => return Columns::all(),
-            };
-            columns = columns.union(Columns::of(more));
-        }
-        columns
+                _ => return None,
+            })
+        })
     }
 }
 

@@ -18,9 +18,8 @@ impl Meeting {
     /// not named here reads every column.
     pub fn columns_of(field: async_graphql::SelectionField<'_>) -> Columns<meeting::Column> {
         use meeting::Column as C;
-        let mut columns = Columns::none();
-        for selected in field.selection_set() {
-            let more: &[C] = match selected.name() {
+        super::look_ahead::columns_read(field, |name| {
+            Some(match name {
                 "__typename" | "id" => &[],
                 "contact" => &[C::ContactId],
                 "deal" => &[C::DealId],
@@ -38,11 +37,9 @@ impl Meeting {
                 "createdAt" => &[C::CreatedAt],
                 "updatedAt" => &[C::UpdatedAt],
                 "deletedAt" => &[C::DeletedAt],
-                _ => return Columns::all(),
-            };
-            columns = columns.union(Columns::of(more));
-        }
-        columns
+                _ => return None,
+            })
+        })
     }
 }
 

@@ -12,6 +12,7 @@ pub mod filters;
 pub mod forecast;
 pub mod funnel;
 pub mod lead_economics;
+pub mod look_ahead;
 pub mod lost;
 pub mod meeting;
 pub mod metric_definition;

@@ -193,20 +193,18 @@ impl Stage {
     /// not named here reads every column.
     pub fn columns_of(field: async_graphql::SelectionField<'_>) -> Columns<stage::Column> {
         use stage::Column as C;
-        let mut columns = Columns::none();
-        for selected in field.selection_set() {
-            columns = match selected.name() {
-                "__typename" | "id" | "deals" => columns,
-                "name" => columns.with(C::Name),
-                "position" => columns.with(C::Position),
-                "probability" => columns.with(C::Probability),
-                "staleAfterDays" => columns.with(C::StaleAfterDays),
-                "pipeline" => columns.with(C::PipelineId),
-                "version" => columns.with(C::Version),
-                _ => return Columns::all(),
-            };
-        }
-        columns
+        super::look_ahead::columns_read(field, |name| {
+            Some(match name {
+                "__typename" | "id" | "deals" => &[],
+                "name" => &[C::Name],
+                "position" => &[C::Position],
+                "probability" => &[C::Probability],
+                "staleAfterDays" => &[C::StaleAfterDays],
+                "pipeline" => &[C::PipelineId],
+                "version" => &[C::Version],
+                _ => return None,
+            })
+        })
     }
 
     /// A number (in hundredths) of this stage's step in its pipeline's funnel, computed with

@@ -23,22 +23,20 @@ impl User {
     /// named here reads every column.
     pub fn columns_of(field: async_graphql::SelectionField<'_>) -> Columns<user::Column> {
         use user::Column as C;
-        let mut columns = Columns::none();
-        for selected in field.selection_set() {
-            columns = match selected.name() {
-                "__typename" | "id" | "funnel" | "noShowStats" => columns,
-                "email" => columns.with(C::Email),
-                "name" => columns.with(C::Name),
-                "role" => columns.with(C::Role),
-                "team" => columns.with(C::TeamId),
-                "active" => columns.with(C::Active),
-                "version" => columns.with(C::Version),
-                "createdAt" => columns.with(C::CreatedAt),
-                "updatedAt" => columns.with(C::UpdatedAt),
-                _ => return Columns::all(),
-            };
-        }
-        columns
+        super::look_ahead::columns_read(field, |name| {
+            Some(match name {
+                "__typename" | "id" | "funnel" | "noShowStats" => &[],
+                "email" => &[C::Email],
+                "name" => &[C::Name],
+                "role" => &[C::Role],
+                "team" => &[C::TeamId],
+                "active" => &[C::Active],
+                "version" => &[C::Version],
+                "createdAt" => &[C::CreatedAt],
+                "updatedAt" => &[C::UpdatedAt],
+                _ => return None,
+            })
+        })
     }
 }
 
