@@ -40,42 +40,23 @@ impl Deal {
     /// correct before it is fast. `read_only_what_the_query_selects` checks every field.
     pub fn read_of(field: SelectionField<'_>) -> DealRead {
         use deal::Column as C;
-        let mut read = DealRead::nothing();
-        let add = |read: &mut DealRead, columns: &[C]| read.deal = read.deal.union(Columns::of(columns));
+        let nothing = DealRead::nothing();
+        let mut read = nothing;
         for selected in field.selection_set() {
-            match selected.name() {
-                "__typename" | "id" | "stageHistory" | "meetings" | "noShowStats" => {}
-                "title" => add(&mut read, &[C::Title]),
-                "amount" => add(&mut read, &[C::Amount]),
-                "status" => add(&mut read, &[C::Status]),
-                "contact" => add(&mut read, &[C::ContactId]),
-                "pipeline" => add(&mut read, &[C::PipelineId]),
-                "stageEnteredAt" => add(&mut read, &[C::StageEnteredAt]),
-                "daysInStage" => add(&mut read, &[C::StageEnteredAt, C::ClosedAt]),
-                "lostReason" => add(&mut read, &[C::LostReasonId]),
-                "lostNote" => add(&mut read, &[C::LostNote]),
-                "expectedCloseDate" => add(&mut read, &[C::ExpectedCloseDate]),
-                "closedAt" => add(&mut read, &[C::ClosedAt]),
-                "externalId" => add(&mut read, &[C::ExternalId]),
-                "version" => add(&mut read, &[C::Version]),
-                "createdAt" => add(&mut read, &[C::CreatedAt]),
-                "updatedAt" => add(&mut read, &[C::UpdatedAt]),
-                "deletedAt" => add(&mut read, &[C::DeletedAt]),
-                "stage" => {
-                    let stage = super::pipeline::Stage::columns_of(selected);
-                    read.stage = Some(read.stage.unwrap_or_else(Columns::none).union(stage));
-                }
-                "isStale" => {
-                    add(&mut read, &[C::Status, C::StageEnteredAt]);
-                    let stage = Columns::of(&[stage::Column::StaleAfterDays]);
-                    read.stage = Some(read.stage.unwrap_or_else(Columns::none).union(stage));
-                }
-                "owner" => {
-                    let owner = super::User::columns_of(selected);
-                    read.owner = Some(read.owner.unwrap_or_else(Columns::none).union(owner));
-                }
-                _ => return DealRead::whole(),
-            }
+            let more = match selected.name() {
+                "stage" => DealRead { stage: Some(Stage::columns_of(selected)), ..nothing },
+                "owner" => DealRead { owner: Some(User::columns_of(selected)), ..nothing },
+                "isStale" => DealRead {
+                    deal: Columns::of(&[C::Status, C::StageEnteredAt]),
+                    stage: Some(Columns::of(&[stage::Column::StaleAfterDays])),
+                    ..nothing
+                },
+                name => match own_columns(name) {
+                    Some(columns) => DealRead { deal: Columns::of(columns), ..nothing },
+                    None => return DealRead::whole(),
+                },
+            };
+            read = read.union(more);
         }
         read
     }
@@ -87,6 +68,32 @@ impl Deal {
         }
         Ok(always(ctx.loaders().await?.stages.load_one(self.0.stage_id).await?, "the deal's stage")?)
     }
+}
+
+/// The deal columns a field of `Deal` other than its stage and owner reads; `None` for a
+/// field not named here (which reads everything).
+fn own_columns(name: &str) -> Option<&'static [deal::Column]> {
+    use deal::Column as C;
+    Some(match name {
+        "__typename" | "id" | "stageHistory" | "meetings" | "noShowStats" => &[],
+        "title" => &[C::Title],
+        "amount" => &[C::Amount],
+        "status" => &[C::Status],
+        "contact" => &[C::ContactId],
+        "pipeline" => &[C::PipelineId],
+        "stageEnteredAt" => &[C::StageEnteredAt],
+        "daysInStage" => &[C::StageEnteredAt, C::ClosedAt],
+        "lostReason" => &[C::LostReasonId],
+        "lostNote" => &[C::LostNote],
+        "expectedCloseDate" => &[C::ExpectedCloseDate],
+        "closedAt" => &[C::ClosedAt],
+        "externalId" => &[C::ExternalId],
+        "version" => &[C::Version],
+        "createdAt" => &[C::CreatedAt],
+        "updatedAt" => &[C::UpdatedAt],
+        "deletedAt" => &[C::DeletedAt],
+        _ => return None,
+    })
 }
 
 /// An opportunity moving through the stages of a pipeline.
