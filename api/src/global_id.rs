@@ -22,10 +22,11 @@ pub enum NodeKind {
     ApiKey,
     WebhookEndpoint,
     WebhookDelivery,
+    Company,
 }
 
 impl NodeKind {
-    const ALL: [NodeKind; 13] = [
+    const ALL: [NodeKind; 14] = [
         Self::User,
         Self::Team,
         Self::Pipeline,
@@ -39,6 +40,7 @@ impl NodeKind {
         Self::ApiKey,
         Self::WebhookEndpoint,
         Self::WebhookDelivery,
+        Self::Company,
     ];
 
     pub fn name(self) -> &'static str {
@@ -56,6 +58,7 @@ impl NodeKind {
             Self::ApiKey => "ApiKey",
             Self::WebhookEndpoint => "WebhookEndpoint",
             Self::WebhookDelivery => "WebhookDelivery",
+            Self::Company => "Company",
         }
     }
 }

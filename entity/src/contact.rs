@@ -14,7 +14,7 @@ pub struct Model {
     pub last_name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
-    pub company: Option<String>,
+    pub company_id: Option<i64>,
     pub source: Option<String>,
     pub lifecycle: Lifecycle,
     pub disqualify_reason: Option<String>,
@@ -33,6 +33,8 @@ pub struct Model {
 pub enum Relation {
     #[sea_orm(belongs_to = "super::user::Entity", from = "Column::OwnerId", to = "super::user::Column::Id")]
     Owner,
+    #[sea_orm(belongs_to = "super::company::Entity", from = "Column::CompanyId", to = "super::company::Column::Id")]
+    Company,
     #[sea_orm(has_many = "super::deal::Entity")]
     Deal,
     #[sea_orm(has_many = "super::meeting::Entity")]
@@ -54,6 +56,12 @@ impl Related<super::deal::Entity> for Entity {
 impl Related<super::meeting::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Meeting.def()
+    }
+}
+
+impl Related<super::company::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Company.def()
     }
 }
 

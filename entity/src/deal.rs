@@ -10,6 +10,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub contact_id: i64,
+    pub company_id: Option<i64>,
     pub owner_id: i64,
     pub pipeline_id: i64,
     pub stage_id: i64,
@@ -37,6 +38,8 @@ pub struct Model {
 pub enum Relation {
     #[sea_orm(belongs_to = "super::contact::Entity", from = "Column::ContactId", to = "super::contact::Column::Id")]
     Contact,
+    #[sea_orm(belongs_to = "super::company::Entity", from = "Column::CompanyId", to = "super::company::Column::Id")]
+    Company,
     #[sea_orm(belongs_to = "super::user::Entity", from = "Column::OwnerId", to = "super::user::Column::Id")]
     Owner,
     #[sea_orm(belongs_to = "super::pipeline::Entity", from = "Column::PipelineId", to = "super::pipeline::Column::Id")]
@@ -68,6 +71,12 @@ impl Related<super::stage::Entity> for Entity {
 impl Related<super::deal_stage_event::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::StageEvent.def()
+    }
+}
+
+impl Related<super::company::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Company.def()
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod api_key;
 pub mod api_key_hash;
 pub mod change_event;
+pub mod company;
 pub mod contact;
 pub mod deal;
 pub mod deal_stage_event;
@@ -27,6 +28,7 @@ pub mod webhook_endpoint;
 pub mod prelude {
     pub use super::api_key::Entity as ApiKey;
     pub use super::change_event::Entity as ChangeEvent;
+    pub use super::company::Entity as Company;
     pub use super::contact::Entity as Contact;
     pub use super::deal::Entity as Deal;
     pub use super::deal_stage_event::Entity as DealStageEvent;

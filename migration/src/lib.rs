@@ -11,6 +11,7 @@ mod m20261201_000006_stale_deals;
 pub mod m20261202_000007_meeting_cells;
 mod m20261202_000008_credential_tables;
 pub mod m20261202_000009_funnel_day_cells;
+mod m20261203_000010_companies;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_meeting_cells::Migration),
             Box::new(m20261202_000008_credential_tables::Migration),
             Box::new(m20261202_000009_funnel_day_cells::Migration),
+            Box::new(m20261203_000010_companies::Migration),
         ]
     }
 }

@@ -118,25 +118,8 @@ fn db_config(url: &str) -> DbConfig {
 
 impl TestApp {
     async fn start(admin_url: Option<String>, mut serve: ServeConfig) -> (TestApp, Cleanup) {
-        let name = format!("crm_test_{}", uuid::Uuid::new_v4().simple());
         let engine = if admin_url.is_some() { Engine::Postgres } else { Engine::Sqlite };
-        let (url, drop) = match admin_url {
-            None => {
-                let path = std::env::temp_dir().join(format!("{name}.db"));
-                (format!("sqlite://{}?mode=rwc", path.display()), DropDb::SqliteFile(path))
-            }
-            Some(admin_url) => {
-                let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
-                    panic!("CRM_TEST_POSTGRES_URL is set but PostgreSQL is unreachable at {admin_url}: {e}")
-                });
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
-                admin.close().await.ok();
-                (with_database(&admin_url, &name), DropDb::Postgres { admin_url, name })
-            }
-        };
+        let (url, drop) = blank_database(admin_url).await;
         let cfg = db_config(&url);
         let db = api::db::connect(&url, &cfg).await.expect("connect to the test database");
         api::db::migrate(&db).await.expect("migrations run");
@@ -315,6 +298,55 @@ impl TestApp {
     }
 }
 
+/// A new, empty database (no migrations run): a temporary SQLite file, or a database on the
+/// PostgreSQL server of `admin_url`. Returns its URL and how to remove it.
+async fn blank_database(admin_url: Option<String>) -> (String, DropDb) {
+    let name = format!("crm_test_{}", uuid::Uuid::new_v4().simple());
+    match admin_url {
+        None => {
+            let path = std::env::temp_dir().join(format!("{name}.db"));
+            (format!("sqlite://{}?mode=rwc", path.display()), DropDb::SqliteFile(path))
+        }
+        Some(admin_url) => {
+            let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
+                panic!("CRM_TEST_POSTGRES_URL is set but PostgreSQL is unreachable at {admin_url}: {e}")
+            });
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+            admin.close().await.ok();
+            (with_database(&admin_url, &name), DropDb::Postgres { admin_url, name })
+        }
+    }
+}
+
+/// Runs `body` with the URL of a new, empty database of `engine` (for tests that run the
+/// migrations step by step), then removes it even when `body` panicked.
+pub async fn run_on_blank_database<F, Fut>(engine: Engine, body: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let admin_url = match engine {
+        Engine::Sqlite => None,
+        Engine::Postgres => Some(
+            std::env::var("CRM_TEST_POSTGRES_URL")
+                .ok()
+                .filter(|u| !u.is_empty())
+                .expect("CRM_TEST_POSTGRES_URL must be set to run the PostgreSQL tests"),
+        ),
+    };
+    let (url, drop) = blank_database(admin_url).await;
+    let outcome = tokio::spawn(body(url)).await;
+    drop.run().await;
+    if let Err(err) = outcome
+        && err.is_panic()
+    {
+        std::panic::resume_unwind(err.into_panic());
+    }
+}
+
 impl Cleanup {
     async fn run(self) {
         self.server.abort();
@@ -323,7 +355,13 @@ impl Cleanup {
         }
         self.background_db.close().await.ok();
         self.db.close().await.ok();
-        match self.drop {
+        self.drop.run().await;
+    }
+}
+
+impl DropDb {
+    async fn run(self) {
+        match self {
             DropDb::SqliteFile(path) => {
                 for suffix in ["", "-wal", "-shm"] {
                     let mut p = path.clone().into_os_string();

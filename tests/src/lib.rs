@@ -14,7 +14,7 @@ pub mod receiver;
 pub mod replica;
 pub mod ws;
 
-pub use app::{Engine, PASSWORD, TestApp, run_test, run_test_at, run_test_with};
+pub use app::{Engine, PASSWORD, TestApp, run_on_blank_database, run_test, run_test_at, run_test_with};
 
 /// Installs the JavaScript clients (`scripts/js-clients`, from their package-lock.json) and
 /// returns the path of one of their scripts in `clients/js`.

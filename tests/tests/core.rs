@@ -10,10 +10,10 @@ use tests::{TestApp, Value, db_test, gid, json};
 mod import;
 
 const CREATE_CONTACT: &str = "mutation($i: CreateContactInput!) { createContact(input: $i) {
-    contact { id version firstName lastName email phone company source lifecycle acquisitionCost externalId
+    contact { id version firstName lastName email phone company { name } source lifecycle acquisitionCost externalId
               owner { name } createdAt } } }";
 const UPDATE_CONTACT: &str = "mutation($i: UpdateContactInput!) { updateContact(input: $i) {
-    contact { id version firstName email company lifecycle disqualifiedAt acquisitionCost } } }";
+    contact { id version firstName email company { name } lifecycle disqualifiedAt acquisitionCost } } }";
 
 async fn create_contact(app: &TestApp, token: &str, input: Value) -> Value {
     app.ok(token, CREATE_CONTACT, json!({ "i": input })).await["createContact"]["contact"].clone()
@@ -21,10 +21,14 @@ async fn create_contact(app: &TestApp, token: &str, input: Value) -> Value {
 
 db_test!(contact_create_read_update_delete, |app| {
     let (_, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
+    let navy = app
+        .ok(&rep, "mutation { createCompany(input: { name: \"Navy\" }) { company { id } } }", json!({}))
+        .await["createCompany"]["company"]["id"]
+        .clone();
     let created = create_contact(
         &app,
         &rep,
-        json!({ "firstName": " Grace ", "lastName": "Hopper", "email": "Grace@Navy.MIL", "company": "Navy",
+        json!({ "firstName": " Grace ", "lastName": "Hopper", "email": "Grace@Navy.MIL", "companyId": navy,
                 "source": "Referral", "acquisitionCost": "120.50", "externalId": "hub-1" }),
     )
     .await;
@@ -39,16 +43,16 @@ db_test!(contact_create_read_update_delete, |app| {
     let read = app
         .ok(
             &rep,
-            "query($id: ID!) { contact(id: $id) { fullName company } node(id: $id) { id ... on Contact { email } } }",
+            "query($id: ID!) { contact(id: $id) { fullName company { name } } node(id: $id) { id ... on Contact { email } } }",
             json!({ "id": id }),
         )
         .await;
-    assert_eq!(read["contact"], json!({ "fullName": "Grace Hopper", "company": "Navy" }));
+    assert_eq!(read["contact"], json!({ "fullName": "Grace Hopper", "company": { "name": "Navy" } }));
     assert_eq!(read["node"], json!({ "id": id, "email": "grace@navy.mil" }));
 
     // Update: omitted fields stay, null clears, the version moves on.
     let updated = app
-        .ok(&rep, UPDATE_CONTACT, json!({ "i": { "id": id, "version": 1, "company": null, "lifecycle": "DISQUALIFIED", "acquisitionCost": 99 } }))
+        .ok(&rep, UPDATE_CONTACT, json!({ "i": { "id": id, "version": 1, "companyId": null, "lifecycle": "DISQUALIFIED", "acquisitionCost": 99 } }))
         .await["updateContact"]["contact"]
         .clone();
     assert_eq!(updated["version"], 2);
@@ -132,7 +136,12 @@ db_test!(contact_pagination_ordering_and_filters, |app| {
     ];
     for (i, (first, last)) in names.iter().enumerate() {
         let lifecycle = if i % 2 == 0 { "LEAD" } else { "QUALIFIED" };
-        create_contact(&app, &rep, json!({ "firstName": first, "lastName": last, "lifecycle": lifecycle, "acquisitionCost": (i as i64) * 10, "company": format!("Co{i}") })).await;
+        create_contact(
+            &app,
+            &rep,
+            json!({ "firstName": first, "lastName": last, "lifecycle": lifecycle, "acquisitionCost": (i as i64) * 10 }),
+        )
+        .await;
     }
     let page_query = "query($first: Int, $after: String, $last: Int, $before: String) {
         contacts(orderBy: [{ field: LAST_NAME }], first: $first, after: $after, last: $last, before: $before) {
@@ -494,7 +503,11 @@ db_test!(deal_relations_filters_and_scope, |app| {
     let (_, rep_b) = app.signed_in("b@example.com", Role::SalesRep, Some(team)).await;
     let (_, manager) = app.signed_in("m@example.com", Role::Manager, Some(team)).await;
     let (_, stages) = sales_pipeline(&app, &admin).await;
-    let contact = create_contact(&app, &rep_a, json!({ "firstName": "Buyer", "company": "Acme" })).await;
+    let acme = app
+        .ok(&rep_a, "mutation { createCompany(input: { name: \"Acme\" }) { company { id } } }", json!({}))
+        .await["createCompany"]["company"]["id"]
+        .clone();
+    let contact = create_contact(&app, &rep_a, json!({ "firstName": "Buyer", "companyId": acme })).await;
     let mut ids = Vec::new();
     for (i, amount) in ["100", "250", "400"].iter().enumerate() {
         let d = create_deal(
@@ -506,13 +519,13 @@ db_test!(deal_relations_filters_and_scope, |app| {
         ids.push(d["id"].as_str().unwrap().to_owned());
     }
     let nested = app
-        .ok(&rep_a, "query($id: ID!) { contact(id: $id) { deals(first: 2) { title contact { company } owner { email } pipeline { name } stage { name } } } }", json!({ "id": contact["id"] }))
+        .ok(&rep_a, "query($id: ID!) { contact(id: $id) { deals(first: 2) { title contact { company { name } } owner { email } pipeline { name } stage { name } } } }", json!({ "id": contact["id"] }))
         .await;
     assert_eq!(
         nested["contact"]["deals"],
         json!([
-            { "title": "Deal 2", "contact": { "company": "Acme" }, "owner": { "email": "a@example.com" }, "pipeline": { "name": "Sales" }, "stage": { "name": "Proposal" } },
-            { "title": "Deal 1", "contact": { "company": "Acme" }, "owner": { "email": "a@example.com" }, "pipeline": { "name": "Sales" }, "stage": { "name": "Demo" } },
+            { "title": "Deal 2", "contact": { "company": { "name": "Acme" } }, "owner": { "email": "a@example.com" }, "pipeline": { "name": "Sales" }, "stage": { "name": "Proposal" } },
+            { "title": "Deal 1", "contact": { "company": { "name": "Acme" } }, "owner": { "email": "a@example.com" }, "pipeline": { "name": "Sales" }, "stage": { "name": "Demo" } },
         ])
     );
     let filtered = app
@@ -820,7 +833,7 @@ db_test!(statement_count_does_not_grow_with_page_size, |app| {
     let admin = login["data"]["login"]["token"].as_str().unwrap().to_owned();
     // Relations every deal has, so both pages need the same batches: the counts must be equal.
     let query = "query($n: Int!) { deals(first: $n) { totalCount nodes { title amount
-        contact { firstName company deals(first: 5) { title stage { name } } }
+        contact { firstName source deals(first: 5) { title stage { name } } }
         owner { name } stage { name probability pipeline { name } }
         meetings(first: 3) { status } stageHistory { toStage { name } } } } }";
     // The first request reads the caller's user row; later ones find it in the credential

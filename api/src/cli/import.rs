@@ -15,7 +15,10 @@ pub async fn import(db_cfg: &DbConfig, cfg: ImportConfig) -> Result<(), CliError
     let principal = super::acting_admin(&dbs.primary, cfg.as_email.as_deref()).await?;
     let summary = import_batch(&principal, &super::writer(&dbs), input).await.map_err(super::describe)?;
     eprintln!(
-        "imported: contacts {} created, {} updated; deals {} created, {} updated; meetings {} created, {} updated",
+        "imported: companies {} created, {} updated; contacts {} created, {} updated; deals {} created, {} updated; \
+         meetings {} created, {} updated",
+        summary.companies.created,
+        summary.companies.updated,
         summary.contacts.created,
         summary.contacts.updated,
         summary.deals.created,

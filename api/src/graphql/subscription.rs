@@ -15,7 +15,7 @@ use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::loaders::LoaderCaches;
 use crate::graphql::query::changes::parse_cursor;
 use crate::graphql::types::change::{
-    ChangeEvent, ChangeKind, ChangeOp, ContactChange, DealChange, MeetingChange, kind_of, op_of,
+    ChangeEvent, ChangeKind, ChangeOp, CompanyChange, ContactChange, DealChange, MeetingChange, kind_of, op_of,
 };
 use crate::graphql::ws::session::{Session, code};
 use crate::service::changes::feed::{self, Audience, Seen};
@@ -99,6 +99,16 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = ContactChange> + use<>> {
         let wanted = Wanted::new(r#where, NodeKind::Contact)?;
         Ok(futures_util::StreamExt::map(live(ctx, "CONTACT", wanted).await?, ContactChange))
+    }
+
+    /// Every change of a company you may see, as it commits.
+    async fn company_changed(
+        &self,
+        ctx: &Context<'_>,
+        r#where: Option<ChangeFilter>,
+    ) -> Result<impl Stream<Item = CompanyChange> + use<>> {
+        let wanted = Wanted::new(r#where, NodeKind::Company)?;
+        Ok(futures_util::StreamExt::map(live(ctx, "COMPANY", wanted).await?, CompanyChange))
     }
 
     /// The change feed, live: first every event you may see after `after` (from the log, as

@@ -2,16 +2,19 @@
 
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{DealStatus, Lifecycle, MeetingKind, MeetingStatus};
-use entity::{contact, deal, deal_stage_event, meeting};
+use entity::{company, contact, deal, deal_stage_event, meeting};
 use rand::Rng;
 use rand::rngs::StdRng;
 
 use super::org::Org;
 use super::random::{days, instant, pick, weighted_index};
-use super::words::{COMPANIES, DISQUALIFY_REASONS, FIRST_NAMES, LAST_NAMES, LOST_REASONS, MEETING_NOTES, SOURCES};
+use super::words::{
+    COMPANIES, DISQUALIFY_REASONS, FIRST_NAMES, INDUSTRIES, LAST_NAMES, LOST_REASONS, MEETING_NOTES, SOURCES,
+};
 use crate::config::SeedConfig;
 
 pub struct Activity {
+    pub companies: Vec<company::Model>,
     pub contacts: Vec<contact::Model>,
     pub deals: Vec<deal::Model>,
     pub events: Vec<deal_stage_event::Model>,
@@ -25,21 +28,58 @@ const SKIP: f64 = 0.08;
 const WIN_FROM_LAST: f64 = 0.6;
 
 pub fn build(rng: &mut StdRng, cfg: &SeedConfig, org: &Org, start: DateTime<Utc>, end: DateTime<Utc>) -> Activity {
+    let companies = build_companies(org, start);
     let mut contacts: Vec<contact::Model> = (0..cfg.contacts).map(|i| new_contact(rng, org, i, start, end)).collect();
     let (deals, events) = build_deals(rng, cfg, org, &mut contacts, end);
     let meetings = build_meetings(rng, cfg, &contacts, &deals, end);
-    Activity { contacts, deals, events, meetings }
+    Activity { companies, contacts, deals, events, meetings }
+}
+
+/// One company per name of `COMPANIES` (ids from 1 in that order), owned by the reps in turn.
+fn build_companies(org: &Org, start: DateTime<Utc>) -> Vec<company::Model> {
+    const SIZES: [i32; 5] = [12, 45, 230, 1_200, 5_400];
+    COMPANIES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| company::Model {
+            id: i as i64 + 1,
+            owner_id: org.rep_ids[i % org.rep_ids.len()],
+            name: (*name).into(),
+            domain: Some(format!("{}.example", domain_of(name))),
+            industry: Some(INDUSTRIES[i % INDUSTRIES.len()].into()),
+            size: Some(SIZES[i % SIZES.len()]),
+            external_id: None,
+            version: 1,
+            created_at: start,
+            updated_at: start,
+            deleted_at: None,
+        })
+        .collect()
+}
+
+/// The name of the seeded company a contact works for.
+fn company_name(contact: &contact::Model) -> &'static str {
+    contact
+        .company_id
+        .and_then(|id| COMPANIES.get(usize::try_from(id).ok()?.checked_sub(1)?))
+        .copied()
+        .unwrap_or("Deal")
+}
+
+/// `Acme Corp` → `acmecorp`.
+fn domain_of(company: &str) -> String {
+    company.to_lowercase().chars().filter(char::is_ascii_alphanumeric).collect()
 }
 
 fn new_contact(rng: &mut StdRng, org: &Org, i: usize, start: DateTime<Utc>, end: DateTime<Utc>) -> contact::Model {
     let created = instant(rng, start, end);
     let first = *pick(rng, FIRST_NAMES);
     let last = *pick(rng, LAST_NAMES);
-    let company = *pick(rng, COMPANIES);
+    let company_index = rng.random_range(0..COMPANIES.len());
     let source = &SOURCES[weighted_index(rng, SOURCES.iter().map(|s| s.1))];
     let (lo, hi) = source.2;
     let disqualified = rng.random_bool(0.12);
-    let domain: String = company.to_lowercase().chars().filter(char::is_ascii_alphanumeric).collect();
+    let domain = domain_of(COMPANIES[company_index]);
     contact::Model {
         id: i as i64 + 1,
         owner_id: *pick(rng, &org.rep_ids),
@@ -47,7 +87,7 @@ fn new_contact(rng: &mut StdRng, org: &Org, i: usize, start: DateTime<Utc>, end:
         last_name: last.into(),
         email: Some(format!("{}.{}{}@{domain}.example", first.to_lowercase(), last.to_lowercase(), i + 1)),
         phone: Some(format!("+1-555-{:04}", rng.random_range(0..10_000))),
-        company: Some(company.into()),
+        company_id: Some(company_index as i64 + 1),
         source: Some(source.0.into()),
         lifecycle: if disqualified { Lifecycle::Disqualified } else { Lifecycle::Lead },
         disqualify_reason: disqualified.then(|| (*pick(rng, DISQUALIFY_REASONS)).to_owned()),
@@ -119,10 +159,11 @@ fn build_deals(
         deals.push(deal::Model {
             id: deal_id,
             contact_id: contact.id,
+            company_id: contact.company_id,
             owner_id: contact.owner_id,
             pipeline_id: org.pipeline.id,
             stage_id: org.stages[(position - 1) as usize].id,
-            title: format!("{} – {}", contact.company.as_deref().unwrap_or("Deal"), pick(rng, DEAL_KINDS)),
+            title: format!("{} – {}", company_name(contact), pick(rng, DEAL_KINDS)),
             amount,
             status,
             lost_reason_id: lost.then(|| org.lost_reasons[reason_index].id),

@@ -40,6 +40,7 @@ const CHUNK: usize = 1000;
 pub struct Summary {
     pub teams: usize,
     pub users: usize,
+    pub companies: usize,
     pub contacts: usize,
     pub deals: usize,
     pub won: usize,
@@ -58,6 +59,7 @@ impl Summary {
             + STAGE_COUNT
             + LOST_REASON_COUNT
             + self.targets
+            + self.companies
             + self.contacts
             + self.deals
             + self.stage_events
@@ -72,9 +74,10 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} teams, {} users, {} contacts, {} deals ({} won, {} lost), {} stage events, {} meetings, {} targets",
+            "{} teams, {} users, {} companies, {} contacts, {} deals ({} won, {} lost), {} stage events, {} meetings, {} targets",
             self.teams,
             self.users,
+            self.companies,
             self.contacts,
             self.deals,
             self.won,
@@ -110,6 +113,7 @@ pub async fn generate(db: &DatabaseConnection, cfg: &SeedConfig) -> ApiResult<Su
     let summary = Summary {
         teams: org.teams.len(),
         users: org.users.len(),
+        companies: act.companies.len(),
         contacts: act.contacts.len(),
         deals: act.deals.len(),
         won: act.deals.iter().filter(|d| d.status == DealStatus::Won).count(),
@@ -130,6 +134,7 @@ pub async fn generate(db: &DatabaseConnection, cfg: &SeedConfig) -> ApiResult<Su
     insert_all(tx, org.stages, &mut progress).await?;
     insert_all(tx, org.lost_reasons, &mut progress).await?;
     insert_all(tx, org.targets, &mut progress).await?;
+    insert_all(tx, act.companies, &mut progress).await?;
     insert_all(tx, act.contacts, &mut progress).await?;
     insert_all(tx, act.deals, &mut progress).await?;
     insert_all(tx, act.events, &mut progress).await?;
@@ -144,6 +149,7 @@ pub async fn generate(db: &DatabaseConnection, cfg: &SeedConfig) -> ApiResult<Su
             "stages",
             "lost_reasons",
             "targets",
+            "companies",
             "contacts",
             "deals",
             "deal_stage_events",

@@ -57,6 +57,11 @@ pub const COMPANIES: &[&str] = &[
     "Duff Beverages",
 ];
 
+/// The seeded companies' industries, given in turn: seven, so that each rep (six at the
+/// demo size) owns companies of several industries.
+pub const INDUSTRIES: &[&str] =
+    &["Software", "Manufacturing", "Retail", "Healthcare", "Financial Services", "Logistics", "Media"];
+
 pub const TEAMS: &[&str] = &["North America", "EMEA", "APAC", "LATAM", "Enterprise", "Mid-Market", "SMB", "Partners"];
 
 /// (source, share in ‰, acquisition cost range in whole currency units)

@@ -1,9 +1,10 @@
 //! Contacts: scoped reads, filters, ordering, and validated versioned writes.
 
 use chrono::{DateTime, Utc};
+use entity::company;
 use entity::contact::{self, Column};
 use entity::enums::Lifecycle;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, Select, Set};
 
 use super::columns::Columns;
@@ -21,12 +22,13 @@ const LABEL: &str = "Contact";
 pub struct ContactFilter {
     pub ids: Option<OneOf<i64>>,
     pub owner: Option<OneOf<i64>>,
+    pub company: Option<OneOf<i64>>,
     pub lifecycle: Option<OneOf<Lifecycle>>,
     pub source: Option<OneOf<String>>,
     pub created_at: Option<Range<DateTime<Utc>>>,
     pub updated_at: Option<Range<DateTime<Utc>>>,
     pub acquisition_cost: Option<Range<i64>>,
-    /// Substring of first name, last name, email or company.
+    /// Substring of first name, last name, email or company name.
     pub search: Option<String>,
     pub include_deleted: bool,
 }
@@ -50,14 +52,22 @@ pub fn query(principal: &Principal, f: &ContactFilter) -> Select<contact::Entity
     let mut cond = Condition::all();
     cond = filter::one_of(cond, Column::Id, &f.ids);
     cond = filter::one_of(cond, Column::OwnerId, &f.owner);
+    cond = filter::one_of(cond, Column::CompanyId, &f.company);
     cond = filter::one_of(cond, Column::Lifecycle, &f.lifecycle);
     cond = filter::one_of(cond, Column::Source, &f.source);
     cond = filter::range(cond, Column::CreatedAt, &f.created_at);
     cond = filter::range(cond, Column::UpdatedAt, &f.updated_at);
     cond = filter::range(cond, Column::AcquisitionCost, &f.acquisition_cost);
-    let text: Vec<Expr> =
-        [Column::FirstName, Column::LastName, Column::Email, Column::Company].map(col).into_iter().collect();
-    cond = filter::search(cond, &text, &f.search);
+    if let Some(pattern) = filter::like_pattern(&f.search) {
+        let names = Query::select()
+            .column(company::Column::Id)
+            .from(company::Entity)
+            .and_where(filter::like(Expr::col((company::Entity, company::Column::Name)), &pattern))
+            .to_owned();
+        let text = [Column::FirstName, Column::LastName, Column::Email].map(col);
+        let any = text.into_iter().fold(Condition::any(), |any, c| any.add(filter::like(c, &pattern)));
+        cond = cond.add(any.add(col(Column::CompanyId).in_subquery(names)));
+    }
     cond = filter::deleted(cond, Column::DeletedAt, f.include_deleted);
     visible(principal).filter(cond)
 }
@@ -134,7 +144,7 @@ pub struct ContactForCreate {
     pub last_name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
-    pub company: Option<String>,
+    pub company_id: Option<i64>,
     pub source: Option<String>,
     pub lifecycle: Option<Lifecycle>,
     pub disqualify_reason: Option<String>,
@@ -151,7 +161,6 @@ pub async fn create(principal: &Principal, w: &Writer, input: ContactForCreate) 
     let last_name = checks.take(validate::optional("lastName", Some(input.last_name), 200)).unwrap_or_default();
     let email = checks.take(validate::email("email", input.email));
     let phone = checks.take(validate::optional("phone", input.phone, 64));
-    let company = checks.take(validate::optional("company", input.company, 200));
     let source = checks.take(validate::optional("source", input.source, 100));
     let disqualify_reason = checks.take(validate::optional("disqualifyReason", input.disqualify_reason, 500));
     let acquisition_cost = checks.take(validate::non_negative("acquisitionCost", input.acquisition_cost.unwrap_or(0)));
@@ -160,6 +169,7 @@ pub async fn create(principal: &Principal, w: &Writer, input: ContactForCreate) 
     let owner_id = input.owner_id.unwrap_or(principal.user_id);
     let mut work = w.begin(principal).await?;
     ensure_can_own(principal, work.db(), owner_id).await?;
+    super::companies::ensure_linkable(principal, work.db(), "companyId", input.company_id).await?;
     let now = super::now();
     let lifecycle = input.lifecycle.unwrap_or(Lifecycle::Lead);
     let disqualified = lifecycle == Lifecycle::Disqualified;
@@ -170,7 +180,7 @@ pub async fn create(principal: &Principal, w: &Writer, input: ContactForCreate) 
         last_name: Set(last_name),
         email: Set(email),
         phone: Set(phone),
-        company: Set(company),
+        company_id: Set(input.company_id),
         source: Set(source),
         lifecycle: Set(lifecycle),
         disqualify_reason: Set(disqualify_reason),
@@ -195,7 +205,7 @@ pub struct ContactForUpdate {
     pub last_name: Option<String>,
     pub email: Option<Option<String>>,
     pub phone: Option<Option<String>>,
-    pub company: Option<Option<String>>,
+    pub company_id: Option<Option<i64>>,
     pub source: Option<Option<String>>,
     pub lifecycle: Option<Lifecycle>,
     pub disqualify_reason: Option<Option<String>>,
@@ -222,9 +232,6 @@ pub async fn update(principal: &Principal, w: &Writer, id: i64, input: ContactFo
     if let Some(v) = checks.take(validate::optional_patch("phone", input.phone, 64)) {
         changes.phone = Set(v);
     }
-    if let Some(v) = checks.take(validate::optional_patch("company", input.company, 200)) {
-        changes.company = Set(v);
-    }
     if let Some(v) = checks.take(validate::optional_patch("source", input.source, 100)) {
         changes.source = Set(v);
     }
@@ -246,6 +253,10 @@ pub async fn update(principal: &Principal, w: &Writer, id: i64, input: ContactFo
     if let Some(owner_id) = input.owner_id {
         ensure_can_own(principal, work.db(), owner_id).await?;
         changes.owner_id = Set(owner_id);
+    }
+    if let Some(company_id) = input.company_id {
+        super::companies::ensure_linkable(principal, work.db(), "companyId", company_id).await?;
+        changes.company_id = Set(company_id);
     }
     let updated = work.update::<contact::Entity>(target(principal, id, Some(input.version)), changes).await?;
     work.commit().await?;

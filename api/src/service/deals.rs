@@ -28,6 +28,7 @@ pub struct DealFilter {
     pub ids: Option<OneOf<i64>>,
     pub owner: Option<OneOf<i64>>,
     pub contact: Option<OneOf<i64>>,
+    pub company: Option<OneOf<i64>>,
     pub pipeline: Option<OneOf<i64>>,
     pub stage: Option<OneOf<i64>>,
     pub status: Option<OneOf<DealStatus>>,
@@ -60,6 +61,7 @@ pub fn query(principal: &Principal, f: &DealFilter) -> Select<deal::Entity> {
     cond = filter::one_of(cond, Column::Id, &f.ids);
     cond = filter::one_of(cond, Column::OwnerId, &f.owner);
     cond = filter::one_of(cond, Column::ContactId, &f.contact);
+    cond = filter::one_of(cond, Column::CompanyId, &f.company);
     cond = filter::one_of(cond, Column::PipelineId, &f.pipeline);
     cond = filter::one_of(cond, Column::StageId, &f.stage);
     cond = filter::one_of(cond, Column::Status, &f.status);
@@ -171,6 +173,8 @@ pub async fn event(
 #[derive(Debug, Clone, Default)]
 pub struct DealForCreate {
     pub contact_id: i64,
+    /// The contact's company when omitted.
+    pub company_id: Option<i64>,
     pub owner_id: Option<i64>,
     pub pipeline_id: Option<i64>,
     pub stage_id: Option<i64>,
@@ -194,15 +198,17 @@ pub async fn create(principal: &Principal, w: &Writer, input: DealForCreate) -> 
     let mut work = w.begin(principal).await?;
     let tx = work.db();
     ensure_can_own(principal, tx, owner_id).await?;
-    contacts::get(principal, tx, input.contact_id)
+    let contact = contacts::get(principal, tx, input.contact_id)
         .await
         .map_err(|_| ApiError::bad_input("contactId", "no such contact"))?;
+    super::companies::ensure_linkable(principal, tx, "companyId", input.company_id).await?;
     let pipeline = pipelines::resolve(tx, input.pipeline_id).await?;
     let stage = stage_in_pipeline(tx, pipeline.id, input.stage_id).await?;
     let now = super::now();
     let row = deal::ActiveModel {
         id: NotSet,
         contact_id: Set(input.contact_id),
+        company_id: Set(input.company_id.or(contact.company_id)),
         owner_id: Set(owner_id),
         pipeline_id: Set(pipeline.id),
         stage_id: Set(stage.id),
@@ -368,6 +374,7 @@ pub struct DealForUpdate {
     pub amount: Option<i64>,
     pub owner_id: Option<i64>,
     pub contact_id: Option<i64>,
+    pub company_id: Option<Option<i64>>,
     pub expected_close_date: Option<Option<NaiveDate>>,
     pub external_id: Option<Option<String>>,
     /// Problems found while reading the input (ids, amounts), reported with the others.
@@ -401,6 +408,10 @@ pub async fn update(principal: &Principal, w: &Writer, id: i64, input: DealForUp
             .await
             .map_err(|_| ApiError::bad_input("contactId", "no such contact"))?;
         changes.contact_id = Set(contact_id);
+    }
+    if let Some(company_id) = input.company_id {
+        super::companies::ensure_linkable(principal, work.db(), "companyId", company_id).await?;
+        changes.company_id = Set(company_id);
     }
     let updated = save(principal, &mut work, id, Some(input.version), changes).await?;
     work.commit().await?;

@@ -17,6 +17,18 @@ impl<T> Default for OneOf<T> {
     }
 }
 
+impl<T: PartialEq> OneOf<T> {
+    /// `filter` that also requires `value` (a parent's id on top of the caller's filter).
+    pub fn and_eq(filter: Option<Self>, value: T) -> Option<Self> {
+        let mut f = filter.unwrap_or_default();
+        if f.eq.as_ref().is_some_and(|eq| *eq != value) {
+            f.any = Some(Vec::new());
+        }
+        f.eq = Some(value);
+        Some(f)
+    }
+}
+
 /// Bounds on an ordered column; any combination may be set.
 #[derive(Debug, Clone)]
 pub struct Range<T> {
@@ -66,9 +78,14 @@ pub fn range<T: Into<Value> + Clone>(cond: Condition, column: impl ColumnTrait, 
 /// Case-insensitive substring search over several text columns (any may match).
 /// `%`, `_` and `\` in the term match themselves.
 pub fn search(cond: Condition, columns: &[Expr], term: &Option<String>) -> Condition {
-    let Some(term) = term.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
-        return cond;
-    };
+    let Some(pattern) = like_pattern(term) else { return cond };
+    cond.add(columns.iter().fold(Condition::any(), |any, column| any.add(like(column.clone(), &pattern))))
+}
+
+/// The `LIKE` pattern of a search term (`None` when blank): lowercase, within `%…%`, with
+/// `%`, `_` and `\` escaped.
+pub fn like_pattern(term: &Option<String>) -> Option<LikeExpr> {
+    let term = term.as_deref().map(str::trim).filter(|t| !t.is_empty())?;
     let escaped: String = term
         .to_lowercase()
         .chars()
@@ -77,13 +94,12 @@ pub fn search(cond: Condition, columns: &[Expr], term: &Option<String>) -> Condi
             c => vec![c],
         })
         .collect();
-    let pattern = format!("%{escaped}%");
-    let mut any = Condition::any();
-    for column in columns {
-        let lowered = Expr::from(Func::lower(column.clone()));
-        any = any.add(Expr::expr(lowered).like(LikeExpr::new(pattern.clone()).escape('\\')));
-    }
-    cond.add(any)
+    Some(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
+}
+
+/// `LOWER(column) LIKE pattern`.
+pub fn like(column: Expr, pattern: &LikeExpr) -> Expr {
+    Expr::expr(Expr::from(Func::lower(column))).like(pattern.clone())
 }
 
 /// Soft-deleted rows are hidden unless the caller asks for them.

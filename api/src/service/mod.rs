@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod budget;
 pub mod changes;
 pub mod columns;
+pub mod companies;
 pub mod contacts;
 pub mod credential_cache;
 pub mod credentials;

@@ -30,6 +30,7 @@ pub fn deal_of(row: &QueryResult, set: Columns<deal::Column>, base: usize) -> Re
     Ok(deal::Model {
         id: value(row, set, base, C::Id, 0)?,
         contact_id: value(row, set, base, C::ContactId, 0)?,
+        company_id: value(row, set, base, C::CompanyId, None)?,
         owner_id: value(row, set, base, C::OwnerId, 0)?,
         pipeline_id: value(row, set, base, C::PipelineId, 0)?,
         stage_id: value(row, set, base, C::StageId, 0)?,
@@ -93,7 +94,7 @@ pub fn contact_of(row: &QueryResult, set: Columns<contact::Column>, base: usize)
         last_name: value(row, set, base, C::LastName, String::new())?,
         email: value(row, set, base, C::Email, None)?,
         phone: value(row, set, base, C::Phone, None)?,
-        company: value(row, set, base, C::Company, None)?,
+        company_id: value(row, set, base, C::CompanyId, None)?,
         source: value(row, set, base, C::Source, None)?,
         lifecycle: value(row, set, base, C::Lifecycle, Lifecycle::Lead)?,
         disqualify_reason: value(row, set, base, C::DisqualifyReason, None)?,

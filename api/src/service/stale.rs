@@ -106,6 +106,7 @@ mod tests {
         deal::Model {
             id: 1,
             contact_id: 1,
+            company_id: None,
             owner_id: 1,
             pipeline_id: 1,
             stage_id: 1,

@@ -3,7 +3,7 @@
 use crate::service::validate::Checks;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 
-use super::{optional_id, patch};
+use super::{optional_id, patch, patch_id};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::types::enums::Lifecycle;
@@ -25,8 +25,8 @@ pub struct CreateContactInput {
     pub email: Option<String>,
     /// Phone number (≤ 64 characters).
     pub phone: Option<String>,
-    /// Company name.
-    pub company: Option<String>,
+    /// The company the contact works for (one you may see).
+    pub company_id: Option<ID>,
     /// Lead source, e.g. "Website".
     pub source: Option<String>,
     /// Lifecycle stage; LEAD when omitted.
@@ -56,8 +56,8 @@ pub struct UpdateContactInput {
     pub email: MaybeUndefined<String>,
     /// Phone number.
     pub phone: MaybeUndefined<String>,
-    /// Company name.
-    pub company: MaybeUndefined<String>,
+    /// The company; `null` unlinks it.
+    pub company_id: MaybeUndefined<ID>,
     /// Lead source.
     pub source: MaybeUndefined<String>,
     /// Lifecycle stage; DISQUALIFIED records when it happened.
@@ -115,7 +115,7 @@ impl ContactMutation {
             last_name: input.last_name,
             email: input.email,
             phone: input.phone,
-            company: input.company,
+            company_id: checks.take(optional_id("input.companyId", input.company_id.as_ref(), NodeKind::Company)),
             source: input.source,
             lifecycle: input.lifecycle.map(Into::into),
             disqualify_reason: input.disqualify_reason,
@@ -139,7 +139,7 @@ impl ContactMutation {
             last_name: input.last_name,
             email: patch(input.email),
             phone: patch(input.phone),
-            company: patch(input.company),
+            company_id: checks.take(patch_id("input.companyId", input.company_id, NodeKind::Company)),
             source: patch(input.source),
             lifecycle: input.lifecycle.map(Into::into),
             disqualify_reason: patch(input.disqualify_reason),

@@ -4,7 +4,7 @@ use crate::graphql::types::date::Date;
 use crate::service::validate::Checks;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 
-use super::{optional_id, patch};
+use super::{optional_id, patch, patch_id};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::types::{Deal, Money};
@@ -15,6 +15,8 @@ use crate::service::deals::{self, DealForCreate, DealForUpdate, Outcome};
 pub struct CreateDealInput {
     /// The contact the deal is with (must be visible to the caller).
     pub contact_id: ID,
+    /// The company the deal is with; the contact's company when omitted.
+    pub company_id: Option<ID>,
     /// Title (≤ 300 characters).
     pub title: String,
     /// Value of the deal (≥ 0).
@@ -44,8 +46,10 @@ pub struct UpdateDealInput {
     pub amount: Option<Money>,
     /// New owner.
     pub owner_id: Option<ID>,
-    /// Another contact.
+    /// Another contact (the company stays as it is).
     pub contact_id: Option<ID>,
+    /// Another company; null unlinks it.
+    pub company_id: MaybeUndefined<ID>,
     /// Expected close date; null clears it.
     pub expected_close_date: MaybeUndefined<Date>,
     /// External id; null clears it.
@@ -119,6 +123,7 @@ impl DealMutation {
         let mut checks = Checks::default();
         let data = DealForCreate {
             contact_id: checks.take(decode("contactId", &input.contact_id, NodeKind::Contact)),
+            company_id: checks.take(optional_id("companyId", input.company_id.as_ref(), NodeKind::Company)),
             owner_id: checks.take(optional_id("ownerId", input.owner_id.as_ref(), NodeKind::User)),
             pipeline_id: checks.take(optional_id("pipelineId", input.pipeline_id.as_ref(), NodeKind::Pipeline)),
             stage_id: checks.take(optional_id("stageId", input.stage_id.as_ref(), NodeKind::Stage)),
@@ -142,6 +147,7 @@ impl DealMutation {
             amount: checks.take(input.amount.map(|m| m.cents("amount")).transpose()),
             owner_id: checks.take(optional_id("ownerId", input.owner_id.as_ref(), NodeKind::User)),
             contact_id: checks.take(optional_id("contactId", input.contact_id.as_ref(), NodeKind::Contact)),
+            company_id: checks.take(patch_id("companyId", input.company_id, NodeKind::Company)),
             expected_close_date: patch(input.expected_close_date.map_value(|d| d.0)),
             external_id: patch(input.external_id),
             checks,

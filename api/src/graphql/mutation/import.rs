@@ -12,15 +12,19 @@ use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::types::Money;
 use crate::graphql::types::enums::{DealStatus, Lifecycle, MeetingKind, MeetingStatus};
 use crate::service::import::{
-    self, ContactRecord, Counts, DealRecord, ImportBatch, ImportSummary, MeetingRecord, Ref, StageStep,
+    self, CompanyRecord, CompanyRef, ContactRecord, Counts, DealRecord, ImportBatch, ImportSummary, MeetingRecord, Ref,
+    StageStep,
 };
 
 /// Records to import in one all-or-nothing batch. Each list is matched by `externalId`:
 /// a record seen before is updated, a new one created. Records refer to each other by
-/// external id (`contactExternalId`, `dealExternalId`), so one batch can hold a contact,
-/// its deals and its meetings.
+/// external id (`companyExternalId`, `contactExternalId`, `dealExternalId`), so one batch can
+/// hold a company, its contacts, their deals and their meetings.
 #[derive(InputObject, Default)]
 pub struct ImportRecordsInput {
+    /// Companies (organizations, accounts).
+    #[graphql(default)]
+    pub companies: Vec<ImportCompanyInput>,
     /// Contacts (leads).
     #[graphql(default)]
     pub contacts: Vec<ImportContactInput>,
@@ -30,6 +34,27 @@ pub struct ImportRecordsInput {
     /// Meetings with their original times and outcomes.
     #[graphql(default)]
     pub meetings: Vec<ImportMeetingInput>,
+}
+
+/// A company from another system.
+#[derive(InputObject)]
+pub struct ImportCompanyInput {
+    /// The company's id in the system it comes from; re-importing it updates this company.
+    pub external_id: String,
+    /// Owner by ID; give this or `ownerEmail`, or neither for yourself.
+    pub owner_id: Option<ID>,
+    /// Owner by email.
+    pub owner_email: Option<String>,
+    /// Name.
+    pub name: String,
+    /// Web domain, e.g. `acme.com`.
+    pub domain: Option<String>,
+    /// Industry.
+    pub industry: Option<String>,
+    /// Number of employees.
+    pub size: Option<i32>,
+    /// When the company was created; now when omitted.
+    pub created_at: Option<Timestamp>,
 }
 
 /// A contact from another system.
@@ -49,8 +74,14 @@ pub struct ImportContactInput {
     pub email: Option<String>,
     /// Phone number.
     pub phone: Option<String>,
-    /// Company name.
+    /// The company by name, as other CRMs export it: the company of this name (ignoring
+    /// case and runs of spaces) in this batch or imported before, else a new company owned
+    /// by the contact's owner. Give at most one of `company`, `companyExternalId`, `companyId`.
     pub company: Option<String>,
+    /// The company by external id (in this batch or imported before).
+    pub company_external_id: Option<String>,
+    /// The company by ID.
+    pub company_id: Option<ID>,
     /// Lead source.
     pub source: Option<String>,
     /// Lifecycle; LEAD when omitted.
@@ -85,6 +116,11 @@ pub struct ImportDealInput {
     pub contact_external_id: Option<String>,
     /// The contact by ID.
     pub contact_id: Option<ID>,
+    /// The company by external id; the contact's company when neither this nor `companyId`
+    /// is given.
+    pub company_external_id: Option<String>,
+    /// The company by ID.
+    pub company_id: Option<ID>,
     /// Owner by ID; the contact's owner when neither this nor `ownerEmail` is given.
     pub owner_id: Option<ID>,
     /// Owner by email.
@@ -168,6 +204,8 @@ impl From<Counts> for ImportCounts {
 /// What an import wrote.
 #[derive(SimpleObject)]
 pub struct ImportRecordsPayload {
+    /// Companies created and updated (with those made from contacts' company names).
+    pub companies: ImportCounts,
     /// Contacts created and updated.
     pub contacts: ImportCounts,
     /// Deals created and updated.
@@ -178,7 +216,12 @@ pub struct ImportRecordsPayload {
 
 impl From<ImportSummary> for ImportRecordsPayload {
     fn from(s: ImportSummary) -> Self {
-        Self { contacts: s.contacts.into(), deals: s.deals.into(), meetings: s.meetings.into() }
+        Self {
+            companies: s.companies.into(),
+            contacts: s.contacts.into(),
+            deals: s.deals.into(),
+            meetings: s.meetings.into(),
+        }
     }
 }
 
@@ -266,6 +309,25 @@ impl Convert<'_> {
 
 fn to_batch(input: ImportRecordsInput) -> ApiResult<ImportBatch> {
     let mut errors = Vec::new();
+    let companies: Vec<Option<CompanyRecord>> = input
+        .companies
+        .into_iter()
+        .enumerate()
+        .map(|(index, c)| {
+            let cv = &mut Convert { errors: &mut errors, list: "companies", index };
+            let owner =
+                cv.reference(("ownerId", c.owner_id.as_ref()), ("ownerEmail", c.owner_email.as_ref()), NodeKind::User);
+            Some(CompanyRecord {
+                external_id: c.external_id,
+                owner: owner?,
+                name: c.name,
+                domain: c.domain,
+                industry: c.industry,
+                size: c.size,
+                created_at: c.created_at.map(Into::into),
+            })
+        })
+        .collect();
     let contacts: Vec<Option<ContactRecord>> = input
         .contacts
         .into_iter()
@@ -276,6 +338,20 @@ fn to_batch(input: ImportRecordsInput) -> ApiResult<ImportBatch> {
                 cv.reference(("ownerId", c.owner_id.as_ref()), ("ownerEmail", c.owner_email.as_ref()), NodeKind::User);
             let cost =
                 c.acquisition_cost.map(|m| cv.ok(m.cents("acquisitionCost"))).map_or(Some(None), |v| v.map(Some));
+            let by_ref = cv.reference(
+                ("companyId", c.company_id.as_ref()),
+                ("companyExternalId", c.company_external_id.as_ref()),
+                NodeKind::Company,
+            );
+            let company = match (by_ref, c.company) {
+                (Some(Some(_)), Some(_)) => cv.ok(Err(ApiError::bad_input(
+                    "company",
+                    "give company, companyExternalId or companyId, not more than one",
+                ))),
+                (Some(Some(r)), None) => Some(Some(CompanyRef::Ref(r))),
+                (Some(None), name) => Some(name.map(CompanyRef::Name)),
+                (None, _) => None,
+            };
             Some(ContactRecord {
                 external_id: c.external_id,
                 owner: owner?,
@@ -283,7 +359,7 @@ fn to_batch(input: ImportRecordsInput) -> ApiResult<ImportBatch> {
                 last_name: c.last_name,
                 email: c.email,
                 phone: c.phone,
-                company: c.company,
+                company: company?,
                 source: c.source,
                 lifecycle: c.lifecycle.map(Into::into),
                 disqualify_reason: c.disqualify_reason,
@@ -303,6 +379,11 @@ fn to_batch(input: ImportRecordsInput) -> ApiResult<ImportBatch> {
                 ("contactId", d.contact_id.as_ref()),
                 ("contactExternalId", d.contact_external_id.as_ref()),
                 NodeKind::Contact,
+            );
+            let company = cv.reference(
+                ("companyId", d.company_id.as_ref()),
+                ("companyExternalId", d.company_external_id.as_ref()),
+                NodeKind::Company,
             );
             let owner =
                 cv.reference(("ownerId", d.owner_id.as_ref()), ("ownerEmail", d.owner_email.as_ref()), NodeKind::User);
@@ -333,6 +414,7 @@ fn to_batch(input: ImportRecordsInput) -> ApiResult<ImportBatch> {
             Some(DealRecord {
                 external_id: d.external_id,
                 contact: contact?,
+                company: company?,
                 owner: owner?,
                 pipeline: pipeline?,
                 title: d.title,
@@ -384,6 +466,7 @@ fn to_batch(input: ImportRecordsInput) -> ApiResult<ImportBatch> {
         return Err(ApiError::InvalidRecords(errors));
     }
     Ok(ImportBatch {
+        companies: companies.into_iter().flatten().collect(),
         contacts: contacts.into_iter().flatten().collect(),
         deals: deals.into_iter().flatten().collect(),
         meetings: meetings.into_iter().flatten().collect(),

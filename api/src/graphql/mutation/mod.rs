@@ -2,6 +2,7 @@
 
 mod api_keys;
 mod auth;
+mod companies;
 mod contacts;
 mod deals;
 mod directory;
@@ -20,6 +21,7 @@ use crate::graphql::ids::{NodeKind, decode};
 pub struct MutationRoot(
     api_keys::ApiKeyMutation,
     auth::AuthMutation,
+    companies::CompanyMutation,
     contacts::ContactMutation,
     deals::DealMutation,
     directory::DirectoryMutation,
@@ -36,6 +38,11 @@ pub fn patch<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
         MaybeUndefined::Null => Some(None),
         MaybeUndefined::Value(v) => Some(Some(v)),
     }
+}
+
+/// A patch of an optional reference: `None` keeps, `Some(None)` clears, `Some(Some(id))` sets.
+pub fn patch_id(field: &str, id: MaybeUndefined<ID>, kind: NodeKind) -> crate::error::ApiResult<Option<Option<i64>>> {
+    patch(id).map(|id| id.map(|id| decode(field, &id, kind)).transpose()).transpose()
 }
 
 pub fn optional_id(field: &str, id: Option<&ID>, kind: NodeKind) -> crate::error::ApiResult<Option<i64>> {

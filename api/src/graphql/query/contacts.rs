@@ -24,6 +24,8 @@ pub struct ContactFilter {
     pub id: Option<IdFilter>,
     /// By owner (user id).
     pub owner_id: Option<IdFilter>,
+    /// By company.
+    pub company_id: Option<IdFilter>,
     /// By lifecycle stage.
     pub lifecycle: Option<LifecycleFilter>,
     /// By lead source, exactly.
@@ -34,7 +36,7 @@ pub struct ContactFilter {
     pub updated_at: Option<DateTimeFilter>,
     /// By acquisition cost.
     pub acquisition_cost: Option<DecimalFilter>,
-    /// Case-insensitive text in first name, last name, email or company.
+    /// Case-insensitive text in first name, last name, email or company name.
     pub search: Option<String>,
     /// Include soft-deleted contacts.
     #[graphql(default)]
@@ -42,10 +44,11 @@ pub struct ContactFilter {
 }
 
 impl ContactFilter {
-    fn to_service(&self) -> crate::error::ApiResult<contacts::ContactFilter> {
+    pub fn to_service(&self) -> crate::error::ApiResult<contacts::ContactFilter> {
         Ok(contacts::ContactFilter {
             ids: decode_ids("where.id", &self.id, NodeKind::Contact)?,
             owner: decode_ids("where.ownerId", &self.owner_id, NodeKind::User)?,
+            company: decode_ids("where.companyId", &self.company_id, NodeKind::Company)?,
             lifecycle: self.lifecycle.as_ref().map(LifecycleFilter::to_one_of),
             source: self.source.clone().map(|any| OneOf { eq: None, any: Some(any) }),
             created_at: self.created_at.as_ref().map(DateTimeFilter::to_range),
@@ -86,7 +89,7 @@ pub struct ContactOrderBy {
     pub direction: OrderDirection,
 }
 
-fn sort(order: &[ContactOrderBy]) -> Vec<(ContactSort, bool)> {
+pub fn contact_sort(order: &[ContactOrderBy]) -> Vec<(ContactSort, bool)> {
     order
         .iter()
         .map(|o| {
@@ -100,6 +103,19 @@ fn sort(order: &[ContactOrderBy]) -> Vec<(ContactSort, bool)> {
             (field, o.direction.descending())
         })
         .collect()
+}
+
+/// One page of contacts matching `filter` (already converted), for any list of contacts.
+pub async fn contact_page(
+    ctx: &Context<'_>,
+    filter: contacts::ContactFilter,
+    order: &[(ContactSort, bool)],
+    page: PageRequest,
+) -> Result<Connection<Contact>> {
+    let principal = ctx.principal().await?;
+    let asked = node_selections(ctx.field()).into_iter().map(Contact::columns_of).fold(Columns::none(), Columns::union);
+    let rows = contacts::list(principal, ctx.db(), &filter, order, &page, asked).await?;
+    Ok(Connection::new(rows, Contact, counter(ctx.db(), contacts::query(principal, &filter))))
 }
 
 #[derive(Default)]
@@ -119,14 +135,9 @@ impl ContactQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Connection<Contact>> {
-        let principal = ctx.principal().await?;
         let f = filter.unwrap_or_default().to_service()?;
-        let order = sort(&order_by.unwrap_or_default());
-        let page = PageRequest { first, after, last, before };
-        let asked =
-            node_selections(ctx.field()).into_iter().map(Contact::columns_of).fold(Columns::none(), Columns::union);
-        let rows = contacts::list(principal, ctx.db(), &f, &order, &page, asked).await?;
-        Ok(Connection::new(rows, Contact, counter(ctx.db(), contacts::query(principal, &f))))
+        let order = contact_sort(&order_by.unwrap_or_default());
+        contact_page(ctx, f, &order, PageRequest { first, after, last, before }).await
     }
 
     /// One contact, or null when it does not exist or is not visible to the caller.

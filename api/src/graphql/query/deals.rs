@@ -28,6 +28,8 @@ pub struct DealFilter {
     pub owner_id: Option<IdFilter>,
     /// By contact.
     pub contact_id: Option<IdFilter>,
+    /// By company.
+    pub company_id: Option<IdFilter>,
     /// By pipeline.
     pub pipeline_id: Option<IdFilter>,
     /// By current stage.
@@ -59,6 +61,7 @@ impl DealFilter {
             ids: decode_ids("where.id", &self.id, NodeKind::Deal)?,
             owner: decode_ids("where.ownerId", &self.owner_id, NodeKind::User)?,
             contact: decode_ids("where.contactId", &self.contact_id, NodeKind::Contact)?,
+            company: decode_ids("where.companyId", &self.company_id, NodeKind::Company)?,
             pipeline: decode_ids("where.pipelineId", &self.pipeline_id, NodeKind::Pipeline)?,
             stage: decode_ids("where.stageId", &self.stage_id, NodeKind::Stage)?,
             status: self.status.as_ref().map(DealStatusFilter::to_one_of),
@@ -99,7 +102,7 @@ pub struct DealOrderBy {
     pub direction: OrderDirection,
 }
 
-fn sort(order: &[DealOrderBy]) -> Vec<(DealSort, bool)> {
+pub fn deal_sort(order: &[DealOrderBy]) -> Vec<(DealSort, bool)> {
     order
         .iter()
         .map(|o| {
@@ -146,7 +149,7 @@ impl DealQuery {
         before: Option<String>,
     ) -> Result<Connection<Deal>> {
         let f = filter.unwrap_or_default().to_service()?;
-        deal_page(ctx, f, &sort(&order_by.unwrap_or_default()), PageRequest { first, after, last, before }).await
+        deal_page(ctx, f, &deal_sort(&order_by.unwrap_or_default()), PageRequest { first, after, last, before }).await
     }
 
     /// Open deals the caller may see that are in their stage longer than its

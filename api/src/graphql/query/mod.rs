@@ -1,6 +1,7 @@
 //! The root `Query`, merged from one object per domain.
 
 pub(crate) mod changes;
+mod companies;
 mod contacts;
 mod deals;
 mod meetings;
@@ -12,7 +13,8 @@ mod webhooks;
 
 use async_graphql::MergedObject;
 
-pub use deals::{DealFilter, deal_page};
+pub use contacts::{ContactFilter, ContactOrderBy, contact_page, contact_sort};
+pub use deals::{DealFilter, DealOrderBy, deal_page, deal_sort};
 
 /// Everything that can be read.
 #[derive(MergedObject, Default)]
@@ -21,6 +23,7 @@ pub struct QueryRoot(
     users::UserQuery,
     node::NodeQuery,
     contacts::ContactQuery,
+    companies::CompanyQuery,
     deals::DealQuery,
     meetings::MeetingQuery,
     pipelines::PipelineQuery,

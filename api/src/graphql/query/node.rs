@@ -7,7 +7,9 @@ use crate::graphql::ids::{NodeKind, decode_any};
 use crate::graphql::types::api_key::ApiKey;
 use crate::graphql::types::node::Node;
 use crate::graphql::types::webhook::{WebhookDelivery, WebhookEndpoint};
-use crate::graphql::types::{Contact, Deal, DealStageEvent, LostReason, Meeting, Pipeline, Stage, Target, Team, User};
+use crate::graphql::types::{
+    Company, Contact, Deal, DealStageEvent, LostReason, Meeting, Pipeline, Stage, Target, Team, User,
+};
 use crate::service::directory::{self, TargetFilter};
 use crate::service::webhooks::queue;
 use crate::service::{api_keys, deals};
@@ -35,6 +37,7 @@ pub async fn load(ctx: &Context<'_>, kind: NodeKind, id: i64) -> Result<Option<N
             directory::targets(ctx.principal().await?, ctx.db(), &filter).await?.pop().map(|m| Node::Target(Target(m)))
         }
         NodeKind::Contact => loaders.contacts.load_one(id).await?.map(|m| Node::Contact(Contact(m))),
+        NodeKind::Company => loaders.companies.load_one(id).await?.map(|m| Node::Company(Company(m))),
         NodeKind::Deal => {
             let read = Deal::read_of(ctx.field());
             loaders.deals.load_one((id, read)).await?.map(|r| Node::Deal(Deal::joined(r)))

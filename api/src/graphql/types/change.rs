@@ -7,7 +7,7 @@ use entity::change_event;
 use entity::enums::Role;
 
 use super::node::Node;
-use super::{Contact, Deal, Meeting, User};
+use super::{Company, Contact, Deal, Meeting, User};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
 use crate::service::changes::feed::Seen;
@@ -51,6 +51,8 @@ pub enum ChangeKind {
 pub enum ChangeEntity {
     /// A contact.
     Contact,
+    /// A company.
+    Company,
     /// A deal.
     Deal,
     /// A meeting.
@@ -220,6 +222,9 @@ record_change!(MeetingChange, Meeting, "A change of a meeting you may see.", |ct
 record_change!(ContactChange, Contact, "A change of a contact you may see.", |ctx, id| {
     ctx.loaders().await?.contacts.load_one(id).await?.map(Contact)
 });
+record_change!(CompanyChange, Company, "A change of a company you may see.", |ctx, id| {
+    ctx.loaders().await?.companies.load_one(id).await?.map(Company)
+});
 
 pub fn op_of(seen: &Seen) -> ChangeOp {
     if seen.removed_from_scope {
@@ -249,6 +254,7 @@ fn entity_of(name: &str) -> Option<(ChangeEntity, NodeKind)> {
     let kind = fields::node_kind(name)?;
     let entity = match kind {
         NodeKind::Contact => ChangeEntity::Contact,
+        NodeKind::Company => ChangeEntity::Company,
         NodeKind::Deal => ChangeEntity::Deal,
         NodeKind::Meeting => ChangeEntity::Meeting,
         NodeKind::User => ChangeEntity::User,

@@ -10,7 +10,7 @@ use super::enums::Lifecycle;
 use super::metric_fields;
 use super::metrics::hundredths;
 use super::no_show::NoShowStats;
-use super::{Deal, Meeting, Money, User};
+use super::{Company, Deal, Meeting, Money, User};
 use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
@@ -34,7 +34,7 @@ impl Contact {
                 "fullName" => &[C::FirstName, C::LastName],
                 "email" => &[C::Email],
                 "phone" => &[C::Phone],
-                "company" => &[C::Company],
+                "company" => &[C::CompanyId],
                 "source" => &[C::Source],
                 "lifecycle" => &[C::Lifecycle],
                 "disqualifyReason" => &[C::DisqualifyReason],
@@ -92,9 +92,11 @@ impl Contact {
     async fn phone(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
         Ok(pii(ctx, self.0.phone.as_deref())?)
     }
-    /// Company name.
-    async fn company(&self) -> Option<&str> {
-        self.0.company.as_deref()
+    /// The company the contact works for (null when none, deleted or not visible to the
+    /// caller).
+    async fn company(&self, ctx: &Context<'_>) -> Result<Option<Company>> {
+        let Some(id) = self.0.company_id else { return Ok(None) };
+        Ok(ctx.loaders().await?.companies.load_one(id).await?.map(Company))
     }
     /// Lead source (e.g. "Website", "Referral").
     async fn source(&self) -> Option<&str> {

@@ -10,7 +10,7 @@ use super::connection::child_limit;
 use super::enums::DealStatus;
 use super::no_show::NoShowStats;
 use super::pipeline::{LostReason, Pipeline, Stage};
-use super::{Contact, Meeting, Money, User};
+use super::{Company, Contact, Meeting, Money, User};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
 use crate::service::columns::Columns;
@@ -80,6 +80,7 @@ fn own_columns(name: &str) -> Option<&'static [deal::Column]> {
         "amount" => &[C::Amount],
         "status" => &[C::Status],
         "contact" => &[C::ContactId],
+        "company" => &[C::CompanyId],
         "pipeline" => &[C::PipelineId],
         "stageEnteredAt" => &[C::StageEnteredAt],
         "daysInStage" => &[C::StageEnteredAt, C::ClosedAt],
@@ -118,6 +119,11 @@ impl Deal {
     /// The contact the deal is with (null if not visible to the caller).
     async fn contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
         Ok(ctx.loaders().await?.contacts.load_one(self.0.contact_id).await?.map(Contact))
+    }
+    /// The company the deal is with (null when none, deleted or not visible to the caller).
+    async fn company(&self, ctx: &Context<'_>) -> Result<Option<Company>> {
+        let Some(id) = self.0.company_id else { return Ok(None) };
+        Ok(ctx.loaders().await?.companies.load_one(id).await?.map(Company))
     }
     /// The user responsible for the deal.
     async fn owner(&self, ctx: &Context<'_>) -> Result<User> {

@@ -58,6 +58,7 @@ macro_rules! range_filter {
 range_filter!(DateTimeFilter, Timestamp, "Bounds on a timestamp (RFC 3339).");
 range_filter!(DateFilter, Date, "Bounds on a calendar date (YYYY-MM-DD).");
 range_filter!(DecimalFilter, Money, "Bounds on a money amount.");
+range_filter!(IntFilter, i32, "Bounds on a whole number.");
 
 impl DateTimeFilter {
     pub fn to_range(&self) -> Range<DateTime<Utc>> {
@@ -70,6 +71,12 @@ impl DateFilter {
     pub fn to_range(&self) -> Range<NaiveDate> {
         let day = |d: Option<Date>| d.map(|d| d.0);
         Range { gt: day(self.gt), gte: day(self.gte), lt: day(self.lt), lte: day(self.lte) }
+    }
+}
+
+impl IntFilter {
+    pub fn to_range(&self) -> Range<i32> {
+        Range { gt: self.gt, gte: self.gte, lt: self.lt, lte: self.lte }
     }
 }
 

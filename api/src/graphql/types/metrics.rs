@@ -5,7 +5,7 @@ use crate::graphql::types::date::Date;
 use crate::graphql::types::timestamp::Timestamp;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 
-use super::{Team, User};
+use super::{Company, Team, User};
 use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode};
@@ -68,6 +68,8 @@ pub enum MetricGroupBy {
     Team,
     /// By the contact's lead source.
     Source,
+    /// By the deal's company (funnel and lostDeals; deals without a company are one group).
+    Company,
     /// By ISO week (Monday to Sunday).
     Week,
     /// By calendar month.
@@ -92,6 +94,7 @@ impl MetricGroup {
             GroupKey::Owner(_) => MetricGroupBy::Owner,
             GroupKey::Team(_) => MetricGroupBy::Team,
             GroupKey::Source(_) => MetricGroupBy::Source,
+            GroupKey::Company(_) => MetricGroupBy::Company,
             GroupKey::Period(by, _) => (*by).into(),
         }
     }
@@ -111,6 +114,12 @@ impl MetricGroup {
             GroupKey::Source(source) => source.as_deref(),
             _ => None,
         }
+    }
+    /// The company (COMPANY); null for deals without one, and for a company you may not see
+    /// (its deals in your scope still count).
+    async fn company(&self, ctx: &Context<'_>) -> Result<Option<Company>> {
+        let GroupKey::Company(Some(id)) = self.0 else { return Ok(None) };
+        Ok(ctx.loaders().await?.companies.load_one(id).await?.map(Company))
     }
     /// First day of the period (WEEK … YEAR), UTC.
     async fn period_start(&self) -> Option<Date> {

@@ -3,6 +3,7 @@
 pub mod api_key;
 pub mod attainment;
 pub mod change;
+pub mod company;
 pub mod connection;
 pub mod contact;
 pub mod date;
@@ -34,6 +35,7 @@ pub fn always<T>(found: Option<T>, what: &str) -> crate::error::ApiResult<T> {
     found.ok_or_else(|| crate::error::ApiError::internal(format!("{what} is missing")))
 }
 
+pub use company::Company;
 pub use connection::Connection;
 pub use contact::Contact;
 pub use deal::{Deal, DealStageEvent};

@@ -4,7 +4,7 @@ use async_graphql::{ID, Interface};
 
 use super::api_key::ApiKey;
 use super::webhook::{WebhookDelivery, WebhookEndpoint};
-use super::{Contact, Deal, DealStageEvent, LostReason, Meeting, Pipeline, Stage, Target, Team, User};
+use super::{Company, Contact, Deal, DealStageEvent, LostReason, Meeting, Pipeline, Stage, Target, Team, User};
 
 /// An object with a global ID, fetchable with `node(id:)`.
 #[derive(Interface)]
@@ -14,6 +14,7 @@ pub enum Node {
     Team(Team),
     Target(Target),
     Contact(Contact),
+    Company(Company),
     Deal(Deal),
     Meeting(Meeting),
     DealStageEvent(DealStageEvent),

@@ -17,6 +17,7 @@ pub struct FieldChange {
 pub fn node_kind(entity: &str) -> Option<NodeKind> {
     Some(match entity {
         "CONTACT" => NodeKind::Contact,
+        "COMPANY" => NodeKind::Company,
         "DEAL" => NodeKind::Deal,
         "MEETING" => NodeKind::Meeting,
         "USER" => NodeKind::User,
@@ -74,6 +75,7 @@ fn reference_kind(entity: &str, column: &str) -> Option<NodeKind> {
         "owner_id" | "moved_by" | "created_by" | "user_id" => NodeKind::User,
         "team_id" => NodeKind::Team,
         "contact_id" => NodeKind::Contact,
+        "company_id" => NodeKind::Company,
         "deal_id" => NodeKind::Deal,
         "pipeline_id" => NodeKind::Pipeline,
         "stage_id" => NodeKind::Stage,

@@ -2,7 +2,7 @@
 //! (bumping their version, restoring them if deleted), and replaces deals' stage history.
 
 use chrono::{DateTime, Utc};
-use entity::{contact, deal, deal_stage_event, meeting};
+use entity::{company, contact, deal, deal_stage_event, meeting};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IdenStatic, IntoActiveModel, Iterable, ModelTrait,
     NotSet, QueryFilter, Set, Value,
@@ -33,19 +33,27 @@ pub(super) async fn apply(work: &mut Work, plan: Plan) -> ApiResult<ImportSummar
         work.prepare_updates::<meeting::Entity>(&updated_meetings, &first.row).await?;
     }
 
-    let mut contact_ids = Vec::with_capacity(plan.contacts.len());
-    for planned in plan.contacts {
-        let id = save::<contact::Entity>(work, planned.existing, planned.row, now, &mut summary.contacts).await?;
-        contact_ids.push(id);
-    }
     let resolve = |ids: &[i64], target: Target| match target {
         Target::Existing(id) => Ok(id),
         Target::Batch(i) => ids.get(i).copied().ok_or_else(|| ApiError::internal("import target out of range")),
     };
+    let mut company_ids = Vec::with_capacity(plan.companies.len());
+    for planned in plan.companies {
+        let id = save::<company::Entity>(work, planned.existing, planned.row, now, &mut summary.companies).await?;
+        company_ids.push(id);
+    }
+
+    let mut contact_ids = Vec::with_capacity(plan.contacts.len());
+    for mut planned in plan.contacts {
+        planned.row.company_id = Set(planned.company.map(|c| resolve(&company_ids, c)).transpose()?);
+        let id = save::<contact::Entity>(work, planned.existing, planned.row, now, &mut summary.contacts).await?;
+        contact_ids.push(id);
+    }
 
     let mut deal_ids = Vec::with_capacity(plan.deals.len());
     for mut planned in plan.deals {
         planned.row.contact_id = Set(resolve(&contact_ids, planned.contact)?);
+        planned.row.company_id = Set(planned.company.map(|c| resolve(&company_ids, c)).transpose()?);
         let id = save::<deal::Entity>(work, planned.existing, planned.row, now, &mut summary.deals).await?;
         replace_history(work.db(), id, &planned.steps).await?;
         deal_ids.push(id);

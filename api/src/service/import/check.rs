@@ -5,10 +5,10 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 use entity::enums::{DealStatus, Lifecycle, MeetingStatus};
-use entity::{contact, deal, lost_reason, meeting, pipeline, stage, user};
+use entity::{company, contact, deal, lost_reason, meeting, pipeline, stage, user};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder, Set};
 
-use super::{ContactRecord, DealRecord, ImportBatch, MeetingRecord, Ref};
+use super::{CompanyRecord, CompanyRef, ContactRecord, DealRecord, ImportBatch, MeetingRecord, Ref};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, InvalidRecord};
 use crate::service::validate;
@@ -21,15 +21,22 @@ pub(super) enum Target {
     Batch(usize),
 }
 
+pub(super) struct PlannedCompany {
+    pub existing: Option<i64>,
+    pub row: company::ActiveModel,
+}
+
 pub(super) struct PlannedContact {
     pub existing: Option<i64>,
     pub owner_id: i64,
+    pub company: Option<Target>,
     pub row: contact::ActiveModel,
 }
 
 pub(super) struct PlannedDeal {
     pub existing: Option<i64>,
     pub contact: Target,
+    pub company: Option<Target>,
     pub row: deal::ActiveModel,
     /// (stage id, entered at), oldest first.
     pub steps: Vec<(i64, DateTime<Utc>)>,
@@ -43,6 +50,8 @@ pub(super) struct PlannedMeeting {
 }
 
 pub(super) struct Plan {
+    /// The batch's companies, then those created from contacts' company names.
+    pub companies: Vec<PlannedCompany>,
     pub contacts: Vec<PlannedContact>,
     pub deals: Vec<PlannedDeal>,
     pub meetings: Vec<PlannedMeeting>,
@@ -55,6 +64,10 @@ pub(super) struct Known {
     pipelines: Vec<pipeline::Model>,
     stages: Vec<stage::Model>,
     lost_reasons: Vec<lost_reason::Model>,
+    /// Companies the batch refers to by id or external id.
+    companies: Vec<company::Model>,
+    /// Live companies by `name_key` (the oldest of a name), when any contact names one.
+    companies_by_name: HashMap<String, i64>,
     contacts: Vec<contact::Model>,
     deals: Vec<deal::Model>,
     meetings_by_external_id: HashMap<String, i64>,
@@ -83,6 +96,34 @@ impl Known {
             };
         }
         let meeting_keys: Vec<String> = batch.meetings.iter().map(|m| m.external_id.trim().to_owned()).collect();
+        let (mut company_keys, mut company_ids) = (HashSet::new(), HashSet::new());
+        company_keys.extend(batch.companies.iter().map(|c| c.external_id.trim().to_owned()));
+        let company_refs = batch
+            .contacts
+            .iter()
+            .filter_map(|c| match &c.company {
+                Some(CompanyRef::Ref(r)) => Some(r),
+                _ => None,
+            })
+            .chain(batch.deals.iter().filter_map(|d| d.company.as_ref()));
+        for r in company_refs {
+            match r {
+                Ref::Id(id) => company_ids.insert(*id),
+                Ref::Key(key) => company_keys.insert(key.trim().to_owned()),
+            };
+        }
+        let mut companies = by_keys::<company::Entity, _>(db, company::Column::ExternalId, company_keys).await?;
+        companies.extend(by_keys::<company::Entity, _>(db, company::Column::Id, company_ids).await?);
+        let mut companies_by_name = HashMap::new();
+        if batch.contacts.iter().any(|c| matches!(c.company, Some(CompanyRef::Name(_)))) {
+            // Names compare in Rust (Unicode case), so every live company's name is read.
+            let named = company::Entity::find()
+                .filter(company::Column::DeletedAt.is_null())
+                .order_by_desc(company::Column::Id)
+                .all(db)
+                .await?;
+            companies_by_name.extend(named.into_iter().map(|c| (name_key(&c.name), c.id)));
+        }
 
         let users = user::Entity::find().all(db).await?;
         let mut contacts = by_keys::<contact::Entity, _>(db, contact::Column::ExternalId, contact_keys).await?;
@@ -100,6 +141,8 @@ impl Known {
                 .await?,
             stages: stage::Entity::find().order_by_asc(stage::Column::Position).all(db).await?,
             lost_reasons: lost_reason::Entity::find().all(db).await?,
+            companies,
+            companies_by_name,
             contacts,
             deals,
             meetings_by_external_id: meetings.into_iter().filter_map(|m| Some((m.external_id?, m.id))).collect(),
@@ -163,6 +206,10 @@ impl Known {
         }
     }
 
+    fn company_by_external_id(&self, key: &str) -> Option<&company::Model> {
+        self.companies.iter().find(|c| c.external_id.as_deref() == Some(key))
+    }
+
     fn contact_by_external_id(&self, key: &str) -> Option<&contact::Model> {
         self.contacts.iter().find(|c| c.external_id.as_deref() == Some(key))
     }
@@ -187,6 +234,12 @@ where
         found.extend(E::find().filter(column.is_in(chunk.iter().cloned())).all(db).await?);
     }
     Ok(found)
+}
+
+/// How company names compare: trimmed, runs of white space as one space, Unicode lowercase
+/// (as the migration that made companies from contacts' company texts compared them).
+pub(super) fn name_key(name: &str) -> String {
+    name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
 fn same_name(stored: &str, given: &str) -> bool {
@@ -246,7 +299,25 @@ fn optional_past(field: &str, at: Option<DateTime<Utc>>) -> ApiResult<Option<Dat
 pub(super) fn plan(principal: &Principal, batch: &ImportBatch, known: &Known) -> ApiResult<Plan> {
     let mut errors = Vec::new();
     let now = crate::service::now();
-    let mut planner = Planner { principal, known, now, contact_index: HashMap::new(), deal_index: HashMap::new() };
+    let mut planner = Planner {
+        principal,
+        known,
+        now,
+        company_index: HashMap::new(),
+        company_targets: HashMap::new(),
+        company_names: HashMap::new(),
+        named_companies: Vec::new(),
+        batch_companies: batch.companies.len(),
+        contact_index: HashMap::new(),
+        deal_index: HashMap::new(),
+    };
+    let companies: Vec<Option<PlannedCompany>> = batch
+        .companies
+        .iter()
+        .enumerate()
+        .map(|(index, r)| planner.company(&mut At { errors: &mut errors, list: "companies", index, failed: false }, r))
+        .collect();
+    planner.know_batch_companies(&batch.companies, &companies);
     let contacts: Vec<Option<PlannedContact>> = batch
         .contacts
         .iter()
@@ -277,6 +348,7 @@ pub(super) fn plan(principal: &Principal, batch: &ImportBatch, known: &Known) ->
     }
     // No errors means every record planned.
     Ok(Plan {
+        companies: companies.into_iter().flatten().chain(planner.named_companies).collect(),
         contacts: contacts.into_iter().flatten().collect(),
         deals: deals.into_iter().flatten().collect(),
         meetings: meetings.into_iter().flatten().collect(),
@@ -285,9 +357,10 @@ pub(super) fn plan(principal: &Principal, batch: &ImportBatch, known: &Known) ->
 
 fn list_order(list: &str) -> u8 {
     match list {
-        "contacts" => 0,
-        "deals" => 1,
-        _ => 2,
+        "companies" => 0,
+        "contacts" => 1,
+        "deals" => 2,
+        _ => 3,
     }
 }
 
@@ -295,12 +368,149 @@ struct Planner<'a> {
     principal: &'a Principal,
     known: &'a Known,
     now: DateTime<Utc>,
+    /// External id → index in the batch's companies (valid or not).
+    company_index: HashMap<String, usize>,
+    /// External id → where the batch's valid companies end up.
+    company_targets: HashMap<String, Target>,
+    /// `name_key` → the batch's valid companies and those made from contacts' names.
+    company_names: HashMap<String, Target>,
+    /// Companies to create from contacts' company names (planned after the batch's own).
+    named_companies: Vec<PlannedCompany>,
+    batch_companies: usize,
     /// External id → index in the batch's contacts (valid or not).
     contact_index: HashMap<String, usize>,
     deal_index: HashMap<String, usize>,
 }
 
+/// A contact reference resolved: where the contact is, its owner and its company.
+type ContactTarget = (Target, i64, Option<Target>);
+
 impl Planner<'_> {
+    fn company(&mut self, at: &mut At, r: &CompanyRecord) -> Option<PlannedCompany> {
+        let external_id = at.external_id(&r.external_id, &mut self.company_index);
+        let owner_id = match &r.owner {
+            Some(owner) => at.ok(self.known.user(owner, ("ownerId", "ownerEmail"))),
+            None => Some(self.principal.user_id),
+        };
+        let name = at.ok(validate::required("name", &r.name, 200));
+        let domain = at.ok(crate::service::companies::domain("domain", r.domain.clone()));
+        let industry = at.ok(validate::optional("industry", r.industry.clone(), 100));
+        if r.size.is_some_and(|size| size < 0) {
+            at.fail("size", "must not be negative");
+        }
+        let created_at = at.ok(optional_past("createdAt", r.created_at)).map(|c| c.unwrap_or(self.now));
+        if at.failed {
+            return None;
+        }
+        let external_id = external_id?;
+        let existing = self.known.company_by_external_id(&external_id).map(|c| c.id);
+        Some(PlannedCompany {
+            existing,
+            row: company::ActiveModel {
+                id: NotSet,
+                owner_id: Set(owner_id?),
+                name: Set(name?),
+                domain: Set(domain?),
+                industry: Set(industry?),
+                size: Set(r.size),
+                external_id: Set(Some(external_id)),
+                version: NotSet,
+                created_at: Set(created_at?),
+                updated_at: NotSet,
+                deleted_at: NotSet,
+            },
+        })
+    }
+
+    /// Remembers where the batch's valid companies end up, by external id and by name.
+    fn know_batch_companies(&mut self, records: &[CompanyRecord], planned: &[Option<PlannedCompany>]) {
+        for (i, (record, planned)) in records.iter().zip(planned).enumerate() {
+            let Some(planned) = planned else { continue };
+            let target = planned.existing.map_or(Target::Batch(i), Target::Existing);
+            self.company_targets.insert(record.external_id.trim().to_owned(), target);
+            self.company_names.entry(name_key(&record.name)).or_insert(target);
+        }
+    }
+
+    /// Resolves a company reference by id or external id. `None` without an error entry
+    /// when it names a batch company that is itself invalid.
+    fn company_ref(&self, at: &mut At, r: &Ref) -> Option<Target> {
+        match r {
+            Ref::Key(key) => {
+                let key = key.trim();
+                if self.company_index.contains_key(key) {
+                    return self.company_targets.get(key).copied();
+                }
+                match self.known.company_by_external_id(key) {
+                    Some(c) if c.deleted_at.is_none() => Some(Target::Existing(c.id)),
+                    _ => {
+                        at.fail("companyExternalId", "no company has this external id, in this batch or before");
+                        None
+                    }
+                }
+            }
+            Ref::Id(id) => {
+                if self.company_targets.values().any(|t| *t == Target::Existing(*id)) {
+                    return Some(Target::Existing(*id));
+                }
+                match self.known.companies.iter().find(|c| c.id == *id && c.deleted_at.is_none()) {
+                    Some(c) => Some(Target::Existing(c.id)),
+                    None => {
+                        at.fail("companyId", "no such company");
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// A contact's company: by reference, or by name (a company of the batch or the database
+    /// with that name, else a new one owned by the contact's owner, created with the contact).
+    fn company_of_contact(
+        &mut self,
+        at: &mut At,
+        company: &CompanyRef,
+        owner_id: Option<i64>,
+        created_at: Option<DateTime<Utc>>,
+    ) -> Option<Option<Target>> {
+        let name = match company {
+            CompanyRef::Ref(r) => return self.company_ref(at, r).map(Some),
+            CompanyRef::Name(name) => name,
+        };
+        let key = name_key(name);
+        if key.is_empty() {
+            return Some(None);
+        }
+        if let Some(target) = self.company_names.get(&key) {
+            return Some(Some(*target));
+        }
+        if let Some(id) = self.known.companies_by_name.get(&key) {
+            return Some(Some(Target::Existing(*id)));
+        }
+        let spelled = name.split_whitespace().collect::<Vec<_>>().join(" ");
+        let name = at.ok(validate::required("company", &spelled, 200))?;
+        let (owner_id, created_at) = (owner_id?, created_at?);
+        let target = Target::Batch(self.batch_companies + self.named_companies.len());
+        self.named_companies.push(PlannedCompany {
+            existing: None,
+            row: company::ActiveModel {
+                id: NotSet,
+                owner_id: Set(owner_id),
+                name: Set(name),
+                domain: Set(None),
+                industry: Set(None),
+                size: Set(None),
+                external_id: Set(None),
+                version: NotSet,
+                created_at: Set(created_at),
+                updated_at: NotSet,
+                deleted_at: NotSet,
+            },
+        });
+        self.company_names.insert(key, target);
+        Some(Some(target))
+    }
+
     fn contact(&mut self, at: &mut At, r: &ContactRecord) -> Option<PlannedContact> {
         let external_id = at.external_id(&r.external_id, &mut self.contact_index);
         let owner_id = match &r.owner {
@@ -311,11 +521,14 @@ impl Planner<'_> {
         let last_name = at.ok(validate::optional("lastName", r.last_name.clone(), 200));
         let email = at.ok(validate::email("email", r.email.clone()));
         let phone = at.ok(validate::optional("phone", r.phone.clone(), 64));
-        let company = at.ok(validate::optional("company", r.company.clone(), 200));
         let source = at.ok(validate::optional("source", r.source.clone(), 100));
         let reason = at.ok(validate::optional("disqualifyReason", r.disqualify_reason.clone(), 500));
         let cost = at.ok(validate::non_negative("acquisitionCost", r.acquisition_cost.unwrap_or(0)));
         let created_at = at.ok(optional_past("createdAt", r.created_at)).map(|c| c.unwrap_or(self.now));
+        let company = match &r.company {
+            Some(company) => self.company_of_contact(at, company, owner_id, created_at),
+            None => Some(None),
+        };
         let lifecycle = r.lifecycle.unwrap_or(Lifecycle::Lead);
         let disqualified_at = at.ok(optional_past("disqualifiedAt", r.disqualified_at));
         if lifecycle != Lifecycle::Disqualified && r.disqualified_at.is_some() {
@@ -337,6 +550,7 @@ impl Planner<'_> {
         Some(PlannedContact {
             existing,
             owner_id: owner_id?,
+            company: company?,
             row: contact::ActiveModel {
                 id: NotSet,
                 owner_id: Set(owner_id?),
@@ -344,7 +558,7 @@ impl Planner<'_> {
                 last_name: Set(last_name?.unwrap_or_default()),
                 email: Set(email?),
                 phone: Set(phone?),
-                company: Set(company?),
+                company_id: NotSet,
                 source: Set(source?),
                 lifecycle: Set(lifecycle),
                 disqualify_reason: Set(reason?),
@@ -359,19 +573,22 @@ impl Planner<'_> {
         })
     }
 
-    /// Resolves a contact reference to a target and that contact's owner (after the import).
-    /// `None` without an error entry when it names a batch contact that is itself invalid.
-    fn contact_target(&self, at: &mut At, r: &Ref, contacts: &[Option<PlannedContact>]) -> Option<(Target, i64)> {
+    /// Resolves a contact reference to a target, that contact's owner and its company (after
+    /// the import). `None` without an error entry when it names a batch contact that is
+    /// itself invalid.
+    fn contact_target(&self, at: &mut At, r: &Ref, contacts: &[Option<PlannedContact>]) -> Option<ContactTarget> {
         match r {
             Ref::Key(key) => {
                 let key = key.trim();
                 if let Some(&i) = self.contact_index.get(key) {
                     let planned = contacts.get(i)?.as_ref()?;
                     let target = planned.existing.map_or(Target::Batch(i), Target::Existing);
-                    return Some((target, planned.owner_id));
+                    return Some((target, planned.owner_id, planned.company));
                 }
                 match self.known.contact_by_external_id(key) {
-                    Some(c) if c.deleted_at.is_none() => Some((Target::Existing(c.id), c.owner_id)),
+                    Some(c) if c.deleted_at.is_none() => {
+                        Some((Target::Existing(c.id), c.owner_id, c.company_id.map(Target::Existing)))
+                    }
                     _ => {
                         at.fail("contactExternalId", "no contact has this external id, in this batch or before");
                         None
@@ -380,10 +597,10 @@ impl Planner<'_> {
             }
             Ref::Id(id) => {
                 if let Some(planned) = contacts.iter().flatten().find(|c| c.existing == Some(*id)) {
-                    return Some((Target::Existing(*id), planned.owner_id));
+                    return Some((Target::Existing(*id), planned.owner_id, planned.company));
                 }
                 match self.known.contacts.iter().find(|c| c.id == *id && c.deleted_at.is_none()) {
-                    Some(c) => Some((Target::Existing(c.id), c.owner_id)),
+                    Some(c) => Some((Target::Existing(c.id), c.owner_id, c.company_id.map(Target::Existing))),
                     None => {
                         at.fail("contactId", "no such contact");
                         None
@@ -398,7 +615,11 @@ impl Planner<'_> {
         let contact = self.contact_target(at, &r.contact, contacts);
         let owner_id = match (&r.owner, contact) {
             (Some(owner), _) => at.ok(self.known.user(owner, ("ownerId", "ownerEmail"))),
-            (None, contact) => contact.map(|(_, owner)| owner),
+            (None, contact) => contact.map(|(_, owner, _)| owner),
+        };
+        let company = match &r.company {
+            Some(company) => self.company_ref(at, company).map(Some),
+            None => Some(contact.and_then(|(_, _, company)| company)),
         };
         let title = at.ok(validate::required("title", &r.title, 300));
         let amount = at.ok(validate::non_negative("amount", r.amount));
@@ -454,9 +675,11 @@ impl Planner<'_> {
         Some(PlannedDeal {
             existing,
             contact: contact?.0,
+            company: company?,
             row: deal::ActiveModel {
                 id: NotSet,
                 contact_id: NotSet,
+                company_id: NotSet,
                 owner_id: Set(owner_id?),
                 pipeline_id: Set(pipeline?.id),
                 stage_id: Set(current.id),
@@ -574,12 +797,12 @@ impl Planner<'_> {
         let external_id = at.external_id(&r.external_id, seen);
         let contact = self.contact_target(at, &r.contact, contacts);
         let deal = match &r.deal {
-            Some(d) => self.deal_target(at, d, contact.map(|(t, _)| t), deals).map(Some),
+            Some(d) => self.deal_target(at, d, contact.map(|(t, _, _)| t), deals).map(Some),
             None => Some(None),
         };
         let owner_id = match (&r.owner, contact) {
             (Some(owner), _) => at.ok(self.known.user(owner, ("ownerId", "ownerEmail"))),
-            (None, contact) => contact.map(|(_, owner)| owner),
+            (None, contact) => contact.map(|(_, owner, _)| owner),
         };
         let scheduled_at =
             at.ok(validate::plausible("scheduledAt", r.scheduled_at).map(|()| validate::micros(r.scheduled_at)));

@@ -1,4 +1,4 @@
-//! History import: contacts, deals with their stage history, and meetings from another CRM,
+//! History import: companies, contacts, deals with their stage history, and meetings from another CRM,
 //! keyed by external id, validated as a whole and written in one transaction.
 
 mod apply;
@@ -23,9 +23,32 @@ pub enum Ref {
 /// Everything one import writes, all or nothing.
 #[derive(Debug, Clone, Default)]
 pub struct ImportBatch {
+    pub companies: Vec<CompanyRecord>,
     pub contacts: Vec<ContactRecord>,
     pub deals: Vec<DealRecord>,
     pub meetings: Vec<MeetingRecord>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CompanyRecord {
+    pub external_id: String,
+    /// A user, by id or email; the importing admin when omitted.
+    pub owner: Option<Ref>,
+    pub name: String,
+    pub domain: Option<String>,
+    pub industry: Option<String>,
+    pub size: Option<i32>,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// Which company a contact works for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompanyRef {
+    /// By database id or by external id (in this batch or imported before).
+    Ref(Ref),
+    /// By name, ignoring case and runs of spaces: a company of this batch or of the database,
+    /// else a new one owned by the contact's owner (how other CRMs export a contact's company).
+    Name(String),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -37,7 +60,7 @@ pub struct ContactRecord {
     pub last_name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
-    pub company: Option<String>,
+    pub company: Option<CompanyRef>,
     pub source: Option<String>,
     pub lifecycle: Option<Lifecycle>,
     pub disqualify_reason: Option<String>,
@@ -58,6 +81,8 @@ pub struct DealRecord {
     pub external_id: String,
     /// A contact, by id or by external id (in this batch or imported before).
     pub contact: Ref,
+    /// A company, by id or external id; the contact's company when omitted.
+    pub company: Option<Ref>,
     /// A user, by id or email; the contact's owner when omitted.
     pub owner: Option<Ref>,
     /// A pipeline, by id or name; the default pipeline when omitted.
@@ -101,6 +126,7 @@ pub struct Counts {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ImportSummary {
+    pub companies: Counts,
     pub contacts: Counts,
     pub deals: Counts,
     pub meetings: Counts,

@@ -138,10 +138,10 @@ pub async fn group_targets(
             GroupBy::Team => GroupKey::Team(
                 row.target.team_id.or_else(|| row.target.user_id.and_then(|u| teams.get(&u).copied().flatten())),
             ),
-            GroupBy::Source => {
+            GroupBy::Source | GroupBy::Company => {
                 return Err(crate::error::ApiError::bad_input(
                     "groupBy",
-                    "targets have no lead source; group by OWNER, TEAM or a period",
+                    "targets have no lead source or company; group by OWNER, TEAM or a period",
                 ));
             }
             GroupBy::Week => {

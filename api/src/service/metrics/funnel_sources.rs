@@ -25,11 +25,13 @@ pub(super) enum Source {
 
 /// The sources that together give the funnel's counts: the cells for every whole day of
 /// the period (months where they are whole, unless grouped by week), the deals for the
-/// rest. ACTIVITY mode counts moves, which no cell keeps: it reads the deals.
+/// rest. ACTIVITY mode counts moves, and a COMPANY breakdown companies, which no cell keeps:
+/// they read the deals.
 pub(super) fn plan(mode: FunnelMode, filter: &MetricFilter, grouping: Grouping) -> Vec<Source> {
     let weekly = [grouping.by, grouping.then_by].contains(&Some(GroupBy::Week));
     let everything = || vec![Source::Deals(None)];
-    if mode != FunnelMode::Cohort {
+    // No cell is keyed by company.
+    if mode != FunnelMode::Cohort || [grouping.by, grouping.then_by].contains(&Some(GroupBy::Company)) {
         return everything();
     }
     let Some(period) = filter.period else {

@@ -127,6 +127,7 @@ pub async fn lead_economics(
     overrides: &Overrides,
     group_by: Option<GroupBy>,
 ) -> ApiResult<Grouped<LeadEconomics>> {
+    super::refuse_company(Grouping::by(group_by), "leadEconomics")?;
     if basis == RevenueBasis::Lifetime
         && !matches!(group_by, None | Some(GroupBy::Owner | GroupBy::Team | GroupBy::Source))
     {

@@ -94,6 +94,8 @@ pub enum GroupBy {
     Owner,
     Team,
     Source,
+    /// The deal's company: funnel and lost deals only (`refuse_company`).
+    Company,
     Week,
     Month,
     Quarter,
@@ -109,6 +111,8 @@ pub enum GroupKey {
     Team(Option<i64>),
     /// `None`: contacts without a source.
     Source(Option<String>),
+    /// `None`: deals without a company.
+    Company(Option<i64>),
     /// The first day of the bucket.
     Period(GroupBy, NaiveDate),
 }
@@ -120,6 +124,7 @@ impl GroupKey {
             GroupBy::Owner => Self::Owner(raw.as_deref().and_then(|r| r.parse().ok()).ok_or_else(bad)?),
             GroupBy::Team => Self::Team(raw.as_deref().map(str::parse).transpose().map_err(|_| bad())?),
             GroupBy::Source => Self::Source(raw),
+            GroupBy::Company => Self::Company(raw.as_deref().map(str::parse).transpose().map_err(|_| bad())?),
             _ => Self::Period(
                 by,
                 raw.as_deref().and_then(|r| NaiveDate::parse_from_str(r, "%Y-%m-%d").ok()).ok_or_else(bad)?,
@@ -181,6 +186,20 @@ impl Grouping {
         }
     }
 }
+
+/// BAD_USER_INPUT when `grouping` asks for COMPANY of a metric whose records have no company
+/// (meetings, leads, targets): only deals have one.
+pub fn refuse_company(grouping: Grouping, metric: &str) -> ApiResult<()> {
+    let field = match (grouping.by, grouping.then_by) {
+        (Some(GroupBy::Company), _) => "groupBy",
+        (_, Some(GroupBy::Company)) => "thenBy",
+        _ => return Ok(()),
+    };
+    Err(ApiError::bad_input(field, format!("{metric} has no COMPANY breakdown; funnel and lostDeals do")))
+}
+
+/// The deals' company column in the statements of the metrics grouped by it (deals are `r`).
+const COMPANY_COLUMN: &str = "r.company_id";
 
 /// The group and subgroup of a result row.
 type RowKey = (Option<GroupKey>, Option<GroupKey>);

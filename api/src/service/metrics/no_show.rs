@@ -97,6 +97,7 @@ pub async fn no_show_stats(
     filter: &MetricFilter,
     grouping: Grouping,
 ) -> ApiResult<Grouped<NoShowStats>> {
+    super::refuse_company(grouping, "noShowStats")?;
     let now = crate::service::now();
     // The summary cells answer whole days; the rest of the period (its partial first and
     // last days, and today, whose scheduled meetings are partly past) reads the meetings.

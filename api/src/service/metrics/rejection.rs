@@ -79,6 +79,7 @@ pub async fn lead_rejection(
     group_by: Option<GroupBy>,
     with_after_first_contact: bool,
 ) -> ApiResult<Grouped<LeadRejection>> {
+    super::refuse_company(super::Grouping::by(group_by), "leadRejection")?;
     // Leads are contacts, in no pipeline: SPEC 6 never ignores a filter silently.
     if filter.pipeline_id.is_some() {
         return Err(crate::error::ApiError::bad_input(

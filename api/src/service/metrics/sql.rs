@@ -123,6 +123,7 @@ impl Sql {
             Some(GroupBy::Owner) => owner.to_owned(),
             Some(GroupBy::Team) => team.to_owned(),
             Some(GroupBy::Source) => source.to_owned(),
+            Some(GroupBy::Company) => super::COMPANY_COLUMN.to_owned(),
             Some(by) => period(by),
         }
     }
@@ -154,7 +155,7 @@ impl Sql {
             GroupBy::Week => {
                 return format!("date({date}, '-' || ((CAST(strftime('%w', {date}) AS INTEGER) + 6) % 7) || ' days')");
             }
-            GroupBy::Owner | GroupBy::Team | GroupBy::Source => return "NULL".into(),
+            GroupBy::Owner | GroupBy::Team | GroupBy::Source | GroupBy::Company => return "NULL".into(),
         };
         if self.postgres() {
             format!(
@@ -198,7 +199,7 @@ impl Sql {
             GroupBy::HalfYear => first_month_of(6),
             GroupBy::Year if pg => truncated("year"),
             GroupBy::Year => format!("strftime('%Y-01-01', {time})"),
-            GroupBy::Owner | GroupBy::Team | GroupBy::Source => "NULL".into(),
+            GroupBy::Owner | GroupBy::Team | GroupBy::Source | GroupBy::Company => "NULL".into(),
         }
     }
 
@@ -211,7 +212,9 @@ impl Sql {
             GroupBy::HalfYear => 6,
             GroupBy::Year => 12,
             // No month index has a week: NULL keys make the caller's parse fail loudly.
-            GroupBy::Week | GroupBy::Owner | GroupBy::Team | GroupBy::Source => return "NULL".into(),
+            GroupBy::Week | GroupBy::Owner | GroupBy::Team | GroupBy::Source | GroupBy::Company => {
+                return "NULL".into();
+            }
         };
         let (year, first_month) = (format!("{month} / 12"), format!("{month} % 12 / {months} * {months} + 1"));
         if self.postgres() {

@@ -10,7 +10,7 @@ use crate::service::changes::fields;
 
 /// Every type an endpoint may ask for. `*.restored` (a deleted record restored, e.g. by
 /// a re-import), `deal.reopened` and `contact.disqualified` go beyond SPEC's list.
-pub const TYPES: [&str; 18] = [
+pub const TYPES: [&str; 22] = [
     "deal.created",
     "deal.updated",
     "deal.moved",
@@ -29,6 +29,10 @@ pub const TYPES: [&str; 18] = [
     "contact.disqualified",
     "contact.deleted",
     "contact.restored",
+    "company.created",
+    "company.updated",
+    "company.deleted",
+    "company.restored",
 ];
 
 /// The type of a test message (`sendTestWebhook`); every endpoint receives it.
@@ -40,6 +44,7 @@ pub fn type_of(event: &change_event::Model) -> Option<String> {
         "DEAL" => "deal",
         "MEETING" => "meeting",
         "CONTACT" => "contact",
+        "COMPANY" => "company",
         _ => return None,
     };
     let action = match (event.op.as_str(), event.kind.as_deref()) {
@@ -160,6 +165,7 @@ mod tests {
         let logged = event("MEETING", "UPDATED", Some("MEETING_OUTCOME_LOGGED"));
         assert_eq!(type_of(&logged).as_deref(), Some("meeting.outcome_logged"));
         assert_eq!(type_of(&event("CONTACT", "CREATED", None)).as_deref(), Some("contact.created"));
+        assert_eq!(type_of(&event("COMPANY", "DELETED", None)).as_deref(), Some("company.deleted"));
         assert_eq!(type_of(&event("USER", "CREATED", None)), None);
         for t in TYPES {
             assert!(patterns(&[t.to_owned()]).is_ok(), "{t}");

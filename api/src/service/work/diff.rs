@@ -81,6 +81,7 @@ mod tests {
         deal::Model {
             id: 7,
             contact_id: 1,
+            company_id: None,
             owner_id: 10,
             pipeline_id: 1,
             stage_id: 100,

@@ -3,7 +3,9 @@
 //! and which derived data a change touches. Declared once per table, here.
 
 use entity::enums::{DealStatus, Lifecycle, MeetingStatus};
-use entity::{api_key, contact, deal, lost_reason, meeting, pipeline, stage, target, team, user, webhook_endpoint};
+use entity::{
+    api_key, company, contact, deal, lost_reason, meeting, pipeline, stage, target, team, user, webhook_endpoint,
+};
 use sea_orm::{ActiveModelTrait, EntityTrait, Value};
 
 /// Derived data a change must keep up to date (see `upkeep`).
@@ -101,6 +103,8 @@ owned!(contact => "CONTACT" {
         if set(changes, contact::Column::Source) { Derived::ContactSource } else { Derived::Nothing }
     }
 });
+
+owned!(company => "COMPANY" {});
 
 owned!(deal => "DEAL" {
     fn kind(before: Option<&deal::Model>, after: &deal::Model) -> Option<&'static str> {

@@ -1,0 +1,542 @@
+//! The CRM record model of SPEC section 11 — companies so far: their API, scope, links from
+//! contacts and deals, import, change log and subscriptions, metrics by company, and the
+//! migration that made them from contacts' company names — on SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+use std::time::Duration;
+
+use entity::enums::Role;
+use migration::MigratorTrait;
+use sea_orm::{ConnectionTrait, Database, Statement, Value as SqlValue};
+use tests::ws::WsClient;
+use tests::{Engine, TestApp, Value, db_test, gid, json};
+
+const CREATE_COMPANY: &str = "mutation($i: CreateCompanyInput!) { createCompany(input: $i) {
+    company { id name domain industry size version owner { email } } } }";
+const UPDATE_COMPANY: &str = "mutation($i: UpdateCompanyInput!) { updateCompany(input: $i) {
+    company { id name domain size version } } }";
+const CREATE_CONTACT: &str = "mutation($i: CreateContactInput!) { createContact(input: $i) {
+    contact { id company { name } } } }";
+const CREATE_DEAL: &str = "mutation($i: CreateDealInput!) { createDeal(input: $i) {
+    deal { id company { name } } } }";
+
+async fn company(app: &TestApp, token: &str, input: Value) -> Value {
+    app.ok(token, CREATE_COMPANY, json!({ "i": input })).await["createCompany"]["company"].clone()
+}
+
+async fn contact(app: &TestApp, token: &str, input: Value) -> Value {
+    app.ok(token, CREATE_CONTACT, json!({ "i": input })).await["createContact"]["contact"].clone()
+}
+
+async fn deal(app: &TestApp, token: &str, input: Value) -> Value {
+    app.ok(token, CREATE_DEAL, json!({ "i": input })).await["createDeal"]["deal"].clone()
+}
+
+async fn sales_pipeline(app: &TestApp, admin: &str) {
+    app.ok(
+        admin,
+        "mutation { createPipeline(input: { name: \"Sales\", isDefault: true, stages: [
+            { name: \"Lead\", probability: 10 }, { name: \"Demo\", probability: 50 }] }) { pipeline { id } } }",
+        json!({}),
+    )
+    .await;
+}
+
+db_test!(company_fields_are_validated_and_versioned, |app| {
+    let (_, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
+    let acme = company(
+        &app,
+        &rep,
+        json!({ "name": "  Acme  ", "domain": "https://www.Acme.com/about", "industry": "Tools", "size": 40 }),
+    )
+    .await;
+    assert_eq!(
+        (&acme["name"], &acme["domain"], &acme["size"], &acme["version"]),
+        (&json!("Acme"), &json!("acme.com"), &json!(40), &json!(1)),
+        "trimmed, the domain reduced to its host"
+    );
+    assert_eq!(acme["owner"]["email"], "rep@example.com", "owned by the caller");
+
+    let bad = app.gql(Some(&rep), CREATE_COMPANY, json!({ "i": { "name": " ", "domain": "acme", "size": -1 } })).await;
+    let error = &bad["errors"][0]["extensions"];
+    assert_eq!(error["code"], "BAD_USER_INPUT");
+    let fields: Vec<&str> = error["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["name", "domain", "size"], "every bad field at once: {bad}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM companies").await, 1, "nothing written");
+
+    let updated = app
+        .ok(&rep, UPDATE_COMPANY, json!({ "i": { "id": acme["id"], "version": 1, "domain": null, "size": 45 } }))
+        .await["updateCompany"]["company"]
+        .clone();
+    assert_eq!(updated, json!({ "id": acme["id"], "name": "Acme", "domain": null, "size": 45, "version": 2 }));
+    let stale = app.err(&rep, UPDATE_COMPANY, json!({ "i": { "id": acme["id"], "version": 1, "name": "Old" } })).await;
+    assert_eq!(stale["code"], "CONFLICT");
+    let external = json!({ "name": "Twin", "externalId": "hub-1" });
+    company(&app, &rep, external.clone()).await;
+    let duplicate = app.err(&rep, CREATE_COMPANY, json!({ "i": external })).await;
+    assert_eq!((&duplicate["code"], &duplicate["field"]), (&json!("BAD_USER_INPUT"), &json!("externalId")));
+});
+
+db_test!(contacts_and_deals_belong_to_a_company, |app| {
+    let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
+    let (_, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
+    sales_pipeline(&app, &admin).await;
+    let acme = company(&app, &rep, json!({ "name": "ACME Industries" })).await;
+    let globex = company(&app, &rep, json!({ "name": "Globex" })).await;
+    let ada = contact(&app, &rep, json!({ "firstName": "Ada", "companyId": acme["id"] })).await;
+    let bob = contact(&app, &rep, json!({ "firstName": "Bob" })).await;
+    assert_eq!((&ada["company"], &bob["company"]), (&json!({ "name": "ACME Industries" }), &Value::Null));
+
+    // A deal is with its contact's company unless it names another.
+    let inherited = deal(&app, &rep, json!({ "contactId": ada["id"], "title": "Licence", "amount": "100" })).await;
+    let other = deal(
+        &app,
+        &rep,
+        json!({ "contactId": ada["id"], "companyId": globex["id"], "title": "Pilot", "amount": "50" }),
+    )
+    .await;
+    assert_eq!(inherited["company"], json!({ "name": "ACME Industries" }));
+    assert_eq!(other["company"], json!({ "name": "Globex" }));
+
+    let lists = app
+        .ok(
+            &rep,
+            "query($acme: ID!) { company(id: $acme) {
+                contacts { totalCount nodes { firstName } }
+                deals(orderBy: [{ field: TITLE }]) { totalCount nodes { title } }
+                narrowed: deals(where: { search: \"pil\" }) { totalCount } }
+              byCompany: contacts(where: { companyId: { eq: $acme } }) { totalCount }
+              search: contacts(where: { search: \"acme ind\" }) { nodes { firstName } }
+              companies(where: { search: \"GLOB\" }) { nodes { name } } }",
+            json!({ "acme": acme["id"] }),
+        )
+        .await;
+    assert_eq!(lists["company"]["contacts"], json!({ "totalCount": 1, "nodes": [{ "firstName": "Ada" }] }));
+    assert_eq!(lists["company"]["deals"], json!({ "totalCount": 1, "nodes": [{ "title": "Licence" }] }));
+    assert_eq!(lists["company"]["narrowed"]["totalCount"], 0, "the caller's filter and the company's both hold");
+    assert_eq!(lists["byCompany"]["totalCount"], 1);
+    assert_eq!(lists["search"]["nodes"], json!([{ "firstName": "Ada" }]), "contact search reads company names");
+    assert_eq!(lists["companies"]["nodes"], json!([{ "name": "Globex" }]));
+
+    // Moving Bob to Globex, then deleting Globex: its contacts and deals keep the link but
+    // show no company while it is deleted.
+    let moved = app
+        .ok(
+            &rep,
+            "mutation($i: UpdateContactInput!) { updateContact(input: $i) { contact { company { name } } } }",
+            json!({ "i": { "id": bob["id"], "version": 1, "companyId": globex["id"] } }),
+        )
+        .await;
+    assert_eq!(moved["updateContact"]["contact"]["company"], json!({ "name": "Globex" }));
+    app.ok(
+        &rep,
+        "mutation($i: DeleteCompanyInput!) { deleteCompany(input: $i) { deletedCompanyId } }",
+        json!({ "i": { "id": globex["id"] } }),
+    )
+    .await;
+    let after = app
+        .ok(
+            &rep,
+            "query($b: ID!, $d: ID!) { contact(id: $b) { company { name } } deal(id: $d) { company { name } } }",
+            json!({ "b": bob["id"], "d": other["id"] }),
+        )
+        .await;
+    assert_eq!(after, json!({ "contact": { "company": null }, "deal": { "company": null } }));
+    let relink = app
+        .err(
+            &rep,
+            "mutation($i: CreateContactInput!) { createContact(input: $i) { contact { id } } }",
+            json!({ "i": { "firstName": "Cy", "companyId": globex["id"] } }),
+        )
+        .await;
+    assert_eq!((&relink["code"], &relink["field"]), (&json!("BAD_USER_INPUT"), &json!("companyId")));
+    let wrong_kind = app
+        .err(
+            &rep,
+            "mutation($i: CreateContactInput!) { createContact(input: $i) { contact { id } } }",
+            json!({ "i": { "firstName": "Cy", "companyId": ada["id"] } }),
+        )
+        .await;
+    assert_eq!((&wrong_kind["code"], &wrong_kind["field"]), (&json!("BAD_USER_INPUT"), &json!("input.companyId")));
+});
+
+db_test!(companies_are_scoped_by_owner_like_contacts, |app| {
+    let north = app.team("North").await;
+    let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
+    let (_, analyst) = app.signed_in("analyst@example.com", Role::Analyst, None).await;
+    let (_, manager) = app.signed_in("m@example.com", Role::Manager, Some(north)).await;
+    let (_, rep_a) = app.signed_in("a@example.com", Role::SalesRep, Some(north)).await;
+    let (_, rep_b) = app.signed_in("b@example.com", Role::SalesRep, None).await;
+    let a_co = company(&app, &rep_a, json!({ "name": "A Co" })).await;
+    company(&app, &rep_b, json!({ "name": "B Co" })).await;
+    let names = |token: &str| {
+        let app = app.clone();
+        let token = token.to_owned();
+        let id = a_co["id"].clone();
+        async move {
+            let read = app
+                .ok(
+                    &token,
+                    "query($id: ID!) { companies { nodes { name } } company(id: $id) { name } node(id: $id) { id } }",
+                    json!({ "id": id }),
+                )
+                .await;
+            let list: Vec<String> = read["companies"]["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["name"].as_str().unwrap().to_owned())
+                .collect();
+            (list, read["company"]["name"].as_str().map(str::to_owned), read["node"].is_object())
+        }
+    };
+    let a = Some("A Co".to_owned());
+    assert_eq!(names(&admin).await, (vec!["A Co".into(), "B Co".into()], a.clone(), true));
+    assert_eq!(names(&analyst).await, (vec!["A Co".into(), "B Co".into()], a.clone(), true));
+    assert_eq!(names(&manager).await, (vec!["A Co".into()], a.clone(), true), "the team's companies");
+    assert_eq!(names(&rep_a).await, (vec!["A Co".into()], a, true));
+    assert_eq!(names(&rep_b).await, (vec!["B Co".into()], None, false), "another rep's company is invisible");
+
+    // Writes follow the contacts' rules: analysts write nothing, reps only their own.
+    let write = json!({ "i": { "id": a_co["id"], "version": 1, "name": "Taken" } });
+    assert_eq!(app.err(&analyst, UPDATE_COMPANY, write.clone()).await["code"], "FORBIDDEN");
+    assert_eq!(app.err(&rep_b, UPDATE_COMPANY, write.clone()).await["code"], "NOT_FOUND");
+    assert_eq!(app.err(&analyst, CREATE_COMPANY, json!({ "i": { "name": "X" } })).await["code"], "FORBIDDEN");
+    let given_away = app.err(&rep_a, CREATE_COMPANY, json!({ "i": { "name": "X", "ownerId": gid("User", 1) } })).await;
+    assert_eq!(given_away["code"], "FORBIDDEN");
+    // Rep B may not link a contact to a company it cannot see.
+    let link = app.err(&rep_b, CREATE_CONTACT, json!({ "i": { "firstName": "Cy", "companyId": a_co["id"] } })).await;
+    assert_eq!((&link["code"], &link["field"]), (&json!("BAD_USER_INPUT"), &json!("companyId")));
+    assert_eq!(app.ok(&manager, UPDATE_COMPANY, write).await["updateCompany"]["company"]["name"], "Taken");
+});
+
+db_test!(company_changes_are_logged_and_streamed, |app| {
+    let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
+    let (_, rep_a) = app.signed_in("a@example.com", Role::SalesRep, None).await;
+    let (_, rep_b) = app.signed_in("b@example.com", Role::SalesRep, None).await;
+    let start = app.ok(&admin, "{ changeCursor }", json!({})).await["changeCursor"].clone();
+    let watch = "subscription { companyChanged { op changedFields node { name } } }";
+    let mut own = WsClient::connect(&app.url, &rep_a).await;
+    own.subscribe("c", watch, json!({})).await;
+    let mut other = WsClient::connect(&app.url, &rep_b).await;
+    other.subscribe("c", watch, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let acme = company(&app, &rep_a, json!({ "name": "Acme" })).await;
+    app.ok(&rep_a, UPDATE_COMPANY, json!({ "i": { "id": acme["id"], "version": 1, "name": "Acme Ltd" } })).await;
+    let lead = contact(&app, &rep_a, json!({ "firstName": "Ada", "companyId": acme["id"] })).await;
+
+    let created = own.next("c").await["data"]["companyChanged"].clone();
+    // The node is read when the event is delivered: either name, depending on timing.
+    assert_eq!(created["op"], "CREATED");
+    assert!(["Acme", "Acme Ltd"].contains(&created["node"]["name"].as_str().unwrap()), "{created}");
+    let renamed = own.next("c").await["data"]["companyChanged"].clone();
+    assert_eq!(renamed["changedFields"], json!(["name"]));
+    other.quiet_for(Duration::from_millis(500)).await;
+
+    let feed = app
+        .ok(
+            &rep_a,
+            "query($a: String) { changes(after: $a) { events { entity op recordId changes { field before after } } } }",
+            json!({ "a": start }),
+        )
+        .await["changes"]["events"]
+        .clone();
+    let events = feed.as_array().unwrap();
+    assert_eq!(events.len(), 3, "{feed}");
+    assert_eq!((&events[0]["entity"], &events[0]["recordId"]), (&json!("COMPANY"), &acme["id"]));
+    let rename = &events[1]["changes"].as_array().unwrap().iter().find(|c| c["field"] == "name").unwrap().clone();
+    assert_eq!((&rename["before"], &rename["after"]), (&json!("Acme"), &json!("Acme Ltd")));
+    assert_eq!((&events[2]["entity"], &events[2]["recordId"]), (&json!("CONTACT"), &lead["id"]));
+    let link = events[2]["changes"].as_array().unwrap().iter().find(|c| c["field"] == "companyId").unwrap().clone();
+    assert_eq!(link["after"], acme["id"], "references are global IDs");
+    let unseen =
+        app.ok(&rep_b, "query($a: String) { changes(after: $a) { events { entity } } }", json!({ "a": start })).await;
+    assert_eq!(unseen["changes"]["events"], json!([]), "another rep's company is not in the feed");
+});
+
+const IMPORT: &str = "mutation($i: ImportRecordsInput!) { importRecords(input: $i) {
+    companies { created updated } contacts { created updated } deals { created updated } } }";
+
+db_test!(import_links_companies_by_external_id_and_by_name, |app| {
+    let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
+    app.create_user("rep@example.com", Role::SalesRep, None).await;
+    sales_pipeline(&app, &admin).await;
+    let existing = company(&app, &admin, json!({ "name": "Initech" })).await;
+    let batch = json!({
+        "companies": [{ "externalId": "co-1", "name": "Acme", "domain": "acme.com", "ownerEmail": "rep@example.com" }],
+        "contacts": [
+            { "externalId": "c-1", "firstName": "Ada", "companyExternalId": "co-1" },
+            { "externalId": "c-2", "firstName": "Bob", "company": "  ACME " },
+            { "externalId": "c-3", "firstName": "Cy", "company": "initech" },
+            { "externalId": "c-4", "firstName": "Di", "company": "Hooli  Inc", "ownerEmail": "rep@example.com" },
+            { "externalId": "c-5", "firstName": "Ed", "company": "hooli inc" },
+            { "externalId": "c-6", "firstName": "Flo", "company": "   " }
+        ],
+        "deals": [
+            { "externalId": "d-1", "contactExternalId": "c-4", "title": "Hooli deal", "amount": "10" },
+            { "externalId": "d-2", "contactExternalId": "c-1", "companyId": existing["id"], "title": "Other", "amount": "10" }
+        ]
+    });
+    let first = app.ok(&admin, IMPORT, json!({ "i": batch })).await["importRecords"].clone();
+    assert_eq!(
+        first,
+        json!({ "companies": { "created": 2, "updated": 0 }, "contacts": { "created": 6, "updated": 0 },
+                "deals": { "created": 2, "updated": 0 } }),
+        "Acme from the batch, Hooli Inc from the names; Initech existed"
+    );
+    let read = "{ contacts(orderBy: [{ field: FIRST_NAME }]) { nodes { firstName company { name owner { email } } } }
+        deals(orderBy: [{ field: TITLE }]) { nodes { title company { name } } } }";
+    let data = app.ok(&admin, read, json!({})).await;
+    let companies: Vec<Value> =
+        data["contacts"]["nodes"].as_array().unwrap().iter().map(|c| c["company"].clone()).collect();
+    let owned = |name: &str, email: &str| json!({ "name": name, "owner": { "email": email } });
+    assert_eq!(
+        companies,
+        [
+            owned("Acme", "rep@example.com"),
+            owned("Acme", "rep@example.com"),
+            owned("Initech", "admin@example.com"),
+            owned("Hooli Inc", "rep@example.com"),
+            owned("Hooli Inc", "rep@example.com"),
+            Value::Null
+        ],
+        "a new company from a name is spelled as first given and owned by that contact's owner"
+    );
+    assert_eq!(
+        data["deals"]["nodes"],
+        json!([{ "title": "Hooli deal", "company": { "name": "Hooli Inc" } }, { "title": "Other", "company": { "name": "Initech" } }]),
+        "a deal is with its contact's company unless it names one"
+    );
+
+    let again = app.ok(&admin, IMPORT, json!({ "i": batch })).await["importRecords"].clone();
+    assert_eq!(again["companies"], json!({ "created": 0, "updated": 1 }), "names find the companies made before");
+    assert_eq!(app.count("SELECT COUNT(*) FROM companies").await, 3);
+
+    let bad = json!({
+        "companies": [{ "externalId": "co-2", "name": "Bad", "domain": "not a domain" }],
+        "contacts": [
+            { "externalId": "c-7", "firstName": "Gus", "companyExternalId": "nope" },
+            { "externalId": "c-8", "firstName": "Hal", "company": "Acme", "companyExternalId": "co-1" }
+        ],
+        "deals": [{ "externalId": "d-3", "contactExternalId": "c-1", "companyExternalId": "gone", "title": "X", "amount": "1" }]
+    });
+    let failed = app.gql(Some(&admin), IMPORT, json!({ "i": bad })).await;
+    let records = failed["errors"][0]["extensions"]["records"].as_array().unwrap().clone();
+    let at: Vec<(String, u64, String)> = records
+        .iter()
+        .map(|r| {
+            (r["list"].as_str().unwrap().into(), r["index"].as_u64().unwrap(), r["field"].as_str().unwrap().into())
+        })
+        .collect();
+    assert!(at.contains(&("contacts".into(), 1, "company".into())), "{failed}");
+    let first_pass = app
+        .gql(
+            Some(&admin),
+            IMPORT,
+            json!({ "i": { "companies": bad["companies"], "contacts": [bad["contacts"][0]], "deals": bad["deals"] } }),
+        )
+        .await;
+    let records = first_pass["errors"][0]["extensions"]["records"].as_array().unwrap().clone();
+    let at: Vec<(String, String)> =
+        records.iter().map(|r| (r["list"].as_str().unwrap().into(), r["field"].as_str().unwrap().into())).collect();
+    assert_eq!(
+        at,
+        [
+            ("companies".into(), "domain".into()),
+            ("contacts".into(), "companyExternalId".into()),
+            ("deals".into(), "companyExternalId".into())
+        ],
+        "{first_pass}"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM companies").await, 3, "nothing written");
+});
+
+db_test!(funnel_and_lost_deals_break_down_by_company, |app| {
+    let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
+    let (_, rep) = app.signed_in("rep@example.com", Role::SalesRep, None).await;
+    app.ok(&admin, "mutation { createLostReason(input: { name: \"Price\" }) { lostReason { id } } }", json!({})).await;
+    sales_pipeline(&app, &admin).await;
+    // Acme: 2 deals, one reached Demo and was lost (300), one still in Lead.
+    // Globex: 1 deal won from Demo (500). No company: 1 deal lost in Lead (70).
+    let step = |stage: &str, at: &str| json!({ "stageName": stage, "movedAt": at });
+    let batch = json!({
+        "companies": [
+            { "externalId": "acme", "name": "Acme", "ownerEmail": "rep@example.com" },
+            { "externalId": "globex", "name": "Globex", "ownerEmail": "rep@example.com" }
+        ],
+        "contacts": [
+            { "externalId": "c-a", "firstName": "Ada", "companyExternalId": "acme", "ownerEmail": "rep@example.com" },
+            { "externalId": "c-g", "firstName": "Gil", "companyExternalId": "globex", "ownerEmail": "rep@example.com" },
+            { "externalId": "c-n", "firstName": "Ned", "ownerEmail": "rep@example.com" }
+        ],
+        "deals": [
+            { "externalId": "a1", "contactExternalId": "c-a", "title": "a1", "amount": "300", "status": "LOST",
+              "lostReasonName": "Price", "closedAt": "2026-03-10T00:00:00Z",
+              "stageHistory": [step("Lead", "2026-03-01T00:00:00Z"), step("Demo", "2026-03-05T00:00:00Z")] },
+            { "externalId": "a2", "contactExternalId": "c-a", "title": "a2", "amount": "100",
+              "stageHistory": [step("Lead", "2026-03-02T00:00:00Z")] },
+            { "externalId": "g1", "contactExternalId": "c-g", "title": "g1", "amount": "500", "status": "WON",
+              "closedAt": "2026-03-20T00:00:00Z",
+              "stageHistory": [step("Lead", "2026-03-03T00:00:00Z"), step("Demo", "2026-03-06T00:00:00Z")] },
+            { "externalId": "n1", "contactExternalId": "c-n", "title": "n1", "amount": "70", "status": "LOST",
+              "lostReasonName": "Price", "closedAt": "2026-03-12T00:00:00Z",
+              "stageHistory": [step("Lead", "2026-03-04T00:00:00Z")] }
+        ]
+    });
+    app.ok(&admin, IMPORT, json!({ "i": batch })).await;
+    let period = json!({ "period": { "from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z" } });
+    let funnel = app
+        .ok(
+            &rep,
+            "query($f: MetricFilterInput) { funnel(filter: $f, groupBy: COMPANY) { deals
+              groups { group { by company { name } } deals won lost steps { name reached } } } }",
+            json!({ "f": period }),
+        )
+        .await["funnel"]
+        .clone();
+    assert_eq!(funnel["deals"], 4);
+    let reached = |won: &str, lead: i64, demo: i64, w: i64| json!([{ "name": "Lead", "reached": lead }, { "name": "Demo", "reached": demo }, { "name": won, "reached": w }]);
+    let won_name = funnel["groups"][0]["steps"][2]["name"].as_str().unwrap().to_owned();
+    assert_eq!(
+        funnel["groups"],
+        json!([
+            { "group": { "by": "COMPANY", "company": null }, "deals": 1, "won": 0, "lost": 1, "steps": reached(&won_name, 1, 0, 0) },
+            { "group": { "by": "COMPANY", "company": { "name": "Acme" } }, "deals": 2, "won": 0, "lost": 1, "steps": reached(&won_name, 2, 1, 0) },
+            { "group": { "by": "COMPANY", "company": { "name": "Globex" } }, "deals": 1, "won": 1, "lost": 0, "steps": reached(&won_name, 1, 1, 1) }
+        ]),
+        "deals without a company first (null sorts first), then by company id"
+    );
+    let lost = app
+        .ok(
+            &rep,
+            "query($f: MetricFilterInput) { lostDeals(filter: $f, groupBy: COMPANY) { count lostAmount
+              groups { group { company { name } } count lostAmount } } }",
+            json!({ "f": period }),
+        )
+        .await["lostDeals"]
+        .clone();
+    assert_eq!(
+        lost,
+        json!({ "count": 2, "lostAmount": "370.00", "groups": [
+            { "group": { "company": null }, "count": 1, "lostAmount": "70.00" },
+            { "group": { "company": { "name": "Acme" } }, "count": 1, "lostAmount": "300.00" }
+        ] })
+    );
+    for (metric, query) in [
+        ("noShowStats", "{ noShowStats(groupBy: COMPANY) { meetings } }"),
+        ("noShowStats", "{ noShowStats(groupBy: OWNER, thenBy: COMPANY) { meetings } }"),
+        ("leadRejection", "{ leadRejection(groupBy: COMPANY) { leads } }"),
+    ] {
+        let error = app.err(&rep, query, json!({})).await;
+        assert_eq!(error["code"], "BAD_USER_INPUT", "{metric}");
+        assert!(["groupBy", "thenBy"].contains(&error["field"].as_str().unwrap()), "{metric}: {error}");
+    }
+});
+
+/// Rows of the database as they were before companies existed, inserted by hand.
+async fn insert(db: &sea_orm::DatabaseConnection, sql: &str, values: Vec<SqlValue>) {
+    let backend = db.get_database_backend();
+    let mut n = 0;
+    let sql: String = if backend == sea_orm::DatabaseBackend::Postgres {
+        sql.chars()
+            .flat_map(|c| {
+                if c == '?' {
+                    n += 1;
+                    format!("${n}").chars().collect::<Vec<_>>()
+                } else {
+                    vec![c]
+                }
+            })
+            .collect()
+    } else {
+        sql.to_owned()
+    };
+    db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await.unwrap();
+}
+
+async fn migration_makes_companies_from_contact_names(engine: Engine) {
+    tests::run_on_blank_database(engine, |url| async move {
+        let db = Database::connect(&url).await.unwrap();
+        // Everything up to the migration before companies.
+        migration::Migrator::up(&db, Some(9)).await.unwrap();
+        use chrono::TimeZone;
+        let at = |day: u32| chrono::Utc.with_ymd_and_hms(2026, 1, day, 12, 0, 0).unwrap();
+        for (id, email) in [(1i64, "a@example.com"), (2, "b@example.com")] {
+            insert(&db, "INSERT INTO users (id, email, name, role, created_at, updated_at) VALUES (?, ?, 'u', 'SALES_REP', ?, ?)",
+                vec![id.into(), email.into(), at(1).into(), at(1).into()]).await;
+        }
+        insert(&db, "INSERT INTO pipelines (id, name, created_at, updated_at) VALUES (1, 'Sales', ?, ?)",
+            vec![at(1).into(), at(1).into()]).await;
+        insert(&db, "INSERT INTO stages (id, pipeline_id, name, position, probability, created_at, updated_at)
+            VALUES (1, 1, 'Lead', 1, 10, ?, ?)", vec![at(1).into(), at(1).into()]).await;
+        // (contact id, owner, company text, created on day)
+        let contacts: [(i64, i64, Option<&str>, u32); 9] = [
+            (1, 1, Some("Acme"), 3),
+            (2, 2, Some(" ACME  "), 4),
+            (3, 2, Some("acme"), 5),
+            (4, 1, Some(""), 6),
+            (5, 1, Some("   "), 7),
+            (6, 2, Some("Élan  Vital"), 8),
+            (7, 1, Some("élan vital"), 9),
+            (8, 1, None, 10),
+            (9, 1, Some("Globex"), 11),
+        ];
+        for (id, owner, company, day) in contacts {
+            insert(&db, "INSERT INTO contacts (id, owner_id, first_name, last_name, company, lifecycle, created_at, updated_at)
+                VALUES (?, ?, 'x', '', ?, 'LEAD', ?, ?)",
+                vec![id.into(), owner.into(), company.map(str::to_owned).into(), at(day).into(), at(day).into()]).await;
+            insert(&db, "INSERT INTO deals (id, contact_id, owner_id, pipeline_id, stage_id, title, amount, status,
+                stage_entered_at, max_stage_position, created_at, updated_at)
+                VALUES (?, ?, ?, 1, 1, 't', 0, 'OPEN', ?, 1, ?, ?)",
+                vec![id.into(), id.into(), owner.into(), at(day).into(), at(day).into(), at(day).into()]).await;
+        }
+        migration::Migrator::up(&db, None).await.unwrap();
+
+        let rows = db
+            .query_all_raw(Statement::from_string(db.get_database_backend(),
+                "SELECT c.id, c.name, c.owner_id, (SELECT COUNT(*) FROM contacts k WHERE k.company_id = c.id),
+                        (SELECT COUNT(*) FROM deals d WHERE d.company_id = c.id) FROM companies c ORDER BY c.id"))
+            .await
+            .unwrap();
+        let companies: Vec<(String, i64, i64, i64)> = rows
+            .iter()
+            .map(|r| (r.try_get_by_index(1).unwrap(), r.try_get_by_index(2).unwrap(), r.try_get_by_index(3).unwrap(), r.try_get_by_index(4).unwrap()))
+            .collect();
+        assert_eq!(
+            companies,
+            [
+                ("Acme".to_owned(), 2, 3, 3),
+                ("Élan Vital".to_owned(), 2, 2, 2),
+                ("Globex".to_owned(), 1, 1, 1),
+            ],
+            "one company per name ignoring case and spacing, owned by who owns most of its contacts \
+             (the earliest contact's owner on a tie), spelled as its earliest contact spelled it"
+        );
+        let unlinked = db
+            .query_one_raw(Statement::from_string(db.get_database_backend(),
+                "SELECT COUNT(*) FROM contacts WHERE company_id IS NULL"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(unlinked.try_get_by_index::<i64>(0).unwrap(), 3, "blank and missing names make no company");
+        db.close().await.ok();
+    })
+    .await;
+}
+
+mod migration_makes_companies {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        migration_makes_companies_from_contact_names(Engine::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(not(crm_test_postgres), ignore = "set CRM_TEST_POSTGRES_URL to run on PostgreSQL")]
+    async fn postgres() {
+        migration_makes_companies_from_contact_names(Engine::Postgres).await;
+    }
+}
