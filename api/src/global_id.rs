@@ -23,10 +23,11 @@ pub enum NodeKind {
     WebhookEndpoint,
     WebhookDelivery,
     Company,
+    Note,
 }
 
 impl NodeKind {
-    const ALL: [NodeKind; 14] = [
+    const ALL: [NodeKind; 15] = [
         Self::User,
         Self::Team,
         Self::Pipeline,
@@ -41,6 +42,7 @@ impl NodeKind {
         Self::WebhookEndpoint,
         Self::WebhookDelivery,
         Self::Company,
+        Self::Note,
     ];
 
     pub fn name(self) -> &'static str {
@@ -59,6 +61,7 @@ impl NodeKind {
             Self::WebhookEndpoint => "WebhookEndpoint",
             Self::WebhookDelivery => "WebhookDelivery",
             Self::Company => "Company",
+            Self::Note => "Note",
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod enums;
 pub mod idempotency_key;
 pub mod lost_reason;
 pub mod meeting;
+pub mod note;
 pub mod pipeline;
 pub mod setting;
 pub mod stage;
@@ -35,6 +36,7 @@ pub mod prelude {
     pub use super::idempotency_key::Entity as IdempotencyKey;
     pub use super::lost_reason::Entity as LostReason;
     pub use super::meeting::Entity as Meeting;
+    pub use super::note::Entity as Note;
     pub use super::pipeline::Entity as Pipeline;
     pub use super::setting::Entity as Setting;
     pub use super::stage::Entity as Stage;

@@ -12,6 +12,7 @@ pub mod m20261202_000007_meeting_cells;
 mod m20261202_000008_credential_tables;
 pub mod m20261202_000009_funnel_day_cells;
 mod m20261203_000010_companies;
+mod m20261203_000011_notes;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_credential_tables::Migration),
             Box::new(m20261202_000009_funnel_day_cells::Migration),
             Box::new(m20261203_000010_companies::Migration),
+            Box::new(m20261203_000011_notes::Migration),
         ]
     }
 }

@@ -540,3 +540,189 @@ mod migration_makes_companies {
         migration_makes_companies_from_contact_names(Engine::Postgres).await;
     }
 }
+
+const CREATE_NOTE: &str = "mutation($i: CreateNoteInput!) { createNote(input: $i) {
+    note { id body version editable author { email } contact { firstName } company { name } deal { title } } } }";
+const UPDATE_NOTE: &str = "mutation($i: UpdateNoteInput!) { updateNote(input: $i) { note { body version } } }";
+const DELETE_NOTE: &str = "mutation($i: DeleteNoteInput!) { deleteNote(input: $i) { deletedNoteId } }";
+
+async fn note(app: &TestApp, token: &str, input: Value) -> Value {
+    app.ok(token, CREATE_NOTE, json!({ "i": input })).await["createNote"]["note"].clone()
+}
+
+db_test!(notes_are_seen_with_their_record_and_changed_by_their_author, |app| {
+    let north = app.team("North").await;
+    let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
+    let (_, analyst) = app.signed_in("analyst@example.com", Role::Analyst, None).await;
+    let (_, manager) = app.signed_in("m@example.com", Role::Manager, Some(north)).await;
+    let (_, rep_a) = app.signed_in("a@example.com", Role::SalesRep, Some(north)).await;
+    let (_, rep_b) = app.signed_in("b@example.com", Role::SalesRep, None).await;
+    sales_pipeline(&app, &admin).await;
+    let acme = company(&app, &rep_a, json!({ "name": "Acme" })).await;
+    let ada = contact(&app, &rep_a, json!({ "firstName": "Ada", "companyId": acme["id"] })).await;
+    let licence = deal(&app, &rep_a, json!({ "contactId": ada["id"], "title": "Licence", "amount": "100" })).await;
+
+    let on_contact =
+        note(&app, &rep_a, json!({ "contactId": ada["id"], "body": " Called, send the proposal on Friday " })).await;
+    assert_eq!(
+        on_contact,
+        json!({ "id": on_contact["id"], "body": "Called, send the proposal on Friday", "version": 1, "editable": true,
+                "author": { "email": "a@example.com" }, "contact": { "firstName": "Ada" }, "company": null, "deal": null })
+    );
+    let on_deal = note(&app, &manager, json!({ "dealId": licence["id"], "body": "Discount approved" })).await;
+    note(&app, &rep_a, json!({ "companyId": acme["id"], "body": "HQ moved" })).await;
+
+    let timeline = "query($c: ID!, $d: ID!, $co: ID!) {
+        contact(id: $c) { notes { totalCount nodes { body } } }
+        deal(id: $d) { notes { nodes { body editable author { email } } } }
+        company(id: $co) { notes { nodes { body } } }
+        notes { totalCount } }";
+    let ids = json!({ "c": ada["id"], "d": licence["id"], "co": acme["id"] });
+    let seen = app.ok(&rep_a, timeline, ids.clone()).await;
+    assert_eq!(
+        seen["contact"]["notes"],
+        json!({ "totalCount": 1, "nodes": [{ "body": "Called, send the proposal on Friday" }] })
+    );
+    assert_eq!(
+        seen["deal"]["notes"]["nodes"],
+        json!([{ "body": "Discount approved", "editable": false, "author": { "email": "m@example.com" } }]),
+        "a note by someone else about your record is yours to read, not to edit"
+    );
+    assert_eq!(seen["company"]["notes"]["nodes"], json!([{ "body": "HQ moved" }]));
+    assert_eq!(seen["notes"]["totalCount"], 3);
+    for token in [&analyst, &manager, &admin] {
+        assert_eq!(app.ok(token, "{ notes { totalCount } }", json!({})).await["notes"]["totalCount"], 3);
+    }
+    let outsider = app
+        .ok(
+            &rep_b,
+            "query($n: ID!) { notes { totalCount } note(id: $n) { id } node(id: $n) { id } }",
+            json!({ "n": on_contact["id"] }),
+        )
+        .await;
+    assert_eq!(outsider, json!({ "notes": { "totalCount": 0 }, "note": null, "node": null }));
+
+    // Writing: about a record you see, one record, a body; editing: your own notes only.
+    let elsewhere = app.err(&rep_b, CREATE_NOTE, json!({ "i": { "contactId": ada["id"], "body": "x" } })).await;
+    assert_eq!((&elsewhere["code"], &elsewhere["field"]), (&json!("BAD_USER_INPUT"), &json!("contactId")));
+    assert_eq!(
+        app.err(&analyst, CREATE_NOTE, json!({ "i": { "contactId": ada["id"], "body": "x" } })).await["code"],
+        "FORBIDDEN"
+    );
+    let two = app
+        .err(&rep_a, CREATE_NOTE, json!({ "i": { "contactId": ada["id"], "dealId": licence["id"], "body": "x" } }))
+        .await;
+    assert_eq!(two["code"], "BAD_USER_INPUT");
+    let empty = app.err(&rep_a, CREATE_NOTE, json!({ "i": { "contactId": ada["id"], "body": "  " } })).await;
+    assert_eq!(empty["field"], "body");
+    let long =
+        app.err(&rep_a, CREATE_NOTE, json!({ "i": { "contactId": ada["id"], "body": "x".repeat(10_001) } })).await;
+    assert_eq!(long["field"], "body");
+    let not_yours =
+        app.err(&rep_a, UPDATE_NOTE, json!({ "i": { "id": on_deal["id"], "version": 1, "body": "No" } })).await;
+    assert_eq!(not_yours["code"], "FORBIDDEN");
+    assert_eq!(app.err(&rep_a, DELETE_NOTE, json!({ "i": { "id": on_deal["id"] } })).await["code"], "FORBIDDEN");
+    let edited = app
+        .ok(&manager, UPDATE_NOTE, json!({ "i": { "id": on_deal["id"], "version": 1, "body": "Discount: 10 %" } }))
+        .await;
+    assert_eq!(edited["updateNote"]["note"], json!({ "body": "Discount: 10 %", "version": 2 }));
+    let stale =
+        app.err(&manager, UPDATE_NOTE, json!({ "i": { "id": on_deal["id"], "version": 1, "body": "Old" } })).await;
+    assert_eq!(stale["code"], "CONFLICT");
+    app.ok(&admin, DELETE_NOTE, json!({ "i": { "id": on_deal["id"] } })).await;
+
+    // A note goes with its record: deleting the contact hides its notes.
+    app.ok(
+        &rep_a,
+        "mutation($i: DeleteContactInput!) { deleteContact(input: $i) { deletedContactId } }",
+        json!({ "i": { "id": ada["id"] } }),
+    )
+    .await;
+    let left = app.ok(&rep_a, "{ notes { nodes { body } } }", json!({})).await;
+    assert_eq!(left["notes"]["nodes"], json!([{ "body": "HQ moved" }]));
+    assert_eq!(app.count("SELECT COUNT(*) FROM notes").await, 3, "soft: every note is still stored");
+});
+
+db_test!(notes_are_logged_streamed_and_imported, |app| {
+    let (_, admin) = app.signed_in("admin@example.com", Role::Admin, None).await;
+    let (_, rep_a) = app.signed_in("a@example.com", Role::SalesRep, None).await;
+    let (_, rep_b) = app.signed_in("b@example.com", Role::SalesRep, None).await;
+    sales_pipeline(&app, &admin).await;
+    let start = app.ok(&admin, "{ changeCursor }", json!({})).await["changeCursor"].clone();
+    let mut ws = WsClient::connect(&app.url, &rep_a).await;
+    ws.subscribe("n", "subscription { noteChanged { op node { body } } }", json!({})).await;
+    let mut other = WsClient::connect(&app.url, &rep_b).await;
+    other.subscribe("n", "subscription { noteChanged { op } }", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let ada = contact(&app, &rep_a, json!({ "firstName": "Ada" })).await;
+    let written = note(&app, &admin, json!({ "contactId": ada["id"], "body": "Met at the fair" })).await;
+    let live = ws.next("n").await["data"]["noteChanged"].clone();
+    assert_eq!(
+        live,
+        json!({ "op": "CREATED", "node": { "body": "Met at the fair" } }),
+        "the record's owner hears of it"
+    );
+    other.quiet_for(Duration::from_millis(500)).await;
+    let feed = app
+        .ok(
+            &rep_a,
+            "query($a: String) { changes(after: $a) { events { entity recordId changes { field after } } } }",
+            json!({ "a": start }),
+        )
+        .await["changes"]["events"]
+        .clone();
+    let logged = feed.as_array().unwrap().iter().find(|e| e["entity"] == "NOTE").unwrap().clone();
+    assert_eq!(logged["recordId"], written["id"]);
+    let author = logged["changes"].as_array().unwrap().iter().find(|c| c["field"] == "authorId").unwrap().clone();
+    assert_eq!(author["after"], json!(gid("User", 1)), "references are global IDs");
+
+    let import = "mutation($i: ImportRecordsInput!) { importRecords(input: $i) { notes { created updated } } }";
+    let batch = json!({
+        "companies": [{ "externalId": "co", "name": "Acme", "ownerEmail": "a@example.com" }],
+        "contacts": [{ "externalId": "c", "firstName": "Bo", "ownerEmail": "a@example.com" }],
+        "deals": [{ "externalId": "d", "contactExternalId": "c", "title": "Bo's deal", "amount": "5" }],
+        "notes": [
+            { "externalId": "n1", "contactExternalId": "c", "body": "First call", "createdAt": "2026-01-05T10:00:00Z",
+              "authorEmail": "a@example.com" },
+            { "externalId": "n2", "companyExternalId": "co", "body": "Account plan" },
+            { "externalId": "n3", "dealExternalId": "d", "body": "Pricing sent" },
+            { "externalId": "n4", "contactId": ada["id"], "body": "Old note" }
+        ]
+    });
+    let first = app.ok(&admin, import, json!({ "i": batch })).await;
+    assert_eq!(first["importRecords"]["notes"], json!({ "created": 4, "updated": 0 }));
+    let again = app.ok(&admin, import, json!({ "i": batch })).await;
+    assert_eq!(again["importRecords"]["notes"], json!({ "created": 0, "updated": 4 }));
+    let imported = app
+        .ok(&rep_a, "{ notes(where: { search: \"first\" }) { nodes { body createdAt author { email } contact { firstName } } } }", json!({}))
+        .await;
+    assert_eq!(
+        imported["notes"]["nodes"],
+        json!([{ "body": "First call", "createdAt": "2026-01-05T10:00:00Z", "author": { "email": "a@example.com" },
+                 "contact": { "firstName": "Bo" } }]),
+        "visible to the owner of its record, whoever wrote it"
+    );
+    let bad = json!({ "notes": [
+        { "externalId": "n5", "contactExternalId": "c", "dealExternalId": "d", "body": "two" },
+        { "externalId": "n6", "dealExternalId": "nope", "body": "x" },
+        { "externalId": "n7", "contactExternalId": "c", "body": "" }
+    ] });
+    let failed = app.gql(Some(&admin), import, json!({ "i": bad })).await;
+    let at: Vec<(u64, String)> = failed["errors"][0]["extensions"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["index"].as_u64().unwrap(), r["field"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(at, [(0, "contactExternalId".into())], "conversion problems come first: {failed}");
+    let failed = app.gql(Some(&admin), import, json!({ "i": { "notes": [bad["notes"][1], bad["notes"][2]] } })).await;
+    let at: Vec<(u64, String)> = failed["errors"][0]["extensions"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["index"].as_u64().unwrap(), r["field"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(at, [(0, "dealExternalId".into()), (1, "body".into())], "{failed}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM notes").await, 5, "nothing written");
+});

@@ -16,7 +16,7 @@ pub async fn import(db_cfg: &DbConfig, cfg: ImportConfig) -> Result<(), CliError
     let summary = import_batch(&principal, &super::writer(&dbs), input).await.map_err(super::describe)?;
     eprintln!(
         "imported: companies {} created, {} updated; contacts {} created, {} updated; deals {} created, {} updated; \
-         meetings {} created, {} updated",
+         meetings {} created, {} updated; notes {} created, {} updated",
         summary.companies.created,
         summary.companies.updated,
         summary.contacts.created,
@@ -24,7 +24,9 @@ pub async fn import(db_cfg: &DbConfig, cfg: ImportConfig) -> Result<(), CliError
         summary.deals.created,
         summary.deals.updated,
         summary.meetings.created,
-        summary.meetings.updated
+        summary.meetings.updated,
+        summary.notes.created,
+        summary.notes.updated
     );
     Ok(())
 }

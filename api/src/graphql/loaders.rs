@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    company, contact, deal_stage_event, lost_reason, meeting, pipeline, stage, team, user, webhook_attempt,
+    company, contact, deal_stage_event, lost_reason, meeting, note, pipeline, stage, team, user, webhook_attempt,
     webhook_endpoint,
 };
 use sea_orm::DatabaseConnection;
@@ -20,7 +20,7 @@ pub use crate::graphql::metric_loaders::MetricLoaders;
 use crate::service::deal_relations::{self, DealRead, DealWithRelations};
 use crate::service::heavy::Heavy;
 use crate::service::webhooks::{endpoints, queue};
-use crate::service::{companies, contacts, deals, directory, meetings, pipelines, users};
+use crate::service::{companies, contacts, deals, directory, meetings, notes, pipelines, users};
 
 #[derive(Clone)]
 pub struct LoaderCtx {
@@ -67,6 +67,7 @@ by_id_loader!(TeamsById, team::Model, |c, ids| directory::teams_by_ids(&c.db, id
 by_id_loader!(UsersById, user::Model, |c, ids| users::by_ids(&c.db, ids));
 by_id_loader!(ContactsById, contact::Model, |c, ids| contacts::by_ids(c.principal(), &c.db, ids));
 by_id_loader!(CompaniesById, company::Model, |c, ids| companies::by_ids(c.principal(), &c.db, ids));
+by_id_loader!(NotesById, note::Model, |c, ids| notes::by_ids(c.principal(), &c.db, ids));
 by_id_loader!(MeetingsById, meeting::Model, |c, ids| meetings::by_ids(c.principal(), &c.db, ids));
 by_id_loader!(PipelinesById, pipeline::Model, |c, ids| pipelines::by_ids(&c.db, ids));
 by_id_loader!(StagesById, stage::Model, |c, ids| pipelines::stages_by_ids(&c.db, ids));
@@ -255,6 +256,7 @@ pub struct Loaders {
     pub members_of_team: DataLoader<MembersOfTeam>,
     pub contacts: DataLoader<ContactsById>,
     pub companies: DataLoader<CompaniesById>,
+    pub notes: DataLoader<NotesById>,
     pub deals: DataLoader<DealsById>,
     pub pipelines: DataLoader<PipelinesById>,
     pub stages: Arc<DataLoader<StagesById, HashMapCache>>,
@@ -284,6 +286,7 @@ impl Loaders {
             members_of_team: gated(MembersOfTeam(ctx.clone()), gate),
             contacts: gated(ContactsById(ctx.clone()), gate),
             companies: gated(CompaniesById(ctx.clone()), gate),
+            notes: gated(NotesById(ctx.clone()), gate),
             deals: gated(DealsById(ctx.clone(), caches.clone()), gate),
             pipelines: gated(PipelinesById(ctx.clone()), gate),
             stages: caches.stages.clone(),

@@ -15,7 +15,8 @@ use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::loaders::LoaderCaches;
 use crate::graphql::query::changes::parse_cursor;
 use crate::graphql::types::change::{
-    ChangeEvent, ChangeKind, ChangeOp, CompanyChange, ContactChange, DealChange, MeetingChange, kind_of, op_of,
+    ChangeEvent, ChangeKind, ChangeOp, CompanyChange, ContactChange, DealChange, MeetingChange, NoteChange, kind_of,
+    op_of,
 };
 use crate::graphql::ws::session::{Session, code};
 use crate::service::changes::feed::{self, Audience, Seen};
@@ -109,6 +110,17 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = CompanyChange> + use<>> {
         let wanted = Wanted::new(r#where, NodeKind::Company)?;
         Ok(futures_util::StreamExt::map(live(ctx, "COMPANY", wanted).await?, CompanyChange))
+    }
+
+    /// Every change of a note you may see (a note about a record you see), as it commits.
+    /// `where.ownerIds` is the owner of the note's record when the note was written.
+    async fn note_changed(
+        &self,
+        ctx: &Context<'_>,
+        r#where: Option<ChangeFilter>,
+    ) -> Result<impl Stream<Item = NoteChange> + use<>> {
+        let wanted = Wanted::new(r#where, NodeKind::Note)?;
+        Ok(futures_util::StreamExt::map(live(ctx, "NOTE", wanted).await?, NoteChange))
     }
 
     /// The change feed, live: first every event you may see after `after` (from the log, as

@@ -18,6 +18,7 @@ pub mod idempotency;
 pub mod import;
 pub mod meetings;
 pub mod metrics;
+pub mod notes;
 pub mod page;
 pub mod partial;
 pub mod pipelines;

@@ -12,8 +12,8 @@ use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::types::Money;
 use crate::graphql::types::enums::{DealStatus, Lifecycle, MeetingKind, MeetingStatus};
 use crate::service::import::{
-    self, CompanyRecord, CompanyRef, ContactRecord, Counts, DealRecord, ImportBatch, ImportSummary, MeetingRecord, Ref,
-    StageStep,
+    self, CompanyRecord, CompanyRef, ContactRecord, Counts, DealRecord, ImportBatch, ImportSummary, MeetingRecord,
+    NoteAbout, NoteRecord, Ref, StageStep,
 };
 
 /// Records to import in one all-or-nothing batch. Each list is matched by `externalId`:
@@ -34,6 +34,37 @@ pub struct ImportRecordsInput {
     /// Meetings with their original times and outcomes.
     #[graphql(default)]
     pub meetings: Vec<ImportMeetingInput>,
+    /// Notes about contacts, companies and deals.
+    #[graphql(default)]
+    pub notes: Vec<ImportNoteInput>,
+}
+
+/// A note from another system, about exactly one contact, company or deal (each by external
+/// id, in this batch or imported before, or by ID).
+#[derive(InputObject)]
+pub struct ImportNoteInput {
+    /// The note's id in the system it comes from; re-importing it updates this note.
+    pub external_id: String,
+    /// About this contact.
+    pub contact_external_id: Option<String>,
+    /// About this contact, by ID.
+    pub contact_id: Option<ID>,
+    /// About this company.
+    pub company_external_id: Option<String>,
+    /// About this company, by ID.
+    pub company_id: Option<ID>,
+    /// About this deal.
+    pub deal_external_id: Option<String>,
+    /// About this deal, by ID.
+    pub deal_id: Option<ID>,
+    /// Author by ID; give this or `authorEmail`, or neither for yourself.
+    pub author_id: Option<ID>,
+    /// Author by email.
+    pub author_email: Option<String>,
+    /// The text.
+    pub body: String,
+    /// When it was written; now when omitted.
+    pub created_at: Option<Timestamp>,
 }
 
 /// A company from another system.
@@ -212,6 +243,8 @@ pub struct ImportRecordsPayload {
     pub deals: ImportCounts,
     /// Meetings created and updated.
     pub meetings: ImportCounts,
+    /// Notes created and updated.
+    pub notes: ImportCounts,
 }
 
 impl From<ImportSummary> for ImportRecordsPayload {
@@ -221,6 +254,7 @@ impl From<ImportSummary> for ImportRecordsPayload {
             contacts: s.contacts.into(),
             deals: s.deals.into(),
             meetings: s.meetings.into(),
+            notes: s.notes.into(),
         }
     }
 }
@@ -462,10 +496,56 @@ fn to_batch(input: ImportRecordsInput) -> ApiResult<ImportBatch> {
             })
         })
         .collect();
+    let notes: Vec<Option<NoteRecord>> = input
+        .notes
+        .into_iter()
+        .enumerate()
+        .map(|(index, n)| {
+            let cv = &mut Convert { errors: &mut errors, list: "notes", index };
+            let contact = cv.reference(
+                ("contactId", n.contact_id.as_ref()),
+                ("contactExternalId", n.contact_external_id.as_ref()),
+                NodeKind::Contact,
+            );
+            let company = cv.reference(
+                ("companyId", n.company_id.as_ref()),
+                ("companyExternalId", n.company_external_id.as_ref()),
+                NodeKind::Company,
+            );
+            let deal = cv.reference(
+                ("dealId", n.deal_id.as_ref()),
+                ("dealExternalId", n.deal_external_id.as_ref()),
+                NodeKind::Deal,
+            );
+            let author = cv.reference(
+                ("authorId", n.author_id.as_ref()),
+                ("authorEmail", n.author_email.as_ref()),
+                NodeKind::User,
+            );
+            let about = match (contact?, company?, deal?) {
+                (Some(r), None, None) => NoteAbout::Contact(r),
+                (None, Some(r), None) => NoteAbout::Company(r),
+                (None, None, Some(r)) => NoteAbout::Deal(r),
+                _ => {
+                    let why =
+                        "give exactly one of contactExternalId, companyExternalId and dealExternalId (or their ID)";
+                    return cv.ok(Err(ApiError::bad_input("contactExternalId", why)));
+                }
+            };
+            Some(NoteRecord {
+                external_id: n.external_id,
+                about,
+                author: author?,
+                body: n.body,
+                created_at: n.created_at.map(Into::into),
+            })
+        })
+        .collect();
     if !errors.is_empty() {
         return Err(ApiError::InvalidRecords(errors));
     }
     Ok(ImportBatch {
+        notes: notes.into_iter().flatten().collect(),
         companies: companies.into_iter().flatten().collect(),
         contacts: contacts.into_iter().flatten().collect(),
         deals: deals.into_iter().flatten().collect(),

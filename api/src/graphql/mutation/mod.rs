@@ -8,6 +8,7 @@ mod deals;
 mod directory;
 pub mod import;
 mod meetings;
+mod notes;
 mod pipelines;
 mod webhooks;
 
@@ -27,6 +28,7 @@ pub struct MutationRoot(
     directory::DirectoryMutation,
     import::ImportMutation,
     meetings::MeetingMutation,
+    notes::NoteMutation,
     pipelines::PipelineMutation,
     webhooks::WebhookMutation,
 );

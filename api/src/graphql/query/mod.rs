@@ -7,6 +7,7 @@ mod deals;
 mod meetings;
 pub mod metrics;
 pub(crate) mod node;
+mod notes;
 mod pipelines;
 mod users;
 mod webhooks;
@@ -15,6 +16,7 @@ use async_graphql::MergedObject;
 
 pub use contacts::{ContactFilter, ContactOrderBy, contact_page, contact_sort};
 pub use deals::{DealFilter, DealOrderBy, deal_page, deal_sort};
+pub use notes::{NoteFilter, NoteOrderBy, note_page};
 
 /// Everything that can be read.
 #[derive(MergedObject, Default)]
@@ -26,6 +28,7 @@ pub struct QueryRoot(
     companies::CompanyQuery,
     deals::DealQuery,
     meetings::MeetingQuery,
+    notes::NoteQuery,
     pipelines::PipelineQuery,
     changes::ChangeQuery,
     metrics::MetricQuery,

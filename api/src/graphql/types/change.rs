@@ -7,6 +7,7 @@ use entity::change_event;
 use entity::enums::Role;
 
 use super::node::Node;
+use super::note::Note;
 use super::{Company, Contact, Deal, Meeting, User};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
@@ -53,6 +54,8 @@ pub enum ChangeEntity {
     Contact,
     /// A company.
     Company,
+    /// A note.
+    Note,
     /// A deal.
     Deal,
     /// A meeting.
@@ -225,6 +228,9 @@ record_change!(ContactChange, Contact, "A change of a contact you may see.", |ct
 record_change!(CompanyChange, Company, "A change of a company you may see.", |ctx, id| {
     ctx.loaders().await?.companies.load_one(id).await?.map(Company)
 });
+record_change!(NoteChange, Note, "A change of a note you may see.", |ctx, id| {
+    ctx.loaders().await?.notes.load_one(id).await?.map(Note)
+});
 
 pub fn op_of(seen: &Seen) -> ChangeOp {
     if seen.removed_from_scope {
@@ -255,6 +261,7 @@ fn entity_of(name: &str) -> Option<(ChangeEntity, NodeKind)> {
     let entity = match kind {
         NodeKind::Contact => ChangeEntity::Contact,
         NodeKind::Company => ChangeEntity::Company,
+        NodeKind::Note => ChangeEntity::Note,
         NodeKind::Deal => ChangeEntity::Deal,
         NodeKind::Meeting => ChangeEntity::Meeting,
         NodeKind::User => ChangeEntity::User,

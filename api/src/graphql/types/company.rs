@@ -7,8 +7,10 @@ use super::{Connection, Contact, Deal, User, always};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
 use crate::graphql::query::{
-    ContactFilter, ContactOrderBy, DealFilter, DealOrderBy, contact_page, contact_sort, deal_page, deal_sort,
+    ContactFilter, ContactOrderBy, DealFilter, DealOrderBy, NoteFilter, NoteOrderBy, contact_page, contact_sort,
+    deal_page, deal_sort, note_page,
 };
+use crate::graphql::types::note::Note;
 use crate::graphql::types::timestamp::Timestamp;
 use crate::service::filter::OneOf;
 use crate::service::page::PageRequest;
@@ -82,6 +84,22 @@ impl Company {
         f.company = OneOf::and_eq(f.company, self.0.id);
         let order = deal_sort(&order_by.unwrap_or_default());
         Box::pin(deal_page(ctx, f, &order, PageRequest { first, after, last, before })).await
+    }
+    /// Notes about this company that you may see, newest first: `notes(where:)` with this company.
+    #[allow(clippy::too_many_arguments)]
+    async fn notes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "where")] filter: Option<NoteFilter>,
+        order_by: Option<Vec<NoteOrderBy>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Note>> {
+        let mut f = filter.unwrap_or_default().to_service()?;
+        f.company = OneOf::and_eq(f.company, self.0.id);
+        Box::pin(note_page(ctx, f, order_by, PageRequest { first, after, last, before })).await
     }
     /// Optimistic-concurrency version: send it back with updates.
     async fn version(&self) -> i32 {

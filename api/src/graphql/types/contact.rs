@@ -14,7 +14,12 @@ use super::{Company, Deal, Meeting, Money, User};
 use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
+use crate::graphql::query::{NoteFilter, NoteOrderBy, note_page};
+use crate::graphql::types::Connection;
+use crate::graphql::types::note::Note;
 use crate::service::columns::Columns;
+use crate::service::filter::OneOf;
+use crate::service::page::PageRequest;
 use crate::service::scope::ensure_can_read_pii;
 
 /// A person or lead a sales rep works with.
@@ -27,7 +32,7 @@ impl Contact {
         use contact::Column as C;
         super::look_ahead::columns_read(field, |name| {
             Some(match name {
-                "__typename" | "id" | "noShowStats" | "noShowRate" | "deals" | "meetings" => &[],
+                "__typename" | "id" | "noShowStats" | "noShowRate" | "deals" | "meetings" | "notes" => &[],
                 "owner" => &[C::OwnerId],
                 "firstName" => &[C::FirstName],
                 "lastName" => &[C::LastName],
@@ -134,6 +139,22 @@ impl Contact {
         let key = (self.0.id, child_limit(first)?);
         let meetings = ctx.loaders().await?.latest_meetings_of_contact.load_one(key).await?.unwrap_or_default();
         Ok(meetings.into_iter().map(Meeting).collect())
+    }
+    /// Notes about this contact that you may see, newest first: `notes(where:)` with this contact.
+    #[allow(clippy::too_many_arguments)]
+    async fn notes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "where")] filter: Option<NoteFilter>,
+        order_by: Option<Vec<NoteOrderBy>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Note>> {
+        let mut f = filter.unwrap_or_default().to_service()?;
+        f.contact = OneOf::and_eq(f.contact, self.0.id);
+        Box::pin(note_page(ctx, f, order_by, PageRequest { first, after, last, before })).await
     }
     /// Optimistic-concurrency version: send it back with updates.
     async fn version(&self) -> i32 {

@@ -13,8 +13,13 @@ use super::pipeline::{LostReason, Pipeline, Stage};
 use super::{Company, Contact, Meeting, Money, User};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
+use crate::graphql::query::{NoteFilter, NoteOrderBy, note_page};
+use crate::graphql::types::Connection;
+use crate::graphql::types::note::Note;
 use crate::service::columns::Columns;
 use crate::service::deal_relations::{DealRead, DealWithRelations};
+use crate::service::filter::OneOf;
+use crate::service::page::PageRequest;
 
 /// An opportunity moving through the stages of a pipeline: the row (whole, or the columns
 /// the query selected: `Deal::read_of`) and the stage and owner read with it, if they were.
@@ -75,7 +80,7 @@ impl Deal {
 fn own_columns(name: &str) -> Option<&'static [deal::Column]> {
     use deal::Column as C;
     Some(match name {
-        "__typename" | "id" | "stageHistory" | "meetings" | "noShowStats" => &[],
+        "__typename" | "id" | "stageHistory" | "meetings" | "noShowStats" | "notes" => &[],
         "title" => &[C::Title],
         "amount" => &[C::Amount],
         "status" => &[C::Status],
@@ -198,6 +203,22 @@ impl Deal {
     /// Id of this deal in the system it was imported from.
     async fn external_id(&self) -> Option<&str> {
         self.0.external_id.as_deref()
+    }
+    /// Notes about this deal that you may see, newest first: `notes(where:)` with this deal.
+    #[allow(clippy::too_many_arguments)]
+    async fn notes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "where")] filter: Option<NoteFilter>,
+        order_by: Option<Vec<NoteOrderBy>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Note>> {
+        let mut f = filter.unwrap_or_default().to_service()?;
+        f.deal = OneOf::and_eq(f.deal, self.0.id);
+        Box::pin(note_page(ctx, f, order_by, PageRequest { first, after, last, before })).await
     }
     /// Optimistic-concurrency version: send it back with updates.
     async fn version(&self) -> i32 {

@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod money;
 pub mod no_show;
 pub mod node;
+pub mod note;
 pub mod pipeline;
 pub mod rejection;
 pub mod team;

@@ -3,6 +3,7 @@
 use async_graphql::{ID, Interface};
 
 use super::api_key::ApiKey;
+use super::note::Note;
 use super::webhook::{WebhookDelivery, WebhookEndpoint};
 use super::{Company, Contact, Deal, DealStageEvent, LostReason, Meeting, Pipeline, Stage, Target, Team, User};
 
@@ -17,6 +18,7 @@ pub enum Node {
     Company(Company),
     Deal(Deal),
     Meeting(Meeting),
+    Note(Note),
     DealStageEvent(DealStageEvent),
     Pipeline(Pipeline),
     Stage(Stage),

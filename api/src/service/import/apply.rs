@@ -2,13 +2,13 @@
 //! (bumping their version, restoring them if deleted), and replaces deals' stage history.
 
 use chrono::{DateTime, Utc};
-use entity::{company, contact, deal, deal_stage_event, meeting};
+use entity::{company, contact, deal, deal_stage_event, meeting, note};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IdenStatic, IntoActiveModel, Iterable, ModelTrait,
     NotSet, QueryFilter, Set, Value,
 };
 
-use super::check::{Plan, Target};
+use super::check::{NoteLink, Plan, Target};
 use super::{Counts, ImportSummary};
 use crate::error::{ApiError, ApiResult};
 use crate::service::work::tracked::{Tracked, int};
@@ -63,6 +63,16 @@ pub(super) async fn apply(work: &mut Work, plan: Plan) -> ApiResult<ImportSummar
         planned.row.contact_id = Set(resolve(&contact_ids, planned.contact)?);
         planned.row.deal_id = Set(planned.deal.map(|d| resolve(&deal_ids, d)).transpose()?);
         save::<meeting::Entity>(work, planned.existing, planned.row, now, &mut summary.meetings).await?;
+    }
+
+    for mut planned in plan.notes {
+        let (contact, company, deal) = match planned.about {
+            NoteLink::Contact(t) => (Some(resolve(&contact_ids, t)?), None, None),
+            NoteLink::Company(t) => (None, Some(resolve(&company_ids, t)?), None),
+            NoteLink::Deal(t) => (None, None, Some(resolve(&deal_ids, t)?)),
+        };
+        (planned.row.contact_id, planned.row.company_id, planned.row.deal_id) = (Set(contact), Set(company), Set(deal));
+        save::<note::Entity>(work, planned.existing, planned.row, now, &mut summary.notes).await?;
     }
     Ok(summary)
 }

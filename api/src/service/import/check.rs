@@ -5,10 +5,12 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 use entity::enums::{DealStatus, Lifecycle, MeetingStatus};
-use entity::{company, contact, deal, lost_reason, meeting, pipeline, stage, user};
+use entity::{company, contact, deal, lost_reason, meeting, note, pipeline, stage, user};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder, Set};
 
-use super::{CompanyRecord, CompanyRef, ContactRecord, DealRecord, ImportBatch, MeetingRecord, Ref};
+use super::{
+    CompanyRecord, CompanyRef, ContactRecord, DealRecord, ImportBatch, MeetingRecord, NoteAbout, NoteRecord, Ref,
+};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, InvalidRecord};
 use crate::service::validate;
@@ -23,7 +25,22 @@ pub(super) enum Target {
 
 pub(super) struct PlannedCompany {
     pub existing: Option<i64>,
+    pub owner_id: i64,
     pub row: company::ActiveModel,
+}
+
+/// Where a note's record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NoteLink {
+    Contact(Target),
+    Company(Target),
+    Deal(Target),
+}
+
+pub(super) struct PlannedNote {
+    pub existing: Option<i64>,
+    pub about: NoteLink,
+    pub row: note::ActiveModel,
 }
 
 pub(super) struct PlannedContact {
@@ -37,6 +54,7 @@ pub(super) struct PlannedDeal {
     pub existing: Option<i64>,
     pub contact: Target,
     pub company: Option<Target>,
+    pub owner_id: i64,
     pub row: deal::ActiveModel,
     /// (stage id, entered at), oldest first.
     pub steps: Vec<(i64, DateTime<Utc>)>,
@@ -55,6 +73,7 @@ pub(super) struct Plan {
     pub contacts: Vec<PlannedContact>,
     pub deals: Vec<PlannedDeal>,
     pub meetings: Vec<PlannedMeeting>,
+    pub notes: Vec<PlannedNote>,
 }
 
 /// The database rows a batch refers to, loaded up front in a few statements.
@@ -71,6 +90,7 @@ pub(super) struct Known {
     contacts: Vec<contact::Model>,
     deals: Vec<deal::Model>,
     meetings_by_external_id: HashMap<String, i64>,
+    notes_by_external_id: HashMap<String, i64>,
 }
 
 /// Bound parameters per `IN (...)` list, well below SQLite's and PostgreSQL's limits.
@@ -82,14 +102,26 @@ impl Known {
         let (mut deal_keys, mut deal_ids) = (HashSet::new(), HashSet::new());
         contact_keys.extend(batch.contacts.iter().map(|c| c.external_id.trim().to_owned()));
         deal_keys.extend(batch.deals.iter().map(|d| d.external_id.trim().to_owned()));
-        let contact_refs = batch.deals.iter().map(|d| &d.contact).chain(batch.meetings.iter().map(|m| &m.contact));
+        let note_refs =
+            |wanted: fn(&NoteAbout) -> Option<&Ref>| batch.notes.iter().filter_map(move |n| wanted(&n.about));
+        let contact_refs = batch
+            .deals
+            .iter()
+            .map(|d| &d.contact)
+            .chain(batch.meetings.iter().map(|m| &m.contact))
+            .chain(note_refs(|a| if let NoteAbout::Contact(r) = a { Some(r) } else { None }));
         for r in contact_refs {
             match r {
                 Ref::Id(id) => contact_ids.insert(*id),
                 Ref::Key(key) => contact_keys.insert(key.trim().to_owned()),
             };
         }
-        for r in batch.meetings.iter().filter_map(|m| m.deal.as_ref()) {
+        let deal_refs = batch
+            .meetings
+            .iter()
+            .filter_map(|m| m.deal.as_ref())
+            .chain(note_refs(|a| if let NoteAbout::Deal(r) = a { Some(r) } else { None }));
+        for r in deal_refs {
             match r {
                 Ref::Id(id) => deal_ids.insert(*id),
                 Ref::Key(key) => deal_keys.insert(key.trim().to_owned()),
@@ -105,7 +137,8 @@ impl Known {
                 Some(CompanyRef::Ref(r)) => Some(r),
                 _ => None,
             })
-            .chain(batch.deals.iter().filter_map(|d| d.company.as_ref()));
+            .chain(batch.deals.iter().filter_map(|d| d.company.as_ref()))
+            .chain(note_refs(|a| if let NoteAbout::Company(r) = a { Some(r) } else { None }));
         for r in company_refs {
             match r {
                 Ref::Id(id) => company_ids.insert(*id),
@@ -131,6 +164,8 @@ impl Known {
         let mut deals = by_keys::<deal::Entity, _>(db, deal::Column::ExternalId, deal_keys).await?;
         deals.extend(by_keys::<deal::Entity, _>(db, deal::Column::Id, deal_ids).await?);
         let meetings = by_keys::<meeting::Entity, _>(db, meeting::Column::ExternalId, meeting_keys).await?;
+        let note_keys = batch.notes.iter().map(|n| n.external_id.trim().to_owned());
+        let notes = by_keys::<note::Entity, _>(db, note::Column::ExternalId, note_keys).await?;
         Ok(Self {
             users_by_id: users.iter().map(|u| u.id).collect(),
             users_by_email: users.into_iter().map(|u| (u.email.to_lowercase(), u.id)).collect(),
@@ -146,6 +181,7 @@ impl Known {
             contacts,
             deals,
             meetings_by_external_id: meetings.into_iter().filter_map(|m| Some((m.external_id?, m.id))).collect(),
+            notes_by_external_id: notes.into_iter().filter_map(|n| Some((n.external_id?, n.id))).collect(),
         })
     }
 
@@ -342,6 +378,16 @@ pub(super) fn plan(principal: &Principal, batch: &ImportBatch, known: &Known) ->
             planner.meeting(at, r, &contacts, &deals, &mut seen_meetings)
         })
         .collect();
+    let mut seen_notes = HashMap::new();
+    let notes: Vec<Option<PlannedNote>> = batch
+        .notes
+        .iter()
+        .enumerate()
+        .map(|(index, r)| {
+            let at = &mut At { errors: &mut errors, list: "notes", index, failed: false };
+            planner.note(at, r, (&contacts, &deals), &mut seen_notes)
+        })
+        .collect();
     if !errors.is_empty() {
         errors.sort_by_key(|e| (list_order(e.list), e.index));
         return Err(ApiError::InvalidRecords(errors));
@@ -352,6 +398,7 @@ pub(super) fn plan(principal: &Principal, batch: &ImportBatch, known: &Known) ->
         contacts: contacts.into_iter().flatten().collect(),
         deals: deals.into_iter().flatten().collect(),
         meetings: meetings.into_iter().flatten().collect(),
+        notes: notes.into_iter().flatten().collect(),
     })
 }
 
@@ -360,7 +407,8 @@ fn list_order(list: &str) -> u8 {
         "companies" => 0,
         "contacts" => 1,
         "deals" => 2,
-        _ => 3,
+        "meetings" => 3,
+        _ => 4,
     }
 }
 
@@ -370,8 +418,8 @@ struct Planner<'a> {
     now: DateTime<Utc>,
     /// External id → index in the batch's companies (valid or not).
     company_index: HashMap<String, usize>,
-    /// External id → where the batch's valid companies end up.
-    company_targets: HashMap<String, Target>,
+    /// External id → where the batch's valid companies end up, and their owners.
+    company_targets: HashMap<String, (Target, i64)>,
     /// `name_key` → the batch's valid companies and those made from contacts' names.
     company_names: HashMap<String, Target>,
     /// Companies to create from contacts' company names (planned after the batch's own).
@@ -406,6 +454,7 @@ impl Planner<'_> {
         let existing = self.known.company_by_external_id(&external_id).map(|c| c.id);
         Some(PlannedCompany {
             existing,
+            owner_id: owner_id?,
             row: company::ActiveModel {
                 id: NotSet,
                 owner_id: Set(owner_id?),
@@ -427,14 +476,19 @@ impl Planner<'_> {
         for (i, (record, planned)) in records.iter().zip(planned).enumerate() {
             let Some(planned) = planned else { continue };
             let target = planned.existing.map_or(Target::Batch(i), Target::Existing);
-            self.company_targets.insert(record.external_id.trim().to_owned(), target);
+            self.company_targets.insert(record.external_id.trim().to_owned(), (target, planned.owner_id));
             self.company_names.entry(name_key(&record.name)).or_insert(target);
         }
     }
 
-    /// Resolves a company reference by id or external id. `None` without an error entry
-    /// when it names a batch company that is itself invalid.
+    /// Resolves a company reference by id or external id.
     fn company_ref(&self, at: &mut At, r: &Ref) -> Option<Target> {
+        self.company_and_owner(at, r).map(|(target, _)| target)
+    }
+
+    /// A company reference resolved, with the company's owner (after the import). `None`
+    /// without an error entry when it names a batch company that is itself invalid.
+    fn company_and_owner(&self, at: &mut At, r: &Ref) -> Option<(Target, i64)> {
         match r {
             Ref::Key(key) => {
                 let key = key.trim();
@@ -442,7 +496,7 @@ impl Planner<'_> {
                     return self.company_targets.get(key).copied();
                 }
                 match self.known.company_by_external_id(key) {
-                    Some(c) if c.deleted_at.is_none() => Some(Target::Existing(c.id)),
+                    Some(c) if c.deleted_at.is_none() => Some((Target::Existing(c.id), c.owner_id)),
                     _ => {
                         at.fail("companyExternalId", "no company has this external id, in this batch or before");
                         None
@@ -450,11 +504,11 @@ impl Planner<'_> {
                 }
             }
             Ref::Id(id) => {
-                if self.company_targets.values().any(|t| *t == Target::Existing(*id)) {
-                    return Some(Target::Existing(*id));
+                if let Some(found) = self.company_targets.values().find(|(t, _)| *t == Target::Existing(*id)) {
+                    return Some(*found);
                 }
                 match self.known.companies.iter().find(|c| c.id == *id && c.deleted_at.is_none()) {
-                    Some(c) => Some(Target::Existing(c.id)),
+                    Some(c) => Some((Target::Existing(c.id), c.owner_id)),
                     None => {
                         at.fail("companyId", "no such company");
                         None
@@ -493,6 +547,7 @@ impl Planner<'_> {
         let target = Target::Batch(self.batch_companies + self.named_companies.len());
         self.named_companies.push(PlannedCompany {
             existing: None,
+            owner_id,
             row: company::ActiveModel {
                 id: NotSet,
                 owner_id: Set(owner_id),
@@ -509,6 +564,80 @@ impl Planner<'_> {
         });
         self.company_names.insert(key, target);
         Some(Some(target))
+    }
+
+    fn note(
+        &self,
+        at: &mut At,
+        r: &NoteRecord,
+        (contacts, deals): (&[Option<PlannedContact>], &[Option<PlannedDeal>]),
+        seen: &mut HashMap<String, usize>,
+    ) -> Option<PlannedNote> {
+        let external_id = at.external_id(&r.external_id, seen);
+        let about = match &r.about {
+            NoteAbout::Contact(c) => {
+                self.contact_target(at, c, contacts).map(|(t, owner, _)| (NoteLink::Contact(t), owner))
+            }
+            NoteAbout::Company(c) => self.company_and_owner(at, c).map(|(t, owner)| (NoteLink::Company(t), owner)),
+            NoteAbout::Deal(d) => self.deal_and_owner(at, d, deals).map(|(t, owner)| (NoteLink::Deal(t), owner)),
+        };
+        let author_id = match &r.author {
+            Some(author) => at.ok(self.known.user(author, ("authorId", "authorEmail"))),
+            None => Some(self.principal.user_id),
+        };
+        let body = at.ok(validate::required("body", &r.body, crate::service::notes::MAX_BODY));
+        let created_at = at.ok(optional_past("createdAt", r.created_at)).map(|c| c.unwrap_or(self.now));
+        if at.failed {
+            return None;
+        }
+        let (about, owner_id) = about?;
+        let external_id = external_id?;
+        Some(PlannedNote {
+            existing: self.known.notes_by_external_id.get(&external_id).copied(),
+            about,
+            row: note::ActiveModel {
+                id: NotSet,
+                author_id: Set(author_id?),
+                owner_id: Set(owner_id),
+                contact_id: NotSet,
+                company_id: NotSet,
+                deal_id: NotSet,
+                body: Set(body?),
+                external_id: Set(Some(external_id)),
+                version: NotSet,
+                created_at: Set(created_at?),
+                updated_at: NotSet,
+                deleted_at: NotSet,
+            },
+        })
+    }
+
+    /// A deal reference resolved, with the deal's owner (after the import). `None` without
+    /// an error entry when it names a batch deal that is itself invalid.
+    fn deal_and_owner(&self, at: &mut At, r: &Ref, deals: &[Option<PlannedDeal>]) -> Option<(Target, i64)> {
+        if let Ref::Key(key) = r
+            && let Some(&i) = self.deal_index.get(key.trim())
+        {
+            let planned = deals.get(i)?.as_ref()?;
+            return Some((planned.existing.map_or(Target::Batch(i), Target::Existing), planned.owner_id));
+        }
+        if let Ref::Id(id) = r
+            && let Some(planned) = deals.iter().flatten().find(|d| d.existing == Some(*id))
+        {
+            return Some((Target::Existing(*id), planned.owner_id));
+        }
+        let found = match r {
+            Ref::Id(id) => self.known.deals.iter().find(|d| d.id == *id),
+            Ref::Key(key) => self.known.deal_by_external_id(key.trim()),
+        };
+        match found {
+            Some(d) if d.deleted_at.is_none() => Some((Target::Existing(d.id), d.owner_id)),
+            _ => {
+                let field = if matches!(r, Ref::Id(_)) { "dealId" } else { "dealExternalId" };
+                at.fail(field, "no such deal, in this batch or before");
+                None
+            }
+        }
     }
 
     fn contact(&mut self, at: &mut At, r: &ContactRecord) -> Option<PlannedContact> {
@@ -676,6 +805,7 @@ impl Planner<'_> {
             existing,
             contact: contact?.0,
             company: company?,
+            owner_id: owner_id?,
             row: deal::ActiveModel {
                 id: NotSet,
                 contact_id: NotSet,

@@ -27,6 +27,7 @@ pub struct ImportBatch {
     pub contacts: Vec<ContactRecord>,
     pub deals: Vec<DealRecord>,
     pub meetings: Vec<MeetingRecord>,
+    pub notes: Vec<NoteRecord>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -117,6 +118,24 @@ pub struct MeetingRecord {
     pub created_at: Option<DateTime<Utc>>,
 }
 
+/// The record a note is about, by id or external id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoteAbout {
+    Contact(Ref),
+    Company(Ref),
+    Deal(Ref),
+}
+
+#[derive(Debug, Clone)]
+pub struct NoteRecord {
+    pub external_id: String,
+    pub about: NoteAbout,
+    /// A user, by id or email; the importing admin when omitted.
+    pub author: Option<Ref>,
+    pub body: String,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
 /// How many records of one kind the import created and updated.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -130,6 +149,7 @@ pub struct ImportSummary {
     pub contacts: Counts,
     pub deals: Counts,
     pub meetings: Counts,
+    pub notes: Counts,
 }
 
 /// Imports `batch` (ADMIN only). Every record is checked first; if any is invalid the

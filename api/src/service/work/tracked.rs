@@ -4,7 +4,7 @@
 
 use entity::enums::{DealStatus, Lifecycle, MeetingStatus};
 use entity::{
-    api_key, company, contact, deal, lost_reason, meeting, pipeline, stage, target, team, user, webhook_endpoint,
+    api_key, company, contact, deal, lost_reason, meeting, note, pipeline, stage, target, team, user, webhook_endpoint,
 };
 use sea_orm::{ActiveModelTrait, EntityTrait, Value};
 
@@ -105,6 +105,8 @@ owned!(contact => "CONTACT" {
 });
 
 owned!(company => "COMPANY" {});
+
+owned!(note => "NOTE" {});
 
 owned!(deal => "DEAL" {
     fn kind(before: Option<&deal::Model>, after: &deal::Model) -> Option<&'static str> {

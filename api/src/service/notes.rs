@@ -1,0 +1,243 @@
+//! Notes (SPEC section 11): free text about one contact, company or deal, visible with that
+//! record and editable by its author.
+
+use chrono::{DateTime, Utc};
+use entity::note::{self, Column};
+use entity::{company, contact, deal};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, Select, Set};
+
+use super::filter::{self, OneOf, Range};
+use super::page::{self, KeyKind, Page, PageRequest, SortKey};
+use super::scope::{ensure_can_write, owner_condition};
+use super::work::{Target, Writer};
+use super::{companies, contacts, deals, read, validate};
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+
+const LABEL: &str = "Note";
+/// Longer than any call summary; shorter than a pasted e-mail thread needs to be kept whole.
+pub const MAX_BODY: usize = 10_000;
+
+/// The record a note is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum About {
+    Contact(i64),
+    Company(i64),
+    Deal(i64),
+}
+
+impl About {
+    /// The one link of `contact`, `company` and `deal` that is given; BAD_USER_INPUT unless
+    /// exactly one is.
+    pub fn one_of(contact: Option<i64>, company: Option<i64>, deal: Option<i64>) -> ApiResult<Self> {
+        match (contact, company, deal) {
+            (Some(id), None, None) => Ok(Self::Contact(id)),
+            (None, Some(id), None) => Ok(Self::Company(id)),
+            (None, None, Some(id)) => Ok(Self::Deal(id)),
+            _ => Err(ApiError::bad_input("contactId", "give exactly one of contactId, companyId and dealId")),
+        }
+    }
+
+    /// (contact, company, deal) as columns.
+    fn links(self) -> (Option<i64>, Option<i64>, Option<i64>) {
+        match self {
+            Self::Contact(id) => (Some(id), None, None),
+            Self::Company(id) => (None, Some(id), None),
+            Self::Deal(id) => (None, None, Some(id)),
+        }
+    }
+
+    fn field(self) -> &'static str {
+        match self {
+            Self::Contact(_) => "contactId",
+            Self::Company(_) => "companyId",
+            Self::Deal(_) => "dealId",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NoteFilter {
+    pub ids: Option<OneOf<i64>>,
+    pub author: Option<OneOf<i64>>,
+    pub contact: Option<OneOf<i64>>,
+    pub company: Option<OneOf<i64>>,
+    pub deal: Option<OneOf<i64>>,
+    pub created_at: Option<Range<DateTime<Utc>>>,
+    /// Substring of the body.
+    pub search: Option<String>,
+    pub include_deleted: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteSort {
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// The notes `principal` may see: those whose record (live, not deleted) is in the caller's
+/// scope — a note is visible with its record, whoever wrote it.
+pub fn visible(principal: &Principal) -> Select<note::Entity> {
+    let contacts = Query::select()
+        .column(contact::Column::Id)
+        .from(contact::Entity)
+        .cond_where(owner_condition(principal, contact::Column::OwnerId))
+        .and_where(contact::Column::DeletedAt.is_null())
+        .to_owned();
+    let companies = Query::select()
+        .column(company::Column::Id)
+        .from(company::Entity)
+        .cond_where(owner_condition(principal, company::Column::OwnerId))
+        .and_where(company::Column::DeletedAt.is_null())
+        .to_owned();
+    let deals = Query::select()
+        .column(deal::Column::Id)
+        .from(deal::Entity)
+        .cond_where(owner_condition(principal, deal::Column::OwnerId))
+        .and_where(deal::Column::DeletedAt.is_null())
+        .to_owned();
+    note::Entity::find().filter(
+        Condition::any()
+            .add(Column::ContactId.in_subquery(contacts))
+            .add(Column::CompanyId.in_subquery(companies))
+            .add(Column::DealId.in_subquery(deals)),
+    )
+}
+
+/// The filtered, scoped query behind a list of notes (its rows and its `totalCount`).
+pub fn query(principal: &Principal, f: &NoteFilter) -> Select<note::Entity> {
+    let mut cond = Condition::all();
+    cond = filter::one_of(cond, Column::Id, &f.ids);
+    cond = filter::one_of(cond, Column::AuthorId, &f.author);
+    cond = filter::one_of(cond, Column::ContactId, &f.contact);
+    cond = filter::one_of(cond, Column::CompanyId, &f.company);
+    cond = filter::one_of(cond, Column::DealId, &f.deal);
+    cond = filter::range(cond, Column::CreatedAt, &f.created_at);
+    cond = filter::search(cond, &[Expr::col((note::Entity, Column::Body))], &f.search);
+    cond = filter::deleted(cond, Column::DeletedAt, f.include_deleted);
+    visible(principal).filter(cond)
+}
+
+pub async fn list(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    f: &NoteFilter,
+    order: &[(NoteSort, bool)],
+    page: &PageRequest,
+) -> ApiResult<Page<note::Model>> {
+    // Newest first, as a record's timeline reads.
+    let order = if order.is_empty() { &[(NoteSort::CreatedAt, true)][..] } else { order };
+    page::fetch(db, query(principal, f), &sort_keys(order), page).await
+}
+
+fn sort_keys(order: &[(NoteSort, bool)]) -> Vec<SortKey<note::Model>> {
+    type M = note::Model;
+    let col = |c: Column| Expr::col((note::Entity, c));
+    let keys = order
+        .iter()
+        .map(|&(field, desc)| match field {
+            NoteSort::CreatedAt => {
+                SortKey::new(col(Column::CreatedAt), KeyKind::Time, desc, |m: &M| m.created_at.into())
+            }
+            NoteSort::UpdatedAt => {
+                SortKey::new(col(Column::UpdatedAt), KeyKind::Time, desc, |m: &M| m.updated_at.into())
+            }
+        })
+        .collect();
+    page::with_id_tiebreak(keys, col(Column::Id), |m: &M| m.id.into())
+}
+
+/// One visible, non-deleted note, or NOT_FOUND.
+pub async fn get(principal: &Principal, db: &impl ConnectionTrait, id: i64) -> ApiResult<note::Model> {
+    read::one(db, visible(principal), (Column::Id, Column::DeletedAt), id, LABEL).await
+}
+
+/// The visible, non-deleted notes among `ids` (for batch loading).
+pub async fn by_ids(principal: &Principal, db: &impl ConnectionTrait, ids: &[i64]) -> ApiResult<Vec<note::Model>> {
+    read::many(db, visible(principal), (Column::Id, Column::DeletedAt), ids).await
+}
+
+/// The owner of the record a note is about, when the caller may see that record;
+/// BAD_USER_INPUT on its field otherwise.
+async fn owner_of(principal: &Principal, db: &impl ConnectionTrait, about: About) -> ApiResult<i64> {
+    let found = match about {
+        About::Contact(id) => contacts::get(principal, db, id).await.map(|c| c.owner_id),
+        About::Company(id) => companies::get(principal, db, id).await.map(|c| c.owner_id),
+        About::Deal(id) => deals::get(principal, db, id).await.map(|d| d.owner_id),
+    };
+    match found {
+        Ok(owner) => Ok(owner),
+        Err(ApiError::NotFound(what)) => {
+            Err(ApiError::bad_input(about.field(), format!("no such {}", what.to_lowercase())))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Writes a note about `about` as the caller.
+pub async fn create(principal: &Principal, w: &Writer, about: About, body: &str) -> ApiResult<note::Model> {
+    ensure_can_write(principal)?;
+    let body = validate::required("body", body, MAX_BODY)?;
+    let mut work = w.begin(principal).await?;
+    let owner_id = owner_of(principal, work.db(), about).await?;
+    let now = super::now();
+    let (contact_id, company_id, deal_id) = about.links();
+    let row = note::ActiveModel {
+        id: NotSet,
+        author_id: Set(principal.user_id),
+        owner_id: Set(owner_id),
+        contact_id: Set(contact_id),
+        company_id: Set(company_id),
+        deal_id: Set(deal_id),
+        body: Set(body),
+        external_id: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    };
+    let created = work.insert::<note::Entity, _>(row).await?;
+    work.commit().await?;
+    Ok(created)
+}
+
+/// The caller's visible note `id`, if the caller may change it: its author may, and for a
+/// delete an ADMIN too. Anyone else who sees it gets FORBIDDEN.
+async fn writable(principal: &Principal, db: &impl ConnectionTrait, id: i64, deleting: bool) -> ApiResult<note::Model> {
+    ensure_can_write(principal)?;
+    let found = get(principal, db, id).await?;
+    if found.author_id != principal.user_id && !(deleting && principal.is_admin()) {
+        return Err(ApiError::Forbidden("only its author may change a note".into()));
+    }
+    Ok(found)
+}
+
+/// Replaces a note's body, if `version` is still current.
+pub async fn update(principal: &Principal, w: &Writer, id: i64, version: i32, body: &str) -> ApiResult<note::Model> {
+    let body = validate::required("body", body, MAX_BODY)?;
+    let mut work = w.begin(principal).await?;
+    let found = writable(principal, work.db(), id, false).await?;
+    let about = About::one_of(found.contact_id, found.company_id, found.deal_id)?;
+    let owner_id = owner_of(principal, work.db(), about).await?;
+    let changes = note::ActiveModel {
+        body: Set(body),
+        owner_id: Set(owner_id),
+        updated_at: Set(super::now()),
+        ..Default::default()
+    };
+    let target = Target::new(id, LABEL).version(Some(version));
+    let updated = work.update::<note::Entity>(target, changes).await?;
+    work.commit().await?;
+    Ok(updated)
+}
+
+/// Soft-deletes a note (its author, or an ADMIN).
+pub async fn delete(principal: &Principal, w: &Writer, id: i64, version: Option<i32>) -> ApiResult<()> {
+    let mut work = w.begin(principal).await?;
+    writable(principal, work.db(), id, true).await?;
+    let now = super::now();
+    let changes = note::ActiveModel { deleted_at: Set(Some(now)), updated_at: Set(now), ..Default::default() };
+    work.update::<note::Entity>(Target::new(id, LABEL).version(version), changes).await?;
+    work.commit().await
+}
