@@ -24,10 +24,11 @@ pub enum NodeKind {
     WebhookDelivery,
     Company,
     Note,
+    Task,
 }
 
 impl NodeKind {
-    const ALL: [NodeKind; 15] = [
+    const ALL: [NodeKind; 16] = [
         Self::User,
         Self::Team,
         Self::Pipeline,
@@ -43,6 +44,7 @@ impl NodeKind {
         Self::WebhookDelivery,
         Self::Company,
         Self::Note,
+        Self::Task,
     ];
 
     pub fn name(self) -> &'static str {
@@ -62,6 +64,7 @@ impl NodeKind {
             Self::WebhookDelivery => "WebhookDelivery",
             Self::Company => "Company",
             Self::Note => "Note",
+            Self::Task => "Task",
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod pipeline;
 pub mod setting;
 pub mod stage;
 pub mod target;
+pub mod task;
 pub mod team;
 pub mod user;
 pub mod user_password;
@@ -41,6 +42,7 @@ pub mod prelude {
     pub use super::setting::Entity as Setting;
     pub use super::stage::Entity as Stage;
     pub use super::target::Entity as Target;
+    pub use super::task::Entity as Task;
     pub use super::team::Entity as Team;
     pub use super::user::Entity as User;
     pub use super::webhook_attempt::Entity as WebhookAttempt;

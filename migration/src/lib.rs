@@ -13,6 +13,7 @@ mod m20261202_000008_credential_tables;
 pub mod m20261202_000009_funnel_day_cells;
 mod m20261203_000010_companies;
 mod m20261203_000011_notes;
+mod m20261204_000012_tasks;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_funnel_day_cells::Migration),
             Box::new(m20261203_000010_companies::Migration),
             Box::new(m20261203_000011_notes::Migration),
+            Box::new(m20261204_000012_tasks::Migration),
         ]
     }
 }

@@ -1037,7 +1037,7 @@ db_test!(read_only_what_the_query_selects, |app| {
         format!("{} stage {{ {} }} owner {{ {} }}", select(&own_fields), select(&stage_fields), select(&user_fields));
 
     // A contact's latest deals (the joined read), the deals page, and deals by id.
-    let nested = |fields: &str| format!("{{ contacts(first: 20) {{ nodes {{ deals(first: 5) {{ {fields} }} }} }} }}");
+    let nested = |fields: &str| format!("{{ contacts(first: 16) {{ nodes {{ deals(first: 5) {{ {fields} }} }} }} }}");
     let nested_deals = |answer: &Value| -> Vec<Value> {
         answer["contacts"]["nodes"]
             .as_array()

@@ -1,6 +1,7 @@
-//! The CRM record model of SPEC section 11 — companies so far: their API, scope, links from
-//! contacts and deals, import, change log and subscriptions, metrics by company, and the
-//! migration that made them from contacts' company names — on SQLite and PostgreSQL.
+//! The CRM record model of SPEC section 11 — companies (their API, scope, links from contacts
+//! and deals, import, change log and subscriptions, metrics by company, and the migration that
+//! made them from contacts' company names), notes, tasks and data quality — on SQLite and
+//! PostgreSQL.
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
@@ -725,4 +726,326 @@ db_test!(notes_are_logged_streamed_and_imported, |app| {
         .collect();
     assert_eq!(at, [(0, "dealExternalId".into()), (1, "body".into())], "{failed}");
     assert_eq!(app.count("SELECT COUNT(*) FROM notes").await, 5, "nothing written");
+});
+
+const CREATE_TASK: &str = "mutation($i: CreateTaskInput!) { createTask(input: $i) {
+    task { id title dueAt done doneAt overdue priority version assignee { email } createdBy { email }
+           contact { firstName } company { name } deal { title } } } }";
+const UPDATE_TASK: &str = "mutation($i: UpdateTaskInput!) { updateTask(input: $i) {
+    task { id title done doneAt version assignee { email } } } }";
+
+async fn task(app: &TestApp, token: &str, input: Value) -> Value {
+    app.ok(token, CREATE_TASK, json!({ "i": input })).await["createTask"]["task"].clone()
+}
+
+/// An instant `hours` from now, as the API writes timestamps.
+fn hours_from_now(hours: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::hours(hours)).format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn titles(list: &Value) -> Vec<String> {
+    list["nodes"].as_array().unwrap().iter().map(|n| n["title"].as_str().unwrap().to_owned()).collect()
+}
+
+db_test!(tasks_are_seen_by_their_assignee_and_with_their_record, |app| {
+    let north = app.team("North").await;
+    let (_, admin) = app.member("admin@example.com", Role::Admin, None).await;
+    let (_, analyst) = app.member("analyst@example.com", Role::Analyst, None).await;
+    let (_, manager) = app.member("m@example.com", Role::Manager, Some(north)).await;
+    let (_, rep_a) = app.member("a@example.com", Role::SalesRep, Some(north)).await;
+    let (b_id, rep_b) = app.member("b@example.com", Role::SalesRep, None).await;
+    let (_, rep_c) = app.member("c@example.com", Role::SalesRep, Some(north)).await;
+    sales_pipeline(&app, &admin).await;
+    let ada = contact(&app, &rep_a, json!({ "firstName": "Ada" })).await;
+    let licence = deal(&app, &rep_a, json!({ "contactId": ada["id"], "title": "Licence", "amount": "100" })).await;
+
+    // An admin asks B to review A's deal: A sees it with the deal, B as its assignee.
+    let review = task(
+        &app,
+        &admin,
+        json!({ "title": " Legal review ", "dealId": licence["id"], "assigneeId": gid("User", b_id), "priority": "HIGH" }),
+    )
+    .await;
+    assert_eq!(
+        review,
+        json!({ "id": review["id"], "title": "Legal review", "dueAt": null, "done": false, "doneAt": null,
+                "overdue": false, "priority": "HIGH", "version": 1, "assignee": { "email": "b@example.com" },
+                "createdBy": { "email": "admin@example.com" }, "contact": null, "company": null,
+                "deal": { "title": "Licence" } })
+    );
+    let own = task(&app, &rep_b, json!({ "title": "Expenses" })).await;
+    assert_eq!((&own["assignee"]["email"], &own["priority"]), (&json!("b@example.com"), &json!("NORMAL")));
+
+    let count = |token: &str| {
+        let token = token.to_owned();
+        let app = &app;
+        async move { app.ok(&token, "{ tasks { totalCount } }", json!({})).await["tasks"]["totalCount"].clone() }
+    };
+    assert_eq!(count(&admin).await, 2);
+    assert_eq!(count(&analyst).await, 2, "ANALYST reads everything");
+    assert_eq!(count(&rep_b).await, 2, "B: assigned both");
+    assert_eq!(count(&rep_a).await, 1, "A: the one about A's deal");
+    assert_eq!(count(&manager).await, 1, "the manager: the one about the team's deal");
+    assert_eq!(count(&rep_c).await, 0, "a teammate sees neither");
+    let hidden =
+        app.ok(&rep_c, "query($t: ID!) { task(id: $t) { id } node(id: $t) { id } }", json!({ "t": own["id"] })).await;
+    assert_eq!(hidden, json!({ "task": null, "node": null }));
+
+    // Who may assign whom, and what a task may be about.
+    let a_id = app.count("SELECT id FROM users WHERE email = 'a@example.com'").await;
+    let to_a = json!({ "title": "x", "assigneeId": gid("User", a_id) });
+    assert_eq!(app.err(&rep_b, CREATE_TASK, json!({ "i": to_a })).await["code"], "FORBIDDEN");
+    assert_eq!(task(&app, &manager, to_a.clone()).await["assignee"]["email"], "a@example.com");
+    let to_b = json!({ "title": "x", "assigneeId": gid("User", b_id) });
+    assert_eq!(app.err(&manager, CREATE_TASK, json!({ "i": to_b })).await["code"], "FORBIDDEN");
+    assert_eq!(app.err(&analyst, CREATE_TASK, json!({ "i": { "title": "x" } })).await["code"], "FORBIDDEN");
+    let unseen = app.err(&rep_c, CREATE_TASK, json!({ "i": { "title": "x", "contactId": ada["id"] } })).await;
+    assert_eq!((&unseen["code"], &unseen["field"]), (&json!("BAD_USER_INPUT"), &json!("contactId")));
+    let two = json!({ "title": "x", "contactId": ada["id"], "dealId": licence["id"] });
+    assert_eq!(app.err(&rep_a, CREATE_TASK, json!({ "i": two })).await["code"], "BAD_USER_INPUT");
+    let bad =
+        app.gql(Some(&rep_a), CREATE_TASK, json!({ "i": { "title": " ", "dueAt": "3000-01-01T00:00:00Z" } })).await;
+    let fields: Vec<&str> = bad["errors"][0]["extensions"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["input.title", "input.dueAt"], "{bad}");
+    let long = app.err(&rep_a, CREATE_TASK, json!({ "i": { "title": "x".repeat(501) } })).await;
+    assert_eq!(long["field"], "input.title");
+    assert_eq!(app.count("SELECT COUNT(*) FROM tasks").await, 3, "only the valid tasks were written");
+
+    // Either side may work it: A, who owns the deal, marks B's task done.
+    let done = app.ok(&rep_a, UPDATE_TASK, json!({ "i": { "id": review["id"], "version": 1, "done": true } })).await;
+    let done = &done["updateTask"]["task"];
+    assert_eq!((&done["done"], &done["version"]), (&json!(true), &json!(2)));
+    assert!(done["doneAt"].is_string(), "stamped: {done}");
+    let stale = app.err(&rep_b, UPDATE_TASK, json!({ "i": { "id": review["id"], "version": 1, "title": "y" } })).await;
+    assert_eq!(stale["code"], "CONFLICT");
+    let reopened =
+        app.ok(&rep_b, UPDATE_TASK, json!({ "i": { "id": review["id"], "version": 2, "done": false } })).await;
+    assert_eq!(reopened["updateTask"]["task"]["doneAt"], Value::Null, "reopening clears doneAt");
+    let elsewhere = app.err(&rep_c, UPDATE_TASK, json!({ "i": { "id": own["id"], "version": 1, "title": "y" } })).await;
+    assert_eq!(elsewhere["code"], "NOT_FOUND");
+    let delete = "mutation($i: DeleteTaskInput!) { deleteTask(input: $i) { deletedTaskId } }";
+    app.ok(&rep_b, delete, json!({ "i": { "id": own["id"] } })).await;
+    assert_eq!(count(&rep_b).await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM tasks WHERE deleted_at IS NOT NULL").await, 1, "soft");
+});
+
+db_test!(a_deal_shows_its_next_task_and_lists_sort_by_due_time, |app| {
+    let (_, admin) = app.member("admin@example.com", Role::Admin, None).await;
+    let (_, rep) = app.member("rep@example.com", Role::SalesRep, None).await;
+    sales_pipeline(&app, &admin).await;
+    let ada = contact(&app, &rep, json!({ "firstName": "Ada" })).await;
+    let licence = deal(&app, &rep, json!({ "contactId": ada["id"], "title": "Licence", "amount": "100" })).await;
+    let on_deal = |title: &str, due: Option<String>, priority: &str| json!({ "title": title, "dealId": licence["id"], "dueAt": due, "priority": priority });
+    let someday = task(&app, &rep, on_deal("Someday", None, "LOW")).await;
+    let in_three = task(&app, &rep, on_deal("In three days", Some(hours_from_now(72)), "NORMAL")).await;
+    let tomorrow = task(&app, &rep, on_deal("Tomorrow", Some(hours_from_now(24)), "HIGH")).await;
+    let late = task(&app, &rep, json!({ "title": "Late", "contactId": ada["id"], "dueAt": hours_from_now(-24) })).await;
+    assert_eq!(late["overdue"], true);
+
+    let next = "query($d: ID!) { deal(id: $d) { nextTask { title } tasks { totalCount } } }";
+    let next_title = |app: &TestApp| {
+        let (rep, d) = (rep.clone(), licence["id"].clone());
+        let app = app.clone();
+        async move { app.ok(&rep, next, json!({ "d": d })).await["deal"]["nextTask"]["title"].clone() }
+    };
+    assert_eq!(next_title(&app).await, "Tomorrow", "the soonest due");
+    let mark_done = |id: &Value| json!({ "i": { "id": id, "version": 1, "done": true } });
+    app.ok(&rep, UPDATE_TASK, mark_done(&tomorrow["id"])).await;
+    assert_eq!(next_title(&app).await, "In three days");
+    app.ok(&rep, UPDATE_TASK, mark_done(&in_three["id"])).await;
+    assert_eq!(next_title(&app).await, "Someday", "one without a due time, when nothing else is open");
+    app.ok(&rep, UPDATE_TASK, mark_done(&someday["id"])).await;
+    assert_eq!(next_title(&app).await, Value::Null);
+
+    // Every list orders by due time, those without one last, page after page.
+    let list = "query($a: String, $o: [TaskOrderBy!]) { tasks(first: 2, after: $a, orderBy: $o) {
+        nodes { title } pageInfo { endCursor hasNextPage } } }";
+    let mut seen = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let page = app.ok(&rep, list, json!({ "a": after })).await["tasks"].clone();
+        seen.extend(titles(&page));
+        if page["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(seen, ["Late", "Tomorrow", "In three days", "Someday"]);
+    let by_priority = app.ok(&rep, list, json!({ "o": [{ "field": "PRIORITY", "direction": "DESC" }] })).await;
+    assert_eq!(titles(&by_priority["tasks"]), ["Tomorrow", "Late"], "HIGH, then the newest NORMAL (ids break ties)");
+    let by_priority = app.ok(&rep, list, json!({ "o": [{ "field": "PRIORITY" }] })).await;
+    assert_eq!(titles(&by_priority["tasks"]), ["Someday", "In three days"], "LOW first, ascending");
+    let filtered = "query($w: TaskFilter) { tasks(where: $w) { totalCount nodes { title } } }";
+    let overdue = app.ok(&rep, filtered, json!({ "w": { "overdue": true } })).await;
+    assert_eq!(titles(&overdue["tasks"]), ["Late"]);
+    let open = app.ok(&rep, filtered, json!({ "w": { "done": false } })).await;
+    assert_eq!(titles(&open["tasks"]), ["Late"]);
+    let not_overdue = app.ok(&rep, filtered, json!({ "w": { "overdue": false } })).await;
+    assert_eq!(not_overdue["tasks"]["totalCount"], 3);
+    let high = app.ok(&rep, filtered, json!({ "w": { "priority": { "in": ["HIGH"] }, "search": "MORROW" } })).await;
+    assert_eq!(titles(&high["tasks"]), ["Tomorrow"]);
+    let of_contact = app
+        .ok(&rep, "query($c: ID!) { contact(id: $c) { tasks { nodes { title } } } }", json!({ "c": ada["id"] }))
+        .await;
+    assert_eq!(titles(&of_contact["contact"]["tasks"]), ["Late"]);
+});
+
+db_test!(data_quality_counts_what_was_left_undone, |app| {
+    let north = app.team("North").await;
+    let (_, admin) = app.member("admin@example.com", Role::Admin, None).await;
+    let (_, manager) = app.member("m@example.com", Role::Manager, Some(north)).await;
+    let (a_id, rep_a) = app.member("a@example.com", Role::SalesRep, Some(north)).await;
+    let (b_id, rep_b) = app.member("b@example.com", Role::SalesRep, None).await;
+    sales_pipeline(&app, &admin).await;
+    let schedule = "mutation($i: ScheduleMeetingInput!) { scheduleMeeting(input: $i) { meeting { id } } }";
+    let log = "mutation($i: LogMeetingOutcomeInput!) { logMeetingOutcome(input: $i) { meeting { id } } }";
+    let mut deals = Vec::new();
+    for (token, name) in [(&rep_a, "Ada"), (&rep_a, "Alan"), (&rep_a, "Ava"), (&rep_b, "Bo")] {
+        let c = contact(&app, token, json!({ "firstName": name })).await;
+        deals.push(deal(&app, token, json!({ "contactId": c["id"], "title": name, "amount": "10" })).await);
+        let at = |hours| json!({ "i": { "contactId": c["id"], "kind": "CALL", "scheduledAt": hours_from_now(hours) } });
+        // Each contact: one meeting past and never logged, one past and logged, one ahead.
+        app.ok(token, schedule, at(-2)).await;
+        let held = app.ok(token, schedule, at(-3)).await["scheduleMeeting"]["meeting"]["id"].clone();
+        app.ok(token, log, json!({ "i": { "id": held, "status": "COMPLETED" } })).await;
+        app.ok(token, schedule, at(5)).await;
+    }
+    // A's deals: Ada has an open task, Alan only a done one, Ava none; Bo's has none.
+    task(&app, &rep_a, json!({ "title": "Call", "dealId": deals[0]["id"], "dueAt": hours_from_now(-1) })).await;
+    let done = task(&app, &rep_a, json!({ "title": "Sent", "dealId": deals[1]["id"] })).await;
+    app.ok(&rep_a, UPDATE_TASK, json!({ "i": { "id": done["id"], "version": 1, "done": true } })).await;
+    // Overdue: A's task on Ada's deal (above) and one more of A's; B has one, not yet due.
+    task(&app, &rep_a, json!({ "title": "Old", "dueAt": hours_from_now(-30) })).await;
+    task(&app, &rep_b, json!({ "title": "Soon", "dueAt": hours_from_now(30) })).await;
+    // A won deal needs no next task.
+    let won = deal(&app, &rep_b, json!({ "contactId": contact(&app, &rep_b, json!({ "firstName": "Wyn" })).await["id"], "title": "Won", "amount": "1" })).await;
+    app.ok(
+        &rep_b,
+        "mutation($i: WinDealInput!) { winDeal(input: $i) { deal { status } } }",
+        json!({ "i": { "id": won["id"], "version": 1 } }),
+    )
+    .await;
+
+    let query = "query($w: DataQualityFilter, $g: DataQualityGroupBy) { dataQuality(where: $w, groupBy: $g) {
+        unloggedMeetings openDealsWithoutNextTask overdueTasks
+        groups { group { owner { email } team { name } } unloggedMeetings openDealsWithoutNextTask overdueTasks } } }";
+    let counts = |v: &Value| {
+        (
+            v["unloggedMeetings"].as_i64().unwrap(),
+            v["openDealsWithoutNextTask"].as_i64().unwrap(),
+            v["overdueTasks"].as_i64().unwrap(),
+        )
+    };
+    let all = app.ok(&admin, query, json!({ "g": "OWNER" })).await["dataQuality"].clone();
+    assert_eq!(counts(&all), (4, 3, 2), "{all}");
+    let groups = all["groups"].as_array().unwrap();
+    let by_owner: Vec<(String, (i64, i64, i64))> =
+        groups.iter().map(|g| (g["group"]["owner"]["email"].as_str().unwrap().to_owned(), counts(g))).collect();
+    assert_eq!(by_owner, [("a@example.com".to_owned(), (3, 2, 2)), ("b@example.com".to_owned(), (1, 1, 0))]);
+    assert_eq!(counts(&app.ok(&rep_a, query, json!({})).await["dataQuality"]), (3, 2, 2), "a rep: their own");
+    assert_eq!(counts(&app.ok(&rep_b, query, json!({})).await["dataQuality"]), (1, 1, 0));
+    assert_eq!(counts(&app.ok(&manager, query, json!({})).await["dataQuality"]), (3, 2, 2), "the team: A");
+    let only_b = json!({ "w": { "ownerIds": [gid("User", b_id)] } });
+    assert_eq!(counts(&app.ok(&admin, query, only_b).await["dataQuality"]), (1, 1, 0));
+    let teams = app.ok(&admin, query, json!({ "g": "TEAM" })).await["dataQuality"]["groups"].clone();
+    let by_team: Vec<(Value, (i64, i64, i64))> =
+        teams.as_array().unwrap().iter().map(|g| (g["group"]["team"]["name"].clone(), counts(g))).collect();
+    assert_eq!(by_team, [(Value::Null, (1, 1, 0)), (json!("North"), (3, 2, 2))], "owners without a team first");
+    let rep_only = json!({ "w": { "ownerIds": [gid("User", a_id)] } });
+    assert_eq!(counts(&app.ok(&rep_b, query, rep_only).await["dataQuality"]), (0, 0, 0), "scope applies on top");
+});
+
+db_test!(tasks_are_logged_streamed_and_imported, |app| {
+    let (_, admin) = app.member("admin@example.com", Role::Admin, None).await;
+    let (a_id, rep_a) = app.member("a@example.com", Role::SalesRep, None).await;
+    let (b_id, rep_b) = app.member("b@example.com", Role::SalesRep, None).await;
+    sales_pipeline(&app, &admin).await;
+    let start = app.ok(&admin, "{ changeCursor }", json!({})).await["changeCursor"].clone();
+    let mut ws = WsClient::connect(&app.url, &rep_b).await;
+    ws.subscribe("t", "subscription { taskChanged { op node { title } } }", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let ada = contact(&app, &rep_a, json!({ "firstName": "Ada" })).await;
+    let made =
+        task(&app, &admin, json!({ "title": "Prepare", "contactId": ada["id"], "assigneeId": gid("User", b_id) }))
+            .await;
+    assert_eq!(ws.next("t").await["data"]["taskChanged"], json!({ "op": "CREATED", "node": { "title": "Prepare" } }));
+    let moved = json!({ "i": { "id": made["id"], "version": 1, "assigneeId": gid("User", a_id) } });
+    app.ok(&admin, UPDATE_TASK, moved).await;
+    assert_eq!(
+        ws.next("t").await["data"]["taskChanged"],
+        json!({ "op": "REMOVED_FROM_SCOPE", "node": null }),
+        "reassigned away from B"
+    );
+    let feed = app
+        .ok(
+            &rep_a,
+            "query($a: String) { changes(after: $a) { events { entity op changes { field before after } } } }",
+            json!({ "a": start }),
+        )
+        .await["changes"]["events"]
+        .clone();
+    let update =
+        feed.as_array().unwrap().iter().find(|e| e["entity"] == "TASK" && e["op"] == "UPDATED").unwrap().clone();
+    let assignee = update["changes"].as_array().unwrap().iter().find(|c| c["field"] == "assigneeId").unwrap().clone();
+    assert_eq!((&assignee["before"], &assignee["after"]), (&json!(gid("User", b_id)), &json!(gid("User", a_id))));
+
+    let import = "mutation($i: ImportRecordsInput!) { importRecords(input: $i) { tasks { created updated } } }";
+    let batch = json!({
+        "contacts": [{ "externalId": "c", "firstName": "Bo", "ownerEmail": "a@example.com" }],
+        "deals": [{ "externalId": "d", "contactExternalId": "c", "title": "Bo's deal", "amount": "5" }],
+        "tasks": [
+            { "externalId": "t1", "dealExternalId": "d", "title": "Send pricing", "dueAt": "2026-03-01T09:00:00Z",
+              "assigneeEmail": "a@example.com", "priority": "HIGH" },
+            { "externalId": "t2", "contactExternalId": "c", "title": "Intro call", "done": true,
+              "createdAt": "2026-01-05T10:00:00Z", "doneAt": "2026-01-06T10:00:00Z", "assigneeEmail": "a@example.com" },
+            { "externalId": "t3", "title": "Admin's own" }
+        ]
+    });
+    let first = app.ok(&admin, import, json!({ "i": batch })).await;
+    assert_eq!(first["importRecords"]["tasks"], json!({ "created": 3, "updated": 0 }));
+    let again = app.ok(&admin, import, json!({ "i": batch })).await;
+    assert_eq!(again["importRecords"]["tasks"], json!({ "created": 0, "updated": 3 }));
+    let imported = app
+        .ok(
+            &rep_a,
+            "{ tasks(where: { search: \"i\" }, orderBy: [{ field: CREATED_AT }]) { nodes { title done doneAt dueAt overdue priority deal { title } contact { firstName } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        imported["tasks"]["nodes"],
+        json!([
+            { "title": "Intro call", "done": true, "doneAt": "2026-01-06T10:00:00Z", "dueAt": null, "overdue": false,
+              "priority": "NORMAL", "deal": null, "contact": { "firstName": "Bo" } },
+            { "title": "Send pricing", "done": false, "doneAt": null, "dueAt": "2026-03-01T09:00:00Z", "overdue": true,
+              "priority": "HIGH", "deal": { "title": "Bo's deal" }, "contact": null }
+        ]),
+        "A's tasks; the admin's own is not A's to see"
+    );
+    let bad = json!({ "tasks": [
+        { "externalId": "t4", "title": "open", "doneAt": "2026-01-06T10:00:00Z" },
+        { "externalId": "t5", "title": " " },
+        { "externalId": "t6", "title": "x", "dealExternalId": "nope" },
+        { "externalId": "t7", "title": "x", "assigneeEmail": "nobody@example.com" }
+    ] });
+    let failed = app.gql(Some(&admin), import, json!({ "i": bad })).await;
+    let at: Vec<(u64, String)> = failed["errors"][0]["extensions"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["index"].as_u64().unwrap(), r["field"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(
+        at,
+        [(0, "doneAt".into()), (1, "title".into()), (2, "dealExternalId".into()), (3, "assigneeEmail".into())],
+        "{failed}"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM tasks").await, 4, "nothing written");
+    let _ = rep_b;
 });

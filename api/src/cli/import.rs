@@ -16,7 +16,7 @@ pub async fn import(db_cfg: &DbConfig, cfg: ImportConfig) -> Result<(), CliError
     let summary = import_batch(&principal, &super::writer(&dbs), input).await.map_err(super::describe)?;
     eprintln!(
         "imported: companies {} created, {} updated; contacts {} created, {} updated; deals {} created, {} updated; \
-         meetings {} created, {} updated; notes {} created, {} updated",
+         meetings {} created, {} updated; notes {} created, {} updated; tasks {} created, {} updated",
         summary.companies.created,
         summary.companies.updated,
         summary.contacts.created,
@@ -26,7 +26,9 @@ pub async fn import(db_cfg: &DbConfig, cfg: ImportConfig) -> Result<(), CliError
         summary.meetings.created,
         summary.meetings.updated,
         summary.notes.created,
-        summary.notes.updated
+        summary.notes.updated,
+        summary.tasks.created,
+        summary.tasks.updated
     );
     Ok(())
 }

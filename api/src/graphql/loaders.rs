@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    company, contact, deal_stage_event, lost_reason, meeting, note, pipeline, stage, team, user, webhook_attempt,
+    company, contact, deal_stage_event, lost_reason, meeting, note, pipeline, stage, task, team, user, webhook_attempt,
     webhook_endpoint,
 };
 use sea_orm::DatabaseConnection;
@@ -20,7 +20,7 @@ pub use crate::graphql::metric_loaders::MetricLoaders;
 use crate::service::deal_relations::{self, DealRead, DealWithRelations};
 use crate::service::heavy::Heavy;
 use crate::service::webhooks::{endpoints, queue};
-use crate::service::{companies, contacts, deals, directory, meetings, notes, pipelines, users};
+use crate::service::{companies, contacts, deals, directory, meetings, notes, pipelines, tasks, users};
 
 #[derive(Clone)]
 pub struct LoaderCtx {
@@ -68,6 +68,7 @@ by_id_loader!(UsersById, user::Model, |c, ids| users::by_ids(&c.db, ids));
 by_id_loader!(ContactsById, contact::Model, |c, ids| contacts::by_ids(c.principal(), &c.db, ids));
 by_id_loader!(CompaniesById, company::Model, |c, ids| companies::by_ids(c.principal(), &c.db, ids));
 by_id_loader!(NotesById, note::Model, |c, ids| notes::by_ids(c.principal(), &c.db, ids));
+by_id_loader!(TasksById, task::Model, |c, ids| tasks::by_ids(c.principal(), &c.db, ids));
 by_id_loader!(MeetingsById, meeting::Model, |c, ids| meetings::by_ids(c.principal(), &c.db, ids));
 by_id_loader!(PipelinesById, pipeline::Model, |c, ids| pipelines::by_ids(&c.db, ids));
 by_id_loader!(StagesById, stage::Model, |c, ids| pipelines::stages_by_ids(&c.db, ids));
@@ -182,6 +183,19 @@ impl Loader<i64> for HistoryOfDeal {
     }
 }
 
+/// The next open task of each deal that the caller may see (`tasks::next_of_deals`).
+pub struct NextTaskOfDeal(LoaderCtx);
+
+impl Loader<i64> for NextTaskOfDeal {
+    type Value = task::Model;
+    type Error = SharedError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, SharedError> {
+        let rows = tasks::next_of_deals(self.0.principal(), &self.0.db, keys).await?;
+        Ok(rows.into_iter().filter_map(|t| Some((t.deal_id?, t))).collect())
+    }
+}
+
 /// Loads children keyed by (parent id, arguments such as N): one statement per distinct
 /// arguments (in practice one), each row grouped under its parent in the order the statement
 /// returns.
@@ -257,6 +271,8 @@ pub struct Loaders {
     pub contacts: DataLoader<ContactsById>,
     pub companies: DataLoader<CompaniesById>,
     pub notes: DataLoader<NotesById>,
+    pub tasks: DataLoader<TasksById>,
+    pub next_task_of_deal: DataLoader<NextTaskOfDeal>,
     pub deals: DataLoader<DealsById>,
     pub pipelines: DataLoader<PipelinesById>,
     pub stages: Arc<DataLoader<StagesById, HashMapCache>>,
@@ -287,6 +303,8 @@ impl Loaders {
             contacts: gated(ContactsById(ctx.clone()), gate),
             companies: gated(CompaniesById(ctx.clone()), gate),
             notes: gated(NotesById(ctx.clone()), gate),
+            tasks: gated(TasksById(ctx.clone()), gate),
+            next_task_of_deal: gated(NextTaskOfDeal(ctx.clone()), gate),
             deals: gated(DealsById(ctx.clone(), caches.clone()), gate),
             pipelines: gated(PipelinesById(ctx.clone()), gate),
             stages: caches.stages.clone(),

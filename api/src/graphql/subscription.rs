@@ -15,8 +15,8 @@ use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::loaders::LoaderCaches;
 use crate::graphql::query::changes::parse_cursor;
 use crate::graphql::types::change::{
-    ChangeEvent, ChangeKind, ChangeOp, CompanyChange, ContactChange, DealChange, MeetingChange, NoteChange, kind_of,
-    op_of,
+    ChangeEvent, ChangeKind, ChangeOp, CompanyChange, ContactChange, DealChange, MeetingChange, NoteChange, TaskChange,
+    kind_of, op_of,
 };
 use crate::graphql::ws::session::{Session, code};
 use crate::service::changes::feed::{self, Audience, Seen};
@@ -121,6 +121,18 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = NoteChange> + use<>> {
         let wanted = Wanted::new(r#where, NodeKind::Note)?;
         Ok(futures_util::StreamExt::map(live(ctx, "NOTE", wanted).await?, NoteChange))
+    }
+
+    /// Every change of a task assigned to someone in your scope, as it commits (a task is
+    /// its assignee's: reassigning it away arrives as REMOVED). `where.ownerIds` filters by
+    /// assignee.
+    async fn task_changed(
+        &self,
+        ctx: &Context<'_>,
+        r#where: Option<ChangeFilter>,
+    ) -> Result<impl Stream<Item = TaskChange> + use<>> {
+        let wanted = Wanted::new(r#where, NodeKind::Task)?;
+        Ok(futures_util::StreamExt::map(live(ctx, "TASK", wanted).await?, TaskChange))
     }
 
     /// The change feed, live: first every event you may see after `after` (from the log, as

@@ -1,8 +1,8 @@
 //! Sales activity: contacts, deals with their stage history, and meetings with outcomes.
 
 use chrono::{DateTime, Duration, Utc};
-use entity::enums::{DealStatus, Lifecycle, MeetingKind, MeetingStatus};
-use entity::{company, contact, deal, deal_stage_event, meeting};
+use entity::enums::{DealStatus, Lifecycle, MeetingKind, MeetingStatus, TaskPriority};
+use entity::{company, contact, deal, deal_stage_event, meeting, task};
 use rand::Rng;
 use rand::rngs::StdRng;
 
@@ -10,6 +10,7 @@ use super::org::Org;
 use super::random::{days, instant, pick, weighted_index};
 use super::words::{
     COMPANIES, DISQUALIFY_REASONS, FIRST_NAMES, INDUSTRIES, LAST_NAMES, LOST_REASONS, MEETING_NOTES, SOURCES,
+    TASK_TITLES,
 };
 use crate::config::SeedConfig;
 
@@ -19,6 +20,7 @@ pub struct Activity {
     pub deals: Vec<deal::Model>,
     pub events: Vec<deal_stage_event::Model>,
     pub meetings: Vec<meeting::Model>,
+    pub tasks: Vec<task::Model>,
 }
 
 /// Chance that a deal moves on from a stage, and that it skips the next one when it does.
@@ -32,7 +34,52 @@ pub fn build(rng: &mut StdRng, cfg: &SeedConfig, org: &Org, start: DateTime<Utc>
     let mut contacts: Vec<contact::Model> = (0..cfg.contacts).map(|i| new_contact(rng, org, i, start, end)).collect();
     let (deals, events) = build_deals(rng, cfg, org, &mut contacts, end);
     let meetings = build_meetings(rng, cfg, &contacts, &deals, end);
-    Activity { companies, contacts, deals, events, meetings }
+    let tasks = build_tasks(rng, &deals, end);
+    Activity { companies, contacts, deals, events, meetings, tasks }
+}
+
+/// Chance that an open deal has a next task planned, and that some earlier one was done.
+const PLANNED: f64 = 0.7;
+const DONE_BEFORE: f64 = 0.3;
+
+/// Tasks of the open deals, assigned to the deal's owner: most have a next task due in the
+/// fortnight around `end` (so some are overdue), some have a done one before it, and the rest
+/// have none (the "open deals without a next task" of `dataQuality`).
+fn build_tasks(rng: &mut StdRng, deals: &[deal::Model], end: DateTime<Utc>) -> Vec<task::Model> {
+    let mut tasks = Vec::new();
+    for deal in deals.iter().filter(|d| d.status == DealStatus::Open) {
+        let mut add = |rng: &mut StdRng, done: bool| {
+            let created_at = instant(rng, deal.created_at, end);
+            let due_at = if done { instant(rng, created_at, end) } else { end + days(rng, -10, 14) };
+            let priority =
+                *pick(rng, &[TaskPriority::Low, TaskPriority::Normal, TaskPriority::Normal, TaskPriority::High]);
+            tasks.push(task::Model {
+                id: tasks.len() as i64 + 1,
+                title: (*pick(rng, TASK_TITLES)).to_owned(),
+                due_at: Some(due_at),
+                done,
+                done_at: done.then_some(due_at),
+                priority,
+                assignee_id: deal.owner_id,
+                created_by: deal.owner_id,
+                contact_id: None,
+                company_id: None,
+                deal_id: Some(deal.id),
+                external_id: None,
+                version: 1,
+                created_at,
+                updated_at: if done { due_at } else { created_at },
+                deleted_at: None,
+            });
+        };
+        if rng.random_bool(DONE_BEFORE) {
+            add(rng, true);
+        }
+        if rng.random_bool(PLANNED) {
+            add(rng, false);
+        }
+    }
+    tasks
 }
 
 /// One company per name of `COMPANIES` (ids from 1 in that order), owned by the reps in turn.

@@ -47,6 +47,7 @@ pub struct Summary {
     pub lost: usize,
     pub stage_events: usize,
     pub meetings: usize,
+    pub tasks: usize,
     pub targets: usize,
 }
 
@@ -64,6 +65,7 @@ impl Summary {
             + self.deals
             + self.stage_events
             + self.meetings
+            + self.tasks
     }
 }
 
@@ -74,7 +76,7 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} teams, {} users, {} companies, {} contacts, {} deals ({} won, {} lost), {} stage events, {} meetings, {} targets",
+            "{} teams, {} users, {} companies, {} contacts, {} deals ({} won, {} lost), {} stage events, {} meetings, {} tasks, {} targets",
             self.teams,
             self.users,
             self.companies,
@@ -84,6 +86,7 @@ impl fmt::Display for Summary {
             self.lost,
             self.stage_events,
             self.meetings,
+            self.tasks,
             self.targets
         )
     }
@@ -120,6 +123,7 @@ pub async fn generate(db: &DatabaseConnection, cfg: &SeedConfig) -> ApiResult<Su
         lost: act.deals.iter().filter(|d| d.status == DealStatus::Lost).count(),
         stage_events: act.events.len(),
         meetings: act.meetings.len(),
+        tasks: act.tasks.len(),
         targets: org.targets.len(),
     };
     let mut progress = Progress::new(!cfg.quiet, summary.rows() + passwords.len());
@@ -140,6 +144,7 @@ pub async fn generate(db: &DatabaseConnection, cfg: &SeedConfig) -> ApiResult<Su
     insert_all(tx, act.events, &mut progress).await?;
     // Newest first: a rescheduled meeting links to the one after it, which must exist first.
     insert_all(tx, act.meetings.into_iter().rev().collect(), &mut progress).await?;
+    insert_all(tx, act.tasks, &mut progress).await?;
     if tx.get_database_backend() == DatabaseBackend::Postgres {
         // Rows were inserted with explicit ids: move each sequence past them.
         for table in [
@@ -154,6 +159,7 @@ pub async fn generate(db: &DatabaseConnection, cfg: &SeedConfig) -> ApiResult<Su
             "deals",
             "deal_stage_events",
             "meetings",
+            "tasks",
         ] {
             let sql = format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"

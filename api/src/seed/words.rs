@@ -101,3 +101,14 @@ pub const MEETING_NOTES: &[&str] = &[
     "Good energy; next step is a proposal.",
     "Needs integration with their ERP.",
 ];
+
+pub const TASK_TITLES: &[&str] = &[
+    "Send the proposal",
+    "Call back about pricing",
+    "Book a demo with the team",
+    "Follow up on the trial",
+    "Send the contract for signature",
+    "Check in after the security review",
+    "Share the case study",
+    "Confirm the decision date",
+];

@@ -1,6 +1,7 @@
 //! Every query and write of the API. Each function takes the caller's `Principal` and a
 //! connection, and applies the caller's scope through `scope`, so no path can skip it.
 
+pub mod about;
 pub mod api_keys;
 pub mod budget;
 pub mod changes;
@@ -25,6 +26,7 @@ pub mod pipelines;
 pub mod read;
 pub mod scope;
 pub mod stale;
+pub mod tasks;
 pub mod throttle;
 pub mod users;
 pub mod validate;

@@ -3,59 +3,21 @@
 
 use chrono::{DateTime, Utc};
 use entity::note::{self, Column};
-use entity::{company, contact, deal};
-use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, Select, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, Select, Set};
 
+use super::about::{self, About};
 use super::filter::{self, OneOf, Range};
 use super::page::{self, KeyKind, Page, PageRequest, SortKey};
-use super::scope::{ensure_can_write, owner_condition};
+use super::scope::ensure_can_write;
 use super::work::{Target, Writer};
-use super::{companies, contacts, deals, read, validate};
+use super::{read, validate};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 
 const LABEL: &str = "Note";
 /// Longer than any call summary; shorter than a pasted e-mail thread needs to be kept whole.
 pub const MAX_BODY: usize = 10_000;
-
-/// The record a note is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum About {
-    Contact(i64),
-    Company(i64),
-    Deal(i64),
-}
-
-impl About {
-    /// The one link of `contact`, `company` and `deal` that is given; BAD_USER_INPUT unless
-    /// exactly one is.
-    pub fn one_of(contact: Option<i64>, company: Option<i64>, deal: Option<i64>) -> ApiResult<Self> {
-        match (contact, company, deal) {
-            (Some(id), None, None) => Ok(Self::Contact(id)),
-            (None, Some(id), None) => Ok(Self::Company(id)),
-            (None, None, Some(id)) => Ok(Self::Deal(id)),
-            _ => Err(ApiError::bad_input("contactId", "give exactly one of contactId, companyId and dealId")),
-        }
-    }
-
-    /// (contact, company, deal) as columns.
-    fn links(self) -> (Option<i64>, Option<i64>, Option<i64>) {
-        match self {
-            Self::Contact(id) => (Some(id), None, None),
-            Self::Company(id) => (None, Some(id), None),
-            Self::Deal(id) => (None, None, Some(id)),
-        }
-    }
-
-    fn field(self) -> &'static str {
-        match self {
-            Self::Contact(_) => "contactId",
-            Self::Company(_) => "companyId",
-            Self::Deal(_) => "dealId",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct NoteFilter {
@@ -79,30 +41,8 @@ pub enum NoteSort {
 /// The notes `principal` may see: those whose record (live, not deleted) is in the caller's
 /// scope — a note is visible with its record, whoever wrote it.
 pub fn visible(principal: &Principal) -> Select<note::Entity> {
-    let contacts = Query::select()
-        .column(contact::Column::Id)
-        .from(contact::Entity)
-        .cond_where(owner_condition(principal, contact::Column::OwnerId))
-        .and_where(contact::Column::DeletedAt.is_null())
-        .to_owned();
-    let companies = Query::select()
-        .column(company::Column::Id)
-        .from(company::Entity)
-        .cond_where(owner_condition(principal, company::Column::OwnerId))
-        .and_where(company::Column::DeletedAt.is_null())
-        .to_owned();
-    let deals = Query::select()
-        .column(deal::Column::Id)
-        .from(deal::Entity)
-        .cond_where(owner_condition(principal, deal::Column::OwnerId))
-        .and_where(deal::Column::DeletedAt.is_null())
-        .to_owned();
-    note::Entity::find().filter(
-        Condition::any()
-            .add(Column::ContactId.in_subquery(contacts))
-            .add(Column::CompanyId.in_subquery(companies))
-            .add(Column::DealId.in_subquery(deals)),
-    )
+    note::Entity::find()
+        .filter(about::linked_record_visible(principal, (Column::ContactId, Column::CompanyId, Column::DealId)))
 }
 
 /// The filtered, scoped query behind a list of notes (its rows and its `totalCount`).
@@ -158,31 +98,14 @@ pub async fn by_ids(principal: &Principal, db: &impl ConnectionTrait, ids: &[i64
     read::many(db, visible(principal), (Column::Id, Column::DeletedAt), ids).await
 }
 
-/// The owner of the record a note is about, when the caller may see that record;
-/// BAD_USER_INPUT on its field otherwise.
-async fn owner_of(principal: &Principal, db: &impl ConnectionTrait, about: About) -> ApiResult<i64> {
-    let found = match about {
-        About::Contact(id) => contacts::get(principal, db, id).await.map(|c| c.owner_id),
-        About::Company(id) => companies::get(principal, db, id).await.map(|c| c.owner_id),
-        About::Deal(id) => deals::get(principal, db, id).await.map(|d| d.owner_id),
-    };
-    match found {
-        Ok(owner) => Ok(owner),
-        Err(ApiError::NotFound(what)) => {
-            Err(ApiError::bad_input(about.field(), format!("no such {}", what.to_lowercase())))
-        }
-        Err(other) => Err(other),
-    }
-}
-
 /// Writes a note about `about` as the caller.
 pub async fn create(principal: &Principal, w: &Writer, about: About, body: &str) -> ApiResult<note::Model> {
     ensure_can_write(principal)?;
     let body = validate::required("body", body, MAX_BODY)?;
     let mut work = w.begin(principal).await?;
-    let owner_id = owner_of(principal, work.db(), about).await?;
+    let owner_id = about.owner(principal, work.db()).await?;
     let now = super::now();
-    let (contact_id, company_id, deal_id) = about.links();
+    let (contact_id, company_id, deal_id) = About::links(Some(about));
     let row = note::ActiveModel {
         id: NotSet,
         author_id: Set(principal.user_id),
@@ -219,7 +142,7 @@ pub async fn update(principal: &Principal, w: &Writer, id: i64, version: i32, bo
     let mut work = w.begin(principal).await?;
     let found = writable(principal, work.db(), id, false).await?;
     let about = About::one_of(found.contact_id, found.company_id, found.deal_id)?;
-    let owner_id = owner_of(principal, work.db(), about).await?;
+    let owner_id = about.owner(principal, work.db()).await?;
     let changes = note::ActiveModel {
         body: Set(body),
         owner_id: Set(owner_id),

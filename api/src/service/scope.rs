@@ -94,20 +94,31 @@ pub fn ensure_can_read_pii(principal: &Principal) -> ApiResult<()> {
 /// Whether `principal` may make `owner_id` the owner of a record: reps only themselves,
 /// managers anyone in their team, admins any active user.
 pub async fn ensure_can_own(principal: &Principal, db: &impl ConnectionTrait, owner_id: i64) -> ApiResult<()> {
+    ensure_can_assign(principal, db, owner_id, "ownerId").await
+}
+
+/// Whether `principal` may give `user_id` a record or task (as `ensure_can_own`), naming
+/// `field` when that user does not exist or is inactive.
+pub async fn ensure_can_assign(
+    principal: &Principal,
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    field: &str,
+) -> ApiResult<()> {
     ensure_can_write(principal)?;
     if principal.role == Role::SalesRep || (principal.role == Role::Manager && principal.team_id.is_none()) {
-        return if owner_id == principal.user_id {
+        return if user_id == principal.user_id {
             Ok(())
         } else {
             Err(ApiError::Forbidden("you may only own records yourself".into()))
         };
     }
-    let owner = user::Entity::find_by_id(owner_id)
+    let assignee = user::Entity::find_by_id(user_id)
         .filter(user::Column::Active.eq(true))
         .one(db)
         .await?
-        .ok_or_else(|| ApiError::bad_input("ownerId", "no such active user"))?;
-    if principal.role == Role::Manager && owner.team_id != principal.team_id {
+        .ok_or_else(|| ApiError::bad_input(field, "no such active user"))?;
+    if principal.role == Role::Manager && assignee.team_id != principal.team_id {
         return Err(ApiError::Forbidden("managers may only assign records within their team".into()));
     }
     Ok(())

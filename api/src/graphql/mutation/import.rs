@@ -10,10 +10,10 @@ use crate::error::{ApiError, ApiResult, InvalidRecord};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::types::Money;
-use crate::graphql::types::enums::{DealStatus, Lifecycle, MeetingKind, MeetingStatus};
+use crate::graphql::types::enums::{DealStatus, Lifecycle, MeetingKind, MeetingStatus, TaskPriority};
 use crate::service::import::{
-    self, CompanyRecord, CompanyRef, ContactRecord, Counts, DealRecord, ImportBatch, ImportSummary, MeetingRecord,
-    NoteAbout, NoteRecord, Ref, StageStep,
+    self, AboutRef, CompanyRecord, CompanyRef, ContactRecord, Counts, DealRecord, ImportBatch, ImportSummary,
+    MeetingRecord, NoteRecord, Ref, StageStep, TaskRecord,
 };
 
 /// Records to import in one all-or-nothing batch. Each list is matched by `externalId`:
@@ -37,6 +37,46 @@ pub struct ImportRecordsInput {
     /// Notes about contacts, companies and deals.
     #[graphql(default)]
     pub notes: Vec<ImportNoteInput>,
+    /// Tasks, about at most one contact, company or deal each.
+    #[graphql(default)]
+    pub tasks: Vec<ImportTaskInput>,
+}
+
+/// A task from another system, about at most one contact, company or deal (each by external
+/// id, in this batch or imported before, or by ID).
+#[derive(InputObject)]
+pub struct ImportTaskInput {
+    /// The task's id in the system it comes from; re-importing it updates this task.
+    pub external_id: String,
+    /// What to do.
+    pub title: String,
+    /// When it is due.
+    pub due_at: Option<Timestamp>,
+    /// How urgent; NORMAL when omitted.
+    pub priority: Option<TaskPriority>,
+    /// Whether it was done.
+    #[graphql(default)]
+    pub done: bool,
+    /// When it was done (done tasks only); `createdAt` when omitted.
+    pub done_at: Option<Timestamp>,
+    /// Assignee by ID; give this or `assigneeEmail`, or neither for yourself.
+    pub assignee_id: Option<ID>,
+    /// Assignee by email.
+    pub assignee_email: Option<String>,
+    /// About this contact.
+    pub contact_external_id: Option<String>,
+    /// About this contact, by ID.
+    pub contact_id: Option<ID>,
+    /// About this company.
+    pub company_external_id: Option<String>,
+    /// About this company, by ID.
+    pub company_id: Option<ID>,
+    /// About this deal.
+    pub deal_external_id: Option<String>,
+    /// About this deal, by ID.
+    pub deal_id: Option<ID>,
+    /// When it was made; now when omitted.
+    pub created_at: Option<Timestamp>,
 }
 
 /// A note from another system, about exactly one contact, company or deal (each by external
@@ -245,6 +285,8 @@ pub struct ImportRecordsPayload {
     pub meetings: ImportCounts,
     /// Notes created and updated.
     pub notes: ImportCounts,
+    /// Tasks created and updated.
+    pub tasks: ImportCounts,
 }
 
 impl From<ImportSummary> for ImportRecordsPayload {
@@ -255,6 +297,7 @@ impl From<ImportSummary> for ImportRecordsPayload {
             deals: s.deals.into(),
             meetings: s.meetings.into(),
             notes: s.notes.into(),
+            tasks: s.tasks.into(),
         }
     }
 }
@@ -329,6 +372,29 @@ impl Convert<'_> {
             (Some(id), None) => self.ok(decode(id_field, id, kind)).map(|id| Some(Ref::Id(id))),
             (None, Some(key)) => Some(Some(Ref::Key(key.clone()))),
             (None, None) => Some(None),
+        }
+    }
+
+    /// The record a note or task is about, from its contact, company and deal references (by
+    /// ID or external id): `Some(None)` when none is given, `None` (an error) when more than one is.
+    fn about(
+        &mut self,
+        (contact_id, contact_key): (Option<&ID>, Option<&String>),
+        (company_id, company_key): (Option<&ID>, Option<&String>),
+        (deal_id, deal_key): (Option<&ID>, Option<&String>),
+    ) -> Option<Option<AboutRef>> {
+        let contact = self.reference(("contactId", contact_id), ("contactExternalId", contact_key), NodeKind::Contact);
+        let company = self.reference(("companyId", company_id), ("companyExternalId", company_key), NodeKind::Company);
+        let deal = self.reference(("dealId", deal_id), ("dealExternalId", deal_key), NodeKind::Deal);
+        match (contact?, company?, deal?) {
+            (None, None, None) => Some(None),
+            (Some(r), None, None) => Some(Some(AboutRef::Contact(r))),
+            (None, Some(r), None) => Some(Some(AboutRef::Company(r))),
+            (None, None, Some(r)) => Some(Some(AboutRef::Deal(r))),
+            _ => {
+                let why = "give at most one of contactExternalId, companyExternalId and dealExternalId (or their ID)";
+                self.ok(Err(ApiError::bad_input("contactExternalId", why)))
+            }
         }
     }
 
@@ -502,35 +568,19 @@ fn to_batch(input: ImportRecordsInput) -> ApiResult<ImportBatch> {
         .enumerate()
         .map(|(index, n)| {
             let cv = &mut Convert { errors: &mut errors, list: "notes", index };
-            let contact = cv.reference(
-                ("contactId", n.contact_id.as_ref()),
-                ("contactExternalId", n.contact_external_id.as_ref()),
-                NodeKind::Contact,
-            );
-            let company = cv.reference(
-                ("companyId", n.company_id.as_ref()),
-                ("companyExternalId", n.company_external_id.as_ref()),
-                NodeKind::Company,
-            );
-            let deal = cv.reference(
-                ("dealId", n.deal_id.as_ref()),
-                ("dealExternalId", n.deal_external_id.as_ref()),
-                NodeKind::Deal,
+            let about = cv.about(
+                (n.contact_id.as_ref(), n.contact_external_id.as_ref()),
+                (n.company_id.as_ref(), n.company_external_id.as_ref()),
+                (n.deal_id.as_ref(), n.deal_external_id.as_ref()),
             );
             let author = cv.reference(
                 ("authorId", n.author_id.as_ref()),
                 ("authorEmail", n.author_email.as_ref()),
                 NodeKind::User,
             );
-            let about = match (contact?, company?, deal?) {
-                (Some(r), None, None) => NoteAbout::Contact(r),
-                (None, Some(r), None) => NoteAbout::Company(r),
-                (None, None, Some(r)) => NoteAbout::Deal(r),
-                _ => {
-                    let why =
-                        "give exactly one of contactExternalId, companyExternalId and dealExternalId (or their ID)";
-                    return cv.ok(Err(ApiError::bad_input("contactExternalId", why)));
-                }
+            let Some(about) = about? else {
+                let why = "give exactly one of contactExternalId, companyExternalId and dealExternalId (or their ID)";
+                return cv.ok(Err(ApiError::bad_input("contactExternalId", why)));
             };
             Some(NoteRecord {
                 external_id: n.external_id,
@@ -541,11 +591,41 @@ fn to_batch(input: ImportRecordsInput) -> ApiResult<ImportBatch> {
             })
         })
         .collect();
+    let tasks: Vec<Option<TaskRecord>> = input
+        .tasks
+        .into_iter()
+        .enumerate()
+        .map(|(index, t)| {
+            let cv = &mut Convert { errors: &mut errors, list: "tasks", index };
+            let about = cv.about(
+                (t.contact_id.as_ref(), t.contact_external_id.as_ref()),
+                (t.company_id.as_ref(), t.company_external_id.as_ref()),
+                (t.deal_id.as_ref(), t.deal_external_id.as_ref()),
+            );
+            let assignee = cv.reference(
+                ("assigneeId", t.assignee_id.as_ref()),
+                ("assigneeEmail", t.assignee_email.as_ref()),
+                NodeKind::User,
+            );
+            Some(TaskRecord {
+                external_id: t.external_id,
+                about: about?,
+                assignee: assignee?,
+                title: t.title,
+                due_at: t.due_at.map(Into::into),
+                priority: t.priority.map(Into::into),
+                done: t.done,
+                done_at: t.done_at.map(Into::into),
+                created_at: t.created_at.map(Into::into),
+            })
+        })
+        .collect();
     if !errors.is_empty() {
         return Err(ApiError::InvalidRecords(errors));
     }
     Ok(ImportBatch {
         notes: notes.into_iter().flatten().collect(),
+        tasks: tasks.into_iter().flatten().collect(),
         companies: companies.into_iter().flatten().collect(),
         contacts: contacts.into_iter().flatten().collect(),
         deals: deals.into_iter().flatten().collect(),

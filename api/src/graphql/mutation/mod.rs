@@ -10,6 +10,7 @@ pub mod import;
 mod meetings;
 mod notes;
 mod pipelines;
+mod tasks;
 mod webhooks;
 
 use async_graphql::{ID, MaybeUndefined, MergedObject};
@@ -30,6 +31,7 @@ pub struct MutationRoot(
     meetings::MeetingMutation,
     notes::NoteMutation,
     pipelines::PipelineMutation,
+    tasks::TaskMutation,
     webhooks::WebhookMutation,
 );
 

@@ -6,7 +6,8 @@ use super::optional_id;
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::types::note::Note;
-use crate::service::notes::{self, About};
+use crate::service::about::About;
+use crate::service::notes;
 
 /// A new note about exactly one record (one you may see).
 #[derive(InputObject)]

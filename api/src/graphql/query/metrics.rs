@@ -4,6 +4,7 @@ use async_graphql::{Context, Object, Result};
 
 use crate::graphql::context::ContextExt;
 use crate::graphql::types::attainment::TargetAttainmentReport;
+use crate::graphql::types::data_quality::{DataQuality, DataQualityFilter, DataQualityGroupBy};
 use crate::graphql::types::forecast::{Forecast, ForecastBasis, ForecastPeriodicity};
 use crate::graphql::types::funnel::{Funnel, FunnelMode};
 use crate::graphql::types::lead_economics::{LeadEconomics, LeadEconomicsOverrides, RevenueBasis};
@@ -12,7 +13,9 @@ use crate::graphql::types::metric_definition::{self, MetricDefinition};
 use crate::graphql::types::metrics::{MetricFilterInput, MetricGroupBy};
 use crate::graphql::types::no_show::NoShowStats;
 use crate::graphql::types::rejection::LeadRejection;
-use crate::service::metrics::{Grouping, attainment, forecast, funnel, lead_economics, lost, no_show, rejection};
+use crate::service::metrics::{
+    Grouping, attainment, data_quality, forecast, funnel, lead_economics, lost, no_show, rejection,
+};
 
 #[derive(Default)]
 pub struct MetricQuery;
@@ -44,6 +47,20 @@ impl MetricQuery {
         let grouped =
             ctx.metric(|p, db| async move { no_show::no_show_stats(&p, &db, &filter, grouping).await }).await?;
         Ok(NoShowStats::from_grouped(grouped))
+    }
+
+    /// What was left undone, as of now: unlogged meetings, open deals without a next task,
+    /// overdue tasks; optionally by owner or team.
+    async fn data_quality(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "where")] filter: Option<DataQualityFilter>,
+        group_by: Option<DataQualityGroupBy>,
+    ) -> Result<DataQuality> {
+        let filter = filter.unwrap_or_default().to_service()?;
+        let by = group_by.map(Into::into);
+        let grouped = ctx.metric(|p, db| async move { data_quality::data_quality(&p, &db, &filter, by).await }).await?;
+        Ok(DataQuality::from_grouped(grouped))
     }
 
     /// Stage-to-stage funnel of a pipeline (`filter.pipelineId`, else the default one);

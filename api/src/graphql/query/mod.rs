@@ -9,6 +9,7 @@ pub mod metrics;
 pub(crate) mod node;
 mod notes;
 mod pipelines;
+mod tasks;
 mod users;
 mod webhooks;
 
@@ -17,6 +18,7 @@ use async_graphql::MergedObject;
 pub use contacts::{ContactFilter, ContactOrderBy, contact_page, contact_sort};
 pub use deals::{DealFilter, DealOrderBy, deal_page, deal_sort};
 pub use notes::{NoteFilter, NoteOrderBy, note_page};
+pub use tasks::{TaskFilter, TaskOrderBy, task_page};
 
 /// Everything that can be read.
 #[derive(MergedObject, Default)]
@@ -29,6 +31,7 @@ pub struct QueryRoot(
     deals::DealQuery,
     meetings::MeetingQuery,
     notes::NoteQuery,
+    tasks::TaskQuery,
     pipelines::PipelineQuery,
     changes::ChangeQuery,
     metrics::MetricQuery,

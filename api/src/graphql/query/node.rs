@@ -7,6 +7,7 @@ use crate::graphql::ids::{NodeKind, decode_any};
 use crate::graphql::types::api_key::ApiKey;
 use crate::graphql::types::node::Node;
 use crate::graphql::types::note::Note;
+use crate::graphql::types::task::Task;
 use crate::graphql::types::webhook::{WebhookDelivery, WebhookEndpoint};
 use crate::graphql::types::{
     Company, Contact, Deal, DealStageEvent, LostReason, Meeting, Pipeline, Stage, Target, Team, User,
@@ -40,6 +41,7 @@ pub async fn load(ctx: &Context<'_>, kind: NodeKind, id: i64) -> Result<Option<N
         NodeKind::Contact => loaders.contacts.load_one(id).await?.map(|m| Node::Contact(Contact(m))),
         NodeKind::Company => loaders.companies.load_one(id).await?.map(|m| Node::Company(Company(m))),
         NodeKind::Note => loaders.notes.load_one(id).await?.map(|m| Node::Note(Note(m))),
+        NodeKind::Task => loaders.tasks.load_one(id).await?.map(|m| Node::Task(Task(m))),
         NodeKind::Deal => {
             let read = Deal::read_of(ctx.field());
             loaders.deals.load_one((id, read)).await?.map(|r| Node::Deal(Deal::joined(r)))

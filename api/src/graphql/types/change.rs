@@ -8,6 +8,7 @@ use entity::enums::Role;
 
 use super::node::Node;
 use super::note::Note;
+use super::task::Task;
 use super::{Company, Contact, Deal, Meeting, User};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
@@ -56,6 +57,8 @@ pub enum ChangeEntity {
     Company,
     /// A note.
     Note,
+    /// A task.
+    Task,
     /// A deal.
     Deal,
     /// A meeting.
@@ -231,6 +234,9 @@ record_change!(CompanyChange, Company, "A change of a company you may see.", |ct
 record_change!(NoteChange, Note, "A change of a note you may see.", |ctx, id| {
     ctx.loaders().await?.notes.load_one(id).await?.map(Note)
 });
+record_change!(TaskChange, Task, "A change of a task assigned to someone in your scope.", |ctx, id| {
+    ctx.loaders().await?.tasks.load_one(id).await?.map(Task)
+});
 
 pub fn op_of(seen: &Seen) -> ChangeOp {
     if seen.removed_from_scope {
@@ -262,6 +268,7 @@ fn entity_of(name: &str) -> Option<(ChangeEntity, NodeKind)> {
         NodeKind::Contact => ChangeEntity::Contact,
         NodeKind::Company => ChangeEntity::Company,
         NodeKind::Note => ChangeEntity::Note,
+        NodeKind::Task => ChangeEntity::Task,
         NodeKind::Deal => ChangeEntity::Deal,
         NodeKind::Meeting => ChangeEntity::Meeting,
         NodeKind::User => ChangeEntity::User,

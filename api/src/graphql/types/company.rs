@@ -7,10 +7,11 @@ use super::{Connection, Contact, Deal, User, always};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
 use crate::graphql::query::{
-    ContactFilter, ContactOrderBy, DealFilter, DealOrderBy, NoteFilter, NoteOrderBy, contact_page, contact_sort,
-    deal_page, deal_sort, note_page,
+    ContactFilter, ContactOrderBy, DealFilter, DealOrderBy, NoteFilter, NoteOrderBy, TaskFilter, TaskOrderBy,
+    contact_page, contact_sort, deal_page, deal_sort, note_page, task_page,
 };
 use crate::graphql::types::note::Note;
+use crate::graphql::types::task::Task;
 use crate::graphql::types::timestamp::Timestamp;
 use crate::service::filter::OneOf;
 use crate::service::page::PageRequest;
@@ -100,6 +101,22 @@ impl Company {
         let mut f = filter.unwrap_or_default().to_service()?;
         f.company = OneOf::and_eq(f.company, self.0.id);
         Box::pin(note_page(ctx, f, order_by, PageRequest { first, after, last, before })).await
+    }
+    /// Tasks about this company that you may see, soonest due first: `tasks(where:)` with this company.
+    #[allow(clippy::too_many_arguments)]
+    async fn tasks(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "where")] filter: Option<TaskFilter>,
+        order_by: Option<Vec<TaskOrderBy>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Task>> {
+        let mut f = filter.unwrap_or_default().to_service()?;
+        f.company = OneOf::and_eq(f.company, self.0.id);
+        Box::pin(task_page(ctx, f, order_by, PageRequest { first, after, last, before })).await
     }
     /// Optimistic-concurrency version: send it back with updates.
     async fn version(&self) -> i32 {

@@ -14,9 +14,10 @@ use super::{Company, Deal, Meeting, Money, User};
 use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
-use crate::graphql::query::{NoteFilter, NoteOrderBy, note_page};
+use crate::graphql::query::{NoteFilter, NoteOrderBy, TaskFilter, TaskOrderBy, note_page, task_page};
 use crate::graphql::types::Connection;
 use crate::graphql::types::note::Note;
+use crate::graphql::types::task::Task;
 use crate::service::columns::Columns;
 use crate::service::filter::OneOf;
 use crate::service::page::PageRequest;
@@ -32,7 +33,7 @@ impl Contact {
         use contact::Column as C;
         super::look_ahead::columns_read(field, |name| {
             Some(match name {
-                "__typename" | "id" | "noShowStats" | "noShowRate" | "deals" | "meetings" | "notes" => &[],
+                "__typename" | "id" | "noShowStats" | "noShowRate" | "deals" | "meetings" | "notes" | "tasks" => &[],
                 "owner" => &[C::OwnerId],
                 "firstName" => &[C::FirstName],
                 "lastName" => &[C::LastName],
@@ -155,6 +156,22 @@ impl Contact {
         let mut f = filter.unwrap_or_default().to_service()?;
         f.contact = OneOf::and_eq(f.contact, self.0.id);
         Box::pin(note_page(ctx, f, order_by, PageRequest { first, after, last, before })).await
+    }
+    /// Tasks about this contact that you may see, soonest due first: `tasks(where:)` with this contact.
+    #[allow(clippy::too_many_arguments)]
+    async fn tasks(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "where")] filter: Option<TaskFilter>,
+        order_by: Option<Vec<TaskOrderBy>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Task>> {
+        let mut f = filter.unwrap_or_default().to_service()?;
+        f.contact = OneOf::and_eq(f.contact, self.0.id);
+        Box::pin(task_page(ctx, f, order_by, PageRequest { first, after, last, before })).await
     }
     /// Optimistic-concurrency version: send it back with updates.
     async fn version(&self) -> i32 {

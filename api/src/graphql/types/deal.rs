@@ -13,9 +13,10 @@ use super::pipeline::{LostReason, Pipeline, Stage};
 use super::{Company, Contact, Meeting, Money, User};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
-use crate::graphql::query::{NoteFilter, NoteOrderBy, note_page};
+use crate::graphql::query::{NoteFilter, NoteOrderBy, TaskFilter, TaskOrderBy, note_page, task_page};
 use crate::graphql::types::Connection;
 use crate::graphql::types::note::Note;
+use crate::graphql::types::task::Task;
 use crate::service::columns::Columns;
 use crate::service::deal_relations::{DealRead, DealWithRelations};
 use crate::service::filter::OneOf;
@@ -80,7 +81,7 @@ impl Deal {
 fn own_columns(name: &str) -> Option<&'static [deal::Column]> {
     use deal::Column as C;
     Some(match name {
-        "__typename" | "id" | "stageHistory" | "meetings" | "noShowStats" | "notes" => &[],
+        "__typename" | "id" | "stageHistory" | "meetings" | "noShowStats" | "notes" | "tasks" | "nextTask" => &[],
         "title" => &[C::Title],
         "amount" => &[C::Amount],
         "status" => &[C::Status],
@@ -219,6 +220,27 @@ impl Deal {
         let mut f = filter.unwrap_or_default().to_service()?;
         f.deal = OneOf::and_eq(f.deal, self.0.id);
         Box::pin(note_page(ctx, f, order_by, PageRequest { first, after, last, before })).await
+    }
+    /// Tasks about this deal that you may see, soonest due first: `tasks(where:)` with this deal.
+    #[allow(clippy::too_many_arguments)]
+    async fn tasks(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "where")] filter: Option<TaskFilter>,
+        order_by: Option<Vec<TaskOrderBy>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<Task>> {
+        let mut f = filter.unwrap_or_default().to_service()?;
+        f.deal = OneOf::and_eq(f.deal, self.0.id);
+        Box::pin(task_page(ctx, f, order_by, PageRequest { first, after, last, before })).await
+    }
+    /// The open task to do next on this deal (the soonest due; tasks without a due time after
+    /// those with one), if there is one you may see.
+    async fn next_task(&self, ctx: &Context<'_>) -> Result<Option<Task>> {
+        Ok(ctx.loaders().await?.next_task_of_deal.load_one(self.0.id).await?.map(Task))
     }
     /// Optimistic-concurrency version: send it back with updates.
     async fn version(&self) -> i32 {

@@ -71,3 +71,15 @@ pub enum MeetingStatus {
     /// Moved to another time (see `rescheduledTo`).
     Rescheduled,
 }
+
+/// How urgent a task is.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "entity::enums::TaskPriority")]
+pub enum TaskPriority {
+    /// When there is time.
+    Low,
+    /// The default.
+    Normal,
+    /// Before anything else.
+    High,
+}

@@ -4,6 +4,7 @@ use async_graphql::{ID, Interface};
 
 use super::api_key::ApiKey;
 use super::note::Note;
+use super::task::Task;
 use super::webhook::{WebhookDelivery, WebhookEndpoint};
 use super::{Company, Contact, Deal, DealStageEvent, LostReason, Meeting, Pipeline, Stage, Target, Team, User};
 
@@ -19,6 +20,7 @@ pub enum Node {
     Deal(Deal),
     Meeting(Meeting),
     Note(Note),
+    Task(Task),
     DealStageEvent(DealStageEvent),
     Pipeline(Pipeline),
     Stage(Stage),

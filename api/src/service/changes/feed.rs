@@ -11,7 +11,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::service::scope::{self, OwnerScope, owner_condition, owner_scope};
 
 /// Entities whose records have owners and are scoped by them.
-pub const OWNED: [&str; 5] = ["CONTACT", "COMPANY", "DEAL", "MEETING", "NOTE"];
+pub const OWNED: [&str; 6] = ["CONTACT", "COMPANY", "DEAL", "MEETING", "NOTE", "TASK"];
 /// Entities every signed-in role may read (the directory and the sales process).
 pub const SHARED: [&str; 5] = ["USER", "TEAM", "PIPELINE", "STAGE", "LOST_REASON"];
 

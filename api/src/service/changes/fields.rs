@@ -19,6 +19,7 @@ pub fn node_kind(entity: &str) -> Option<NodeKind> {
         "CONTACT" => NodeKind::Contact,
         "COMPANY" => NodeKind::Company,
         "NOTE" => NodeKind::Note,
+        "TASK" => NodeKind::Task,
         "DEAL" => NodeKind::Deal,
         "MEETING" => NodeKind::Meeting,
         "USER" => NodeKind::User,
@@ -73,7 +74,7 @@ fn value(entity: &str, column: &str, v: &Value) -> Value {
 fn reference_kind(entity: &str, column: &str) -> Option<NodeKind> {
     Some(match column {
         "id" => node_kind(entity)?,
-        "owner_id" | "moved_by" | "created_by" | "user_id" | "author_id" => NodeKind::User,
+        "owner_id" | "moved_by" | "created_by" | "user_id" | "author_id" | "assignee_id" => NodeKind::User,
         "team_id" => NodeKind::Team,
         "contact_id" => NodeKind::Contact,
         "company_id" => NodeKind::Company,

@@ -2,13 +2,13 @@
 //! (bumping their version, restoring them if deleted), and replaces deals' stage history.
 
 use chrono::{DateTime, Utc};
-use entity::{company, contact, deal, deal_stage_event, meeting, note};
+use entity::{company, contact, deal, deal_stage_event, meeting, note, task};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IdenStatic, IntoActiveModel, Iterable, ModelTrait,
     NotSet, QueryFilter, Set, Value,
 };
 
-use super::check::{NoteLink, Plan, Target};
+use super::check::{AboutTarget, Plan, Target};
 use super::{Counts, ImportSummary};
 use crate::error::{ApiError, ApiResult};
 use crate::service::work::tracked::{Tracked, int};
@@ -67,12 +67,23 @@ pub(super) async fn apply(work: &mut Work, plan: Plan) -> ApiResult<ImportSummar
 
     for mut planned in plan.notes {
         let (contact, company, deal) = match planned.about {
-            NoteLink::Contact(t) => (Some(resolve(&contact_ids, t)?), None, None),
-            NoteLink::Company(t) => (None, Some(resolve(&company_ids, t)?), None),
-            NoteLink::Deal(t) => (None, None, Some(resolve(&deal_ids, t)?)),
+            AboutTarget::Contact(t) => (Some(resolve(&contact_ids, t)?), None, None),
+            AboutTarget::Company(t) => (None, Some(resolve(&company_ids, t)?), None),
+            AboutTarget::Deal(t) => (None, None, Some(resolve(&deal_ids, t)?)),
         };
         (planned.row.contact_id, planned.row.company_id, planned.row.deal_id) = (Set(contact), Set(company), Set(deal));
         save::<note::Entity>(work, planned.existing, planned.row, now, &mut summary.notes).await?;
+    }
+
+    for mut planned in plan.tasks {
+        let (contact, company, deal) = match planned.about {
+            None => (None, None, None),
+            Some(AboutTarget::Contact(t)) => (Some(resolve(&contact_ids, t)?), None, None),
+            Some(AboutTarget::Company(t)) => (None, Some(resolve(&company_ids, t)?), None),
+            Some(AboutTarget::Deal(t)) => (None, None, Some(resolve(&deal_ids, t)?)),
+        };
+        (planned.row.contact_id, planned.row.company_id, planned.row.deal_id) = (Set(contact), Set(company), Set(deal));
+        save::<task::Entity>(work, planned.existing, planned.row, now, &mut summary.tasks).await?;
     }
     Ok(summary)
 }

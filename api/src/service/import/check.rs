@@ -5,11 +5,12 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 use entity::enums::{DealStatus, Lifecycle, MeetingStatus};
-use entity::{company, contact, deal, lost_reason, meeting, note, pipeline, stage, user};
+use entity::{company, contact, deal, lost_reason, meeting, note, pipeline, stage, task, user};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder, Set};
 
 use super::{
-    CompanyRecord, CompanyRef, ContactRecord, DealRecord, ImportBatch, MeetingRecord, NoteAbout, NoteRecord, Ref,
+    AboutRef, CompanyRecord, CompanyRef, ContactRecord, DealRecord, ImportBatch, MeetingRecord, NoteRecord, Ref,
+    TaskRecord,
 };
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, InvalidRecord};
@@ -31,7 +32,7 @@ pub(super) struct PlannedCompany {
 
 /// Where a note's record is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum NoteLink {
+pub(super) enum AboutTarget {
     Contact(Target),
     Company(Target),
     Deal(Target),
@@ -39,8 +40,14 @@ pub(super) enum NoteLink {
 
 pub(super) struct PlannedNote {
     pub existing: Option<i64>,
-    pub about: NoteLink,
+    pub about: AboutTarget,
     pub row: note::ActiveModel,
+}
+
+pub(super) struct PlannedTask {
+    pub existing: Option<i64>,
+    pub about: Option<AboutTarget>,
+    pub row: task::ActiveModel,
 }
 
 pub(super) struct PlannedContact {
@@ -74,6 +81,7 @@ pub(super) struct Plan {
     pub deals: Vec<PlannedDeal>,
     pub meetings: Vec<PlannedMeeting>,
     pub notes: Vec<PlannedNote>,
+    pub tasks: Vec<PlannedTask>,
 }
 
 /// The database rows a batch refers to, loaded up front in a few statements.
@@ -91,6 +99,7 @@ pub(super) struct Known {
     deals: Vec<deal::Model>,
     meetings_by_external_id: HashMap<String, i64>,
     notes_by_external_id: HashMap<String, i64>,
+    tasks_by_external_id: HashMap<String, i64>,
 }
 
 /// Bound parameters per `IN (...)` list, well below SQLite's and PostgreSQL's limits.
@@ -102,14 +111,16 @@ impl Known {
         let (mut deal_keys, mut deal_ids) = (HashSet::new(), HashSet::new());
         contact_keys.extend(batch.contacts.iter().map(|c| c.external_id.trim().to_owned()));
         deal_keys.extend(batch.deals.iter().map(|d| d.external_id.trim().to_owned()));
-        let note_refs =
-            |wanted: fn(&NoteAbout) -> Option<&Ref>| batch.notes.iter().filter_map(move |n| wanted(&n.about));
+        let note_refs = |wanted: fn(&AboutRef) -> Option<&Ref>| {
+            let abouts = batch.notes.iter().map(|n| Some(&n.about)).chain(batch.tasks.iter().map(|t| t.about.as_ref()));
+            abouts.flatten().filter_map(wanted)
+        };
         let contact_refs = batch
             .deals
             .iter()
             .map(|d| &d.contact)
             .chain(batch.meetings.iter().map(|m| &m.contact))
-            .chain(note_refs(|a| if let NoteAbout::Contact(r) = a { Some(r) } else { None }));
+            .chain(note_refs(|a| if let AboutRef::Contact(r) = a { Some(r) } else { None }));
         for r in contact_refs {
             match r {
                 Ref::Id(id) => contact_ids.insert(*id),
@@ -120,7 +131,7 @@ impl Known {
             .meetings
             .iter()
             .filter_map(|m| m.deal.as_ref())
-            .chain(note_refs(|a| if let NoteAbout::Deal(r) = a { Some(r) } else { None }));
+            .chain(note_refs(|a| if let AboutRef::Deal(r) = a { Some(r) } else { None }));
         for r in deal_refs {
             match r {
                 Ref::Id(id) => deal_ids.insert(*id),
@@ -138,7 +149,7 @@ impl Known {
                 _ => None,
             })
             .chain(batch.deals.iter().filter_map(|d| d.company.as_ref()))
-            .chain(note_refs(|a| if let NoteAbout::Company(r) = a { Some(r) } else { None }));
+            .chain(note_refs(|a| if let AboutRef::Company(r) = a { Some(r) } else { None }));
         for r in company_refs {
             match r {
                 Ref::Id(id) => company_ids.insert(*id),
@@ -166,6 +177,8 @@ impl Known {
         let meetings = by_keys::<meeting::Entity, _>(db, meeting::Column::ExternalId, meeting_keys).await?;
         let note_keys = batch.notes.iter().map(|n| n.external_id.trim().to_owned());
         let notes = by_keys::<note::Entity, _>(db, note::Column::ExternalId, note_keys).await?;
+        let task_keys = batch.tasks.iter().map(|t| t.external_id.trim().to_owned());
+        let tasks = by_keys::<task::Entity, _>(db, task::Column::ExternalId, task_keys).await?;
         Ok(Self {
             users_by_id: users.iter().map(|u| u.id).collect(),
             users_by_email: users.into_iter().map(|u| (u.email.to_lowercase(), u.id)).collect(),
@@ -182,6 +195,7 @@ impl Known {
             deals,
             meetings_by_external_id: meetings.into_iter().filter_map(|m| Some((m.external_id?, m.id))).collect(),
             notes_by_external_id: notes.into_iter().filter_map(|n| Some((n.external_id?, n.id))).collect(),
+            tasks_by_external_id: tasks.into_iter().filter_map(|t| Some((t.external_id?, t.id))).collect(),
         })
     }
 
@@ -388,6 +402,16 @@ pub(super) fn plan(principal: &Principal, batch: &ImportBatch, known: &Known) ->
             planner.note(at, r, (&contacts, &deals), &mut seen_notes)
         })
         .collect();
+    let mut seen_tasks = HashMap::new();
+    let tasks: Vec<Option<PlannedTask>> = batch
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(index, r)| {
+            let at = &mut At { errors: &mut errors, list: "tasks", index, failed: false };
+            planner.task(at, r, (&contacts, &deals), &mut seen_tasks)
+        })
+        .collect();
     if !errors.is_empty() {
         errors.sort_by_key(|e| (list_order(e.list), e.index));
         return Err(ApiError::InvalidRecords(errors));
@@ -399,6 +423,7 @@ pub(super) fn plan(principal: &Principal, batch: &ImportBatch, known: &Known) ->
         deals: deals.into_iter().flatten().collect(),
         meetings: meetings.into_iter().flatten().collect(),
         notes: notes.into_iter().flatten().collect(),
+        tasks: tasks.into_iter().flatten().collect(),
     })
 }
 
@@ -408,7 +433,8 @@ fn list_order(list: &str) -> u8 {
         "contacts" => 1,
         "deals" => 2,
         "meetings" => 3,
-        _ => 4,
+        "notes" => 4,
+        _ => 5,
     }
 }
 
@@ -574,13 +600,7 @@ impl Planner<'_> {
         seen: &mut HashMap<String, usize>,
     ) -> Option<PlannedNote> {
         let external_id = at.external_id(&r.external_id, seen);
-        let about = match &r.about {
-            NoteAbout::Contact(c) => {
-                self.contact_target(at, c, contacts).map(|(t, owner, _)| (NoteLink::Contact(t), owner))
-            }
-            NoteAbout::Company(c) => self.company_and_owner(at, c).map(|(t, owner)| (NoteLink::Company(t), owner)),
-            NoteAbout::Deal(d) => self.deal_and_owner(at, d, deals).map(|(t, owner)| (NoteLink::Deal(t), owner)),
-        };
+        let about = self.about(at, &r.about, (contacts, deals));
         let author_id = match &r.author {
             Some(author) => at.ok(self.known.user(author, ("authorId", "authorEmail"))),
             None => Some(self.principal.user_id),
@@ -603,6 +623,71 @@ impl Planner<'_> {
                 company_id: NotSet,
                 deal_id: NotSet,
                 body: Set(body?),
+                external_id: Set(Some(external_id)),
+                version: NotSet,
+                created_at: Set(created_at?),
+                updated_at: NotSet,
+                deleted_at: NotSet,
+            },
+        })
+    }
+
+    /// The record a note or task is about, resolved, with its owner (after the import).
+    fn about(
+        &self,
+        at: &mut At,
+        r: &AboutRef,
+        (contacts, deals): (&[Option<PlannedContact>], &[Option<PlannedDeal>]),
+    ) -> Option<(AboutTarget, i64)> {
+        match r {
+            AboutRef::Contact(c) => {
+                self.contact_target(at, c, contacts).map(|(t, owner, _)| (AboutTarget::Contact(t), owner))
+            }
+            AboutRef::Company(c) => self.company_and_owner(at, c).map(|(t, owner)| (AboutTarget::Company(t), owner)),
+            AboutRef::Deal(d) => self.deal_and_owner(at, d, deals).map(|(t, owner)| (AboutTarget::Deal(t), owner)),
+        }
+    }
+
+    fn task(
+        &self,
+        at: &mut At,
+        r: &TaskRecord,
+        records: (&[Option<PlannedContact>], &[Option<PlannedDeal>]),
+        seen: &mut HashMap<String, usize>,
+    ) -> Option<PlannedTask> {
+        let external_id = at.external_id(&r.external_id, seen);
+        let about = r.about.as_ref().map(|a| self.about(at, a, records).map(|(t, _)| t));
+        let assignee_id = match &r.assignee {
+            Some(assignee) => at.ok(self.known.user(assignee, ("assigneeId", "assigneeEmail"))),
+            None => Some(self.principal.user_id),
+        };
+        let title = at.ok(validate::required("title", &r.title, crate::service::tasks::MAX_TITLE));
+        let due_at = at.ok(r.due_at.map(|d| validate::plausible("dueAt", d).map(|()| validate::micros(d))).transpose());
+        let created_at = at.ok(optional_past("createdAt", r.created_at)).map(|c| c.unwrap_or(self.now));
+        let done_at = match (r.done, r.done_at) {
+            (false, Some(_)) => at.ok(Err(ApiError::bad_input("doneAt", "only a done task has doneAt"))),
+            (false, None) => Some(None),
+            (true, at_time) => at.ok(optional_past("doneAt", at_time)).map(|d| d.or(created_at)),
+        };
+        if at.failed {
+            return None;
+        }
+        let external_id = external_id?;
+        Some(PlannedTask {
+            existing: self.known.tasks_by_external_id.get(&external_id).copied(),
+            about: about.map(|a| a.ok_or(())).transpose().ok()?,
+            row: task::ActiveModel {
+                id: NotSet,
+                title: Set(title?),
+                due_at: Set(due_at?),
+                done: Set(r.done),
+                done_at: Set(done_at?),
+                priority: Set(r.priority.unwrap_or(entity::enums::TaskPriority::Normal)),
+                assignee_id: Set(assignee_id?),
+                created_by: Set(self.principal.user_id),
+                contact_id: NotSet,
+                company_id: NotSet,
+                deal_id: NotSet,
                 external_id: Set(Some(external_id)),
                 version: NotSet,
                 created_at: Set(created_at?),

@@ -28,6 +28,7 @@ pub struct ImportBatch {
     pub deals: Vec<DealRecord>,
     pub meetings: Vec<MeetingRecord>,
     pub notes: Vec<NoteRecord>,
+    pub tasks: Vec<TaskRecord>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -120,7 +121,7 @@ pub struct MeetingRecord {
 
 /// The record a note is about, by id or external id.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NoteAbout {
+pub enum AboutRef {
     Contact(Ref),
     Company(Ref),
     Deal(Ref),
@@ -129,10 +130,26 @@ pub enum NoteAbout {
 #[derive(Debug, Clone)]
 pub struct NoteRecord {
     pub external_id: String,
-    pub about: NoteAbout,
+    pub about: AboutRef,
     /// A user, by id or email; the importing admin when omitted.
     pub author: Option<Ref>,
     pub body: String,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TaskRecord {
+    pub external_id: String,
+    /// The record it is about, if any.
+    pub about: Option<AboutRef>,
+    /// A user, by id or email; the importing admin when omitted.
+    pub assignee: Option<Ref>,
+    pub title: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub priority: Option<entity::enums::TaskPriority>,
+    pub done: bool,
+    /// When it was done (done tasks only); its `createdAt` when omitted.
+    pub done_at: Option<DateTime<Utc>>,
     pub created_at: Option<DateTime<Utc>>,
 }
 
@@ -150,6 +167,7 @@ pub struct ImportSummary {
     pub deals: Counts,
     pub meetings: Counts,
     pub notes: Counts,
+    pub tasks: Counts,
 }
 
 /// Imports `batch` (ADMIN only). Every record is checked first; if any is invalid the

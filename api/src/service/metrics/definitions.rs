@@ -383,6 +383,24 @@ pub fn all() -> Vec<Definition> {
             Some("sampleSize (100 for the configured probability)"),
             RECORD,
         ),
+        count(
+            "dataQuality",
+            "DataQuality",
+            "unloggedMeetings",
+            "meetings still SCHEDULED with scheduledAt before now, of the owners in the caller's scope, not deleted",
+        ),
+        count(
+            "dataQuality",
+            "DataQuality",
+            "openDealsWithoutNextTask",
+            "OPEN deals in the caller's scope, not deleted, with no open (not done, not deleted) task about them",
+        ),
+        count(
+            "dataQuality",
+            "DataQuality",
+            "overdueTasks",
+            "open tasks with dueAt before now, of the assignees in the caller's scope, not deleted",
+        ),
         d(
             "Deal",
             "Deal",

@@ -5,6 +5,7 @@
 pub mod arith;
 pub mod attainment;
 pub mod bands;
+pub mod data_quality;
 pub mod definitions;
 pub mod forecast;
 pub mod funnel;

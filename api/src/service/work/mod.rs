@@ -226,7 +226,8 @@ impl Work {
         let Target { id, scope, version, label, unique, include_deleted } = target;
         // Derived data locks first (see `funnel_cells::retract`: one lock order for all).
         self.prepare_updates::<E>(&[id], &changes).await?;
-        let mut visible = scope.add(E::id_column().eq(id));
+        // Nested, not added to: a scope may be an `any` (visible by owner OR by record).
+        let mut visible = Condition::all().add(scope).add(E::id_column().eq(id));
         if let Some(deleted) = E::deleted_column().filter(|_| !include_deleted) {
             visible = visible.add(deleted.is_null());
         }

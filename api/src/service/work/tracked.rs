@@ -4,7 +4,8 @@
 
 use entity::enums::{DealStatus, Lifecycle, MeetingStatus};
 use entity::{
-    api_key, company, contact, deal, lost_reason, meeting, note, pipeline, stage, target, team, user, webhook_endpoint,
+    api_key, company, contact, deal, lost_reason, meeting, note, pipeline, stage, target, task, team, user,
+    webhook_endpoint,
 };
 use sea_orm::{ActiveModelTrait, EntityTrait, Value};
 
@@ -73,6 +74,9 @@ fn set<A: ActiveModelTrait>(changes: &A, column: <A::Entity as EntityTrait>::Col
 /// Owned, versioned, soft-deleted records: their columns are named alike.
 macro_rules! owned {
     ($module:ident => $name:literal { $($extra:item)* }) => {
+        owned!($module => $name owner OwnerId { $($extra)* });
+    };
+    ($module:ident => $name:literal owner $owner:ident { $($extra:item)* }) => {
         impl Tracked for $module::Entity {
             const NAME: &'static str = $name;
             const SNAPSHOT: bool = true;
@@ -80,7 +84,7 @@ macro_rules! owned {
                 $module::Column::Id
             }
             fn owner_column() -> Option<$module::Column> {
-                Some($module::Column::OwnerId)
+                Some($module::Column::$owner)
             }
             fn version_column() -> Option<$module::Column> {
                 Some($module::Column::Version)
@@ -107,6 +111,9 @@ owned!(contact => "CONTACT" {
 owned!(company => "COMPANY" {});
 
 owned!(note => "NOTE" {});
+
+// A task is its assignee's: their scope hears of its changes.
+owned!(task => "TASK" owner AssigneeId {});
 
 owned!(deal => "DEAL" {
     fn kind(before: Option<&deal::Model>, after: &deal::Model) -> Option<&'static str> {
