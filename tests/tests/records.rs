@@ -34,6 +34,16 @@ async fn deal(app: &TestApp, token: &str, input: Value) -> Value {
     app.ok(token, CREATE_DEAL, json!({ "i": input })).await["createDeal"]["deal"].clone()
 }
 
+/// (index, field) of each invalid record an `importRecords` error lists.
+fn invalid_records(answer: &Value) -> Vec<(u64, String)> {
+    answer["errors"][0]["extensions"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["index"].as_u64().unwrap(), r["field"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
 async fn sales_pipeline(app: &TestApp, admin: &str) {
     app.ok(
         admin,
@@ -710,20 +720,10 @@ db_test!(notes_are_logged_streamed_and_imported, |app| {
         { "externalId": "n7", "contactExternalId": "c", "body": "" }
     ] });
     let failed = app.gql(Some(&admin), import, json!({ "i": bad })).await;
-    let at: Vec<(u64, String)> = failed["errors"][0]["extensions"]["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["index"].as_u64().unwrap(), r["field"].as_str().unwrap().to_owned()))
-        .collect();
+    let at = invalid_records(&failed);
     assert_eq!(at, [(0, "contactExternalId".into())], "conversion problems come first: {failed}");
     let failed = app.gql(Some(&admin), import, json!({ "i": { "notes": [bad["notes"][1], bad["notes"][2]] } })).await;
-    let at: Vec<(u64, String)> = failed["errors"][0]["extensions"]["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["index"].as_u64().unwrap(), r["field"].as_str().unwrap().to_owned()))
-        .collect();
+    let at = invalid_records(&failed);
     assert_eq!(at, [(0, "dealExternalId".into()), (1, "body".into())], "{failed}");
     assert_eq!(app.count("SELECT COUNT(*) FROM notes").await, 5, "nothing written");
 });
@@ -1035,12 +1035,7 @@ db_test!(tasks_are_logged_streamed_and_imported, |app| {
         { "externalId": "t7", "title": "x", "assigneeEmail": "nobody@example.com" }
     ] });
     let failed = app.gql(Some(&admin), import, json!({ "i": bad })).await;
-    let at: Vec<(u64, String)> = failed["errors"][0]["extensions"]["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["index"].as_u64().unwrap(), r["field"].as_str().unwrap().to_owned()))
-        .collect();
+    let at = invalid_records(&failed);
     assert_eq!(
         at,
         [(0, "doneAt".into()), (1, "title".into()), (2, "dealExternalId".into()), (3, "assigneeEmail".into())],
