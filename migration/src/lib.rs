@@ -14,6 +14,7 @@ pub mod m20261202_000009_funnel_day_cells;
 mod m20261203_000010_companies;
 mod m20261203_000011_notes;
 mod m20261204_000012_tasks;
+mod m20261204_000013_contact_merges;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000010_companies::Migration),
             Box::new(m20261203_000011_notes::Migration),
             Box::new(m20261204_000012_tasks::Migration),
+            Box::new(m20261204_000013_contact_merges::Migration),
         ]
     }
 }

@@ -1044,3 +1044,149 @@ db_test!(tasks_are_logged_streamed_and_imported, |app| {
     assert_eq!(app.count("SELECT COUNT(*) FROM tasks").await, 4, "nothing written");
     let _ = rep_b;
 });
+
+db_test!(merging_contacts_moves_what_hangs_off_them_and_keeps_the_metrics, |app| {
+    let (_, admin) = app.member("admin@example.com", Role::Admin, None).await;
+    let (_, analyst) = app.member("analyst@example.com", Role::Analyst, None).await;
+    let (_, rep_a) = app.member("a@example.com", Role::SalesRep, None).await;
+    let (_, rep_b) = app.member("b@example.com", Role::SalesRep, None).await;
+    sales_pipeline(&app, &admin).await;
+    let acme = company(&app, &rep_a, json!({ "name": "Acme" })).await;
+    let ada = contact(&app, &rep_a, json!({ "firstName": "Ada", "email": "ada@x.com", "source": "Web" })).await;
+    let twin = contact(
+        &app,
+        &rep_a,
+        json!({ "firstName": "Ada", "lastName": "Lovelace", "email": " ADA@x.com ", "phone": "+1 (555) 010",
+                "source": "Fair", "externalId": "crm-twin", "companyId": acme["id"] }),
+    )
+    .await;
+    let bo = contact(&app, &rep_a, json!({ "firstName": "Bo", "phone": "1-555-010" })).await;
+    contact(&app, &rep_a, json!({ "firstName": "Cy", "lastName": "Young", "companyId": acme["id"] })).await;
+    contact(&app, &rep_a, json!({ "firstName": "cy", "lastName": "YOUNG ", "companyId": acme["id"] })).await;
+    deal(&app, &rep_a, json!({ "contactId": ada["id"], "title": "Kept's", "amount": "10" })).await;
+    let twins_deal = deal(&app, &rep_a, json!({ "contactId": twin["id"], "title": "Twin's", "amount": "20" })).await;
+    deal(&app, &rep_a, json!({ "contactId": bo["id"], "title": "Bo's", "amount": "30" })).await;
+    let schedule = "mutation($i: ScheduleMeetingInput!) { scheduleMeeting(input: $i) { meeting { id } } }";
+    let at = json!({ "i": { "contactId": twin["id"], "dealId": twins_deal["id"], "kind": "CALL", "scheduledAt": hours_from_now(-2) } });
+    let met = app.ok(&rep_a, schedule, at).await["scheduleMeeting"]["meeting"]["id"].clone();
+    app.ok(
+        &rep_a,
+        "mutation($i: LogMeetingOutcomeInput!) { logMeetingOutcome(input: $i) { meeting { id } } }",
+        json!({ "i": { "id": met, "status": "NO_SHOW" } }),
+    )
+    .await;
+    note(&app, &rep_a, json!({ "contactId": twin["id"], "body": "Met at the fair" })).await;
+    task(&app, &rep_a, json!({ "title": "Call back", "contactId": twin["id"] })).await;
+
+    let groups = "{ duplicateContacts { reason key contacts { firstName lastName } } }";
+    let found = app.ok(&rep_a, groups, json!({})).await["duplicateContacts"].clone();
+    let acme_id = app.count("SELECT id FROM companies").await;
+    assert_eq!(
+        found,
+        json!([
+            { "reason": "EMAIL", "key": "ada@x.com", "contacts": [{ "firstName": "Ada", "lastName": "" }, { "firstName": "Ada", "lastName": "Lovelace" }] },
+            { "reason": "PHONE", "key": "1555010", "contacts": [{ "firstName": "Ada", "lastName": "Lovelace" }, { "firstName": "Bo", "lastName": "" }] },
+            { "reason": "NAME_AND_COMPANY", "key": format!("cy young @{acme_id}"), "contacts": [{ "firstName": "Cy", "lastName": "Young" }, { "firstName": "cy", "lastName": "YOUNG" }] }
+        ])
+    );
+    assert_eq!(app.ok(&rep_b, groups, json!({})).await["duplicateContacts"], json!([]), "only contacts you may write");
+    assert_eq!(app.err(&analyst, groups, json!({})).await["code"], "FORBIDDEN");
+
+    let metrics = "{ funnel { deals steps { reached } } noShowStats { meetings noShows } leadEconomics { leads } }";
+    let before = app.ok(&admin, metrics, json!({})).await;
+    let bo_before = app
+        .ok(
+            &admin,
+            "query($c: ID!) { contact(id: $c) { deals { title contact { firstName } } } }",
+            json!({ "c": bo["id"] }),
+        )
+        .await;
+
+    let merge = "mutation($i: MergeContactsInput!) { mergeContacts(input: $i) { mergedContactIds contact {
+        firstName lastName email phone source company { name } version
+        deals { id } meetings { id } notes { totalCount } tasks { totalCount } } } }";
+    let bad = |keep: &Value, ids: Value| json!({ "i": { "keepId": keep, "mergeIds": ids } });
+    let itself = app.err(&rep_a, merge, bad(&ada["id"], json!([ada["id"]]))).await;
+    assert_eq!((&itself["code"], &itself["field"]), (&json!("BAD_USER_INPUT"), &json!("input.mergeIds")));
+    assert_eq!(app.err(&rep_a, merge, bad(&ada["id"], json!([]))).await["field"], "input.mergeIds");
+    assert_eq!(app.err(&rep_b, merge, bad(&ada["id"], json!([twin["id"]]))).await["code"], "NOT_FOUND");
+    assert_eq!(app.err(&analyst, merge, bad(&ada["id"], json!([twin["id"]]))).await["code"], "FORBIDDEN");
+    assert_eq!(app.count("SELECT COUNT(*) FROM contacts WHERE deleted_at IS NOT NULL").await, 0, "nothing merged yet");
+
+    let start = app.ok(&admin, "{ changeCursor }", json!({})).await["changeCursor"].clone();
+    let merged = app.ok(&rep_a, merge, bad(&ada["id"], json!([twin["id"]]))).await["mergeContacts"].clone();
+    assert_eq!(merged["mergedContactIds"], json!([twin["id"]]));
+    let kept = &merged["contact"];
+    assert_eq!(
+        (&kept["lastName"], &kept["email"], &kept["phone"], &kept["source"], &kept["company"]),
+        (&json!("Lovelace"), &json!("ada@x.com"), &json!("+1 (555) 010"), &json!("Web"), &json!({ "name": "Acme" })),
+        "empty fields filled from the twin; its own email and the source metrics read stay"
+    );
+    assert_eq!(
+        (
+            kept["deals"].as_array().unwrap().len(),
+            kept["meetings"].as_array().unwrap().len(),
+            &kept["notes"]["totalCount"],
+            &kept["tasks"]["totalCount"]
+        ),
+        (2, 1, &json!(1), &json!(1)),
+        "every record of the twin moved: {kept}"
+    );
+    let gone = app
+        .ok(&rep_a, "query($c: ID!) { contact(id: $c) { id } contacts(where: { id: { eq: $c }, includeDeleted: true }) { nodes { deletedAt mergedInto { firstName } } } }", json!({ "c": twin["id"] }))
+        .await;
+    assert_eq!(gone["contact"], Value::Null);
+    assert_eq!(gone["contacts"]["nodes"][0]["mergedInto"], json!({ "firstName": "Ada" }));
+    for table in ["deals", "meetings", "notes", "tasks"] {
+        let twin_id = app.count("SELECT MAX(id) FROM contacts WHERE merged_into_id IS NOT NULL").await;
+        assert_eq!(
+            app.count(&format!("SELECT COUNT(*) FROM {table} WHERE contact_id = {twin_id}")).await,
+            0,
+            "{table}"
+        );
+    }
+
+    // The metrics: the same deals and meetings, one lead fewer (the twin itself).
+    let after = app.ok(&admin, metrics, json!({})).await;
+    assert_eq!(after["funnel"], before["funnel"]);
+    assert_eq!(after["noShowStats"], before["noShowStats"]);
+    assert_eq!(
+        before["leadEconomics"]["leads"].as_i64().unwrap() - 1,
+        after["leadEconomics"]["leads"].as_i64().unwrap()
+    );
+    let bo_after = app
+        .ok(
+            &admin,
+            "query($c: ID!) { contact(id: $c) { deals { title contact { firstName } } } }",
+            json!({ "c": bo["id"] }),
+        )
+        .await;
+    assert_eq!(bo_after, bo_before, "other contacts untouched");
+
+    // The log says what happened; a merged contact cannot be merged or imported again.
+    let feed = app
+        .ok(
+            &admin,
+            "query($a: String) { changes(after: $a) { events { entity op kind recordId } } }",
+            json!({ "a": start }),
+        )
+        .await["changes"]["events"]
+        .clone();
+    let events = feed.as_array().unwrap();
+    assert!(
+        events.iter().any(|e| e["entity"] == "CONTACT"
+            && e["op"] == "DELETED"
+            && e["kind"] == "CONTACT_MERGED"
+            && e["recordId"] == twin["id"]),
+        "{feed}"
+    );
+    for entity in ["DEAL", "MEETING", "NOTE", "TASK"] {
+        assert!(events.iter().any(|e| e["entity"] == entity && e["op"] == "UPDATED"), "{entity} moved: {feed}");
+    }
+    assert_eq!(app.err(&rep_a, merge, bad(&ada["id"], json!([twin["id"]]))).await["field"], "input.mergeIds");
+    let import = "mutation($i: ImportRecordsInput!) { importRecords(input: $i) { contacts { created } } }";
+    let again = app
+        .gql(Some(&admin), import, json!({ "i": { "contacts": [{ "externalId": "crm-twin", "firstName": "Ada" }] } }))
+        .await;
+    assert_eq!(invalid_records(&again), [(0, "externalId".to_owned())], "{again}");
+});

@@ -145,6 +145,7 @@ fn new_contact(rng: &mut StdRng, org: &Org, i: usize, start: DateTime<Utc>, end:
         created_at: created,
         updated_at: created,
         deleted_at: None,
+        merged_into_id: None,
     }
 }
 

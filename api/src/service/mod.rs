@@ -18,6 +18,7 @@ pub mod heavy;
 pub mod idempotency;
 pub mod import;
 pub mod meetings;
+pub mod merge;
 pub mod metrics;
 pub mod notes;
 pub mod page;

@@ -105,6 +105,7 @@ pub fn contact_of(row: &QueryResult, set: Columns<contact::Column>, base: usize)
         created_at: value(row, set, base, C::CreatedAt, epoch)?,
         updated_at: value(row, set, base, C::UpdatedAt, epoch)?,
         deleted_at: value(row, set, base, C::DeletedAt, None)?,
+        merged_into_id: value(row, set, base, C::MergedIntoId, None)?,
     })
 }
 

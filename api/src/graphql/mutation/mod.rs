@@ -8,6 +8,7 @@ mod deals;
 mod directory;
 pub mod import;
 mod meetings;
+mod merge;
 mod notes;
 mod pipelines;
 mod tasks;
@@ -29,6 +30,7 @@ pub struct MutationRoot(
     directory::DirectoryMutation,
     import::ImportMutation,
     meetings::MeetingMutation,
+    merge::MergeMutation,
     notes::NoteMutation,
     pipelines::PipelineMutation,
     tasks::TaskMutation,

@@ -4,6 +4,7 @@ pub(crate) mod changes;
 mod companies;
 mod contacts;
 mod deals;
+mod duplicates;
 mod meetings;
 pub mod metrics;
 pub(crate) mod node;
@@ -27,6 +28,7 @@ pub struct QueryRoot(
     users::UserQuery,
     node::NodeQuery,
     contacts::ContactQuery,
+    duplicates::DuplicateQuery,
     companies::CompanyQuery,
     deals::DealQuery,
     meetings::MeetingQuery,

@@ -46,6 +46,8 @@ pub enum ChangeKind {
     MeetingOutcomeLogged,
     /// A contact was disqualified.
     ContactDisqualified,
+    /// A contact was merged into another (`mergeContacts`); it is deleted.
+    ContactMerged,
 }
 
 /// The type of record a change event is about.
@@ -258,6 +260,7 @@ pub fn kind_of(event: &change_event::Model) -> Option<ChangeKind> {
         "DEAL_REOPENED" => ChangeKind::DealReopened,
         "MEETING_OUTCOME_LOGGED" => ChangeKind::MeetingOutcomeLogged,
         "CONTACT_DISQUALIFIED" => ChangeKind::ContactDisqualified,
+        "CONTACT_MERGED" => ChangeKind::ContactMerged,
         _ => return None,
     })
 }

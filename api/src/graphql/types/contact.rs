@@ -41,6 +41,7 @@ impl Contact {
                 "email" => &[C::Email],
                 "phone" => &[C::Phone],
                 "company" => &[C::CompanyId],
+                "mergedInto" => &[C::MergedIntoId],
                 "source" => &[C::Source],
                 "lifecycle" => &[C::Lifecycle],
                 "disqualifyReason" => &[C::DisqualifyReason],
@@ -103,6 +104,12 @@ impl Contact {
     async fn company(&self, ctx: &Context<'_>) -> Result<Option<Company>> {
         let Some(id) = self.0.company_id else { return Ok(None) };
         Ok(ctx.loaders().await?.companies.load_one(id).await?.map(Company))
+    }
+    /// The contact this one was merged into (`mergeContacts`; this one is then deleted), if
+    /// you may see it.
+    async fn merged_into(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
+        let Some(id) = self.0.merged_into_id else { return Ok(None) };
+        Ok(ctx.loaders().await?.contacts.load_one(id).await?.map(Contact))
     }
     /// Lead source (e.g. "Website", "Referral").
     async fn source(&self) -> Option<&str> {

@@ -78,6 +78,7 @@ fn reference_kind(entity: &str, column: &str) -> Option<NodeKind> {
         "team_id" => NodeKind::Team,
         "contact_id" => NodeKind::Contact,
         "company_id" => NodeKind::Company,
+        "merged_into_id" => NodeKind::Contact,
         "deal_id" => NodeKind::Deal,
         "pipeline_id" => NodeKind::Pipeline,
         "stage_id" => NodeKind::Stage,

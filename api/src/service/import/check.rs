@@ -760,7 +760,14 @@ impl Planner<'_> {
         let disqualified_at =
             if lifecycle == Lifecycle::Disqualified { Some(disqualified_at?.unwrap_or(created_at)) } else { None };
         let external_id = external_id?;
-        let existing = self.known.contact_by_external_id(&external_id).map(|c| c.id);
+        let existing = self.known.contact_by_external_id(&external_id);
+        if let Some(merged) = existing.and_then(|c| c.merged_into_id) {
+            let why =
+                format!("this contact was merged into contact {merged}; import it under that contact's externalId");
+            at.fail("externalId", why);
+            return None;
+        }
+        let existing = existing.map(|c| c.id);
         Some(PlannedContact {
             existing,
             owner_id: owner_id?,
@@ -783,6 +790,7 @@ impl Planner<'_> {
                 created_at: Set(created_at),
                 updated_at: NotSet,
                 deleted_at: NotSet,
+                merged_into_id: NotSet,
             },
         })
     }

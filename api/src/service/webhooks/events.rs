@@ -9,8 +9,9 @@ use crate::global_id::{NodeKind, encode};
 use crate::service::changes::fields;
 
 /// Every type an endpoint may ask for. `*.restored` (a deleted record restored, e.g. by
-/// a re-import), `deal.reopened` and `contact.disqualified` go beyond SPEC's list.
-pub const TYPES: [&str; 22] = [
+/// a re-import), `deal.reopened`, `contact.disqualified` and `contact.merged` (a contact merged into another:
+/// deleted, with `mergedIntoId`) go beyond SPEC's list.
+pub const TYPES: [&str; 23] = [
     "deal.created",
     "deal.updated",
     "deal.moved",
@@ -28,6 +29,7 @@ pub const TYPES: [&str; 22] = [
     "contact.updated",
     "contact.disqualified",
     "contact.deleted",
+    "contact.merged",
     "contact.restored",
     "company.created",
     "company.updated",
@@ -49,6 +51,7 @@ pub fn type_of(event: &change_event::Model) -> Option<String> {
     };
     let action = match (event.op.as_str(), event.kind.as_deref()) {
         ("CREATED", _) => "created",
+        ("DELETED", Some("CONTACT_MERGED")) => "merged",
         ("DELETED", _) => "deleted",
         ("RESTORED", _) => "restored",
         (_, Some("DEAL_MOVED")) => "moved",

@@ -50,7 +50,7 @@ pub fn event<E: Tracked>(before: Option<&E::Model>, after: &E::Model, actor: Act
         owner_id,
         previous_owner_id,
         op,
-        kind: if op == "DELETED" { None } else { E::kind(before, after) },
+        kind: if op == "DELETED" { E::deletion_kind(after) } else { E::kind(before, after) },
         actor_user_id: actor.user_id,
         actor_api_key_id: actor.api_key_id,
         version: E::version_column().and_then(|c| int(after.get(c))).and_then(|v| i32::try_from(v).ok()),

@@ -40,6 +40,10 @@ pub trait Tracked: EntityTrait {
     fn kind(_before: Option<&Self::Model>, _after: &Self::Model) -> Option<&'static str> {
         None
     }
+    /// The domain event a deletion amounts to, when it is more than DELETED.
+    fn deletion_kind(_after: &Self::Model) -> Option<&'static str> {
+        None
+    }
     /// What a change of these columns requires besides the row itself.
     fn derived(_changes: &Self::ActiveModel) -> Derived {
         Derived::Nothing
@@ -98,6 +102,9 @@ macro_rules! owned {
 }
 
 owned!(contact => "CONTACT" {
+    fn deletion_kind(after: &contact::Model) -> Option<&'static str> {
+        after.merged_into_id.map(|_| "CONTACT_MERGED")
+    }
     fn kind(before: Option<&contact::Model>, after: &contact::Model) -> Option<&'static str> {
         let was = before.map(|b| b.lifecycle);
         (after.lifecycle == Lifecycle::Disqualified && was != Some(Lifecycle::Disqualified))
