@@ -78,6 +78,18 @@ impl ApiError {
         Self::BadInput { field: field.into(), message: message.into() }
     }
 
+    /// The same error with its field paths under `prefix` (`contactId` → `input.contactId`),
+    /// for a check shared by inputs that spell their fields differently.
+    pub fn under(self, prefix: &str) -> Self {
+        match self {
+            Self::BadInput { field, message } => Self::BadInput { field: format!("{prefix}{field}"), message },
+            Self::InvalidFields(fields) => {
+                Self::InvalidFields(fields.into_iter().map(|(f, m)| (format!("{prefix}{f}"), m)).collect())
+            }
+            other => other,
+        }
+    }
+
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         Self::Internal(detail.to_string())
     }

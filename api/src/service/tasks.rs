@@ -196,7 +196,7 @@ pub async fn create(principal: &Principal, w: &Writer, input: TaskForCreate) -> 
     errors.done()?;
     let mut work = w.begin(principal).await?;
     if let Some(about) = input.about {
-        about.owner(principal, work.db()).await?;
+        about.owner(principal, work.db()).await.map_err(|e| e.under("input."))?;
     }
     let assignee_id = input.assignee_id.unwrap_or(principal.user_id);
     ensure_can_assign(principal, work.db(), assignee_id, "input.assigneeId").await?;

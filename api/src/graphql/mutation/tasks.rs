@@ -85,7 +85,8 @@ impl TaskMutation {
             optional_id("input.contactId", input.contact_id.as_ref(), NodeKind::Contact)?,
             optional_id("input.companyId", input.company_id.as_ref(), NodeKind::Company)?,
             optional_id("input.dealId", input.deal_id.as_ref(), NodeKind::Deal)?,
-        )?;
+        )
+        .map_err(|e| e.under("input."))?;
         let data = TaskForCreate {
             title: input.title,
             about,
