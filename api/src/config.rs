@@ -102,6 +102,12 @@ pub struct DbConfig {
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://crm.db?mode=rwc", global = true)]
     pub database_url: String,
 
+    /// The organization's base currency (ISO 4217), which metrics total in; kept in the
+    /// database on first start (`USD` when never set). It can change only while no exchange
+    /// rate and no deal in another currency exists.
+    #[arg(long, env = "CRM_BASE_CURRENCY", global = true)]
+    pub base_currency: Option<String>,
+
     /// Optional read replica used for metric queries.
     #[arg(long, env = "DATABASE_READ_URL", global = true)]
     pub database_read_url: Option<String>,

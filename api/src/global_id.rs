@@ -25,10 +25,11 @@ pub enum NodeKind {
     Company,
     Note,
     Task,
+    ExchangeRate,
 }
 
 impl NodeKind {
-    const ALL: [NodeKind; 16] = [
+    const ALL: [NodeKind; 17] = [
         Self::User,
         Self::Team,
         Self::Pipeline,
@@ -45,6 +46,7 @@ impl NodeKind {
         Self::Company,
         Self::Note,
         Self::Task,
+        Self::ExchangeRate,
     ];
 
     pub fn name(self) -> &'static str {
@@ -65,6 +67,7 @@ impl NodeKind {
             Self::Company => "Company",
             Self::Note => "Note",
             Self::Task => "Task",
+            Self::ExchangeRate => "ExchangeRate",
         }
     }
 }

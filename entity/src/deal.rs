@@ -15,8 +15,11 @@ pub struct Model {
     pub pipeline_id: i64,
     pub stage_id: i64,
     pub title: String,
-    /// Deal value in minor units.
+    /// Deal value in minor units of `currency`.
     pub amount: i64,
+    /// ISO 4217 code; `None` is the organization's base currency (so that data written
+    /// before currencies existed, and every single-currency deployment, needs no rate).
+    pub currency: Option<String>,
     pub status: DealStatus,
     pub lost_reason_id: Option<i64>,
     pub lost_note: Option<String>,

@@ -11,6 +11,7 @@ pub mod contact;
 pub mod deal;
 pub mod deal_stage_event;
 pub mod enums;
+pub mod exchange_rate;
 pub mod idempotency_key;
 pub mod lost_reason;
 pub mod meeting;
@@ -34,6 +35,7 @@ pub mod prelude {
     pub use super::contact::Entity as Contact;
     pub use super::deal::Entity as Deal;
     pub use super::deal_stage_event::Entity as DealStageEvent;
+    pub use super::exchange_rate::Entity as ExchangeRate;
     pub use super::idempotency_key::Entity as IdempotencyKey;
     pub use super::lost_reason::Entity as LostReason;
     pub use super::meeting::Entity as Meeting;

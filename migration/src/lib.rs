@@ -15,6 +15,7 @@ mod m20261203_000010_companies;
 mod m20261203_000011_notes;
 mod m20261204_000012_tasks;
 mod m20261204_000013_contact_merges;
+pub mod m20261205_000014_currencies;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000011_notes::Migration),
             Box::new(m20261204_000012_tasks::Migration),
             Box::new(m20261204_000013_contact_merges::Migration),
+            Box::new(m20261205_000014_currencies::Migration),
         ]
     }
 }

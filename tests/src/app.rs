@@ -105,6 +105,7 @@ where
 
 fn db_config(url: &str) -> DbConfig {
     DbConfig {
+        base_currency: None,
         database_url: url.to_owned(),
         database_read_url: None,
         db_max_connections: Some(8),

@@ -2162,3 +2162,186 @@ db_test!(concurrent_meeting_writes_of_one_contact_keep_follow_ups_exact, |app| {
     assert_eq!(stats["noShowStats"]["noShows"], 6);
     assert_eq!(stats["noShowStats"]["followedUpWithinHour"], followed as i64);
 });
+
+const SET_RATE: &str =
+    "mutation($i: SetExchangeRateInput!) { setExchangeRate(input: $i) { exchangeRate { currency date rate } } }";
+
+db_test!(currencies_convert_every_metric_at_the_close_dates_rate, |app| {
+    let o = org(&app).await;
+    enterprise(&app, &o.admin).await;
+    let rate =
+        |currency: &str, date: &str, rate: &str| json!({ "i": { "currency": currency, "date": date, "rate": rate } });
+    // Only ADMIN sets rates; a rate is a positive decimal; the base currency has none.
+    let refused = app.err(&o.rep_a.1, SET_RATE, rate("EUR", "2025-03-01", "1.1")).await;
+    assert_eq!(refused["code"], "FORBIDDEN");
+    let bad = app.err(&o.admin, SET_RATE, rate("EUR", "2025-03-01", "1,1")).await;
+    assert_eq!((bad["code"].as_str(), bad["field"].as_str()), (Some("BAD_USER_INPUT"), Some("input.rate")));
+    let base = app.err(&o.admin, SET_RATE, rate("usd", "2025-03-01", "1")).await;
+    assert_eq!(base["field"], "input.currency");
+    for (currency, date, r) in
+        [("EUR", "2025-03-01", "1.1"), ("EUR", "2025-03-15", "1.20"), ("gbp", "2025-01-01", "1.25")]
+    {
+        app.ok(&o.admin, SET_RATE, rate(currency, date, r)).await;
+    }
+    let listed = app.ok(&o.admin, "{ baseCurrency exchangeRates { currency date rate } }", json!({})).await;
+    assert_eq!(listed["baseCurrency"], "USD");
+    assert_eq!(
+        listed["exchangeRates"],
+        json!([{ "currency": "EUR", "date": "2025-03-01", "rate": "1.1" }, { "currency": "EUR", "date": "2025-03-15", "rate": "1.2" },
+               { "currency": "GBP", "date": "2025-01-01", "rate": "1.25" }])
+    );
+
+    // A currency without a rate is refused on create and on import.
+    let contacts = json!([{ "externalId": "ca", "firstName": "A", "ownerEmail": "a@example.com" }]);
+    app.ok(&o.admin, IMPORT, json!({ "i": { "contacts": contacts } })).await;
+    let contact_id = gid("Contact", app.count("SELECT id FROM contacts").await);
+    let create = "mutation($i: CreateDealInput!) { createDeal(input: $i) { deal { currency amount baseAmount } } }";
+    let jpy = app
+        .err(
+            &o.admin,
+            create,
+            json!({ "i": { "contactId": contact_id, "title": "x", "amount": "5", "currency": "JPY" } }),
+        )
+        .await;
+    assert_eq!((jpy["code"].as_str(), jpy["field"].as_str()), (Some("BAD_USER_INPUT"), Some("currency")));
+    let deal = |id: &str, currency: &str, amount: &str, history: &[&str], status: &str, closed: Option<&str>| {
+        let steps: Vec<Value> =
+            history.iter().enumerate().map(|(k, s)| step(s, &format!("2025-03-0{}T00:00:00Z", k + 2))).collect();
+        let mut d = json!({ "externalId": id, "contactExternalId": "ca", "title": id, "amount": amount, "currency": currency,
+                            "stageHistory": steps, "status": status });
+        if let Some(at) = closed {
+            d["closedAt"] = json!(at);
+        }
+        if status == "LOST" {
+            d["lostReasonName"] = json!(if id == "l2" || id == "l1" { "Price" } else { "Timing" });
+        }
+        d
+    };
+    let bad_import = app
+        .gql(Some(&o.admin), IMPORT, json!({ "i": { "deals": [deal("x1", "JPY", "1", &["Lead"], "OPEN", None)] } }))
+        .await;
+    assert!(bad_import["errors"].to_string().contains("JPY has no exchange rate"), "{bad_import}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM deals").await, 0);
+
+    let deals = json!([
+        deal("l1", "EUR", "1000", &["Lead", "Demo"], "LOST", Some("2025-03-05T12:00:00Z")),
+        deal("l2", "USD", "3000", &["Lead", "Demo", "Proposal"], "LOST", Some("2025-03-10T00:00:00Z")),
+        deal("l3", "EUR", "500", &["Lead"], "LOST", Some("2025-03-20T00:00:00Z")),
+        deal("l4", "GBP", "0.50", &["Lead", "Demo"], "LOST", Some("2025-03-25T00:00:00Z")),
+        deal("l5", "GBP", "0.50", &["Lead", "Demo"], "LOST", Some("2025-03-26T00:00:00Z")),
+        deal("w1", "EUR", "2000", &["Lead", "Demo", "Proposal"], "WON", Some("2025-03-16T00:00:00Z")),
+        deal("o1", "EUR", "100", &["Lead", "Demo"], "OPEN", None),
+    ]);
+    app.ok(&o.admin, IMPORT, json!({ "i": { "deals": deals } })).await;
+
+    // At the rate of the close date (l1: EUR 1.1 from 03-01; l3, w1: 1.2 from 03-15; GBP
+    // 1.25) and today's for the open deal (EUR 1.2): l1 1100, l2 3000, l3 600, l4 and l5
+    // 0.625 each, w1 2400, o1 120.
+    let used = json!([{ "currency": "EUR", "date": "2025-03-01", "rate": "1.1" }, { "currency": "EUR", "date": "2025-03-15", "rate": "1.2" },
+                      { "currency": "GBP", "date": "2025-01-01", "rate": "1.25" }]);
+    let funnel = app
+        .ok(&o.admin, "query($f: MetricFilterInput) { funnel(filter: $f) { steps { amount } weightedPipeline conversion { baseCurrency rates { currency date rate } } } }",
+            json!({ "f": { "period": march() } }))
+        .await["funnel"]
+        .clone();
+    // Lead: all seven = 7221.25; Demo: all but l3 = 6621.25; Proposal: l2 + w1 = 5400;
+    // WON: w1 = 2400. Weighted: o1 100 × 40 % × 1.2 = 48.
+    let amounts: Vec<&str> =
+        funnel["steps"].as_array().unwrap().iter().map(|s| s["amount"].as_str().unwrap()).collect();
+    assert_eq!(amounts, ["7221.25", "6621.25", "5400.00", "2400.00"]);
+    assert_eq!(funnel["weightedPipeline"], "48.00");
+    assert_eq!(funnel["conversion"], json!({ "baseCurrency": "USD", "rates": used }));
+    // The same from the deals themselves (ACTIVITY mode never reads the summary cells): every
+    // deal entered its stages in March.
+    let activity = app
+        .ok(
+            &o.admin,
+            "query($f: MetricFilterInput) { funnel(filter: $f, mode: ACTIVITY) { steps { amount } weightedPipeline } }",
+            json!({ "f": { "period": march() } }),
+        )
+        .await["funnel"]
+        .clone();
+    assert_eq!(
+        (activity["steps"].clone(), activity["weightedPipeline"].clone()),
+        (funnel["steps"].clone(), funnel["weightedPipeline"].clone())
+    );
+
+    // lostDeals: 1100 + 3000 + 600 + 0.625 + 0.625 = 4701.25 (rounding each GBP deal first
+    // would give 4701.26); weighted 440 + 1800 + 60 + 0.25 + 0.25 = 2300.50. Price: l1, l2
+    // 4100 (87.21 %); Timing: l3, l4, l5 601.25 (12.79 %).
+    let lost_query = "query($f: MetricFilterInput) { lostDeals(filter: $f) { count lostAmount weightedLostAmount
+        byReason { reason { name } lostAmount weightedLostAmount amountShare } conversion { rates { currency date } } } }";
+    let lost = app.ok(&o.admin, lost_query, json!({ "f": { "period": march() } })).await["lostDeals"].clone();
+    assert_eq!(
+        (lost["count"].as_i64(), lost["lostAmount"].as_str(), lost["weightedLostAmount"].as_str()),
+        (Some(5), Some("4701.25"), Some("2300.50"))
+    );
+    assert_eq!(
+        lost["byReason"],
+        json!([{ "reason": { "name": "Price" }, "lostAmount": "4100.00", "weightedLostAmount": "2240.00", "amountShare": "87.21" },
+               { "reason": { "name": "Timing" }, "lostAmount": "601.25", "weightedLostAmount": "60.50", "amountShare": "12.79" }])
+    );
+    assert_eq!(lost["conversion"]["rates"].as_array().unwrap().len(), 3);
+
+    // Deals keep their own amount and currency, and show the base amount.
+    let listed = app
+        .ok(
+            &o.admin,
+            "{ deals(orderBy: [{ field: TITLE }]) { nodes { title currency amount baseAmount } } }",
+            json!({}),
+        )
+        .await;
+    let rows: Vec<(String, String, String, String)> = listed["deals"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["title"].as_str().unwrap().into(),
+                d["currency"].as_str().unwrap().into(),
+                d["amount"].as_str().unwrap().into(),
+                d["baseAmount"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(rows[3], ("l4".into(), "GBP".into(), "0.50".into(), "0.63".into()));
+    assert_eq!(rows[1], ("l2".into(), "USD".into(), "3000.00".into(), "3000.00".into()));
+    assert_eq!(rows[5], ("o1".into(), "EUR".into(), "100.00".into(), "120.00".into()));
+
+    // Targets compare in the base currency: rep A's 4800 target, w1's 2400 won → 50.00 %.
+    let target = json!({ "i": { "userId": gid("User", o.rep_a.0), "periodStart": "2025-03-01T00:00:00Z", "periodEnd": "2025-04-01T00:00:00Z", "amount": "4800" } });
+    app.ok(&o.admin, "mutation($i: SetTargetInput!) { setTarget(input: $i) { target { id } } }", target).await;
+    let attained = app
+        .ok(&o.admin, "query($f: MetricFilterInput) { targetAttainment(filter: $f) { wonAmount attainment conversion { rates { date } } } }", json!({ "f": { "period": march() } }))
+        .await["targetAttainment"]
+        .clone();
+    assert_eq!((attained["wonAmount"].as_str(), attained["attainment"].as_str()), (Some("2400.00"), Some("50.00")));
+    assert_eq!(attained["conversion"]["rates"], json!([{ "date": "2025-03-15" }]));
+
+    // A corrected rate applies at once, to deals closed before it was set too: EUR 1.0 from
+    // 03-01 makes l1 1000, so 4601.25 lost. A deal changed to the base currency converts no more.
+    app.ok(&o.admin, SET_RATE, rate("EUR", "2025-03-01", "1.0")).await;
+    let lost = app.ok(&o.admin, lost_query, json!({ "f": { "period": march() } })).await["lostDeals"].clone();
+    assert_eq!(lost["lostAmount"], "4601.25");
+    let l4 = app.count("SELECT id FROM deals WHERE title = 'l4'").await;
+    let update = "mutation($i: UpdateDealInput!) { updateDeal(input: $i) { deal { currency baseAmount } } }";
+    let changed =
+        app.ok(&o.admin, update, json!({ "i": { "id": gid("Deal", l4), "version": 1, "currency": "USD" } })).await;
+    assert_eq!(changed["updateDeal"]["deal"], json!({ "currency": "USD", "baseAmount": "0.50" }));
+    let lost = app.ok(&o.admin, lost_query, json!({ "f": { "period": march() } })).await["lostDeals"].clone();
+    assert_eq!(lost["lostAmount"], "4601.13"); // 1000 + 3000 + 600 + 0.50 + 0.625 = 4601.125 → .13
+    let change = app
+        .ok(&o.admin, "{ changes(first: 100) { events { entity changes { field before after } } } }", json!({}))
+        .await;
+    let currency_change = change["changes"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|n| n["changes"].as_array().unwrap().clone())
+        .find(|c| c["field"] == "currency" && c["before"] == "GBP");
+    assert_eq!(
+        currency_change.map(|c| c["after"].clone()),
+        Some(Value::Null),
+        "the log keeps the stored currency (null: the base)"
+    );
+});

@@ -9,7 +9,7 @@ use crate::service::api_keys::{self, ApiKeyForCreate};
 pub async fn create_api_key(db_cfg: &DbConfig, cfg: CreateApiKeyConfig) -> Result<(), CliError> {
     let role = parse_role(&cfg.role)?;
     let dbs = db::connect_all(db_cfg).await?;
-    db::migrate(&dbs.primary).await?;
+    db::migrate_with(&dbs.primary, db_cfg.base_currency.as_deref()).await?;
     let admin = super::acting_admin(&dbs.primary, cfg.as_email.as_deref()).await?;
     let expires_at = cfg.expires_in_days.map(|days| crate::service::now() + chrono::Duration::days(i64::from(days)));
     let (record, key) = api_keys::create(

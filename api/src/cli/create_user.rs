@@ -11,7 +11,7 @@ use crate::service::work::Actor;
 pub async fn create_user(db_cfg: &DbConfig, cfg: CreateUserConfig) -> Result<(), CliError> {
     let role = parse_role(&cfg.role)?;
     let dbs = db::connect_all(db_cfg).await?;
-    db::migrate(&dbs.primary).await?;
+    db::migrate_with(&dbs.primary, db_cfg.base_currency.as_deref()).await?;
     let explain = |e: crate::error::ApiError| match e {
         crate::error::ApiError::BadInput { field, message } => format!("{field} {message}"),
         other => other.to_string(),

@@ -11,7 +11,7 @@ pub async fn import(db_cfg: &DbConfig, cfg: ImportConfig) -> Result<(), CliError
         serde_json::from_str(&text).map_err(|e| format!("{} is not valid JSON: {e}", cfg.file.display()))?;
     let input = parse_json(json).map_err(super::describe)?;
     let dbs = db::connect_all(db_cfg).await?;
-    db::migrate(&dbs.primary).await?;
+    db::migrate_with(&dbs.primary, db_cfg.base_currency.as_deref()).await?;
     let principal = super::acting_admin(&dbs.primary, cfg.as_email.as_deref()).await?;
     let summary = import_batch(&principal, &super::writer(&dbs), input).await.map_err(super::describe)?;
     eprintln!(

@@ -73,14 +73,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve(cfg) => serve::serve(&cli.db, *cfg).await,
         Command::Migrate => {
             let dbs = db::connect_all(&cli.db).await?;
-            db::migrate(&dbs.primary).await?;
+            db::migrate_with(&dbs.primary, cli.db.base_currency.as_deref()).await?;
             eprintln!("migrations applied");
             Ok(())
         }
         Command::Seed(cfg) => seed::seed(&cli.db, &cfg).await,
         Command::RebuildCells => {
             let dbs = db::connect_all(&cli.db).await?;
-            db::migrate(&dbs.primary).await?;
+            db::migrate_with(&dbs.primary, cli.db.base_currency.as_deref()).await?;
             // A bulk unit of work recomputes every cell when it commits.
             let work = writer(&dbs).begin_bulk(crate::service::work::Actor::default()).await.map_err(describe)?;
             work.commit().await.map_err(describe)?;

@@ -11,7 +11,7 @@ use crate::{db, seed};
 
 pub async fn serve(db_cfg: &DbConfig, cfg: ServeConfig) -> Result<(), CliError> {
     let dbs = db::connect_all(db_cfg).await?;
-    db::migrate(&dbs.primary).await?;
+    db::migrate_with(&dbs.primary, db_cfg.base_currency.as_deref()).await?;
     if cfg.demo {
         load_demo(&dbs.primary).await?;
     }

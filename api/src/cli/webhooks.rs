@@ -10,7 +10,7 @@ use crate::service::webhooks::{DELIVERED, FAILED, PENDING, endpoints, queue};
 
 pub async fn webhooks(db_cfg: &DbConfig, cmd: WebhooksCommand) -> Result<(), CliError> {
     let dbs = db::connect_all(db_cfg).await?;
-    db::migrate(&dbs.primary).await?;
+    db::migrate_with(&dbs.primary, db_cfg.base_currency.as_deref()).await?;
     let admin = super::acting_admin(&dbs.primary, None).await?;
     let db = &dbs.primary;
     let time = |t: Option<chrono::DateTime<chrono::Utc>>| {

@@ -127,12 +127,19 @@ pub async fn connect(url: &str, cfg: &DbConfig) -> Result<DatabaseConnection, Db
 /// Applies pending migrations in one bulk transaction (`begin_bulk`). The funnel's and the
 /// no-show rate's summary cells are filled in the same transaction as the migration creating them.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbInitError> {
+    migrate_with(db, None).await
+}
+
+/// `migrate`, then makes `base_currency` (`CRM_BASE_CURRENCY`) the organization's base
+/// currency if given (`currency::settle_base` says when it may not change).
+pub async fn migrate_with(db: &DatabaseConnection, base_currency: Option<&str>) -> Result<(), DbInitError> {
     let failed = |e: DbErr| DbInitError::Migrate(one_line(&e));
     let tx = begin_bulk(db).await.map_err(failed)?;
     let pending = Migrator::get_pending_migrations(&tx).await.map_err(failed)?;
     let adds = |name: &str| pending.iter().any(|m| m.name() == name);
     let funnel_cells = adds(migration::m20261125_000003_funnel_cells::NAME)
-        || adds(migration::m20261202_000009_funnel_day_cells::NAME);
+        || adds(migration::m20261202_000009_funnel_day_cells::NAME)
+        || adds(migration::m20261205_000014_currencies::NAME);
     let meeting_cells = adds(migration::m20261202_000007_meeting_cells::NAME);
     Migrator::up(&tx, None).await.map_err(failed)?;
     if funnel_cells {
@@ -145,6 +152,7 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbInitError> {
             .await
             .map_err(|e| DbInitError::Migrate(format!("filling the meeting cells: {e}")))?;
     }
+    crate::service::currency::settle_base(&tx, base_currency).await.map_err(DbInitError::Migrate)?;
     tx.commit().await.map_err(failed)
 }
 

@@ -286,9 +286,17 @@ pub struct Loaders {
     pub webhook_endpoints: DataLoader<WebhookEndpointsById>,
     pub attempts_of_delivery: DataLoader<AttemptsOfDelivery>,
     pub metrics: MetricLoaders,
+    /// The exchange rates, read once per request when a field converts an amount.
+    exchange: tokio::sync::OnceCell<crate::service::currency::Exchange>,
+    exchange_db: sea_orm::DatabaseConnection,
 }
 
 impl Loaders {
+    /// The base currency and exchange rates as this request sees them.
+    pub async fn exchange(&self) -> crate::error::ApiResult<&crate::service::currency::Exchange> {
+        self.exchange.get_or_try_init(|| crate::service::currency::Exchange::load(&self.exchange_db)).await
+    }
+
     /// Loaders for one request; their batches are sent when `gate` says the request is quiet.
     pub fn new(services: &Services, caller: &Caller, gate: &PollGate) -> Self {
         let ctx = LoaderCtx { db: services.dbs.primary.clone(), heavy: services.heavy.clone(), caller: caller.clone() };
@@ -318,6 +326,8 @@ impl Loaders {
             webhook_endpoints: gated(WebhookEndpointsById(ctx.clone()), gate),
             attempts_of_delivery: gated(AttemptsOfDelivery(ctx.clone()), gate),
             metrics: MetricLoaders::new(&ctx, gate),
+            exchange: tokio::sync::OnceCell::new(),
+            exchange_db: services.dbs.primary.clone(),
         }
     }
 }

@@ -213,6 +213,7 @@ fn build_deals(
             stage_id: org.stages[(position - 1) as usize].id,
             title: format!("{} – {}", company_name(contact), pick(rng, DEAL_KINDS)),
             amount,
+            currency: None,
             status,
             lost_reason_id: lost.then(|| org.lost_reasons[reason_index].id),
             lost_note: (lost && rng.random_bool(0.3)).then(|| "Noted in the last call.".to_owned()),

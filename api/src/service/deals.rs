@@ -180,6 +180,8 @@ pub struct DealForCreate {
     pub stage_id: Option<i64>,
     pub title: String,
     pub amount: i64,
+    /// ISO 4217 code of `amount`; the base currency when omitted.
+    pub currency: Option<String>,
     pub expected_close_date: Option<NaiveDate>,
     pub external_id: Option<String>,
     /// Problems found while reading the input (ids, amounts), reported with the others.
@@ -204,6 +206,7 @@ pub async fn create(principal: &Principal, w: &Writer, input: DealForCreate) -> 
     super::companies::ensure_linkable(principal, tx, "companyId", input.company_id).await?;
     let pipeline = pipelines::resolve(tx, input.pipeline_id).await?;
     let stage = stage_in_pipeline(tx, pipeline.id, input.stage_id).await?;
+    let currency = stored_currency(tx, input.currency.as_deref()).await?;
     let now = super::now();
     let row = deal::ActiveModel {
         id: NotSet,
@@ -214,6 +217,7 @@ pub async fn create(principal: &Principal, w: &Writer, input: DealForCreate) -> 
         stage_id: Set(stage.id),
         title: Set(title),
         amount: Set(amount),
+        currency: Set(currency),
         status: Set(DealStatus::Open),
         lost_reason_id: Set(None),
         lost_note: Set(None),
@@ -231,6 +235,12 @@ pub async fn create(principal: &Principal, w: &Writer, input: DealForCreate) -> 
     record_move(work.db(), created.id, None, stage.id, now, Some(principal.user_id)).await?;
     work.commit().await?;
     Ok(created)
+}
+
+/// A deal's currency as stored (`None`: the base), or BAD_USER_INPUT on `currency`.
+async fn stored_currency(db: &impl ConnectionTrait, code: Option<&str>) -> ApiResult<Option<String>> {
+    let Some(code) = code else { return Ok(None) };
+    super::currency::deal_currency(db, code).await?.map_err(|message| ApiError::bad_input("currency", message))
 }
 
 /// The stage `stage_id` of `pipeline_id`, or that pipeline's first stage.
@@ -372,6 +382,8 @@ pub struct DealForUpdate {
     pub version: i32,
     pub title: Option<String>,
     pub amount: Option<i64>,
+    /// The amount's currency (the base currency's code returns it to the base).
+    pub currency: Option<String>,
     pub owner_id: Option<i64>,
     pub contact_id: Option<i64>,
     pub company_id: Option<Option<i64>>,
@@ -412,6 +424,9 @@ pub async fn update(principal: &Principal, w: &Writer, id: i64, input: DealForUp
     if let Some(company_id) = input.company_id {
         super::companies::ensure_linkable(principal, work.db(), "companyId", company_id).await?;
         changes.company_id = Set(company_id);
+    }
+    if input.currency.is_some() {
+        changes.currency = Set(stored_currency(work.db(), input.currency.as_deref()).await?);
     }
     let updated = save(principal, &mut work, id, Some(input.version), changes).await?;
     work.commit().await?;

@@ -10,6 +10,7 @@ pub mod companies;
 pub mod contacts;
 pub mod credential_cache;
 pub mod credentials;
+pub mod currency;
 pub mod deal_relations;
 pub mod deals;
 pub mod directory;

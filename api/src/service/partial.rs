@@ -36,6 +36,7 @@ pub fn deal_of(row: &QueryResult, set: Columns<deal::Column>, base: usize) -> Re
         stage_id: value(row, set, base, C::StageId, 0)?,
         title: value(row, set, base, C::Title, String::new())?,
         amount: value(row, set, base, C::Amount, 0)?,
+        currency: value(row, set, base, C::Currency, None)?,
         status: value(row, set, base, C::Status, DealStatus::Open)?,
         lost_reason_id: value(row, set, base, C::LostReasonId, None)?,
         lost_note: value(row, set, base, C::LostNote, None)?,

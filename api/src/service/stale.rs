@@ -112,6 +112,7 @@ mod tests {
             stage_id: 1,
             title: "t".into(),
             amount: 0,
+            currency: None,
             status,
             lost_reason_id: None,
             lost_note: None,

@@ -19,8 +19,11 @@ pub struct CreateDealInput {
     pub company_id: Option<ID>,
     /// Title (≤ 300 characters).
     pub title: String,
-    /// Value of the deal (≥ 0).
+    /// Value of the deal (≥ 0), in `currency`.
     pub amount: Money,
+    /// ISO 4217 code of `amount`: the base currency when omitted; another one needs an
+    /// exchange rate (`setExchangeRate`) first.
+    pub currency: Option<String>,
     /// Pipeline; the default pipeline when omitted.
     pub pipeline_id: Option<ID>,
     /// Starting stage (of that pipeline); the first stage when omitted.
@@ -44,6 +47,8 @@ pub struct UpdateDealInput {
     pub title: Option<String>,
     /// Amount (≥ 0).
     pub amount: Option<Money>,
+    /// The amount's currency (ISO 4217; another than the base needs an exchange rate).
+    pub currency: Option<String>,
     /// New owner.
     pub owner_id: Option<ID>,
     /// Another contact (the company stays as it is).
@@ -129,6 +134,7 @@ impl DealMutation {
             stage_id: checks.take(optional_id("stageId", input.stage_id.as_ref(), NodeKind::Stage)),
             title: input.title,
             amount: checks.take(input.amount.cents("amount")),
+            currency: input.currency,
             expected_close_date: input.expected_close_date.map(|d| d.0),
             external_id: input.external_id,
             checks,
@@ -145,6 +151,7 @@ impl DealMutation {
             version: input.version,
             title: input.title,
             amount: checks.take(input.amount.map(|m| m.cents("amount")).transpose()),
+            currency: input.currency,
             owner_id: checks.take(optional_id("ownerId", input.owner_id.as_ref(), NodeKind::User)),
             contact_id: checks.take(optional_id("contactId", input.contact_id.as_ref(), NodeKind::Contact)),
             company_id: checks.take(patch_id("companyId", input.company_id, NodeKind::Company)),

@@ -202,8 +202,11 @@ pub struct ImportDealInput {
     pub pipeline_name: Option<String>,
     /// Title.
     pub title: String,
-    /// Amount (≥ 0).
+    /// Amount (≥ 0), in `currency`.
     pub amount: Money,
+    /// ISO 4217 code of `amount`: the base currency when omitted; another one needs an
+    /// exchange rate first.
+    pub currency: Option<String>,
     /// Expected close date.
     pub expected_close_date: Option<Date>,
     /// When the deal was created; the first history entry's time when omitted.
@@ -519,6 +522,7 @@ fn to_batch(input: ImportRecordsInput) -> ApiResult<ImportBatch> {
                 pipeline: pipeline?,
                 title: d.title,
                 amount: amount?,
+                currency: d.currency,
                 expected_close_date: d.expected_close_date.map(|d| d.0),
                 created_at: d.created_at.map(Into::into),
                 stage_history: steps.into_iter().collect::<Option<Vec<_>>>()?,

@@ -4,6 +4,7 @@ mod api_keys;
 mod auth;
 mod companies;
 mod contacts;
+mod currencies;
 mod deals;
 mod directory;
 pub mod import;
@@ -26,6 +27,7 @@ pub struct MutationRoot(
     auth::AuthMutation,
     companies::CompanyMutation,
     contacts::ContactMutation,
+    currencies::CurrencyMutation,
     deals::DealMutation,
     directory::DirectoryMutation,
     import::ImportMutation,

@@ -205,12 +205,12 @@ impl MetricQuery {
     ) -> Result<TargetAttainmentReport> {
         let filter = filter.unwrap_or_default().to_service()?;
         ctx.metric(|p, db| async move {
-            let rows = attainment::target_attainment(&p, &db, &filter).await?;
+            let (rows, conversion) = attainment::target_attainment(&p, &db, &filter).await?;
             let groups = match group_by {
                 Some(by) => attainment::group_targets(&db, rows.clone(), by.into()).await?,
                 None => Vec::new(),
             };
-            Ok(TargetAttainmentReport::new(rows, groups))
+            Ok(TargetAttainmentReport::new(rows, groups, conversion))
         })
         .await
         .map_err(Into::into)

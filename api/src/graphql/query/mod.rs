@@ -3,6 +3,7 @@
 pub(crate) mod changes;
 mod companies;
 mod contacts;
+mod currencies;
 mod deals;
 mod duplicates;
 mod meetings;
@@ -37,5 +38,6 @@ pub struct QueryRoot(
     pipelines::PipelineQuery,
     changes::ChangeQuery,
     metrics::MetricQuery,
+    currencies::CurrencyQuery,
     webhooks::WebhookQuery,
 );

@@ -5,6 +5,7 @@ use async_graphql::{Context, ID, Object, Result};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode_any};
 use crate::graphql::types::api_key::ApiKey;
+use crate::graphql::types::exchange_rate::ExchangeRate;
 use crate::graphql::types::node::Node;
 use crate::graphql::types::note::Note;
 use crate::graphql::types::task::Task;
@@ -56,6 +57,9 @@ pub async fn load(ctx: &Context<'_>, kind: NodeKind, id: i64) -> Result<Option<N
         }
         NodeKind::WebhookEndpoint => {
             loaders.webhook_endpoints.load_one(id).await?.map(|m| Node::WebhookEndpoint(WebhookEndpoint(m)))
+        }
+        NodeKind::ExchangeRate => {
+            crate::service::currency::rate_by_id(ctx.db(), id).await?.map(|m| Node::ExchangeRate(ExchangeRate(m)))
         }
         NodeKind::WebhookDelivery => {
             let found = queue::by_ids(ctx.principal().await?, ctx.db(), &[id]).await?.pop();

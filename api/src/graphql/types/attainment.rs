@@ -4,6 +4,7 @@ use async_graphql::Object;
 
 use super::metrics::{MetricGroup, hundredths};
 use super::{Money, Target};
+use crate::service::currency;
 use crate::service::metrics::GroupKey;
 use crate::service::metrics::attainment::{Attainment, AttainmentSums};
 
@@ -24,7 +25,7 @@ impl TargetAttainment {
     /// Σ amount of the deals WON by the user (or the team's members) with `closedAt` in
     /// the target's own period, within your scope.
     async fn won_amount(&self) -> Money {
-        Money::from_cents(self.0.won_amount)
+        Money::from_cents(currency::cents(self.0.won_amount))
     }
     /// How many such deals.
     async fn won_count(&self) -> i64 {
@@ -43,12 +44,20 @@ pub struct TargetAttainmentReport {
     rows: Vec<Attainment>,
     group: Option<GroupKey>,
     groups: Vec<TargetAttainmentReport>,
+    conversion: currency::Conversion,
 }
 
 impl TargetAttainmentReport {
-    pub fn new(rows: Vec<Attainment>, groups: Vec<(GroupKey, Vec<Attainment>)>) -> Self {
-        let groups = groups.into_iter().map(|(k, rows)| Self { rows, group: Some(k), groups: Vec::new() }).collect();
-        Self { rows, group: None, groups }
+    pub fn new(
+        rows: Vec<Attainment>,
+        groups: Vec<(GroupKey, Vec<Attainment>)>,
+        conversion: currency::Conversion,
+    ) -> Self {
+        let groups = groups
+            .into_iter()
+            .map(|(k, rows)| Self { rows, group: Some(k), groups: Vec::new(), conversion: conversion.clone() })
+            .collect();
+        Self { rows, group: None, groups, conversion }
     }
 
     fn sums(&self) -> AttainmentSums {
@@ -61,6 +70,11 @@ impl TargetAttainmentReport {
 /// or its user's team; periods: by the start of each target's own period).
 #[Object]
 impl TargetAttainmentReport {
+    /// The currency targets and won amounts are in (the base currency) and the rates that
+    /// converted won deals in other currencies, each at its close date's.
+    async fn conversion(&self) -> super::exchange_rate::Conversion {
+        super::exchange_rate::Conversion(self.conversion.clone())
+    }
     /// The group of this row; null on the total.
     async fn group(&self) -> Option<MetricGroup> {
         self.group.clone().map(MetricGroup)
@@ -79,7 +93,7 @@ impl TargetAttainmentReport {
     }
     /// Σ won against them (a deal counts once per target it falls under).
     async fn won_amount(&self) -> Money {
-        Money::from_cents(self.sums().won_amount)
+        Money::from_cents(currency::cents(self.sums().won_amount))
     }
     /// Σ won deals against them.
     async fn won_count(&self) -> i64 {

@@ -81,6 +81,8 @@ pub enum ChangeEntity {
     ApiKey,
     /// A webhook endpoint (visible to ADMIN only; secrets are never logged).
     WebhookEndpoint,
+    /// An exchange rate (SPEC 11).
+    ExchangeRate,
 }
 
 /// One changed field with its value before and after the change (JSON; ids as global IDs,
@@ -282,6 +284,7 @@ fn entity_of(name: &str) -> Option<(ChangeEntity, NodeKind)> {
         NodeKind::Target => ChangeEntity::Target,
         NodeKind::ApiKey => ChangeEntity::ApiKey,
         NodeKind::WebhookEndpoint => ChangeEntity::WebhookEndpoint,
+        NodeKind::ExchangeRate => ChangeEntity::ExchangeRate,
         NodeKind::DealStageEvent | NodeKind::WebhookDelivery => return None,
     };
     Some((entity, kind))

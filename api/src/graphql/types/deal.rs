@@ -84,6 +84,8 @@ fn own_columns(name: &str) -> Option<&'static [deal::Column]> {
         "__typename" | "id" | "stageHistory" | "meetings" | "noShowStats" | "notes" | "tasks" | "nextTask" => &[],
         "title" => &[C::Title],
         "amount" => &[C::Amount],
+        "currency" => &[C::Currency],
+        "baseAmount" => &[C::Amount, C::Currency, C::ClosedAt],
         "status" => &[C::Status],
         "contact" => &[C::ContactId],
         "company" => &[C::CompanyId],
@@ -114,9 +116,27 @@ impl Deal {
     async fn title(&self) -> &str {
         &self.0.title
     }
-    /// Value of the deal.
+    /// Value of the deal, in its `currency`.
     async fn amount(&self) -> Money {
         Money::from_cents(self.0.amount)
+    }
+    /// ISO 4217 code of `amount`.
+    async fn currency(&self, ctx: &Context<'_>) -> Result<String> {
+        match &self.0.currency {
+            Some(code) => Ok(code.clone()),
+            None => Ok(ctx.loaders().await?.exchange().await?.base().to_owned()),
+        }
+    }
+    /// `amount` in the base currency, as metrics count it: at the rate of the close date
+    /// (open deals: today's), rounded to cents.
+    async fn base_amount(&self, ctx: &Context<'_>) -> Result<Money> {
+        let exchange = ctx.loaders().await?.exchange().await?;
+        let day = self.0.closed_at.map(|at| at.date_naive());
+        let scaled = match exchange.rate_on(self.0.currency.as_deref(), day)? {
+            None => i128::from(self.0.amount) * crate::service::currency::RATE_SCALE,
+            Some((_, rate)) => i128::from(self.0.amount) * i128::from(rate),
+        };
+        Ok(Money::from_cents(crate::service::currency::cents(scaled)))
     }
     /// OPEN, WON or LOST.
     async fn status(&self) -> DealStatus {

@@ -46,6 +46,11 @@ pub struct Forecast(pub forecast::Forecast);
 /// stage.
 #[Object]
 impl Forecast {
+    /// The currency every amount is in (the base currency) and the rates that converted
+    /// deals in other currencies: open deals at today's, won ones at their close date's.
+    async fn conversion(&self) -> super::exchange_rate::Conversion {
+        super::exchange_rate::Conversion(self.0.conversion.clone())
+    }
     /// The basis used.
     async fn basis(&self) -> ForecastBasis {
         self.0.basis.into()
@@ -81,7 +86,7 @@ impl ForecastAmounts {
     }
     /// Σ amount of the open deals.
     async fn open_amount(&self) -> Money {
-        Money::from_cents(self.0.open)
+        Money::from_cents(self.0.open_cents())
     }
     /// Σ amount × win probability of the deal's stage (per `basis`), exact, rounded to cents once.
     async fn weighted_amount(&self) -> Money {
@@ -109,7 +114,7 @@ impl ForecastPeriod {
     }
     /// Σ amount of the open deals expected to close in the period.
     async fn open_amount(&self) -> Money {
-        Money::from_cents(self.0.amounts.open)
+        Money::from_cents(self.0.amounts.open_cents())
     }
     /// Σ amount × win probability of those deals' stages (per `basis`), exact, rounded to cents once.
     async fn weighted_amount(&self) -> Money {
@@ -117,7 +122,7 @@ impl ForecastPeriod {
     }
     /// Σ amount of the deals WON with `closedAt` in the period (won so far).
     async fn won_amount(&self) -> Money {
-        Money::from_cents(self.0.won_amount)
+        Money::from_cents(crate::service::currency::cents(self.0.won_amount))
     }
     /// Deals WON with `closedAt` in the period.
     async fn won_count(&self) -> i64 {

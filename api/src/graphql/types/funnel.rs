@@ -74,6 +74,11 @@ impl Funnel {
     async fn steps(&self) -> Vec<FunnelStep> {
         self.funnel.steps.iter().cloned().map(FunnelStep).collect()
     }
+    /// The currency every amount is in (the base currency) and the rates that converted
+    /// deals in other currencies: closed deals at their close date's, open ones at today's.
+    async fn conversion(&self) -> super::exchange_rate::Conversion {
+        super::exchange_rate::Conversion(self.funnel.conversion.clone())
+    }
     /// Deals counted.
     async fn deals(&self) -> i64 {
         self.funnel.deals

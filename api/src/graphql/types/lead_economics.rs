@@ -47,13 +47,18 @@ pub struct LeadEconomics {
     values: Values,
     group: Option<GroupKey>,
     groups: Vec<LeadEconomics>,
+    conversion: crate::service::currency::Conversion,
 }
 
 impl LeadEconomics {
     pub fn from_grouped(grouped: Grouped<Values>) -> Self {
-        let groups =
-            grouped.groups.into_iter().map(|(k, values)| Self { values, group: Some(k), groups: Vec::new() }).collect();
-        Self { values: grouped.total, group: None, groups }
+        let conversion = grouped.conversion;
+        let groups = grouped
+            .groups
+            .into_iter()
+            .map(|(k, values)| Self { values, group: Some(k), groups: Vec::new(), conversion: conversion.clone() })
+            .collect();
+        Self { values: grouped.total, group: None, groups, conversion }
     }
 }
 
@@ -61,6 +66,11 @@ impl LeadEconomics {
 /// contacts of deals WON in it.
 #[Object]
 impl LeadEconomics {
+    /// The currency money is in (the base currency; acquisition costs are kept in it) and
+    /// the rates that converted won deals in other currencies, each at its close date's.
+    async fn conversion(&self) -> super::exchange_rate::Conversion {
+        super::exchange_rate::Conversion(self.conversion.clone())
+    }
     /// The group of this row; null on the total.
     async fn group(&self) -> Option<MetricGroup> {
         self.group.clone().map(MetricGroup)
@@ -83,7 +93,7 @@ impl LeadEconomics {
     }
     /// Σ amount of the WON deals counted (per `basis`).
     async fn won_revenue(&self) -> Money {
-        Money::from_cents(self.values.sums.won_revenue)
+        Money::from_cents(crate::service::currency::cents(self.values.sums.won_revenue))
     }
     /// `wonRevenue / customers` (or the override).
     async fn avg_revenue_per_customer(&self) -> Option<Money> {

@@ -2,30 +2,32 @@
 
 use async_graphql::{Context, Object, Result};
 
+use super::exchange_rate::Conversion;
 use super::metrics::{MetricGroup, hundredths};
 use super::{LostReason, Money, Stage, User};
 use crate::graphql::context::ContextExt;
+use crate::service::currency;
 use crate::service::metrics::arith::{percent, ratio};
 use crate::service::metrics::lost::{LostDeals as Report, LostSums};
 use crate::service::metrics::{GroupKey, Grouped};
-
-/// Cents from Σ cents × percent.
-fn weighted_cents(weighted: i64) -> i64 {
-    ratio(i128::from(weighted), 10_000).unwrap_or(0)
-}
 
 /// Deals LOST with `closedAt` in the period (`filter.pipelineId` narrows to one pipeline).
 pub struct LostDeals {
     report: Report,
     group: Option<GroupKey>,
     groups: Vec<LostDeals>,
+    conversion: currency::Conversion,
 }
 
 impl LostDeals {
     pub fn from_grouped(grouped: Grouped<Report>) -> Self {
-        let groups =
-            grouped.groups.into_iter().map(|(k, report)| Self { report, group: Some(k), groups: Vec::new() }).collect();
-        Self { report: grouped.total, group: None, groups }
+        let conversion = grouped.conversion;
+        let groups = grouped
+            .groups
+            .into_iter()
+            .map(|(k, report)| Self { report, group: Some(k), groups: Vec::new(), conversion: conversion.clone() })
+            .collect();
+        Self { report: grouped.total, group: None, groups, conversion }
     }
 
     fn rows(&self, kind: BreakdownKind) -> Vec<LostBreakdown> {
@@ -50,17 +52,22 @@ impl LostDeals {
     async fn groups(&self) -> &[LostDeals] {
         &self.groups
     }
+    /// The currency every amount is in (the base currency) and the rates that converted
+    /// deals in other currencies, each at the rate of its close date.
+    async fn conversion(&self) -> Conversion {
+        Conversion(self.conversion.clone())
+    }
     /// Deals lost.
     async fn count(&self) -> i64 {
         self.report.total.count
     }
     /// Σ their amounts: revenue forfeited.
     async fn lost_amount(&self) -> Money {
-        Money::from_cents(self.report.total.lost_amount)
+        Money::from_cents(self.report.total.lost_cents())
     }
     /// Σ amount × probability of the stage each was lost in / 100.
     async fn weighted_lost_amount(&self) -> Money {
-        Money::from_cents(weighted_cents(self.report.total.weighted))
+        Money::from_cents(self.report.total.weighted_cents())
     }
     /// Σ acquisition cost of their contacts, each contact once: money already spent.
     async fn acquisition_cost(&self) -> Money {
@@ -119,11 +126,11 @@ impl LostBreakdown {
     }
     /// Σ amounts.
     async fn lost_amount(&self) -> Money {
-        Money::from_cents(self.sums.lost_amount)
+        Money::from_cents(self.sums.lost_cents())
     }
     /// Σ amount × stage probability / 100.
     async fn weighted_lost_amount(&self) -> Money {
-        Money::from_cents(weighted_cents(self.sums.weighted))
+        Money::from_cents(self.sums.weighted_cents())
     }
     /// Σ acquisition cost of these deals' contacts, each once.
     async fn acquisition_cost(&self) -> Money {
@@ -135,6 +142,6 @@ impl LostBreakdown {
     }
     /// `lostAmount / total lostAmount × 100`; null when the total is zero.
     async fn amount_share(&self) -> Option<Money> {
-        hundredths(percent(self.sums.lost_amount, self.total.lost_amount))
+        hundredths(ratio(self.sums.lost_amount * 100, self.total.lost_amount))
     }
 }

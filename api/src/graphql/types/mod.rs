@@ -10,6 +10,7 @@ pub mod data_quality;
 pub mod date;
 pub mod deal;
 pub mod enums;
+pub mod exchange_rate;
 pub mod filters;
 pub mod forecast;
 pub mod funnel;

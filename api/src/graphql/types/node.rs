@@ -3,6 +3,7 @@
 use async_graphql::{ID, Interface};
 
 use super::api_key::ApiKey;
+use super::exchange_rate::ExchangeRate;
 use super::note::Note;
 use super::task::Task;
 use super::webhook::{WebhookDelivery, WebhookEndpoint};
@@ -28,4 +29,5 @@ pub enum Node {
     ApiKey(ApiKey),
     WebhookEndpoint(WebhookEndpoint),
     WebhookDelivery(WebhookDelivery),
+    ExchangeRate(ExchangeRate),
 }

@@ -28,6 +28,7 @@ pub fn node_kind(entity: &str) -> Option<NodeKind> {
         "STAGE" => NodeKind::Stage,
         "LOST_REASON" => NodeKind::LostReason,
         "TARGET" => NodeKind::Target,
+        "EXCHANGE_RATE" => NodeKind::ExchangeRate,
         "API_KEY" => NodeKind::ApiKey,
         "WEBHOOK_ENDPOINT" => NodeKind::WebhookEndpoint,
         _ => return None,

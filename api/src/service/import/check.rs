@@ -100,6 +100,9 @@ pub(super) struct Known {
     meetings_by_external_id: HashMap<String, i64>,
     notes_by_external_id: HashMap<String, i64>,
     tasks_by_external_id: HashMap<String, i64>,
+    base_currency: String,
+    /// Currencies with at least one exchange rate.
+    rated_currencies: HashSet<String>,
 }
 
 /// Bound parameters per `IN (...)` list, well below SQLite's and PostgreSQL's limits.
@@ -179,7 +182,12 @@ impl Known {
         let notes = by_keys::<note::Entity, _>(db, note::Column::ExternalId, note_keys).await?;
         let task_keys = batch.tasks.iter().map(|t| t.external_id.trim().to_owned());
         let tasks = by_keys::<task::Entity, _>(db, task::Column::ExternalId, task_keys).await?;
+        let base_currency = crate::service::currency::base_currency(db).await?;
+        let rated_currencies =
+            crate::service::currency::rates(db, None).await?.into_iter().map(|r| r.currency).collect();
         Ok(Self {
+            base_currency,
+            rated_currencies,
             users_by_id: users.iter().map(|u| u.id).collect(),
             users_by_email: users.into_iter().map(|u| (u.email.to_lowercase(), u.id)).collect(),
             pipelines: pipeline::Entity::find()
@@ -845,6 +853,16 @@ impl Planner<'_> {
         };
         let title = at.ok(validate::required("title", &r.title, 300));
         let amount = at.ok(validate::non_negative("amount", r.amount));
+        let currency = match &r.currency {
+            Some(code) => {
+                let known = self.known;
+                let stored = crate::service::currency::stored_code(code, &known.base_currency, |c| {
+                    known.rated_currencies.contains(c)
+                });
+                at.ok(stored.map_err(|message| ApiError::bad_input("currency", message)))
+            }
+            None => Some(None),
+        };
         let created_at = at.ok(optional_past("createdAt", r.created_at));
         if let Some(date) = r.expected_close_date
             && !(1970..=2200).contains(&date.year())
@@ -908,6 +926,7 @@ impl Planner<'_> {
                 stage_id: Set(current.id),
                 title: Set(title?),
                 amount: Set(amount?),
+                currency: Set(currency?),
                 status: Set(status),
                 lost_reason_id: Set(lost_reason_id?),
                 lost_note: Set(lost_note?),

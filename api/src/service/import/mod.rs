@@ -91,6 +91,8 @@ pub struct DealRecord {
     pub pipeline: Option<Ref>,
     pub title: String,
     pub amount: i64,
+    /// ISO 4217 code of `amount`; the base currency when omitted.
+    pub currency: Option<String>,
     pub expected_close_date: Option<NaiveDate>,
     pub created_at: Option<DateTime<Utc>>,
     /// Oldest first; the last entry is the deal's current stage.

@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use entity::target;
 use sea_orm::ConnectionTrait;
 
-use super::arith::percent;
+use super::arith::ratio;
 use super::{MetricFilter, int, rows};
 use crate::auth::Principal;
 use crate::error::ApiResult;
+use crate::service::currency::{Conversion, Exchange, RATE_SCALE};
 use crate::service::directory::{self, TargetFilter};
 use crate::service::filter::OneOf;
 use crate::service::metrics::sql::Sql;
@@ -19,16 +20,21 @@ use crate::service::scope::{OwnerScope, owner_scope};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attainment {
     pub target: target::Model,
-    /// Cents.
-    pub won_amount: i64,
+    /// Base cents × `RATE_SCALE`, exact.
+    pub won_amount: i128,
     pub won_count: i64,
 }
 
 impl Attainment {
     /// `wonAmount / target × 100`, hundredths; null for a zero target.
     pub fn attainment(&self) -> Option<i64> {
-        percent(self.won_amount, self.target.amount)
+        attained(self.won_amount, self.target.amount)
     }
+}
+
+/// `won / target × 100` in hundredths, from the exact won amount.
+fn attained(won: i128, target: i64) -> Option<i64> {
+    ratio(won * 100, i128::from(target) * RATE_SCALE)
 }
 
 /// Every matching target with its won deals, ordered by period start. `pipelineId` and
@@ -39,7 +45,7 @@ pub async fn target_attainment(
     principal: &Principal,
     db: &impl ConnectionTrait,
     filter: &MetricFilter,
-) -> ApiResult<Vec<Attainment>> {
+) -> ApiResult<(Vec<Attainment>, Conversion)> {
     let targets = directory::targets(
         principal,
         db,
@@ -51,12 +57,15 @@ pub async fn target_attainment(
         },
     )
     .await?;
+    let mut exchange = Exchange::load(db).await?;
     if targets.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), exchange.conversion()));
     }
     let ids: Vec<i64> = targets.iter().map(|t| t.id).collect();
     let mut sql = Sql::new(db.get_database_backend());
     sql.push("SELECT t.id AS target_id, COUNT(d.id) AS won_count, CAST(SUM(d.amount) AS BIGINT) AS won_amount");
+    let fx = sql.fx_columns("d");
+    sql.push(&fx);
     sql.push(" FROM targets t JOIN users du ON du.id = t.user_id OR du.team_id = t.team_id");
     sql.push(" JOIN deals d ON d.owner_id = du.id AND d.status = 'WON' AND d.deleted_at IS NULL");
     sql.push(" AND d.closed_at >= t.period_start AND d.closed_at < t.period_end");
@@ -77,25 +86,30 @@ pub async fn target_attainment(
             sql.push(" AND d.owner_id = ").param(user_id);
         }
     }
-    sql.push(" GROUP BY t.id");
-    let mut won: HashMap<i64, (i64, i64)> = HashMap::new();
+    sql.push(" GROUP BY t.id, fx_currency, fx_day");
+    let mut won: HashMap<i64, (i128, i64)> = HashMap::new();
     for row in rows(db, sql).await? {
-        won.insert(int(&row, "target_id")?, (int(&row, "won_amount")?, int(&row, "won_count")?));
+        let amount = exchange.convert_row(&row, int(&row, "won_amount")?)?;
+        let sums = won.entry(int(&row, "target_id")?).or_default();
+        sums.0 += amount;
+        sums.1 += int(&row, "won_count")?;
     }
-    Ok(targets
+    let rows = targets
         .into_iter()
         .map(|target| {
             let (won_amount, won_count) = won.get(&target.id).copied().unwrap_or_default();
             Attainment { target, won_amount, won_count }
         })
-        .collect())
+        .collect();
+    Ok((rows, exchange.conversion()))
 }
 
 /// Sums over several targets.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AttainmentSums {
     pub target: i64,
-    pub won_amount: i64,
+    /// Base cents × `RATE_SCALE`.
+    pub won_amount: i128,
     pub won_count: i64,
 }
 
@@ -109,7 +123,7 @@ impl AttainmentSums {
     }
 
     pub fn attainment(&self) -> Option<i64> {
-        percent(self.won_amount, self.target)
+        attained(self.won_amount, self.target)
     }
 }
 

@@ -15,6 +15,7 @@ use sea_orm::ConnectionTrait;
 use super::{CONTACT_OF_RECORD, GroupBy, Grouping, Joins, MetricFilter, int, key_text, push_from, push_where, rows};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
+use crate::service::currency::{Conversion, Exchange, RATE_SCALE, cents};
 use crate::service::directory::{self, TargetFilter};
 use crate::service::filter::OneOf;
 use crate::service::metrics::sql::Sql;
@@ -95,12 +96,17 @@ impl StageRate {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Amounts {
     pub deals: i64,
-    /// Cents.
-    pub open: i64,
+    /// Base cents × `RATE_SCALE`, exact.
+    pub open: i128,
     weighted: Exact,
 }
 
 impl Amounts {
+    /// Σ amount in cents, rounded once.
+    pub fn open_cents(&self) -> i64 {
+        cents(self.open)
+    }
+
     /// Σ amount × probability, in cents, rounded half-up once.
     pub fn weighted_cents(&self) -> i64 {
         self.weighted.rounded()
@@ -113,8 +119,8 @@ pub struct ForecastPeriod {
     /// Excluded.
     pub end: NaiveDate,
     pub amounts: Amounts,
-    /// Deals WON with `closed_at` in the period (cents) and how many.
-    pub won_amount: i64,
+    /// Deals WON with `closed_at` in the period (base cents × `RATE_SCALE`) and how many.
+    pub won_amount: i128,
     pub won_count: i64,
     /// Visible targets whose own period overlaps this one.
     pub targets: Vec<target::Model>,
@@ -128,6 +134,8 @@ pub struct Forecast {
     pub undated: Amounts,
     pub total: Amounts,
     pub stages: Vec<StageRate>,
+    /// The currency the amounts are in and the rates that converted them.
+    pub conversion: Conversion,
 }
 
 pub async fn forecast(
@@ -142,13 +150,15 @@ pub async fn forecast(
         rows(db, open_sql(db, principal, filter, options.by)),
     )
     .await?;
+    let mut exchange = Exchange::load(db).await?;
     let rate_of: BTreeMap<i64, &StageRate> = rates.iter().map(|r| (r.stage.id, r)).collect();
     let mut by_period: BTreeMap<NaiveDate, Amounts> = BTreeMap::new();
     let (mut undated, mut total) = (Amounts::default(), Amounts::default());
     for row in open_rows {
-        let (stage_id, n, amount) = (int(&row, "stage_id")?, int(&row, "n")?, int(&row, "amount")?);
+        let (stage_id, n) = (int(&row, "stage_id")?, int(&row, "n")?);
+        let amount = exchange.convert_row(&row, int(&row, "amount")?)?;
         let (p_num, p_den) = rate_of.get(&stage_id).map_or((0, 1), |r| r.probability(options.basis));
-        let share = Exact::new(i128::from(amount) * p_num, p_den);
+        let share = Exact::new(amount * p_num, p_den * RATE_SCALE);
         let bucket = match key_text(&row, "g")? {
             Some(day) => {
                 let start = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
@@ -174,7 +184,7 @@ pub async fn forecast(
     }
     let spans: Vec<(NaiveDate, NaiveDate)> = by_period.keys().map(|start| (*start, *start + step)).collect();
     let (won, targets) = futures_util::future::try_join(
-        won_by_period(db, principal, filter, options.by, &spans),
+        won_by_period(db, principal, filter, options.by, &spans, &mut exchange),
         overlapping_targets(db, principal, filter, &spans),
     )
     .await?;
@@ -189,7 +199,8 @@ pub async fn forecast(
             ForecastPeriod { start, end, amounts, won_amount, won_count, targets }
         })
         .collect();
-    Ok(Forecast { basis: options.basis, periods, undated, total, stages: rates })
+    let conversion = exchange.conversion();
+    Ok(Forecast { basis: options.basis, periods, undated, total, stages: rates, conversion })
 }
 
 /// Each stage's record over the caller's deals (scoped like every metric, narrowed by the
@@ -235,6 +246,8 @@ fn open_sql(db: &impl ConnectionTrait, principal: &Principal, filter: &MetricFil
     let mut sql = Sql::new(db.get_database_backend());
     let bucket = sql.date_bucket(by, "r.expected_close_date");
     sql.push("SELECT ").push(&bucket).push(" AS g, r.stage_id, COUNT(*) AS n, CAST(SUM(r.amount) AS BIGINT) AS amount");
+    let fx = sql.fx_columns("r");
+    sql.push(&fx);
     push_deals(&mut sql, principal, filter, "");
     sql.push(" AND r.status = 'OPEN'");
     if let Some(period) = filter.period {
@@ -243,7 +256,7 @@ fn open_sql(db: &impl ConnectionTrait, principal: &Principal, filter: &MetricFil
         let last = (period.to - chrono::Duration::microseconds(1)).date_naive();
         sql.push(" AND r.expected_close_date >= ").param(first).push(" AND r.expected_close_date <= ").param(last);
     }
-    sql.push(" GROUP BY g, r.stage_id");
+    sql.push(" GROUP BY g, r.stage_id, fx_currency, fx_day");
     sql
 }
 
@@ -254,21 +267,27 @@ async fn won_by_period(
     filter: &MetricFilter,
     by: GroupBy,
     spans: &[(NaiveDate, NaiveDate)],
-) -> ApiResult<BTreeMap<NaiveDate, (i64, i64)>> {
+    exchange: &mut Exchange,
+) -> ApiResult<BTreeMap<NaiveDate, (i64, i128)>> {
     let (Some(first), Some(last)) = (spans.first(), spans.last()) else { return Ok(BTreeMap::new()) };
     let mut sql = Sql::new(db.get_database_backend());
     let bucket = sql.group_key(Some(by), "", "", "", "r.closed_at");
     sql.push("SELECT ").push(&bucket).push(" AS g, COUNT(*) AS n, CAST(SUM(r.amount) AS BIGINT) AS amount");
+    let fx = sql.fx_columns("r");
+    sql.push(&fx);
     push_deals(&mut sql, principal, filter, "");
     sql.push(" AND r.status = 'WON' AND r.closed_at >= ").param(instant(first.0));
     sql.push(" AND r.closed_at < ").param(instant(last.1));
-    sql.push(" GROUP BY g");
-    let mut out = BTreeMap::new();
+    sql.push(" GROUP BY g, fx_currency, fx_day");
+    let mut out: BTreeMap<NaiveDate, (i64, i128)> = BTreeMap::new();
     for row in rows(db, sql).await? {
         let Some(day) = key_text(&row, "g")? else { continue };
         let start = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
             .map_err(|_| ApiError::internal(format!("unexpected won period {day}")))?;
-        out.insert(start, (int(&row, "n")?, int(&row, "amount")?));
+        let amount = exchange.convert_row(&row, int(&row, "amount")?)?;
+        let sums = out.entry(start).or_default();
+        sums.0 += int(&row, "n")?;
+        sums.1 += amount;
     }
     Ok(out)
 }

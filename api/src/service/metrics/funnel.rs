@@ -17,6 +17,7 @@ use super::{
 };
 use crate::auth::Principal;
 use crate::error::ApiResult;
+use crate::service::currency::{Conversion, Exchange, RATE_SCALE, cents};
 use crate::service::metrics::sql::Sql;
 use crate::service::pipelines;
 
@@ -56,7 +57,8 @@ impl FunnelParts {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct StageSums {
     reached: i64,
-    amount: i64,
+    /// In the base currency × `RATE_SCALE`, exact.
+    amount: i128,
     lost_here: i64,
     stay_seconds: i64,
     stays: i64,
@@ -81,9 +83,11 @@ struct DealSums {
     won: i64,
     lost: i64,
     open: i64,
-    won_amount: i64,
-    /// Σ amount × probability of the current stage, over open deals (cents × percent).
-    weighted: i64,
+    /// In the base currency × `RATE_SCALE`, exact.
+    won_amount: i128,
+    /// Σ amount × probability of the current stage, over open deals (base cents × percent
+    /// × `RATE_SCALE`).
+    weighted: i128,
     won_seconds: i64,
 }
 
@@ -133,6 +137,8 @@ pub struct Funnel {
     pub weighted_pipeline: i64,
     /// Hundredths of a day from creation to winning, averaged over WON deals.
     pub avg_days_to_win: Option<i64>,
+    /// The currency the amounts are in and the rates that converted them (the report's).
+    pub conversion: Conversion,
 }
 
 /// The funnel of a pipeline: the total and, with `group_by`, one per group (ordered by key).
@@ -242,6 +248,7 @@ pub async fn funnel_reading(
         false => BTreeMap::new(),
     };
 
+    let mut exchange = Exchange::load(db).await?;
     let position_of: BTreeMap<i64, i32> = stages.iter().map(|s| (s.id, s.position)).collect();
     let probability_of: BTreeMap<i64, i64> = stages.iter().map(|s| (s.id, i64::from(s.probability))).collect();
 
@@ -254,7 +261,8 @@ pub async fn funnel_reading(
         let key = keys_of(&row, grouping)?;
         let status: String = row.try_get("", "status")?;
         let (max_position, stage_id) = (int(&row, "max_position")?, int(&row, "stage_id")?);
-        let (n, amount) = (int(&row, "n")?, int(&row, "amount")?);
+        let n = int(&row, "n")?;
+        let amount = exchange.convert_row(&row, int(&row, "amount")?)?;
         let sums = deals.entry(key.clone()).or_default();
         sums.deals += n;
         match status.as_str() {
@@ -266,7 +274,7 @@ pub async fn funnel_reading(
             "LOST" => sums.lost += n,
             _ => {
                 sums.open += n;
-                sums.weighted += amount.saturating_mul(probability_of.get(&stage_id).copied().unwrap_or(0));
+                sums.weighted += amount * i128::from(probability_of.get(&stage_id).copied().unwrap_or(0));
             }
         }
         for (&id, &position) in &position_of {
@@ -325,7 +333,7 @@ pub async fn funnel_reading(
         |id| total_stages.get(&id).copied().unwrap_or_default(),
         quantiles_of((None, None)),
     );
-    let groups = outer_deals
+    let groups: Vec<(GroupKey, Funnel)> = outer_deals
         .iter()
         .map(|(key, sums)| {
             let funnel = build(
@@ -348,6 +356,14 @@ pub async fn funnel_reading(
         );
         subgroups.entry(outer.clone()).or_default().push((inner.clone(), funnel));
     }
+    let conversion = exchange.conversion();
+    let (mut total, mut groups, mut subgroups) = (total, groups, subgroups);
+    let every = std::iter::once(&mut total)
+        .chain(groups.iter_mut().map(|(_, f)| f))
+        .chain(subgroups.values_mut().flatten().map(|(_, f)| f));
+    for funnel in every {
+        funnel.conversion = conversion.clone();
+    }
     Ok(FunnelReport { pipeline_id: pipeline.id, total, groups, subgroups, stages })
 }
 
@@ -364,7 +380,7 @@ fn build(
         steps.push(FunnelStep {
             stage: Some(s.clone()),
             reached: sums.reached,
-            amount: sums.amount,
+            amount: cents(sums.amount),
             conversion_from_previous: if k == 0 { None } else { percent(sums.reached, steps[k - 1].reached) },
             conversion_from_first: percent(sums.reached, first),
             lost_here: sums.lost_here,
@@ -378,7 +394,7 @@ fn build(
     steps.push(FunnelStep {
         stage: None,
         reached: deals.won,
-        amount: deals.won_amount,
+        amount: cents(deals.won_amount),
         conversion_from_previous: last.and_then(|l| percent(deals.won, l)),
         conversion_from_first: percent(deals.won, first),
         lost_here: 0,
@@ -394,8 +410,9 @@ fn build(
         lost: deals.lost,
         open: deals.open,
         win_rate: percent(deals.won, deals.won + deals.lost),
-        weighted_pipeline: ratio(i128::from(deals.weighted), 10_000).unwrap_or(0),
+        weighted_pipeline: ratio(deals.weighted, 10_000 * RATE_SCALE).unwrap_or(0),
         avg_days_to_win: average_days(deals.won_seconds, deals.won),
+        conversion: Conversion::default(),
     }
 }
 
@@ -451,8 +468,10 @@ fn deal_rows_sql(
     sql.push(&format!(
         ", CAST(SUM(CASE WHEN r.status = 'WON' THEN {won_seconds} ELSE 0 END) AS BIGINT) AS won_seconds"
     ));
+    let fx = sql.fx_columns("r");
+    sql.push(&fx);
     push_deals(&mut sql, principal, filter, mode, grouping, pipeline_id, "");
-    sql.push(" GROUP BY g, g2, r.status, r.max_stage_position, r.stage_id");
+    sql.push(" GROUP BY g, g2, r.status, r.max_stage_position, r.stage_id, fx_currency, fx_day");
     sql
 }
 

@@ -4,7 +4,7 @@
 //!
 //! A cell holds, for one pipeline, creation month (or day: `Grain`), owner and lead source,
 //! exactly the sums the funnel's one pass groups by (status, highest position, current
-//! stage), and the stays per stage: closed stays as a summed length, open ones as a count
+//! stage, and the currency and rate day that convert its amounts), and the stays per stage: closed stays as a summed length, open ones as a count
 //! and a sum of their start instants, so "up to now" is computed when the funnel is read.
 
 use sea_orm::{ConnectionTrait, DbBackend};
@@ -238,18 +238,22 @@ fn deal_cells(backend: DbBackend, grain: Grain, selector: &dyn Fn(&mut Sql), sig
     let mut sql = Sql::new(backend);
     let (key, key_columns, table) = (key_select(&sql, grain), key_columns(grain), grain.deal_table());
     let won_seconds = format!("{} - {}", sql.epoch("r.closed_at"), sql.epoch("r.created_at"));
+    // Amounts in other currencies are kept apart per currency and rate day: they convert
+    // when the funnel is read, at the rates of that moment.
+    let money = format!("COALESCE(r.currency, ''), {}", sql.rate_day("r"));
     sql.push("INSERT INTO ").push(table).push(" (").push(&key_columns);
-    sql.push(", status, max_position, stage_id, deals, amount, won_seconds) SELECT ").push(&key);
-    sql.push(", CAST(r.status AS TEXT), r.max_stage_position, r.stage_id");
+    sql.push(", status, max_position, stage_id, currency, rate_day, deals, amount, won_seconds) SELECT ").push(&key);
+    sql.push(", CAST(r.status AS TEXT), r.max_stage_position, r.stage_id, ").push(&money);
     sql.push(&format!(", {sign} * COUNT(*), {sign} * SUM(r.amount)"));
     sql.push(&format!(", {sign} * SUM(CASE WHEN r.status = 'WON' THEN {won_seconds} ELSE 0 END)"));
     sql.push(" FROM deals r JOIN contacts c ON c.id = r.contact_id WHERE r.deleted_at IS NULL AND (");
     selector(&mut sql);
-    let groups = format!("{key}, r.status, r.max_stage_position, r.stage_id");
+    let groups = format!("{key}, r.status, r.max_stage_position, r.stage_id, {money}");
     // In key order: a rebuild then lays the cells of a day or month next to each other on
     // disk (PostgreSQL keeps rows in insertion order), so reading a range touches few pages.
     sql.push(") GROUP BY ").push(&groups).push(" ORDER BY ").push(&groups);
-    sql.push(" ON CONFLICT (").push(&key_columns).push(", status, max_position, stage_id) DO UPDATE SET ");
+    sql.push(" ON CONFLICT (").push(&key_columns);
+    sql.push(", status, max_position, stage_id, currency, rate_day) DO UPDATE SET ");
     sql.push(&add_columns(table, &["deals", "amount", "won_seconds"]));
     sql
 }

@@ -94,10 +94,14 @@ impl CellQuery<'_> {
         let mut sql = self.select(db);
         sql.push(", r.status AS status, CAST(r.max_position AS BIGINT) AS max_position, r.stage_id");
         sql.push(", CAST(SUM(r.deals) AS BIGINT) AS n, CAST(SUM(r.amount) AS BIGINT) AS amount");
-        sql.push(", CAST(SUM(r.won_seconds) AS BIGINT) AS won_seconds");
+        sql.push(
+            ", CAST(SUM(r.won_seconds) AS BIGINT) AS won_seconds, r.currency AS fx_currency, r.rate_day AS fx_day",
+        );
         self.push_from(&mut sql, self.grain().deal_table());
         // Retracted deals leave cells at zero rather than deleting them.
-        sql.push(" GROUP BY g, g2, r.status, r.max_position, r.stage_id HAVING SUM(r.deals) <> 0");
+        sql.push(
+            " GROUP BY g, g2, r.status, r.max_position, r.stage_id, r.currency, r.rate_day HAVING SUM(r.deals) <> 0",
+        );
         sql
     }
 

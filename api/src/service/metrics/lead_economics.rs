@@ -13,6 +13,7 @@ use super::{
 };
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
+use crate::service::currency::{Conversion, Exchange, RATE_SCALE};
 use crate::service::metrics::sql::Sql;
 
 /// Which WON deals make up a customer's revenue.
@@ -39,7 +40,8 @@ pub struct Overrides {
 /// The integer aggregates of one group.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LeadSums {
-    pub won_revenue: i64,
+    /// Base cents × `RATE_SCALE`, exact.
+    pub won_revenue: i128,
     pub customers: i64,
     pub leads: i64,
     pub converted: i64,
@@ -58,6 +60,15 @@ struct Fraction {
 impl Fraction {
     fn of(n: i64, d: i64) -> Option<Self> {
         (d != 0).then_some(Self { n: i128::from(n), d: i128::from(d) })
+    }
+
+    /// `n / d` in lowest terms (a converted sum carries a large scale).
+    fn reduced(n: i128, d: i128) -> Option<Self> {
+        let (mut a, mut b) = (n.abs(), d.abs());
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        (d != 0).then(|| Self { n: n / a.max(1), d: d / a.max(1) })
     }
 
     /// Rounded half-up to a whole unit (cents for money).
@@ -86,7 +97,7 @@ impl LeadEconomics {
     pub fn compute(sums: LeadSums, overrides: &Overrides) -> Self {
         let revenue = match overrides.avg_revenue_per_customer {
             Some(cents) => Fraction::of(cents, 1),
-            None => Fraction::of(sums.won_revenue, sums.customers),
+            None => Fraction::reduced(sums.won_revenue, i128::from(sums.customers) * RATE_SCALE),
         };
         // In percent.
         let conversion = match overrides.conversion_rate {
@@ -134,16 +145,17 @@ pub async fn lead_economics(
         return Err(ApiError::bad_input("groupBy", "with basis LIFETIME, group by OWNER, TEAM or SOURCE"));
     }
     // Distinct customers do not add up across groups, so the total is its own statements.
-    let total = sums(principal, db, filter, basis, None).await?.remove(&None).unwrap_or_default();
+    let (mut total, conversion) = sums(principal, db, filter, basis, None).await?;
+    let total = total.remove(&None).unwrap_or_default();
     let mut groups = Vec::new();
     if group_by.is_some() {
-        for (key, s) in sums(principal, db, filter, basis, group_by).await? {
+        for (key, s) in sums(principal, db, filter, basis, group_by).await?.0 {
             if let Some(key) = key {
                 groups.push((key, LeadEconomics::compute(s, overrides)));
             }
         }
     }
-    Ok(Grouped { total: LeadEconomics::compute(total, overrides), groups, subgroups: Default::default() })
+    Ok(Grouped { total: LeadEconomics::compute(total, overrides), groups, subgroups: Default::default(), conversion })
 }
 
 async fn sums(
@@ -152,7 +164,7 @@ async fn sums(
     filter: &MetricFilter,
     basis: RevenueBasis,
     group_by: Option<GroupBy>,
-) -> ApiResult<BTreeMap<Option<GroupKey>, LeadSums>> {
+) -> ApiResult<(BTreeMap<Option<GroupKey>, LeadSums>, Conversion)> {
     let backend = db.get_database_backend();
     let mut out: BTreeMap<Option<GroupKey>, LeadSums> = BTreeMap::new();
     // SPEC 6: with a pipeline, only its deals count (revenue, conversions, lost leads'
@@ -162,27 +174,39 @@ async fn sums(
         None => String::new(),
     };
 
-    // Revenue: WON deals (in the period, or every WON deal of the contacts who won in it).
-    let mut sql = Sql::new(backend);
-    let key = sql.group_key(group_by, "r.owner_id", "u.team_id", "c.source", "r.closed_at");
-    sql.push("SELECT ").push(&key).push(" AS g, CAST(SUM(r.amount) AS BIGINT) AS revenue");
-    sql.push(", COUNT(DISTINCT r.contact_id) AS customers");
-    push_from(&mut sql, "deals r", CONTACT_OF_RECORD, Joins::of(principal, filter, Grouping::by(group_by)));
-    push_where(&mut sql, principal, filter);
-    sql.push(" AND r.status = 'WON'").push(&in_pipeline("r"));
-    match basis {
-        RevenueBasis::Period => push_period(&mut sql, "r.closed_at", filter.period),
-        RevenueBasis::Lifetime => {
-            sql.push(" AND EXISTS (SELECT 1 FROM deals p WHERE p.contact_id = r.contact_id AND p.status = 'WON'");
-            sql.push(" AND p.deleted_at IS NULL").push(&in_pipeline("p"));
-            push_period(&mut sql, "p.closed_at", filter.period);
-            sql.push(")");
+    // Revenue: WON deals (in the period, or every WON deal of the contacts who won in it),
+    // by currency and rate day to convert; their distinct customers, who do not add up
+    // across currencies, in a statement of their own.
+    let won_sql = |measures: &str, money: bool| {
+        let mut sql = Sql::new(backend);
+        let key = sql.group_key(group_by, "r.owner_id", "u.team_id", "c.source", "r.closed_at");
+        sql.push("SELECT ").push(&key).push(" AS g, ").push(measures);
+        let fx = sql.fx_columns("r");
+        if money {
+            sql.push(&fx);
         }
-    }
-    if group_by.is_some() {
-        sql.push(" GROUP BY g");
-    }
-    let revenue_sql = sql;
+        push_from(&mut sql, "deals r", CONTACT_OF_RECORD, Joins::of(principal, filter, Grouping::by(group_by)));
+        push_where(&mut sql, principal, filter);
+        sql.push(" AND r.status = 'WON'").push(&in_pipeline("r"));
+        match basis {
+            RevenueBasis::Period => push_period(&mut sql, "r.closed_at", filter.period),
+            RevenueBasis::Lifetime => {
+                sql.push(" AND EXISTS (SELECT 1 FROM deals p WHERE p.contact_id = r.contact_id AND p.status = 'WON'");
+                sql.push(" AND p.deleted_at IS NULL").push(&in_pipeline("p"));
+                push_period(&mut sql, "p.closed_at", filter.period);
+                sql.push(")");
+            }
+        }
+        match (group_by.is_some(), money) {
+            (true, true) => sql.push(" GROUP BY g, fx_currency, fx_day"),
+            (false, true) => sql.push(" GROUP BY fx_currency, fx_day"),
+            (true, false) => sql.push(" GROUP BY g"),
+            (false, false) => &mut sql,
+        };
+        sql
+    };
+    let revenue_sql = won_sql("CAST(SUM(r.amount) AS BIGINT) AS revenue", true);
+    let customers_sql = won_sql("COUNT(DISTINCT r.contact_id) AS customers", false);
 
     // Leads: contacts created in the period.
     let mut sql = Sql::new(backend);
@@ -207,12 +231,20 @@ async fn sums(
     if group_by.is_some() {
         sql.push(" GROUP BY g");
     }
-    // The two statements are independent: on a pool they run side by side.
-    let (revenue_rows, lead_rows) = futures_util::future::try_join(rows(db, revenue_sql), rows(db, sql)).await?;
+    // The statements are independent: on a pool they run side by side.
+    let (revenue_rows, customer_rows, lead_rows, mut exchange) = futures_util::future::try_join4(
+        rows(db, revenue_sql),
+        rows(db, customers_sql),
+        rows(db, sql),
+        Exchange::load(db),
+    )
+    .await?;
     for row in revenue_rows {
-        let entry = out.entry(group_of(&row, group_by)?).or_default();
-        entry.won_revenue = int(&row, "revenue")?;
-        entry.customers = int(&row, "customers")?;
+        let revenue = exchange.convert_row(&row, int(&row, "revenue")?)?;
+        out.entry(group_of(&row, group_by)?).or_default().won_revenue += revenue;
+    }
+    for row in customer_rows {
+        out.entry(group_of(&row, group_by)?).or_default().customers = int(&row, "customers")?;
     }
     for row in lead_rows {
         let entry = out.entry(group_of(&row, group_by)?).or_default();
@@ -222,7 +254,7 @@ async fn sums(
         entry.lost_leads = int(&row, "lost_leads")?;
         entry.lost_leads_cost = int(&row, "lost_cost")?;
     }
-    Ok(out)
+    Ok((out, exchange.conversion()))
 }
 
 #[cfg(test)]
@@ -247,7 +279,7 @@ mod tests {
     fn computed_inputs_round_once() {
         // 3 customers brought 1,000.00; 1 of 3 leads converted; 100.00 spent on 3 leads.
         let sums = LeadSums {
-            won_revenue: 100_000,
+            won_revenue: 100_000 * RATE_SCALE,
             customers: 3,
             leads: 3,
             converted: 1,

@@ -13,20 +13,32 @@ use super::{
 };
 use crate::auth::Principal;
 use crate::error::ApiResult;
+use crate::service::currency::{Exchange, RATE_SCALE, cents};
 use crate::service::metrics::sql::Sql;
 
-/// Counts and money (cents) of a set of lost deals.
+/// Counts and money of a set of lost deals; amounts in the base currency.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LostSums {
     pub count: i64,
-    pub lost_amount: i64,
-    /// Σ amount × probability (cents × percent); divide by 100 for cents.
-    pub weighted: i64,
+    /// Cents × `RATE_SCALE`, exact.
+    pub lost_amount: i128,
+    /// Σ amount × probability (cents × percent × `RATE_SCALE`).
+    pub weighted: i128,
     /// Σ acquisition cost of the distinct contacts, cents.
     pub acquisition_cost: i64,
 }
 
 impl LostSums {
+    /// Σ amounts in cents, rounded once.
+    pub fn lost_cents(&self) -> i64 {
+        cents(self.lost_amount)
+    }
+
+    /// Σ amount × probability / 100 in cents, rounded once.
+    pub fn weighted_cents(&self) -> i64 {
+        super::arith::ratio(self.weighted, 10_000 * RATE_SCALE).unwrap_or(0)
+    }
+
     fn add(&mut self, o: &Self) {
         self.count += o.count;
         self.lost_amount += o.lost_amount;
@@ -71,10 +83,12 @@ pub async fn lost_deals(
     let key = sql.group_key(group_by, "r.owner_id", "u.team_id", "c.source", "r.closed_at");
     sql.push("SELECT ").push(&key).push(" AS g, r.lost_reason_id AS reason_id, r.stage_id, r.owner_id, COUNT(*) AS n");
     sql.push(", CAST(SUM(r.amount) AS BIGINT) AS amount, CAST(SUM(r.amount * s.probability) AS BIGINT) AS weighted");
+    let fx = sql.fx_columns("r");
+    sql.push(&fx);
     push_from(&mut sql, "deals r", CONTACT_OF_RECORD, joins);
     sql.push(" JOIN stages s ON s.id = r.stage_id");
     push_lost_where(&mut sql, principal, filter);
-    sql.push(" GROUP BY g, r.lost_reason_id, r.stage_id, r.owner_id");
+    sql.push(" GROUP BY g, r.lost_reason_id, r.stage_id, r.owner_id, fx_currency, fx_day");
 
     // Acquisition cost counts each contact once per row it is reported in: one statement per
     // cost asked for (`costs`: None is the total's), for the total and, grouped, per group.
@@ -94,15 +108,16 @@ pub async fn lost_deals(
         let fetched = rows(db, sql);
         async move { Ok::<_, crate::error::ApiError>((dimension, grouped, fetched.await?)) }
     }));
-    let (amounts, cost_rows) = futures_util::future::try_join(amounts, cost_rows).await?;
+    let (amounts, cost_rows, mut exchange) =
+        futures_util::future::try_join3(amounts, cost_rows, Exchange::load(db)).await?;
 
     let mut groups: BTreeMap<Option<GroupKey>, Builder> = BTreeMap::new();
     let mut total = Builder::default();
     for row in amounts {
         let sums = LostSums {
             count: int(&row, "n")?,
-            lost_amount: int(&row, "amount")?,
-            weighted: int(&row, "weighted")?,
+            lost_amount: exchange.convert_row(&row, int(&row, "amount")?)?,
+            weighted: exchange.convert_row(&row, int(&row, "weighted")?)?,
             acquisition_cost: 0,
         };
         let reason: Option<i64> = row.try_get("", "reason_id")?;
@@ -130,7 +145,7 @@ pub async fn lost_deals(
         }
     }
     let groups = groups.into_iter().filter_map(|(k, b)| Some((k?, b.build()))).collect();
-    Ok(Grouped { total: total.build(), groups, subgroups: Default::default() })
+    Ok(Grouped { total: total.build(), groups, subgroups: Default::default(), conversion: exchange.conversion() })
 }
 
 /// The acquisition cost of the contacts of the LOST deals, per group (`by`) and `dimension`

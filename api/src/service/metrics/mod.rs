@@ -141,6 +141,8 @@ pub struct Grouped<T> {
     pub total: T,
     pub groups: Vec<(GroupKey, T)>,
     pub subgroups: BTreeMap<GroupKey, Vec<(GroupKey, T)>>,
+    /// For money metrics: the currency the amounts are in and the rates used.
+    pub conversion: crate::service::currency::Conversion,
 }
 
 impl<T: Default + Clone> Grouped<T> {
@@ -161,7 +163,7 @@ impl<T: Default + Clone> Grouped<T> {
         for rows in subgroups.values_mut() {
             rows.sort_by(|a, b| a.0.cmp(&b.0));
         }
-        Self { total, groups: groups.into_iter().collect(), subgroups }
+        Self { total, groups: groups.into_iter().collect(), subgroups, conversion: Default::default() }
     }
 }
 

@@ -132,5 +132,5 @@ pub async fn lead_rejection(
         }
     }
     let groups = groups.into_iter().filter_map(|(k, b)| Some((k?, b.build()))).collect();
-    Ok(Grouped { total: total.build(), groups, subgroups: Default::default() })
+    Ok(Grouped { total: total.build(), groups, subgroups: Default::default(), conversion: Default::default() })
 }

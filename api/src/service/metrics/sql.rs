@@ -234,6 +234,23 @@ impl Sql {
         }
     }
 
+    /// `, … AS fx_currency, … AS fx_day` of deal `deal`: what converts its amount to the base
+    /// currency (`currency::Exchange::convert_row`). The currency is '' for the base; the
+    /// day is the close day of a closed deal in another currency, else '' (today's rate).
+    /// Group by both: with one currency every deal shares the same empty pair.
+    pub fn fx_columns(&self, deal: &str) -> String {
+        format!(", COALESCE({deal}.currency, '') AS fx_currency, {} AS fx_day", self.rate_day(deal))
+    }
+
+    /// The key of the day whose rate converts deal `deal`, as text (`fx_columns`).
+    pub fn rate_day(&self, deal: &str) -> String {
+        let day = match self.postgres() {
+            true => format!("to_char({deal}.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
+            false => format!("date({deal}.closed_at)"),
+        };
+        format!("CASE WHEN {deal}.currency IS NULL OR {deal}.closed_at IS NULL THEN '' ELSE {day} END")
+    }
+
     /// The UTC day of a timestamp column: a DATE on PostgreSQL, `YYYY-MM-DD` text on SQLite.
     pub fn day_of(&self, column: &str) -> String {
         if self.postgres() { format!("CAST(({column} AT TIME ZONE 'UTC') AS DATE)") } else { format!("date({column})") }

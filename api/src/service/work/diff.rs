@@ -87,6 +87,7 @@ mod tests {
             stage_id: 100,
             title: "Licence".into(),
             amount: 12_000,
+            currency: None,
             status: DealStatus::Open,
             lost_reason_id: None,
             lost_note: None,

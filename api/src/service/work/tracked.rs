@@ -4,8 +4,8 @@
 
 use entity::enums::{DealStatus, Lifecycle, MeetingStatus};
 use entity::{
-    api_key, company, contact, deal, lost_reason, meeting, note, pipeline, stage, target, task, team, user,
-    webhook_endpoint,
+    api_key, company, contact, deal, exchange_rate, lost_reason, meeting, note, pipeline, stage, target, task, team,
+    user, webhook_endpoint,
 };
 use sea_orm::{ActiveModelTrait, EntityTrait, Value};
 
@@ -233,4 +233,5 @@ plain! {
     pipeline => "PIPELINE", Some(pipeline::Column::Version);
     lost_reason => "LOST_REASON", Some(lost_reason::Column::Version);
     target => "TARGET", Some(target::Column::Version);
+    exchange_rate => "EXCHANGE_RATE", None;
 }
