@@ -552,6 +552,64 @@ mod migration_makes_companies {
     }
 }
 
+/// Deals written before currencies existed are in the base currency after the migration, and
+/// the funnel cells it recreates are refilled from them.
+async fn migration_keeps_old_deals_in_the_base_currency(engine: Engine) {
+    tests::run_on_blank_database(engine, |url| async move {
+        let db = Database::connect(&url).await.unwrap();
+        // Everything up to the migration before currencies.
+        migration::Migrator::up(&db, Some(13)).await.unwrap();
+        use chrono::TimeZone;
+        let at = |day: u32| chrono::Utc.with_ymd_and_hms(2026, 1, day, 12, 0, 0).unwrap();
+        insert(&db, "INSERT INTO users (id, email, name, role, created_at, updated_at) VALUES (1, 'a@example.com', 'u', 'SALES_REP', ?, ?)",
+            vec![at(1).into(), at(1).into()]).await;
+        insert(&db, "INSERT INTO pipelines (id, name, created_at, updated_at) VALUES (1, 'Sales', ?, ?)", vec![at(1).into(), at(1).into()]).await;
+        insert(&db, "INSERT INTO stages (id, pipeline_id, name, position, probability, created_at, updated_at) VALUES (1, 1, 'Lead', 1, 10, ?, ?)",
+            vec![at(1).into(), at(1).into()]).await;
+        insert(&db, "INSERT INTO contacts (id, owner_id, first_name, last_name, lifecycle, created_at, updated_at) VALUES (1, 1, 'x', '', 'LEAD', ?, ?)",
+            vec![at(1).into(), at(1).into()]).await;
+        // (id, amount, status, closed on day)
+        for (id, amount, status, closed) in [(1i64, 1000i64, "OPEN", None), (2, 2500, "WON", Some(5)), (3, 700, "LOST", Some(6))] {
+            insert(&db, "INSERT INTO deals (id, contact_id, owner_id, pipeline_id, stage_id, title, amount, status, closed_at,
+                stage_entered_at, max_stage_position, created_at, updated_at) VALUES (?, 1, 1, 1, 1, 't', ?, ?, ?, ?, 1, ?, ?)",
+                vec![id.into(), amount.into(), status.into(), closed.map(at).into(), at(2).into(), at(2).into(), at(2).into()]).await;
+        }
+        api::db::migrate(&db).await.unwrap();
+        let one = |sql: &'static str| {
+            let db = db.clone();
+            async move {
+                let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
+                (row.try_get_by_index::<i64>(0).unwrap(), row.try_get_by_index::<i64>(1).unwrap())
+            }
+        };
+        assert_eq!(one("SELECT COUNT(*), COUNT(currency) FROM deals").await, (3, 0), "every old deal is in the base currency");
+        for table in ["funnel_deal_cells", "funnel_deal_day_cells"] {
+            let sums = match table {
+                "funnel_deal_cells" => one("SELECT CAST(SUM(deals) AS BIGINT), CAST(SUM(amount) AS BIGINT) FROM funnel_deal_cells WHERE currency = '' AND rate_day = ''").await,
+                _ => one("SELECT CAST(SUM(deals) AS BIGINT), CAST(SUM(amount) AS BIGINT) FROM funnel_deal_day_cells WHERE currency = '' AND rate_day = ''").await,
+            };
+            assert_eq!(sums, (3, 4200), "{table} refilled from the deals");
+        }
+        db.close().await.ok();
+    })
+    .await;
+}
+
+mod migration_keeps_old_deals {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        migration_keeps_old_deals_in_the_base_currency(Engine::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(not(crm_test_postgres), ignore = "set CRM_TEST_POSTGRES_URL to run on PostgreSQL")]
+    async fn postgres() {
+        migration_keeps_old_deals_in_the_base_currency(Engine::Postgres).await;
+    }
+}
+
 const CREATE_NOTE: &str = "mutation($i: CreateNoteInput!) { createNote(input: $i) {
     note { id body version editable author { email } contact { firstName } company { name } deal { title } } } }";
 const UPDATE_NOTE: &str = "mutation($i: UpdateNoteInput!) { updateNote(input: $i) { note { body version } } }";
