@@ -575,20 +575,19 @@ async fn migration_keeps_old_deals_in_the_base_currency(engine: Engine) {
                 vec![id.into(), amount.into(), status.into(), closed.map(at).into(), at(2).into(), at(2).into(), at(2).into()]).await;
         }
         api::db::migrate(&db).await.unwrap();
-        let one = |sql: &'static str| {
+        let one = |sql: String| {
             let db = db.clone();
             async move {
                 let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
                 (row.try_get_by_index::<i64>(0).unwrap(), row.try_get_by_index::<i64>(1).unwrap())
             }
         };
-        assert_eq!(one("SELECT COUNT(*), COUNT(currency) FROM deals").await, (3, 0), "every old deal is in the base currency");
+        assert_eq!(one("SELECT COUNT(*), COUNT(currency) FROM deals".into()).await, (3, 0), "every old deal is in the base currency");
         for table in ["funnel_deal_cells", "funnel_deal_day_cells"] {
-            let sums = match table {
-                "funnel_deal_cells" => one("SELECT CAST(SUM(deals) AS BIGINT), CAST(SUM(amount) AS BIGINT) FROM funnel_deal_cells WHERE currency = '' AND rate_day = ''").await,
-                _ => one("SELECT CAST(SUM(deals) AS BIGINT), CAST(SUM(amount) AS BIGINT) FROM funnel_deal_day_cells WHERE currency = '' AND rate_day = ''").await,
-            };
-            assert_eq!(sums, (3, 4200), "{table} refilled from the deals");
+            let sums = one(format!(
+                "SELECT CAST(SUM(deals) AS BIGINT), CAST(SUM(amount) AS BIGINT) FROM {table} WHERE currency = '' AND rate_day = ''"
+            ));
+            assert_eq!(sums.await, (3, 4200), "{table} refilled from the deals");
         }
         db.close().await.ok();
     })

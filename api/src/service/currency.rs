@@ -265,13 +265,16 @@ impl Exchange {
     /// `value`, an integer in `currency`'s minor units (or minor units × a percent), in the
     /// base currency × `RATE_SCALE`, exactly; the rate is remembered for `conversion`.
     pub fn convert(&mut self, currency: Option<&str>, day: Option<NaiveDate>, value: i128) -> ApiResult<i128> {
-        match self.rate_on(currency, day)? {
-            None => Ok(value * RATE_SCALE),
-            Some((rate_day, rate)) => {
-                self.used.insert((currency.unwrap_or_default().to_owned(), rate_day));
-                Ok(value * i128::from(rate))
-            }
+        let rate = self.rate_on(currency, day)?;
+        if let Some((rate_day, _)) = rate {
+            self.used.insert((currency.unwrap_or_default().to_owned(), rate_day));
         }
+        Ok(scaled(value, rate))
+    }
+
+    /// `convert` without remembering the rate (one deal's `baseAmount`).
+    pub fn value_in_base(&self, currency: Option<&str>, day: Option<NaiveDate>, value: i128) -> ApiResult<i128> {
+        Ok(scaled(value, self.rate_on(currency, day)?))
     }
 
     /// `convert` of `value` from a metric row with the `fx_currency` and `fx_day` columns
@@ -300,6 +303,14 @@ impl Exchange {
             })
             .collect();
         Conversion { base: self.base.clone(), rates }
+    }
+}
+
+/// `value` × the rate (× 1 for the base currency), in base units × `RATE_SCALE`.
+fn scaled(value: i128, rate: Option<(NaiveDate, i64)>) -> i128 {
+    match rate {
+        None => value * RATE_SCALE,
+        Some((_, rate)) => value * i128::from(rate),
     }
 }
 

@@ -132,11 +132,8 @@ impl Deal {
     async fn base_amount(&self, ctx: &Context<'_>) -> Result<Money> {
         let exchange = ctx.loaders().await?.exchange().await?;
         let day = self.0.closed_at.map(|at| at.date_naive());
-        let scaled = match exchange.rate_on(self.0.currency.as_deref(), day)? {
-            None => i128::from(self.0.amount) * crate::service::currency::RATE_SCALE,
-            Some((_, rate)) => i128::from(self.0.amount) * i128::from(rate),
-        };
-        Ok(Money::from_cents(crate::service::currency::cents(scaled)))
+        let base = exchange.value_in_base(self.0.currency.as_deref(), day, i128::from(self.0.amount))?;
+        Ok(Money::from_cents(crate::service::currency::cents(base)))
     }
     /// OPEN, WON or LOST.
     async fn status(&self) -> DealStatus {

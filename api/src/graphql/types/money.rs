@@ -1,4 +1,4 @@
-//! The `Decimal` scalar: money in the organization currency as a string ("1250.50").
+//! The `Decimal` scalar: money as a string ("1250.50"), in the currency its field names.
 
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
 
@@ -21,8 +21,9 @@ impl Money {
     }
 }
 
-/// A money amount in the organization currency: a string with at most two decimals, e.g.
-/// "1250.50". Exact (never a float). Integers are accepted as input too.
+/// A money amount — a deal's in its `currency`, a metric's in the base currency — as a string
+/// with at most two decimals, e.g. "1250.50". Exact (never a float). Integers are accepted as
+/// input too.
 #[Scalar(name = "Decimal", specified_by_url = "https://www.w3.org/TR/xmlschema11-2/#decimal")]
 impl ScalarType for Money {
     fn parse(value: Value) -> InputValueResult<Self> {
