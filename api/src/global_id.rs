@@ -26,10 +26,11 @@ pub enum NodeKind {
     Note,
     Task,
     ExchangeRate,
+    CustomField,
 }
 
 impl NodeKind {
-    const ALL: [NodeKind; 17] = [
+    const ALL: [NodeKind; 18] = [
         Self::User,
         Self::Team,
         Self::Pipeline,
@@ -47,6 +48,7 @@ impl NodeKind {
         Self::Note,
         Self::Task,
         Self::ExchangeRate,
+        Self::CustomField,
     ];
 
     pub fn name(self) -> &'static str {
@@ -68,6 +70,7 @@ impl NodeKind {
             Self::Note => "Note",
             Self::Task => "Task",
             Self::ExchangeRate => "ExchangeRate",
+            Self::CustomField => "CustomField",
         }
     }
 }

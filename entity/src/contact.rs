@@ -29,6 +29,9 @@ pub struct Model {
     pub deleted_at: Option<DateTimeUtc>,
     /// The contact this one was merged into (it is then deleted).
     pub merged_into_id: Option<i64>,
+    /// Custom field values by key (SPEC section 11), `{}` when none are set.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub custom_fields: Json,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

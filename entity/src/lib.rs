@@ -8,6 +8,7 @@ pub mod api_key_hash;
 pub mod change_event;
 pub mod company;
 pub mod contact;
+pub mod custom_field;
 pub mod deal;
 pub mod deal_stage_event;
 pub mod enums;
@@ -33,6 +34,7 @@ pub mod prelude {
     pub use super::change_event::Entity as ChangeEvent;
     pub use super::company::Entity as Company;
     pub use super::contact::Entity as Contact;
+    pub use super::custom_field::Entity as CustomField;
     pub use super::deal::Entity as Deal;
     pub use super::deal_stage_event::Entity as DealStageEvent;
     pub use super::exchange_rate::Entity as ExchangeRate;

@@ -16,6 +16,7 @@ mod m20261203_000011_notes;
 mod m20261204_000012_tasks;
 mod m20261204_000013_contact_merges;
 pub mod m20261205_000014_currencies;
+mod m20261206_000015_custom_fields;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000012_tasks::Migration),
             Box::new(m20261204_000013_contact_merges::Migration),
             Box::new(m20261205_000014_currencies::Migration),
+            Box::new(m20261206_000015_custom_fields::Migration),
         ]
     }
 }

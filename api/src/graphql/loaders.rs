@@ -289,12 +289,20 @@ pub struct Loaders {
     /// The exchange rates, read once per request when a field converts an amount.
     exchange: tokio::sync::OnceCell<crate::service::currency::Exchange>,
     exchange_db: sea_orm::DatabaseConnection,
+    /// The custom field definitions, read once per request when a field needs them.
+    custom_fields: tokio::sync::OnceCell<Vec<crate::service::custom_fields::Definition>>,
 }
 
 impl Loaders {
     /// The base currency and exchange rates as this request sees them.
     pub async fn exchange(&self) -> crate::error::ApiResult<&crate::service::currency::Exchange> {
         self.exchange.get_or_try_init(|| crate::service::currency::Exchange::load(&self.exchange_db)).await
+    }
+
+    /// Every custom field definition as this request sees them.
+    pub async fn custom_fields(&self) -> crate::error::ApiResult<&[crate::service::custom_fields::Definition]> {
+        let all = self.custom_fields.get_or_try_init(|| crate::service::custom_fields::all(&self.exchange_db)).await?;
+        Ok(all.as_slice())
     }
 
     /// Loaders for one request; their batches are sent when `gate` says the request is quiet.
@@ -328,6 +336,7 @@ impl Loaders {
             metrics: MetricLoaders::new(&ctx, gate),
             exchange: tokio::sync::OnceCell::new(),
             exchange_db: services.dbs.primary.clone(),
+            custom_fields: tokio::sync::OnceCell::new(),
         }
     }
 }

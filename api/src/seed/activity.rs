@@ -100,6 +100,7 @@ fn build_companies(org: &Org, start: DateTime<Utc>) -> Vec<company::Model> {
             created_at: start,
             updated_at: start,
             deleted_at: None,
+            custom_fields: serde_json::json!({}),
         })
         .collect()
 }
@@ -145,6 +146,7 @@ fn new_contact(rng: &mut StdRng, org: &Org, i: usize, start: DateTime<Utc>, end:
         created_at: created,
         updated_at: created,
         deleted_at: None,
+        custom_fields: serde_json::json!({}),
         merged_into_id: None,
     }
 }
@@ -226,6 +228,7 @@ fn build_deals(
             created_at: created,
             updated_at: closed_at.unwrap_or(moved),
             deleted_at: None,
+            custom_fields: serde_json::json!({}),
         });
         let contact = &mut contacts[c];
         contact.lifecycle = match (contact.lifecycle, status) {

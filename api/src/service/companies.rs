@@ -212,6 +212,7 @@ pub async fn create(principal: &Principal, w: &Writer, input: CompanyForCreate) 
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),
+        custom_fields: Set(serde_json::json!({})),
     };
     let created = work.insert_unique(row, DUPLICATE.0, DUPLICATE.1).await?;
     work.commit().await?;

@@ -191,6 +191,7 @@ pub async fn create(principal: &Principal, w: &Writer, input: ContactForCreate) 
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),
+        custom_fields: Set(serde_json::json!({})),
         merged_into_id: Set(None),
     };
     let created = work.insert_unique(model, DUPLICATE.0, DUPLICATE.1).await?;

@@ -230,6 +230,7 @@ pub async fn create(principal: &Principal, w: &Writer, input: DealForCreate) -> 
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),
+        custom_fields: Set(serde_json::json!({})),
     };
     let created = work.insert_unique(row, DUPLICATE.0, DUPLICATE.1).await?;
     record_move(work.db(), created.id, None, stage.id, now, Some(principal.user_id)).await?;

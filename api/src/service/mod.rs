@@ -11,6 +11,7 @@ pub mod contacts;
 pub mod credential_cache;
 pub mod credentials;
 pub mod currency;
+pub mod custom_fields;
 pub mod deal_relations;
 pub mod deals;
 pub mod directory;

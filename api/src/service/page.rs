@@ -34,6 +34,7 @@ pub struct PageRequest {
 pub enum KeyValue {
     Int(i64),
     Text(String),
+    Float(f64),
 }
 
 impl From<i64> for KeyValue {
@@ -61,14 +62,18 @@ pub enum KeyKind {
     Int,
     Text,
     Time,
+    Float,
 }
+
+/// How a sort key's value is read from a row.
+pub type ReadKey<M> = std::sync::Arc<dyn Fn(&M) -> KeyValue + Send + Sync>;
 
 /// One ORDER BY term: a non-null column, its direction, and how to read its value from a row.
 pub struct SortKey<M> {
     pub column: Expr,
     pub kind: KeyKind,
     pub descending: bool,
-    pub value: fn(&M) -> KeyValue,
+    pub value: ReadKey<M>,
 }
 
 pub type CountFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ApiResult<u64>> + Send>>;
@@ -89,14 +94,23 @@ where
 }
 
 impl<M> SortKey<M> {
-    pub fn new(column: Expr, kind: KeyKind, descending: bool, value: fn(&M) -> KeyValue) -> Self {
-        Self { column, kind, descending, value }
+    pub fn new(
+        column: Expr,
+        kind: KeyKind,
+        descending: bool,
+        value: impl Fn(&M) -> KeyValue + Send + Sync + 'static,
+    ) -> Self {
+        Self { column, kind, descending, value: std::sync::Arc::new(value) }
     }
 }
 
 /// The keys for `order`, then the id as tie-breaker in the direction of the last term
 /// (descending when there is none), so every row has exactly one place.
-pub fn with_id_tiebreak<M>(mut keys: Vec<SortKey<M>>, id: Expr, value: fn(&M) -> KeyValue) -> Vec<SortKey<M>> {
+pub fn with_id_tiebreak<M>(
+    mut keys: Vec<SortKey<M>>,
+    id: Expr,
+    value: impl Fn(&M) -> KeyValue + Send + Sync + 'static,
+) -> Vec<SortKey<M>> {
     let descending = keys.last().map(|k| k.descending).unwrap_or(true);
     keys.push(SortKey::new(id, KeyKind::Int, descending, value));
     keys
@@ -229,6 +243,9 @@ fn decode<M>(field: &str, cursor: &str, keys: &[SortKey<M>]) -> ApiResult<Vec<Ex
         .map(|(key, value)| match (key.kind, value) {
             (KeyKind::Int, KeyValue::Int(v)) => Ok(Expr::val(v)),
             (KeyKind::Text, KeyValue::Text(v)) => Ok(Expr::val(v)),
+            (KeyKind::Float, KeyValue::Float(v)) => Ok(Expr::val(v)),
+            // A float with no fraction may come back as an integer.
+            (KeyKind::Float, KeyValue::Int(v)) => Ok(Expr::val(v as f64)),
             (KeyKind::Time, KeyValue::Int(micros)) => {
                 DateTime::<Utc>::from_timestamp_micros(micros).map(Expr::val).ok_or_else(invalid)
             }
@@ -252,8 +269,8 @@ mod tests {
     #[test]
     fn cursors_reject_foreign_shapes() {
         let keys: Vec<SortKey<(i64, String)>> = vec![
-            SortKey { column: Expr::cust("a"), kind: KeyKind::Text, descending: false, value: |m| m.1.as_str().into() },
-            SortKey { column: Expr::cust("id"), kind: KeyKind::Int, descending: false, value: |m| m.0.into() },
+            SortKey::new(Expr::cust("a"), KeyKind::Text, false, |m: &(i64, String)| m.1.as_str().into()),
+            SortKey::new(Expr::cust("id"), KeyKind::Int, false, |m: &(i64, String)| m.0.into()),
         ];
         let cursor = encode(&keys, &(5, "x".to_owned()));
         assert_eq!(decode("after", &cursor, &keys).map(|v| v.len()).ok(), Some(2));

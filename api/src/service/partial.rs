@@ -49,6 +49,7 @@ pub fn deal_of(row: &QueryResult, set: Columns<deal::Column>, base: usize) -> Re
         created_at: value(row, set, base, C::CreatedAt, epoch)?,
         updated_at: value(row, set, base, C::UpdatedAt, epoch)?,
         deleted_at: value(row, set, base, C::DeletedAt, None)?,
+        custom_fields: value(row, set, base, C::CustomFields, serde_json::Value::Null)?,
     })
 }
 
@@ -107,6 +108,7 @@ pub fn contact_of(row: &QueryResult, set: Columns<contact::Column>, base: usize)
         updated_at: value(row, set, base, C::UpdatedAt, epoch)?,
         deleted_at: value(row, set, base, C::DeletedAt, None)?,
         merged_into_id: value(row, set, base, C::MergedIntoId, None)?,
+        custom_fields: value(row, set, base, C::CustomFields, serde_json::Value::Null)?,
     })
 }
 

@@ -125,6 +125,7 @@ mod tests {
             created_at: entered,
             updated_at: entered,
             deleted_at: None,
+            custom_fields: serde_json::json!({}),
         }
     }
 

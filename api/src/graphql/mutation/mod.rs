@@ -5,6 +5,7 @@ mod auth;
 mod companies;
 mod contacts;
 mod currencies;
+mod custom_fields;
 mod deals;
 mod directory;
 pub mod import;
@@ -28,6 +29,7 @@ pub struct MutationRoot(
     companies::CompanyMutation,
     contacts::ContactMutation,
     currencies::CurrencyMutation,
+    custom_fields::CustomFieldMutation,
     deals::DealMutation,
     directory::DirectoryMutation,
     import::ImportMutation,

@@ -4,6 +4,7 @@ pub(crate) mod changes;
 mod companies;
 mod contacts;
 mod currencies;
+mod custom_fields;
 mod deals;
 mod duplicates;
 mod meetings;
@@ -39,5 +40,6 @@ pub struct QueryRoot(
     changes::ChangeQuery,
     metrics::MetricQuery,
     currencies::CurrencyQuery,
+    custom_fields::CustomFieldQuery,
     webhooks::WebhookQuery,
 );

@@ -61,6 +61,9 @@ pub async fn load(ctx: &Context<'_>, kind: NodeKind, id: i64) -> Result<Option<N
         NodeKind::ExchangeRate => {
             crate::service::currency::rate_by_id(ctx.db(), id).await?.map(|m| Node::ExchangeRate(ExchangeRate(m)))
         }
+        NodeKind::CustomField => crate::service::custom_fields::definitions::get(ctx.db(), id)
+            .await?
+            .map(|d| Node::CustomField(crate::graphql::types::custom_field::CustomField(d))),
         NodeKind::WebhookDelivery => {
             let found = queue::by_ids(ctx.principal().await?, ctx.db(), &[id]).await?.pop();
             found.map(|m| Node::WebhookDelivery(WebhookDelivery(m)))

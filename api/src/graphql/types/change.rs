@@ -83,6 +83,8 @@ pub enum ChangeEntity {
     WebhookEndpoint,
     /// An exchange rate (SPEC 11).
     ExchangeRate,
+    /// A custom field definition (SPEC 11).
+    CustomField,
 }
 
 /// One changed field with its value before and after the change (JSON; ids as global IDs,
@@ -285,6 +287,7 @@ fn entity_of(name: &str) -> Option<(ChangeEntity, NodeKind)> {
         NodeKind::ApiKey => ChangeEntity::ApiKey,
         NodeKind::WebhookEndpoint => ChangeEntity::WebhookEndpoint,
         NodeKind::ExchangeRate => ChangeEntity::ExchangeRate,
+        NodeKind::CustomField => ChangeEntity::CustomField,
         NodeKind::DealStageEvent | NodeKind::WebhookDelivery => return None,
     };
     Some((entity, kind))

@@ -6,6 +6,7 @@ pub mod change;
 pub mod company;
 pub mod connection;
 pub mod contact;
+pub mod custom_field;
 pub mod data_quality;
 pub mod date;
 pub mod deal;

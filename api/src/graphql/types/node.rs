@@ -3,6 +3,7 @@
 use async_graphql::{ID, Interface};
 
 use super::api_key::ApiKey;
+use super::custom_field::CustomField;
 use super::exchange_rate::ExchangeRate;
 use super::note::Note;
 use super::task::Task;
@@ -30,4 +31,5 @@ pub enum Node {
     WebhookEndpoint(WebhookEndpoint),
     WebhookDelivery(WebhookDelivery),
     ExchangeRate(ExchangeRate),
+    CustomField(CustomField),
 }

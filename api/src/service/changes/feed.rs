@@ -13,7 +13,7 @@ use crate::service::scope::{self, OwnerScope, owner_condition, owner_scope};
 /// Entities whose records have owners and are scoped by them.
 pub const OWNED: [&str; 6] = ["CONTACT", "COMPANY", "DEAL", "MEETING", "NOTE", "TASK"];
 /// Entities every signed-in role may read (the directory and the sales process).
-pub const SHARED: [&str; 6] = ["USER", "TEAM", "PIPELINE", "STAGE", "LOST_REASON", "EXCHANGE_RATE"];
+pub const SHARED: [&str; 7] = ["USER", "TEAM", "PIPELINE", "STAGE", "LOST_REASON", "EXCHANGE_RATE", "CUSTOM_FIELD"];
 
 /// One event as the caller may see it.
 #[derive(Debug, Clone)]

@@ -29,6 +29,7 @@ pub fn node_kind(entity: &str) -> Option<NodeKind> {
         "LOST_REASON" => NodeKind::LostReason,
         "TARGET" => NodeKind::Target,
         "EXCHANGE_RATE" => NodeKind::ExchangeRate,
+        "CUSTOM_FIELD" => NodeKind::CustomField,
         "API_KEY" => NodeKind::ApiKey,
         "WEBHOOK_ENDPOINT" => NodeKind::WebhookEndpoint,
         _ => return None,
@@ -89,8 +90,12 @@ fn reference_kind(entity: &str, column: &str) -> Option<NodeKind> {
     })
 }
 
-/// `stage_entered_at` → `stageEnteredAt`.
+/// `stage_entered_at` → `stageEnteredAt`; a custom field's `custom_fields.renewal_date` →
+/// `customFields.renewal_date` (keys are spelled as defined).
 fn camel(column: &str) -> String {
+    if let Some((column, key)) = column.split_once('.') {
+        return format!("{}.{key}", camel(column));
+    }
     let mut out = String::with_capacity(column.len());
     let mut upper = false;
     for c in column.chars() {
@@ -114,6 +119,7 @@ mod tests {
     fn columns_become_api_fields() {
         assert_eq!(camel("stage_entered_at"), "stageEnteredAt");
         assert_eq!(camel("amount"), "amount");
+        assert_eq!(camel("custom_fields.renewal_date"), "customFields.renewal_date");
         assert_eq!(reference_kind("DEAL", "stage_id"), Some(NodeKind::Stage));
         assert_eq!(reference_kind("DEAL", "amount"), None);
         let fields = changes("CONTACT", r#"{"email":[null,"a@b.c"],"owner_id":[3,4]}"#, true);

@@ -501,6 +501,7 @@ impl Planner<'_> {
                 created_at: Set(created_at?),
                 updated_at: NotSet,
                 deleted_at: NotSet,
+                custom_fields: NotSet,
             },
         })
     }
@@ -594,6 +595,7 @@ impl Planner<'_> {
                 created_at: Set(created_at),
                 updated_at: NotSet,
                 deleted_at: NotSet,
+                custom_fields: NotSet,
             },
         });
         self.company_names.insert(key, target);
@@ -798,6 +800,7 @@ impl Planner<'_> {
                 created_at: Set(created_at),
                 updated_at: NotSet,
                 deleted_at: NotSet,
+                custom_fields: NotSet,
                 merged_into_id: NotSet,
             },
         })
@@ -939,6 +942,7 @@ impl Planner<'_> {
                 created_at: Set(created_at),
                 updated_at: NotSet,
                 deleted_at: NotSet,
+                custom_fields: NotSet,
             },
             steps: steps.iter().map(|(s, at)| (s.id, *at)).collect(),
         })

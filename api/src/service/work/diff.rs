@@ -11,6 +11,8 @@ use crate::service::changes::log::NewEvent;
 
 /// Bookkeeping columns that change with every write and say nothing themselves.
 const BOOKKEEPING: [&str; 2] = ["updated_at", "version"];
+/// The JSON column of custom field values, logged per field as `custom_fields.<key>`.
+const CUSTOM_FIELDS: &str = "custom_fields";
 
 /// The event for this change, or `None` when no column but bookkeeping changed.
 pub fn event<E: Tracked>(before: Option<&E::Model>, after: &E::Model, actor: Actor) -> Option<NewEvent> {
@@ -22,6 +24,10 @@ pub fn event<E: Tracked>(before: Option<&E::Model>, after: &E::Model, actor: Act
         }
         let now = json(after.get(column));
         let was = before.map(|b| json(b.get(column))).unwrap_or(Json::Null);
+        if name == CUSTOM_FIELDS {
+            custom_field_changes(&was, &now, &mut changes);
+            continue;
+        }
         if before.is_none() || was != now {
             changes.insert(name.to_owned(), Json::Array(vec![was, now]));
         }
@@ -57,6 +63,19 @@ pub fn event<E: Tracked>(before: Option<&E::Model>, after: &E::Model, actor: Act
         changes: Json::Object(changes),
         record,
     })
+}
+
+/// One `custom_fields.<key>` entry per custom field whose value differs (absent is null).
+fn custom_field_changes(was: &Json, now: &Json, changes: &mut Map<String, Json>) {
+    let (empty_was, empty_now) = (Map::new(), Map::new());
+    let was = was.as_object().unwrap_or(&empty_was);
+    let now = now.as_object().unwrap_or(&empty_now);
+    for key in was.keys().chain(now.keys().filter(|k| !was.contains_key(*k))) {
+        let (before, after) = (was.get(key).unwrap_or(&Json::Null), now.get(key).unwrap_or(&Json::Null));
+        if before != after {
+            changes.insert(format!("{CUSTOM_FIELDS}.{key}"), Json::Array(vec![before.clone(), after.clone()]));
+        }
+    }
 }
 
 /// A column value as JSON: times in RFC 3339 with microseconds, dates as `YYYY-MM-DD`.
@@ -96,6 +115,7 @@ mod tests {
             stage_entered_at: at,
             max_stage_position: 1,
             external_id: None,
+            custom_fields: serde_json::json!({ "tier": "gold" }),
             version: 1,
             created_at: at,
             updated_at: at,
@@ -129,6 +149,10 @@ mod tests {
         let logged = event::<deal::Entity>(Some(&before), &moved, actor()).expect("an event");
         assert_eq!((logged.op, logged.kind, logged.version), ("UPDATED", Some("DEAL_MOVED"), Some(2)));
         assert_eq!(logged.changes, serde_json::json!({ "stage_id": [100, 101] }));
+        let retiered = deal::Model { custom_fields: serde_json::json!({ "tier": "silver", "seats": 3 }), ..deal() };
+        let logged = event::<deal::Entity>(Some(&before), &retiered, actor()).expect("an event");
+        let expected = serde_json::json!({ "custom_fields.tier": ["gold", "silver"], "custom_fields.seats": [null, 3] });
+        assert_eq!(logged.changes, expected);
         let won = deal::Model { status: DealStatus::Won, ..deal() };
         assert_eq!(event::<deal::Entity>(Some(&before), &won, actor()).and_then(|e| e.kind), Some("DEAL_WON"));
         let reopened = event::<deal::Entity>(Some(&won), &before, actor()).and_then(|e| e.kind);

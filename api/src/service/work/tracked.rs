@@ -4,7 +4,7 @@
 
 use entity::enums::{DealStatus, Lifecycle, MeetingStatus};
 use entity::{
-    api_key, company, contact, deal, exchange_rate, lost_reason, meeting, note, pipeline, stage, target, task, team,
+    api_key, company, contact, custom_field, deal, exchange_rate, lost_reason, meeting, note, pipeline, stage, target, task, team,
     user, webhook_endpoint,
 };
 use sea_orm::{ActiveModelTrait, EntityTrait, Value};
@@ -234,4 +234,5 @@ plain! {
     lost_reason => "LOST_REASON", Some(lost_reason::Column::Version);
     target => "TARGET", Some(target::Column::Version);
     exchange_rate => "EXCHANGE_RATE", None;
+    custom_field => "CUSTOM_FIELD", Some(custom_field::Column::Version);
 }

@@ -1,0 +1,255 @@
+//! Filtering and sorting records by custom fields, on both engines. PostgreSQL matches
+//! values with `@>` (JSONB containment), which its GIN index on `custom_fields` answers;
+//! SQLite reads them with its JSON functions. Keys and values are bound parameters.
+
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::{Condition, ConnectionTrait, DbBackend, Value};
+use serde_json::Value as Json;
+
+use super::values::{CustomInput, stored};
+use super::{Definition, FieldType, Object};
+use crate::error::{ApiError, ApiResult};
+use crate::service::page::{KeyKind, KeyValue, SortKey};
+
+/// One condition on a custom field; every part given must hold.
+#[derive(Debug, Clone, Default)]
+pub struct CustomCondition {
+    pub key: String,
+    /// The value (on MULTI_SELECT: holds this option, or all of these options).
+    pub eq: Option<CustomInput>,
+    /// Any of these values.
+    pub any: Option<Vec<CustomInput>>,
+    /// At least (NUMBER, MONEY, DATE).
+    pub gte: Option<CustomInput>,
+    /// At most (NUMBER, MONEY, DATE).
+    pub lte: Option<CustomInput>,
+    /// Has a value (true) or none (false).
+    pub is_set: Option<bool>,
+}
+
+/// Custom SQL with `?` placeholders, which PostgreSQL spells `$1`, `$2`, ….
+fn sql(backend: DbBackend, template: &str, values: Vec<Value>) -> Expr {
+    let text = if backend == DbBackend::Postgres {
+        let mut out = String::with_capacity(template.len() + 8);
+        let mut n = 0;
+        for c in template.chars() {
+            if c == '?' {
+                n += 1;
+                out.push_str(&format!("${n}"));
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    } else {
+        template.to_owned()
+    };
+    Expr::cust_with_values(text, values)
+}
+
+fn column(object: Object) -> String {
+    format!("{}.custom_fields", object.table())
+}
+
+/// The records that have a value for `key` (or, with `set` false, none).
+pub fn is_set(backend: DbBackend, object: Object, key: &str, set: bool) -> Condition {
+    let test = if set { "IS NOT NULL" } else { "IS NULL" };
+    Condition::all().add(sql(backend, &format!("{} ->> ? {test}", column(object)), vec![key.into()]))
+}
+
+/// A stored JSON value as the SQL value SQLite's `->>` gives for it.
+fn sqlite_value(value: &Json) -> Value {
+    match value {
+        Json::Bool(b) => i64::from(*b).into(),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => i.into(),
+            None => n.as_f64().unwrap_or_default().into(),
+        },
+        Json::String(s) => s.clone().into(),
+        other => other.to_string().into(),
+    }
+}
+
+/// The records whose `field` is `value` (stored form); on MULTI_SELECT, that hold every
+/// option of the array `value`.
+fn equals(backend: DbBackend, field: &Definition, value: &Json) -> Condition {
+    let col = column(field.object);
+    if backend == DbBackend::Postgres {
+        let wanted = serde_json::json!({ field.key(): value }).to_string();
+        return Condition::all().add(sql(backend, &format!("{col} @> CAST(? AS jsonb)"), vec![wanted.into()]));
+    }
+    match value.as_array() {
+        Some(options) => options.iter().fold(Condition::all(), |all, option| {
+            let holds = format!("EXISTS (SELECT 1 FROM json_each({col}, ?) AS o WHERE o.value = ?)");
+            all.add(sql(backend, &holds, vec![format!("$.{}", field.key()).into(), sqlite_value(option)]))
+        }),
+        None => Condition::all()
+            .add(sql(backend, &format!("{col} ->> ? = ?"), vec![field.key().into(), sqlite_value(value)])),
+    }
+}
+
+/// The records of `field`'s object holding `option` (a SELECT's value, or among a
+/// MULTI_SELECT's).
+pub fn holding_option(backend: DbBackend, field: &Definition, option: &str) -> Condition {
+    let value = if field.field_type == FieldType::MultiSelect {
+        Json::from(vec![option.to_owned()])
+    } else {
+        Json::from(option)
+    };
+    equals(backend, field, &value)
+}
+
+/// A value a condition compares with, in its stored form.
+fn operand(field: &Definition, input: &CustomInput, at: &str) -> ApiResult<Json> {
+    match stored(field, input) {
+        Ok(Some(value)) => Ok(value),
+        Ok(None) => Err(ApiError::bad_input(at, "give a value (or use isSet: false for records without one)")),
+        Err(message) => Err(ApiError::bad_input(at, message)),
+    }
+}
+
+/// `field` compared with a bound: `CAST(… AS number) >= ?` or, for dates, text order.
+fn bound(backend: DbBackend, field: &Definition, value: &Json, op: &str, at: &str) -> ApiResult<Condition> {
+    let col = column(field.object);
+    let postgres = backend == DbBackend::Postgres;
+    let (left, right): (String, Value) = match field.field_type {
+        FieldType::Number => {
+            let ty = if postgres { "DOUBLE PRECISION" } else { "REAL" };
+            (format!("CAST({col} ->> ? AS {ty})"), value.as_f64().unwrap_or_default().into())
+        }
+        FieldType::Money => {
+            let ty = if postgres { "BIGINT" } else { "INTEGER" };
+            (format!("CAST({col} ->> ? AS {ty})"), value.as_i64().unwrap_or_default().into())
+        }
+        FieldType::Date => (format!("{col} ->> ?"), value.as_str().unwrap_or_default().to_owned().into()),
+        other => {
+            let why = format!("only NUMBER, MONEY and DATE fields have ranges; {} is {}", field.key(), other.code());
+            return Err(ApiError::bad_input(at, why));
+        }
+    };
+    Ok(Condition::all().add(sql(backend, &format!("{left} {op} ?"), vec![field.key().into(), right])))
+}
+
+/// `conditions` on records of `object` as one condition; `at` names the filter input
+/// (`where.customField`) in errors.
+pub fn condition(
+    backend: DbBackend,
+    definitions: &[Definition],
+    object: Object,
+    conditions: &[CustomCondition],
+    at: &str,
+) -> ApiResult<Condition> {
+    let mut all = Condition::all();
+    for c in conditions {
+        let field = find(definitions, object, &c.key, &format!("{at}.key"))?;
+        if let Some(eq) = &c.eq {
+            all = all.add(equals(backend, field, &operand(field, eq, &format!("{at}.eq"))?));
+        }
+        if let Some(any) = &c.any {
+            let mut either = Condition::any();
+            for value in any {
+                either = either.add(equals(backend, field, &operand(field, value, &format!("{at}.in"))?));
+            }
+            all = all.add(either);
+        }
+        for (input, op, name) in [(&c.gte, ">=", "gte"), (&c.lte, "<=", "lte")] {
+            if let Some(input) = input {
+                let at = format!("{at}.{name}");
+                all = all.add(bound(backend, field, &operand(field, input, &at)?, op, &at)?);
+            }
+        }
+        if let Some(set) = c.is_set {
+            all = all.add(is_set(backend, object, field.key(), set));
+        }
+    }
+    Ok(all)
+}
+
+fn find<'d>(definitions: &'d [Definition], object: Object, key: &str, at: &str) -> ApiResult<&'d Definition> {
+    definitions.iter().find(|d| d.object == object && d.key() == key.trim()).ok_or_else(|| {
+        ApiError::bad_input(at, format!("\"{}\" is not a custom field of {}", key.trim(), object.table()))
+    })
+}
+
+/// How many live records of `object` match `condition`.
+pub async fn count_live(db: &impl ConnectionTrait, object: Object, condition: Condition) -> ApiResult<u64> {
+    let table = Alias::new(object.table());
+    let query = Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from(table.clone())
+        .cond_where(condition.add(Expr::col((table, Alias::new("deleted_at"))).is_null()))
+        .to_owned();
+    let row = db.query_one(&query).await?;
+    let count: i64 = row.map(|r| r.try_get_by_index(0)).transpose()?.unwrap_or_default();
+    Ok(u64::try_from(count).unwrap_or_default())
+}
+
+/// Ordering by one custom field: records without a value last (ascending), then by value.
+#[derive(Debug, Clone)]
+pub struct CustomSort {
+    backend: DbBackend,
+    object: Object,
+    key: String,
+    field_type: FieldType,
+}
+
+impl CustomSort {
+    /// The ordering by `key`; `at` names the input in errors. MULTI_SELECT fields hold sets,
+    /// which have no order.
+    pub fn new(backend: DbBackend, definitions: &[Definition], object: Object, key: &str, at: &str) -> ApiResult<Self> {
+        let field = find(definitions, object, key, at)?;
+        if field.field_type == FieldType::MultiSelect {
+            return Err(ApiError::bad_input(at, "a MULTI_SELECT field cannot order a list"));
+        }
+        Ok(Self { backend, object, key: field.key().to_owned(), field_type: field.field_type })
+    }
+
+    /// The sort keys, reading a row's values with `values`.
+    pub fn keys<M: 'static>(&self, descending: bool, values: fn(&M) -> &Json) -> Vec<SortKey<M>> {
+        let (col, backend, postgres) = (column(self.object), self.backend, self.backend == DbBackend::Postgres);
+        let key = || -> Vec<Value> { vec![self.key.clone().into()] };
+        let missing = sql(backend, &format!("CASE WHEN {col} ->> ? IS NULL THEN 1 ELSE 0 END"), key());
+        let k = self.key.clone();
+        let mut keys = vec![SortKey::new(missing, KeyKind::Int, descending, move |m: &M| {
+            i64::from(values(m).get(&k).is_none()).into()
+        })];
+        let k = self.key.clone();
+        let (template, kind, value): (String, KeyKind, Box<dyn Fn(&Json) -> KeyValue + Send + Sync>) =
+            match self.field_type {
+                FieldType::Number => (
+                    format!("COALESCE(CAST({col} ->> ? AS {}), 0)", if postgres { "DOUBLE PRECISION" } else { "REAL" }),
+                    KeyKind::Float,
+                    Box::new(|v| KeyValue::Float(v.as_f64().unwrap_or_default())),
+                ),
+                FieldType::Money => (
+                    format!("COALESCE(CAST({col} ->> ? AS {}), 0)", if postgres { "BIGINT" } else { "INTEGER" }),
+                    KeyKind::Int,
+                    Box::new(|v| KeyValue::Int(v.as_i64().unwrap_or_default())),
+                ),
+                FieldType::Boolean if postgres => (
+                    format!("CASE WHEN {col} -> ? = 'true'::jsonb THEN 1 ELSE 0 END"),
+                    KeyKind::Int,
+                    Box::new(|v| KeyValue::Int(i64::from(v.as_bool().unwrap_or_default()))),
+                ),
+                FieldType::Boolean => (
+                    format!("COALESCE({col} ->> ?, 0)"),
+                    KeyKind::Int,
+                    Box::new(|v| KeyValue::Int(i64::from(v.as_bool().unwrap_or_default()))),
+                ),
+                _ => (
+                    format!("COALESCE({col} ->> ?, '')"),
+                    KeyKind::Text,
+                    Box::new(|v| KeyValue::Text(v.as_str().unwrap_or_default().to_owned())),
+                ),
+            };
+        let missing_value = match kind {
+            KeyKind::Float => KeyValue::Float(0.0),
+            KeyKind::Text => KeyValue::Text(String::new()),
+            _ => KeyValue::Int(0),
+        };
+        keys.push(SortKey::new(sql(backend, &template, key()), kind, descending, move |m: &M| {
+            values(m).get(&k).map_or_else(|| missing_value.clone(), &value)
+        }));
+        keys
+    }
+}
