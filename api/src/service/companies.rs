@@ -5,6 +5,8 @@ use entity::company::{self, Column};
 use sea_orm::sea_query::Expr;
 use sea_orm::{Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, Select, Set};
 
+use super::custom_fields::query::Sorted;
+use super::custom_fields::{self, Object, values::Patch};
 use super::filter::{self, OneOf, Range};
 use super::page::{self, KeyKind, Page, PageRequest, SortKey};
 use super::scope::{ensure_can_own, ensure_can_write, owner_condition};
@@ -28,6 +30,8 @@ pub struct CompanyFilter {
     /// Substring of the name or domain.
     pub search: Option<String>,
     pub include_deleted: bool,
+    /// Conditions on custom fields (`custom_fields::query::condition`).
+    pub custom: Option<Condition>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +62,9 @@ pub fn query(principal: &Principal, f: &CompanyFilter) -> Select<company::Entity
     cond = filter::range(cond, Column::UpdatedAt, &f.updated_at);
     cond = filter::search(cond, &[col(Column::Name), col(Column::Domain)], &f.search);
     cond = filter::deleted(cond, Column::DeletedAt, f.include_deleted);
+    if let Some(custom) = &f.custom {
+        cond = cond.add(custom.clone());
+    }
     visible(principal).filter(cond)
 }
 
@@ -65,11 +72,12 @@ pub async fn list(
     principal: &Principal,
     db: &impl ConnectionTrait,
     f: &CompanyFilter,
-    order: &[(CompanySort, bool)],
+    order: &[(Sorted<CompanySort>, bool)],
     page: &PageRequest,
 ) -> ApiResult<Page<company::Model>> {
     // Alphabetical unless the caller orders otherwise: how a CRM lists accounts.
-    let order = if order.is_empty() { &[(CompanySort::Name, false)][..] } else { order };
+    let by_name = [(Sorted::Field(CompanySort::Name), false)];
+    let order = if order.is_empty() { &by_name[..] } else { order };
     page::fetch(db, query(principal, f), &sort_keys(order), page).await
 }
 
@@ -77,11 +85,18 @@ fn col(c: Column) -> Expr {
     Expr::col((company::Entity, c))
 }
 
-fn sort_keys(order: &[(CompanySort, bool)]) -> Vec<SortKey<company::Model>> {
+fn sort_keys(order: &[(Sorted<CompanySort>, bool)]) -> Vec<SortKey<company::Model>> {
     type M = company::Model;
-    let keys = order
-        .iter()
-        .map(|&(field, desc)| match field {
+    let mut keys = Vec::new();
+    for (sort, desc) in order {
+        let (field, desc) = match sort {
+            Sorted::Field(field) => (*field, *desc),
+            Sorted::Custom(custom) => {
+                keys.extend(custom.keys(*desc, |m: &M| &m.custom_fields));
+                continue;
+            }
+        };
+        keys.push(match field {
             CompanySort::CreatedAt => {
                 SortKey::new(col(Column::CreatedAt), KeyKind::Time, desc, |m: &M| m.created_at.into())
             }
@@ -89,8 +104,8 @@ fn sort_keys(order: &[(CompanySort, bool)]) -> Vec<SortKey<company::Model>> {
                 SortKey::new(col(Column::UpdatedAt), KeyKind::Time, desc, |m: &M| m.updated_at.into())
             }
             CompanySort::Name => SortKey::new(col(Column::Name), KeyKind::Text, desc, |m: &M| m.name.as_str().into()),
-        })
-        .collect();
+        });
+    }
     page::with_id_tiebreak(keys, col(Column::Id), |m: &M| m.id.into())
 }
 
@@ -128,9 +143,11 @@ pub struct CompanyForCreate {
     pub industry: Option<String>,
     pub size: Option<i32>,
     pub external_id: Option<String>,
+    pub custom_fields: Patch,
 }
 
 /// A company's fields as checked for writing.
+#[derive(Default)]
 struct Checked {
     name: Option<String>,
     domain: Option<Option<String>>,
@@ -185,6 +202,14 @@ pub fn domain(field: &str, value: Option<String>) -> ApiResult<Option<String>> {
     Ok(Some(host.to_owned()))
 }
 
+/// Both results, or every field problem of either.
+fn both<A: Default, B: Default>(a: ApiResult<A>, b: ApiResult<B>) -> ApiResult<(A, B)> {
+    let mut checks = validate::Checks::default();
+    let (a, b) = (checks.take(a), checks.take(b));
+    checks.done()?;
+    Ok((a, b))
+}
+
 fn non_negative_size(size: Option<i32>) -> ApiResult<Option<i32>> {
     match size {
         Some(n) if n < 0 => Err(ApiError::bad_input("size", "must not be negative")),
@@ -194,8 +219,9 @@ fn non_negative_size(size: Option<i32>) -> ApiResult<Option<i32>> {
 
 pub async fn create(principal: &Principal, w: &Writer, input: CompanyForCreate) -> ApiResult<company::Model> {
     ensure_can_write(principal)?;
-    let checked =
-        check(Some(&input.name), Some(input.domain), Some(input.industry), Some(input.size), Some(input.external_id))?;
+    let checked = check(Some(&input.name), Some(input.domain), Some(input.industry), Some(input.size), Some(input.external_id));
+    let custom = custom_fields::for_new(&w.db, Object::Company, &input.custom_fields).await;
+    let (checked, custom) = both(checked, custom)?;
     let owner_id = input.owner_id.unwrap_or(principal.user_id);
     let mut work = w.begin(principal).await?;
     ensure_can_own(principal, work.db(), owner_id).await?;
@@ -212,7 +238,7 @@ pub async fn create(principal: &Principal, w: &Writer, input: CompanyForCreate) 
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),
-        custom_fields: Set(serde_json::json!({})),
+        custom_fields: Set(custom),
     };
     let created = work.insert_unique(row, DUPLICATE.0, DUPLICATE.1).await?;
     work.commit().await?;
@@ -228,6 +254,7 @@ pub struct CompanyForUpdate {
     pub industry: Option<Option<String>>,
     pub size: Option<Option<i32>>,
     pub external_id: Option<Option<String>>,
+    pub custom_fields: Patch,
 }
 
 pub async fn update(principal: &Principal, w: &Writer, id: i64, input: CompanyForUpdate) -> ApiResult<company::Model> {
@@ -253,6 +280,9 @@ pub async fn update(principal: &Principal, w: &Writer, id: i64, input: CompanyFo
     if let Some(owner_id) = input.owner_id {
         ensure_can_own(principal, work.db(), owner_id).await?;
         changes.owner_id = Set(owner_id);
+    }
+    if let Some(values) = custom_fields::after_patch(work.db(), Object::Company, id, &input.custom_fields).await? {
+        changes.custom_fields = Set(values);
     }
     let updated = work.update::<company::Entity>(target(principal, id, Some(input.version)), changes).await?;
     work.commit().await?;

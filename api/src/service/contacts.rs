@@ -8,6 +8,8 @@ use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{Condition, ConnectionTrait, EntityTrait, NotSet, QueryFilter, Select, Set};
 
 use super::columns::Columns;
+use super::custom_fields::query::Sorted;
+use super::custom_fields::{self, Object, values::Patch};
 use super::filter::{self, OneOf, Range};
 use super::page::{self, KeyKind, Page, PageRequest, Partial, SortKey};
 use super::scope::{ensure_can_own, ensure_can_write, owner_condition};
@@ -31,6 +33,8 @@ pub struct ContactFilter {
     /// Substring of first name, last name, email or company name.
     pub search: Option<String>,
     pub include_deleted: bool,
+    /// Conditions on custom fields (`custom_fields::query::condition`).
+    pub custom: Option<Condition>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +73,9 @@ pub fn query(principal: &Principal, f: &ContactFilter) -> Select<contact::Entity
         cond = cond.add(any.add(col(Column::CompanyId).in_subquery(names)));
     }
     cond = filter::deleted(cond, Column::DeletedAt, f.include_deleted);
+    if let Some(custom) = &f.custom {
+        cond = cond.add(custom.clone());
+    }
     visible(principal).filter(cond)
 }
 
@@ -76,19 +83,21 @@ pub async fn list(
     principal: &Principal,
     db: &impl ConnectionTrait,
     f: &ContactFilter,
-    order: &[(ContactSort, bool)],
+    order: &[(Sorted<ContactSort>, bool)],
     page: &PageRequest,
     asked: Columns<Column>,
 ) -> ApiResult<Page<contact::Model>> {
     // Newest first unless the caller orders otherwise.
-    let order = if order.is_empty() { &[(ContactSort::CreatedAt, true)][..] } else { order };
+    let newest = [(Sorted::Field(ContactSort::CreatedAt), true)];
+    let order = if order.is_empty() { &newest[..] } else { order };
     // The cursors hold the sort keys and the id.
-    let columns = order.iter().fold(asked.with(Column::Id), |c, (sort, _)| c.with(sort_column(*sort)));
+    let columns = order.iter().fold(asked.with(Column::Id), |c, (sort, _)| c.with(sort_column(sort)));
     let partial = Partial { columns, decode: super::partial::contact_of };
     page::fetch_partial(db, query(principal, f), &sort_keys(order), page, partial).await
 }
 
-fn sort_column(sort: ContactSort) -> Column {
+fn sort_column(sort: &Sorted<ContactSort>) -> Column {
+    let Sorted::Field(sort) = sort else { return Column::CustomFields };
     match sort {
         ContactSort::CreatedAt => Column::CreatedAt,
         ContactSort::UpdatedAt => Column::UpdatedAt,
@@ -102,11 +111,18 @@ fn col(c: Column) -> Expr {
     Expr::col((contact::Entity, c))
 }
 
-fn sort_keys(order: &[(ContactSort, bool)]) -> Vec<SortKey<contact::Model>> {
+fn sort_keys(order: &[(Sorted<ContactSort>, bool)]) -> Vec<SortKey<contact::Model>> {
     type M = contact::Model;
-    let keys = order
-        .iter()
-        .map(|&(field, desc)| match field {
+    let mut keys = Vec::new();
+    for (sort, desc) in order {
+        let (field, desc) = match sort {
+            Sorted::Field(field) => (*field, *desc),
+            Sorted::Custom(custom) => {
+                keys.extend(custom.keys(*desc, |m: &M| &m.custom_fields));
+                continue;
+            }
+        };
+        keys.push(match field {
             ContactSort::CreatedAt => {
                 SortKey::new(col(Column::CreatedAt), KeyKind::Time, desc, |m: &M| m.created_at.into())
             }
@@ -122,8 +138,8 @@ fn sort_keys(order: &[(ContactSort, bool)]) -> Vec<SortKey<contact::Model>> {
             ContactSort::AcquisitionCost => {
                 SortKey::new(col(Column::AcquisitionCost), KeyKind::Int, desc, |m: &M| m.acquisition_cost.into())
             }
-        })
-        .collect();
+        });
+    }
     page::with_id_tiebreak(keys, col(Column::Id), |m: &M| m.id.into())
 }
 
@@ -150,6 +166,7 @@ pub struct ContactForCreate {
     pub disqualify_reason: Option<String>,
     pub acquisition_cost: Option<i64>,
     pub external_id: Option<String>,
+    pub custom_fields: Patch,
     /// Problems found while reading the input (ids, amounts), reported with the others.
     pub checks: validate::Checks,
 }
@@ -165,6 +182,7 @@ pub async fn create(principal: &Principal, w: &Writer, input: ContactForCreate) 
     let disqualify_reason = checks.take(validate::optional("disqualifyReason", input.disqualify_reason, 500));
     let acquisition_cost = checks.take(validate::non_negative("acquisitionCost", input.acquisition_cost.unwrap_or(0)));
     let external_id = checks.take(validate::optional("externalId", input.external_id, 255));
+    let custom = checks.take(custom_fields::for_new(&w.db, Object::Contact, &input.custom_fields).await);
     checks.done()?;
     let owner_id = input.owner_id.unwrap_or(principal.user_id);
     let mut work = w.begin(principal).await?;
@@ -191,7 +209,7 @@ pub async fn create(principal: &Principal, w: &Writer, input: ContactForCreate) 
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),
-        custom_fields: Set(serde_json::json!({})),
+        custom_fields: Set(custom),
         merged_into_id: Set(None),
     };
     let created = work.insert_unique(model, DUPLICATE.0, DUPLICATE.1).await?;
@@ -213,6 +231,7 @@ pub struct ContactForUpdate {
     pub disqualify_reason: Option<Option<String>>,
     pub acquisition_cost: Option<i64>,
     pub external_id: Option<Option<String>>,
+    pub custom_fields: Patch,
     /// Problems found while reading the input (ids, amounts), reported with the others.
     pub checks: validate::Checks,
 }
@@ -259,6 +278,9 @@ pub async fn update(principal: &Principal, w: &Writer, id: i64, input: ContactFo
     if let Some(company_id) = input.company_id {
         super::companies::ensure_linkable(principal, work.db(), "companyId", company_id).await?;
         changes.company_id = Set(company_id);
+    }
+    if let Some(values) = custom_fields::after_patch(work.db(), Object::Contact, id, &input.custom_fields).await? {
+        changes.custom_fields = Set(values);
     }
     let updated = work.update::<contact::Entity>(target(principal, id, Some(input.version)), changes).await?;
     work.commit().await?;

@@ -16,6 +16,8 @@ use super::filter::{self, OneOf, Range};
 use super::page::{self, KeyKind, Page, PageRequest, Partial, SortKey};
 use super::scope::{ensure_can_own, ensure_can_write, owner_condition};
 use super::work::{Target, Work, Writer};
+use super::custom_fields::query::Sorted;
+use super::custom_fields::{self, Object, values::Patch};
 use super::{contacts, pipelines, read, validate};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
@@ -41,6 +43,8 @@ pub struct DealFilter {
     /// Substring of the title.
     pub search: Option<String>,
     pub include_deleted: bool,
+    /// Conditions on custom fields (`custom_fields::query::condition`).
+    pub custom: Option<Condition>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +77,9 @@ pub fn query(principal: &Principal, f: &DealFilter) -> Select<deal::Entity> {
     cond = filter::range(cond, Column::ExpectedCloseDate, &f.expected_close_date);
     cond = filter::search(cond, &[col(Column::Title)], &f.search);
     cond = filter::deleted(cond, Column::DeletedAt, f.include_deleted);
+    if let Some(custom) = &f.custom {
+        cond = cond.add(custom.clone());
+    }
     visible(principal).filter(cond)
 }
 
@@ -84,11 +91,12 @@ pub async fn list(
     principal: &Principal,
     db: &impl ConnectionTrait,
     f: &DealFilter,
-    order: &[(DealSort, bool)],
+    order: &[(Sorted<DealSort>, bool)],
     page: &PageRequest,
     asked: Columns<Column>,
 ) -> ApiResult<Page<deal::Model>> {
-    let order = if order.is_empty() { &[(DealSort::CreatedAt, true)][..] } else { order };
+    let newest = [(Sorted::Field(DealSort::CreatedAt), true)];
+    let order = if order.is_empty() { &newest[..] } else { order };
     page_of(db, query(principal, f), order, page, asked).await
 }
 
@@ -97,16 +105,17 @@ pub async fn list(
 pub async fn page_of(
     db: &impl ConnectionTrait,
     select: Select<deal::Entity>,
-    order: &[(DealSort, bool)],
+    order: &[(Sorted<DealSort>, bool)],
     page: &PageRequest,
     asked: Columns<Column>,
 ) -> ApiResult<Page<deal::Model>> {
-    let columns = order.iter().fold(asked.with(Column::Id), |c, (sort, _)| c.with(sort_column(*sort)));
+    let columns = order.iter().fold(asked.with(Column::Id), |c, (sort, _)| c.with(sort_column(sort)));
     let partial = Partial { columns, decode: super::partial::deal_of };
     page::fetch_partial(db, select, &sort_keys(order), page, partial).await
 }
 
-fn sort_column(sort: DealSort) -> Column {
+fn sort_column(sort: &Sorted<DealSort>) -> Column {
+    let Sorted::Field(sort) = sort else { return Column::CustomFields };
     match sort {
         DealSort::CreatedAt => Column::CreatedAt,
         DealSort::UpdatedAt => Column::UpdatedAt,
@@ -116,11 +125,18 @@ fn sort_column(sort: DealSort) -> Column {
     }
 }
 
-fn sort_keys(order: &[(DealSort, bool)]) -> Vec<SortKey<deal::Model>> {
+fn sort_keys(order: &[(Sorted<DealSort>, bool)]) -> Vec<SortKey<deal::Model>> {
     type M = deal::Model;
-    let keys = order
-        .iter()
-        .map(|&(field, desc)| match field {
+    let mut keys = Vec::new();
+    for (sort, desc) in order {
+        let (field, desc) = match sort {
+            Sorted::Field(field) => (*field, *desc),
+            Sorted::Custom(custom) => {
+                keys.extend(custom.keys(*desc, |m: &M| &m.custom_fields));
+                continue;
+            }
+        };
+        keys.push(match field {
             DealSort::CreatedAt => {
                 SortKey::new(col(Column::CreatedAt), KeyKind::Time, desc, |m: &M| m.created_at.into())
             }
@@ -132,8 +148,8 @@ fn sort_keys(order: &[(DealSort, bool)]) -> Vec<SortKey<deal::Model>> {
             DealSort::StageEnteredAt => {
                 SortKey::new(col(Column::StageEnteredAt), KeyKind::Time, desc, |m: &M| m.stage_entered_at.into())
             }
-        })
-        .collect();
+        });
+    }
     page::with_id_tiebreak(keys, col(Column::Id), |m: &M| m.id.into())
 }
 
@@ -184,6 +200,7 @@ pub struct DealForCreate {
     pub currency: Option<String>,
     pub expected_close_date: Option<NaiveDate>,
     pub external_id: Option<String>,
+    pub custom_fields: Patch,
     /// Problems found while reading the input (ids, amounts), reported with the others.
     pub checks: validate::Checks,
 }
@@ -195,6 +212,7 @@ pub async fn create(principal: &Principal, w: &Writer, input: DealForCreate) -> 
     let title = checks.take(validate::required("title", &input.title, 300));
     let amount = checks.take(validate::non_negative("amount", input.amount));
     let external_id = checks.take(validate::optional("externalId", input.external_id, 255));
+    let custom = checks.take(custom_fields::for_new(&w.db, Object::Deal, &input.custom_fields).await);
     checks.done()?;
     let owner_id = input.owner_id.unwrap_or(principal.user_id);
     let mut work = w.begin(principal).await?;
@@ -230,7 +248,7 @@ pub async fn create(principal: &Principal, w: &Writer, input: DealForCreate) -> 
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),
-        custom_fields: Set(serde_json::json!({})),
+        custom_fields: Set(custom),
     };
     let created = work.insert_unique(row, DUPLICATE.0, DUPLICATE.1).await?;
     record_move(work.db(), created.id, None, stage.id, now, Some(principal.user_id)).await?;
@@ -390,6 +408,7 @@ pub struct DealForUpdate {
     pub company_id: Option<Option<i64>>,
     pub expected_close_date: Option<Option<NaiveDate>>,
     pub external_id: Option<Option<String>>,
+    pub custom_fields: Patch,
     /// Problems found while reading the input (ids, amounts), reported with the others.
     pub checks: validate::Checks,
 }
@@ -428,6 +447,9 @@ pub async fn update(principal: &Principal, w: &Writer, id: i64, input: DealForUp
     }
     if input.currency.is_some() {
         changes.currency = Set(stored_currency(work.db(), input.currency.as_deref()).await?);
+    }
+    if let Some(values) = custom_fields::after_patch(work.db(), Object::Deal, id, &input.custom_fields).await? {
+        changes.custom_fields = Set(values);
     }
     let updated = save(principal, &mut work, id, Some(input.version), changes).await?;
     work.commit().await?;

@@ -113,8 +113,8 @@ pub async fn candidates(
 
 /// Merges `merge_ids` into `keep_id`: their deals, meetings, notes and tasks move to the kept
 /// contact (each move logged and the derived metrics kept), the kept contact's empty
-/// descriptive fields (last name, email, phone, company) are filled from the merged ones in
-/// the order given, and the merged contacts are deleted with `merged_into_id` — a DELETED
+/// descriptive fields (last name, email, phone, company, custom fields) are filled from the
+/// merged ones in the order given, and the merged contacts are deleted with `merged_into_id` — a DELETED
 /// event of kind CONTACT_MERGED each. Fields metrics read (source, lifecycle, acquisition
 /// cost) stay the kept contact's, so the metrics change only by the merged contacts
 /// themselves no longer counting as leads. All or nothing.
@@ -167,6 +167,12 @@ pub async fn merge(principal: &Principal, w: &Writer, keep_id: i64, merge_ids: &
         && let Some(v) = merged.iter().find_map(|c| c.company_id)
     {
         fill.company_id = Set(Some(v));
+    }
+    let custom = merged.iter().fold(keep.custom_fields.clone(), |kept, c| {
+        super::custom_fields::values::fill_missing(&kept, &c.custom_fields)
+    });
+    if custom != keep.custom_fields {
+        fill.custom_fields = Set(custom);
     }
     // The merged contacts first: a filled email may be unique to one of them.
     for c in &merged {

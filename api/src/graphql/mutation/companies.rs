@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 
 use super::{optional_id, patch};
+use crate::graphql::types::custom_field::{self as custom_input, CustomFieldInput};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::types::company::Company;
@@ -24,6 +25,8 @@ pub struct CreateCompanyInput {
     pub size: Option<i32>,
     /// Id in the system the company comes from (unique).
     pub external_id: Option<String>,
+    /// Custom field values (see `customFields`); each is checked against its field's type.
+    pub custom_fields: Option<Vec<CustomFieldInput>>,
 }
 
 /// Changes to a company; omitted fields stay as they are, `null` clears optional ones.
@@ -45,6 +48,8 @@ pub struct UpdateCompanyInput {
     pub size: MaybeUndefined<i32>,
     /// External id.
     pub external_id: MaybeUndefined<String>,
+    /// Custom fields to set (a null `value` clears one); fields not listed keep their values.
+    pub custom_fields: Option<Vec<CustomFieldInput>>,
 }
 
 /// A company to delete (softly: it disappears from lists unless `includeDeleted`, and its
@@ -93,6 +98,7 @@ impl CompanyMutation {
             industry: input.industry,
             size: input.size,
             external_id: input.external_id,
+            custom_fields: custom_input::patch(&input.custom_fields)?,
         };
         let company = companies::create(principal, ctx.writer(), data).await?;
         Ok(CreateCompanyPayload { company: Company(company) })
@@ -110,6 +116,7 @@ impl CompanyMutation {
             industry: patch(input.industry),
             size: patch(input.size),
             external_id: patch(input.external_id),
+            custom_fields: custom_input::patch(&input.custom_fields)?,
         };
         let company = companies::update(principal, ctx.writer(), id, data).await?;
         Ok(UpdateCompanyPayload { company: Company(company) })

@@ -4,6 +4,7 @@ use crate::service::validate::Checks;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 
 use super::{optional_id, patch, patch_id};
+use crate::graphql::types::custom_field::{self as custom_input, CustomFieldInput};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::types::enums::Lifecycle;
@@ -37,6 +38,8 @@ pub struct CreateContactInput {
     pub acquisition_cost: Option<Money>,
     /// Id in the system the contact comes from (unique).
     pub external_id: Option<String>,
+    /// Custom field values (see `customFields`); each is checked against its field's type.
+    pub custom_fields: Option<Vec<CustomFieldInput>>,
 }
 
 /// Changes to a contact; omitted fields stay as they are, `null` clears optional ones.
@@ -68,6 +71,8 @@ pub struct UpdateContactInput {
     pub acquisition_cost: Option<Money>,
     /// External id.
     pub external_id: MaybeUndefined<String>,
+    /// Custom fields to set (a null `value` clears one); fields not listed keep their values.
+    pub custom_fields: Option<Vec<CustomFieldInput>>,
 }
 
 /// A contact to delete (softly: it disappears from lists unless `includeDeleted`).
@@ -121,6 +126,7 @@ impl ContactMutation {
             disqualify_reason: input.disqualify_reason,
             acquisition_cost: checks.take(input.acquisition_cost.map(|m| m.cents("acquisitionCost")).transpose()),
             external_id: input.external_id,
+            custom_fields: checks.take(custom_input::patch(&input.custom_fields)),
             checks,
         };
         let contact = contacts::create(principal, ctx.writer(), data).await?;
@@ -145,6 +151,7 @@ impl ContactMutation {
             disqualify_reason: patch(input.disqualify_reason),
             acquisition_cost: checks.take(input.acquisition_cost.map(|m| m.cents("acquisitionCost")).transpose()),
             external_id: patch(input.external_id),
+            custom_fields: checks.take(custom_input::patch(&input.custom_fields)),
             checks,
         };
         let contact = contacts::update(principal, ctx.writer(), id, data).await?;

@@ -1,5 +1,6 @@
 //! Mutations on deals: create, update, move between stages, win, lose, soft delete.
 
+use crate::graphql::types::custom_field::{self as custom_input, CustomFieldInput};
 use crate::graphql::types::date::Date;
 use crate::service::validate::Checks;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
@@ -34,6 +35,8 @@ pub struct CreateDealInput {
     pub expected_close_date: Option<Date>,
     /// Id in the system the deal comes from (unique).
     pub external_id: Option<String>,
+    /// Custom field values (see `customFields`); each is checked against its field's type.
+    pub custom_fields: Option<Vec<CustomFieldInput>>,
 }
 
 /// Changes to a deal's details; stage and status change through `moveDeal`, `winDeal`, `loseDeal`.
@@ -59,6 +62,8 @@ pub struct UpdateDealInput {
     pub expected_close_date: MaybeUndefined<Date>,
     /// External id; null clears it.
     pub external_id: MaybeUndefined<String>,
+    /// Custom fields to set (a null `value` clears one); fields not listed keep their values.
+    pub custom_fields: Option<Vec<CustomFieldInput>>,
 }
 
 /// Moves an open deal to another stage of its pipeline.
@@ -137,6 +142,7 @@ impl DealMutation {
             currency: input.currency,
             expected_close_date: input.expected_close_date.map(|d| d.0),
             external_id: input.external_id,
+            custom_fields: checks.take(custom_input::patch(&input.custom_fields)),
             checks,
         };
         Ok(DealPayload { deal: Deal::new(deals::create(principal, ctx.writer(), data).await?) })
@@ -157,6 +163,7 @@ impl DealMutation {
             company_id: checks.take(patch_id("companyId", input.company_id, NodeKind::Company)),
             expected_close_date: patch(input.expected_close_date.map_value(|d| d.0)),
             external_id: patch(input.external_id),
+            custom_fields: checks.take(custom_input::patch(&input.custom_fields)),
             checks,
         };
         Ok(DealPayload { deal: Deal::new(deals::update(principal, ctx.writer(), id, data).await?) })

@@ -1,6 +1,7 @@
 //! `importRecords`: history from another CRM. The same input, read from a JSON file, is
 //! what `crm-api import FILE.json` sends through `import_batch`.
 
+use crate::graphql::types::custom_field::{self as custom_input, CustomFieldInput};
 use crate::graphql::types::date::Date;
 use crate::graphql::types::timestamp::Timestamp;
 use async_graphql::{Context, ID, InputObject, InputType, Object, Result, SimpleObject};
@@ -126,6 +127,9 @@ pub struct ImportCompanyInput {
     pub size: Option<i32>,
     /// When the company was created; now when omitted.
     pub created_at: Option<Timestamp>,
+    /// Custom field values (see `customFields`); they replace the record's values, and
+    /// without them a re-imported record keeps its own.
+    pub custom_fields: Option<Vec<CustomFieldInput>>,
 }
 
 /// A contact from another system.
@@ -165,6 +169,9 @@ pub struct ImportContactInput {
     pub acquisition_cost: Option<Money>,
     /// When the lead came in; now when omitted.
     pub created_at: Option<Timestamp>,
+    /// Custom field values (see `customFields`); they replace the record's values, and
+    /// without them a re-imported record keeps its own.
+    pub custom_fields: Option<Vec<CustomFieldInput>>,
 }
 
 /// One entry of a deal's stage history: the stage it entered, and when.
@@ -225,6 +232,9 @@ pub struct ImportDealInput {
     pub lost_reason_name: Option<String>,
     /// Note on the loss.
     pub lost_note: Option<String>,
+    /// Custom field values (see `customFields`); they replace the record's values, and
+    /// without them a re-imported record keeps its own.
+    pub custom_fields: Option<Vec<CustomFieldInput>>,
 }
 
 /// A meeting from another system.
@@ -420,7 +430,9 @@ fn to_batch(input: ImportRecordsInput) -> ApiResult<ImportBatch> {
             let cv = &mut Convert { errors: &mut errors, list: "companies", index };
             let owner =
                 cv.reference(("ownerId", c.owner_id.as_ref()), ("ownerEmail", c.owner_email.as_ref()), NodeKind::User);
+            let custom_fields = c.custom_fields.as_ref().map(|_| cv.ok(custom_input::patch(&c.custom_fields)));
             Some(CompanyRecord {
+                custom_fields: custom_fields.map_or(Some(None), |v| v.map(Some))?,
                 external_id: c.external_id,
                 owner: owner?,
                 name: c.name,
@@ -455,7 +467,9 @@ fn to_batch(input: ImportRecordsInput) -> ApiResult<ImportBatch> {
                 (Some(None), name) => Some(name.map(CompanyRef::Name)),
                 (None, _) => None,
             };
+            let custom_fields = c.custom_fields.as_ref().map(|_| cv.ok(custom_input::patch(&c.custom_fields)));
             Some(ContactRecord {
+                custom_fields: custom_fields.map_or(Some(None), |v| v.map(Some))?,
                 external_id: c.external_id,
                 owner: owner?,
                 first_name: c.first_name,
@@ -514,7 +528,9 @@ fn to_batch(input: ImportRecordsInput) -> ApiResult<ImportBatch> {
                     Some(StageStep { stage: stage?, moved_at: s.moved_at.0 })
                 })
                 .collect();
+            let custom_fields = d.custom_fields.as_ref().map(|_| cv.ok(custom_input::patch(&d.custom_fields)));
             Some(DealRecord {
+                custom_fields: custom_fields.map_or(Some(None), |v| v.map(Some))?,
                 external_id: d.external_id,
                 contact: contact?,
                 company: company?,

@@ -2,12 +2,14 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 
-use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::types::Connection;
 use crate::graphql::types::company::Company;
 use crate::graphql::types::filters::{DateTimeFilter, IdFilter, IntFilter, OrderDirection, decode_ids};
+use crate::graphql::types::custom_field::{self, CustomFieldFilter};
+use crate::service::custom_fields::Object as RecordObject;
+use crate::service::custom_fields::query::Sorted;
 use crate::service::companies::{self, CompanySort};
 use crate::service::filter::OneOf;
 use crate::service::page::{PageRequest, counter};
@@ -34,10 +36,12 @@ pub struct CompanyFilter {
     /// Include soft-deleted companies.
     #[graphql(default)]
     pub include_deleted: bool,
+    /// By custom fields: every condition must hold (`{ key, eq/in/gte/lte/isSet }`).
+    pub custom_field: Option<Vec<CustomFieldFilter>>,
 }
 
 impl CompanyFilter {
-    fn to_service(&self) -> ApiResult<companies::CompanyFilter> {
+    pub async fn to_service(&self, ctx: &Context<'_>) -> Result<companies::CompanyFilter> {
         let any = |values: &Option<Vec<String>>| values.clone().map(|any| OneOf { eq: None, any: Some(any) });
         Ok(companies::CompanyFilter {
             ids: decode_ids("where.id", &self.id, NodeKind::Company)?,
@@ -49,6 +53,7 @@ impl CompanyFilter {
             updated_at: self.updated_at.as_ref().map(DateTimeFilter::to_range),
             search: self.search.clone(),
             include_deleted: self.include_deleted,
+            custom: custom_field::condition(ctx, RecordObject::Company, &self.custom_field, "where.customField").await?,
         })
     }
 }
@@ -62,6 +67,8 @@ pub enum CompanyOrderField {
     CreatedAt,
     /// Last change.
     UpdatedAt,
+    /// A custom field: give its key in `customField` (MULTI_SELECT fields cannot order).
+    CustomField,
 }
 
 /// One ordering term; terms apply in order, then the id breaks ties.
@@ -72,20 +79,25 @@ pub struct CompanyOrderBy {
     /// The direction.
     #[graphql(default)]
     pub direction: OrderDirection,
+    /// The key of the custom field, with `field: CUSTOM_FIELD`.
+    pub custom_field: Option<String>,
 }
 
-fn sort(order: &[CompanyOrderBy]) -> Vec<(CompanySort, bool)> {
-    order
-        .iter()
-        .map(|o| {
-            let field = match o.field {
-                CompanyOrderField::Name => CompanySort::Name,
-                CompanyOrderField::CreatedAt => CompanySort::CreatedAt,
-                CompanyOrderField::UpdatedAt => CompanySort::UpdatedAt,
-            };
-            (field, o.direction.descending())
-        })
-        .collect()
+async fn sort(ctx: &Context<'_>, order: &[CompanyOrderBy]) -> Result<Vec<(Sorted<CompanySort>, bool)>> {
+    let mut sorted = Vec::with_capacity(order.len());
+    for (i, o) in order.iter().enumerate() {
+        let field = match o.field {
+                CompanyOrderField::Name => Sorted::Field(CompanySort::Name),
+                CompanyOrderField::CreatedAt => Sorted::Field(CompanySort::CreatedAt),
+                CompanyOrderField::UpdatedAt => Sorted::Field(CompanySort::UpdatedAt),
+            CompanyOrderField::CustomField => {
+                let at = format!("orderBy[{i}].customField");
+                Sorted::Custom(custom_field::sort(ctx, RecordObject::Company, o.custom_field.as_deref(), &at).await?)
+            }
+        };
+        sorted.push((field, o.direction.descending()));
+    }
+    Ok(sorted)
 }
 
 #[derive(Default)]
@@ -106,9 +118,9 @@ impl CompanyQuery {
         before: Option<String>,
     ) -> Result<Connection<Company>> {
         let principal = ctx.principal().await?;
-        let f = filter.unwrap_or_default().to_service()?;
+        let f = filter.unwrap_or_default().to_service(ctx).await?;
         let page = PageRequest { first, after, last, before };
-        let rows = companies::list(principal, ctx.db(), &f, &sort(&order_by.unwrap_or_default()), &page).await?;
+        let rows = companies::list(principal, ctx.db(), &f, &sort(ctx, &order_by.unwrap_or_default()).await?, &page).await?;
         Ok(Connection::new(rows, Company, counter(ctx.db(), companies::query(principal, &f))))
     }
 

@@ -11,6 +11,9 @@ use crate::graphql::types::filters::{
 };
 use crate::graphql::types::{Connection, Contact};
 use crate::service::columns::Columns;
+use crate::graphql::types::custom_field::{self, CustomFieldFilter};
+use crate::service::custom_fields::Object as RecordObject;
+use crate::service::custom_fields::query::Sorted;
 use crate::service::contacts::{self, ContactSort};
 use crate::service::filter::OneOf;
 use crate::service::page::{PageRequest, counter};
@@ -41,10 +44,12 @@ pub struct ContactFilter {
     /// Include soft-deleted contacts.
     #[graphql(default)]
     pub include_deleted: bool,
+    /// By custom fields: every condition must hold (`{ key, eq/in/gte/lte/isSet }`).
+    pub custom_field: Option<Vec<CustomFieldFilter>>,
 }
 
 impl ContactFilter {
-    pub fn to_service(&self) -> crate::error::ApiResult<contacts::ContactFilter> {
+    pub async fn to_service(&self, ctx: &Context<'_>) -> Result<contacts::ContactFilter> {
         Ok(contacts::ContactFilter {
             ids: decode_ids("where.id", &self.id, NodeKind::Contact)?,
             owner: decode_ids("where.ownerId", &self.owner_id, NodeKind::User)?,
@@ -60,6 +65,7 @@ impl ContactFilter {
                 .transpose()?,
             search: self.search.clone(),
             include_deleted: self.include_deleted,
+            custom: custom_field::condition(ctx, RecordObject::Contact, &self.custom_field, "where.customField").await?,
         })
     }
 }
@@ -77,6 +83,8 @@ pub enum ContactOrderField {
     LastName,
     /// Acquisition cost.
     AcquisitionCost,
+    /// A custom field: give its key in `customField` (MULTI_SELECT fields cannot order).
+    CustomField,
 }
 
 /// One ordering term; terms apply in order, then the id breaks ties.
@@ -87,29 +95,34 @@ pub struct ContactOrderBy {
     /// The direction.
     #[graphql(default)]
     pub direction: OrderDirection,
+    /// The key of the custom field, with `field: CUSTOM_FIELD`.
+    pub custom_field: Option<String>,
 }
 
-pub fn contact_sort(order: &[ContactOrderBy]) -> Vec<(ContactSort, bool)> {
-    order
-        .iter()
-        .map(|o| {
-            let field = match o.field {
-                ContactOrderField::CreatedAt => ContactSort::CreatedAt,
-                ContactOrderField::UpdatedAt => ContactSort::UpdatedAt,
-                ContactOrderField::FirstName => ContactSort::FirstName,
-                ContactOrderField::LastName => ContactSort::LastName,
-                ContactOrderField::AcquisitionCost => ContactSort::AcquisitionCost,
-            };
-            (field, o.direction.descending())
-        })
-        .collect()
+pub async fn contact_sort(ctx: &Context<'_>, order: &[ContactOrderBy]) -> Result<Vec<(Sorted<ContactSort>, bool)>> {
+    let mut sorted = Vec::with_capacity(order.len());
+    for (i, o) in order.iter().enumerate() {
+        let field = match o.field {
+                ContactOrderField::CreatedAt => Sorted::Field(ContactSort::CreatedAt),
+                ContactOrderField::UpdatedAt => Sorted::Field(ContactSort::UpdatedAt),
+                ContactOrderField::FirstName => Sorted::Field(ContactSort::FirstName),
+                ContactOrderField::LastName => Sorted::Field(ContactSort::LastName),
+                ContactOrderField::AcquisitionCost => Sorted::Field(ContactSort::AcquisitionCost),
+            ContactOrderField::CustomField => {
+                let at = format!("orderBy[{i}].customField");
+                Sorted::Custom(custom_field::sort(ctx, RecordObject::Contact, o.custom_field.as_deref(), &at).await?)
+            }
+        };
+        sorted.push((field, o.direction.descending()));
+    }
+    Ok(sorted)
 }
 
 /// One page of contacts matching `filter` (already converted), for any list of contacts.
 pub async fn contact_page(
     ctx: &Context<'_>,
     filter: contacts::ContactFilter,
-    order: &[(ContactSort, bool)],
+    order: &[(Sorted<ContactSort>, bool)],
     page: PageRequest,
 ) -> Result<Connection<Contact>> {
     let principal = ctx.principal().await?;
@@ -135,8 +148,8 @@ impl ContactQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Connection<Contact>> {
-        let f = filter.unwrap_or_default().to_service()?;
-        let order = contact_sort(&order_by.unwrap_or_default());
+        let f = filter.unwrap_or_default().to_service(ctx).await?;
+        let order = contact_sort(ctx, &order_by.unwrap_or_default()).await?;
         contact_page(ctx, f, &order, PageRequest { first, after, last, before }).await
     }
 

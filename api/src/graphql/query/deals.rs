@@ -2,7 +2,6 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 
-use crate::error::ApiResult;
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::types::connection::node_selections;
@@ -13,6 +12,9 @@ use crate::graphql::types::filters::{
 use crate::graphql::types::metrics::MetricFilterInput;
 use crate::graphql::types::{Connection, Deal};
 use crate::service::deal_relations::DealRead;
+use crate::graphql::types::custom_field::{self, CustomFieldFilter};
+use crate::service::custom_fields::Object as RecordObject;
+use crate::service::custom_fields::query::Sorted;
 use crate::service::deals::{self, DealSort};
 use crate::service::page::{PageRequest, counter};
 use crate::service::stale;
@@ -53,10 +55,12 @@ pub struct DealFilter {
     /// Include soft-deleted deals.
     #[graphql(default)]
     pub include_deleted: bool,
+    /// By custom fields: every condition must hold (`{ key, eq/in/gte/lte/isSet }`).
+    pub custom_field: Option<Vec<CustomFieldFilter>>,
 }
 
 impl DealFilter {
-    pub fn to_service(&self) -> ApiResult<deals::DealFilter> {
+    pub async fn to_service(&self, ctx: &Context<'_>) -> Result<deals::DealFilter> {
         Ok(deals::DealFilter {
             ids: decode_ids("where.id", &self.id, NodeKind::Deal)?,
             owner: decode_ids("where.ownerId", &self.owner_id, NodeKind::User)?,
@@ -73,6 +77,7 @@ impl DealFilter {
             expected_close_date: self.expected_close_date.as_ref().map(DateFilter::to_range),
             search: self.search.clone(),
             include_deleted: self.include_deleted,
+            custom: custom_field::condition(ctx, RecordObject::Deal, &self.custom_field, "where.customField").await?,
         })
     }
 }
@@ -90,6 +95,8 @@ pub enum DealOrderField {
     Title,
     /// When the deal entered its current stage.
     StageEnteredAt,
+    /// A custom field: give its key in `customField` (MULTI_SELECT fields cannot order).
+    CustomField,
 }
 
 /// One ordering term; terms apply in order, then the id breaks ties.
@@ -100,29 +107,34 @@ pub struct DealOrderBy {
     /// The direction.
     #[graphql(default)]
     pub direction: OrderDirection,
+    /// The key of the custom field, with `field: CUSTOM_FIELD`.
+    pub custom_field: Option<String>,
 }
 
-pub fn deal_sort(order: &[DealOrderBy]) -> Vec<(DealSort, bool)> {
-    order
-        .iter()
-        .map(|o| {
-            let field = match o.field {
-                DealOrderField::CreatedAt => DealSort::CreatedAt,
-                DealOrderField::UpdatedAt => DealSort::UpdatedAt,
-                DealOrderField::Amount => DealSort::Amount,
-                DealOrderField::Title => DealSort::Title,
-                DealOrderField::StageEnteredAt => DealSort::StageEnteredAt,
-            };
-            (field, o.direction.descending())
-        })
-        .collect()
+pub async fn deal_sort(ctx: &Context<'_>, order: &[DealOrderBy]) -> Result<Vec<(Sorted<DealSort>, bool)>> {
+    let mut sorted = Vec::with_capacity(order.len());
+    for (i, o) in order.iter().enumerate() {
+        let field = match o.field {
+                DealOrderField::CreatedAt => Sorted::Field(DealSort::CreatedAt),
+                DealOrderField::UpdatedAt => Sorted::Field(DealSort::UpdatedAt),
+                DealOrderField::Amount => Sorted::Field(DealSort::Amount),
+                DealOrderField::Title => Sorted::Field(DealSort::Title),
+                DealOrderField::StageEnteredAt => Sorted::Field(DealSort::StageEnteredAt),
+            DealOrderField::CustomField => {
+                let at = format!("orderBy[{i}].customField");
+                Sorted::Custom(custom_field::sort(ctx, RecordObject::Deal, o.custom_field.as_deref(), &at).await?)
+            }
+        };
+        sorted.push((field, o.direction.descending()));
+    }
+    Ok(sorted)
 }
 
 /// One page of deals matching `filter` (already converted), for any list of deals.
 pub async fn deal_page(
     ctx: &Context<'_>,
     filter: deals::DealFilter,
-    order: &[(DealSort, bool)],
+    order: &[(Sorted<DealSort>, bool)],
     page: PageRequest,
 ) -> Result<Connection<Deal>> {
     let principal = ctx.principal().await?;
@@ -148,8 +160,8 @@ impl DealQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Connection<Deal>> {
-        let f = filter.unwrap_or_default().to_service()?;
-        deal_page(ctx, f, &deal_sort(&order_by.unwrap_or_default()), PageRequest { first, after, last, before }).await
+        let f = filter.unwrap_or_default().to_service(ctx).await?;
+        deal_page(ctx, f, &deal_sort(ctx, &order_by.unwrap_or_default()).await?, PageRequest { first, after, last, before }).await
     }
 
     /// Open deals the caller may see that are in their stage longer than its

@@ -4,6 +4,8 @@ use async_graphql::{Context, ID, Object, Result};
 use entity::company;
 
 use super::{Connection, Contact, Deal, User, always};
+use crate::graphql::types::custom_field::{self, CustomFieldValue};
+use crate::service::custom_fields::Object as RecordObject;
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
 use crate::graphql::query::{
@@ -23,6 +25,11 @@ pub struct Company(pub company::Model);
 /// contact: to its owner, the owner's manager and ADMIN/ANALYST.
 #[Object]
 impl Company {
+    /// Its custom field values (SPEC 11), in the order the fields were defined; fields without
+    /// a value and archived fields are left out. `keys`: only these fields.
+    async fn custom_fields(&self, ctx: &Context<'_>, keys: Option<Vec<String>>) -> Result<Vec<CustomFieldValue>> {
+        custom_field::values_of(ctx, RecordObject::Company, &self.0.custom_fields, keys).await
+    }
     /// Global ID.
     pub async fn id(&self) -> ID {
         encode(NodeKind::Company, self.0.id)
@@ -64,9 +71,9 @@ impl Company {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Connection<Contact>> {
-        let mut f = filter.unwrap_or_default().to_service()?;
+        let mut f = filter.unwrap_or_default().to_service(ctx).await?;
         f.company = OneOf::and_eq(f.company, self.0.id);
-        let order = contact_sort(&order_by.unwrap_or_default());
+        let order = contact_sort(ctx, &order_by.unwrap_or_default()).await?;
         Box::pin(contact_page(ctx, f, &order, PageRequest { first, after, last, before })).await
     }
     /// The company's deals that you may see: `deals(where:)` with this company.
@@ -81,9 +88,9 @@ impl Company {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Connection<Deal>> {
-        let mut f = filter.unwrap_or_default().to_service()?;
+        let mut f = filter.unwrap_or_default().to_service(ctx).await?;
         f.company = OneOf::and_eq(f.company, self.0.id);
-        let order = deal_sort(&order_by.unwrap_or_default());
+        let order = deal_sort(ctx, &order_by.unwrap_or_default()).await?;
         Box::pin(deal_page(ctx, f, &order, PageRequest { first, after, last, before })).await
     }
     /// Notes about this company that you may see, newest first: `notes(where:)` with this company.

@@ -1,6 +1,8 @@
 //! `Contact`: a person or lead, owned by one user.
 
 use super::always;
+use crate::graphql::types::custom_field::{self, CustomFieldValue};
+use crate::service::custom_fields::Object as RecordObject;
 use crate::graphql::types::timestamp::Timestamp;
 use async_graphql::{Context, ID, Object, Result};
 use entity::contact;
@@ -48,6 +50,7 @@ impl Contact {
                 "disqualifiedAt" => &[C::DisqualifiedAt],
                 "acquisitionCost" => &[C::AcquisitionCost],
                 "externalId" => &[C::ExternalId],
+                "customFields" => &[C::CustomFields],
                 "version" => &[C::Version],
                 "createdAt" => &[C::CreatedAt],
                 "updatedAt" => &[C::UpdatedAt],
@@ -70,6 +73,11 @@ impl Contact {
         let stats =
             metric_fields::loaders(ctx).await?.metrics.contact_no_show.load_one(self.0.id).await?.unwrap_or_default();
         Ok(hundredths(stats.no_show_rate()))
+    }
+    /// Its custom field values (SPEC 11), in the order the fields were defined; fields without
+    /// a value and archived fields are left out. `keys`: only these fields.
+    async fn custom_fields(&self, ctx: &Context<'_>, keys: Option<Vec<String>>) -> Result<Vec<CustomFieldValue>> {
+        custom_field::values_of(ctx, RecordObject::Contact, &self.0.custom_fields, keys).await
     }
     /// Global ID.
     pub async fn id(&self) -> ID {

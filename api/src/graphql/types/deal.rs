@@ -1,6 +1,8 @@
 //! `Deal` and `DealStageEvent`: an opportunity and its stage history.
 
 use super::always;
+use crate::graphql::types::custom_field::{self, CustomFieldValue};
+use crate::service::custom_fields::Object as RecordObject;
 use crate::graphql::types::date::Date;
 use crate::graphql::types::timestamp::Timestamp;
 use async_graphql::{Context, ID, Object, Result, SelectionField};
@@ -97,6 +99,7 @@ fn own_columns(name: &str) -> Option<&'static [deal::Column]> {
         "expectedCloseDate" => &[C::ExpectedCloseDate],
         "closedAt" => &[C::ClosedAt],
         "externalId" => &[C::ExternalId],
+        "customFields" => &[C::CustomFields],
         "version" => &[C::Version],
         "createdAt" => &[C::CreatedAt],
         "updatedAt" => &[C::UpdatedAt],
@@ -108,6 +111,11 @@ fn own_columns(name: &str) -> Option<&'static [deal::Column]> {
 /// An opportunity moving through the stages of a pipeline.
 #[Object]
 impl Deal {
+    /// Its custom field values (SPEC 11), in the order the fields were defined; fields without
+    /// a value and archived fields are left out. `keys`: only these fields.
+    async fn custom_fields(&self, ctx: &Context<'_>, keys: Option<Vec<String>>) -> Result<Vec<CustomFieldValue>> {
+        custom_field::values_of(ctx, RecordObject::Deal, &self.0.custom_fields, keys).await
+    }
     /// Global ID.
     pub async fn id(&self) -> ID {
         encode(NodeKind::Deal, self.0.id)

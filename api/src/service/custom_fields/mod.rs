@@ -7,7 +7,9 @@ pub mod query;
 pub mod values;
 
 use entity::custom_field;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
+use serde_json::Value as Json;
 
 use crate::error::{ApiError, ApiResult};
 
@@ -122,4 +124,34 @@ pub async fn all(db: &impl ConnectionTrait) -> ApiResult<Vec<Definition>> {
 /// The definitions of `object`, oldest first.
 pub async fn of(db: &impl ConnectionTrait, object: Object) -> ApiResult<Vec<Definition>> {
     Ok(all(db).await?.into_iter().filter(|d| d.object == object).collect())
+}
+
+/// The values of a new record of `object`: `patch` checked against its fields.
+pub async fn for_new(db: &impl ConnectionTrait, object: Object, patch: &values::Patch) -> ApiResult<Json> {
+    values::apply(&of(db, object).await?, None, patch)
+}
+
+/// The values of record `id` of `object` after `patch` (run it in the write's transaction);
+/// `None` when the patch is empty. A record that does not exist yields its own NOT_FOUND
+/// from the write that follows, so it is patched as empty here.
+pub async fn after_patch(
+    db: &impl ConnectionTrait,
+    object: Object,
+    id: i64,
+    patch: &values::Patch,
+) -> ApiResult<Option<Json>> {
+    if patch.is_empty() {
+        return Ok(None);
+    }
+    let query = Query::select()
+        .column(Alias::new("custom_fields"))
+        .from(Alias::new(object.table()))
+        .and_where(Expr::col(Alias::new("id")).eq(id))
+        .to_owned();
+    let row = db.query_one(&query).await?;
+    let current: Json = match row {
+        Some(row) => row.try_get_by_index(0)?,
+        None => Json::Object(Default::default()),
+    };
+    Ok(Some(values::apply(&of(db, object).await?, Some(&current), patch)?))
 }

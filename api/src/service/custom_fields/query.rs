@@ -184,6 +184,13 @@ pub async fn count_live(db: &impl ConnectionTrait, object: Object, condition: Co
     Ok(u64::try_from(count).unwrap_or_default())
 }
 
+/// One ordering term of a list: one of its own fields, or a custom field.
+#[derive(Debug, Clone)]
+pub enum Sorted<S> {
+    Field(S),
+    Custom(CustomSort),
+}
+
 /// Ordering by one custom field: records without a value last (ascending), then by value.
 #[derive(Debug, Clone)]
 pub struct CustomSort {

@@ -14,7 +14,11 @@ use super::{
 };
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, InvalidRecord};
+use crate::service::custom_fields::values::{self, Patch};
+use crate::service::custom_fields::{Definition, Object};
 use crate::service::validate;
+use sea_orm::ActiveValue;
+use serde_json::Value as Json;
 
 /// Where a referenced contact or deal is: already in the database, or the n-th new record
 /// of this batch (its id is known only once it is inserted).
@@ -103,6 +107,7 @@ pub(super) struct Known {
     base_currency: String,
     /// Currencies with at least one exchange rate.
     rated_currencies: HashSet<String>,
+    custom_fields: HashMap<Object, Vec<Definition>>,
 }
 
 /// Bound parameters per `IN (...)` list, well below SQLite's and PostgreSQL's limits.
@@ -185,9 +190,14 @@ impl Known {
         let base_currency = crate::service::currency::base_currency(db).await?;
         let rated_currencies =
             crate::service::currency::rates(db, None).await?.into_iter().map(|r| r.currency).collect();
+        let mut custom_fields: HashMap<Object, Vec<Definition>> = HashMap::new();
+        for field in crate::service::custom_fields::all(db).await? {
+            custom_fields.entry(field.object).or_default().push(field);
+        }
         Ok(Self {
             base_currency,
             rated_currencies,
+            custom_fields,
             users_by_id: users.iter().map(|u| u.id).collect(),
             users_by_email: users.into_iter().map(|u| (u.email.to_lowercase(), u.id)).collect(),
             pipelines: pipeline::Entity::find()
@@ -318,6 +328,12 @@ impl At<'_> {
             Ok(v) => Some(v),
             Err(ApiError::BadInput { field, message }) => {
                 self.fail(field, message);
+                None
+            }
+            Err(ApiError::InvalidFields(fields)) => {
+                for (field, message) in fields {
+                    self.fail(field, message);
+                }
                 None
             }
             Err(other) => {
@@ -469,6 +485,7 @@ type ContactTarget = (Target, i64, Option<Target>);
 
 impl Planner<'_> {
     fn company(&mut self, at: &mut At, r: &CompanyRecord) -> Option<PlannedCompany> {
+        let custom_fields = self.custom_fields(at, Object::Company, &r.custom_fields);
         let external_id = at.external_id(&r.external_id, &mut self.company_index);
         let owner_id = match &r.owner {
             Some(owner) => at.ok(self.known.user(owner, ("ownerId", "ownerEmail"))),
@@ -501,9 +518,17 @@ impl Planner<'_> {
                 created_at: Set(created_at?),
                 updated_at: NotSet,
                 deleted_at: NotSet,
-                custom_fields: NotSet,
+                custom_fields: custom_fields?,
             },
         })
+    }
+
+    /// A record's custom fields as imported: `customFields` replaces its values (checked as
+    /// a new record's); without it they stay as they are.
+    fn custom_fields(&self, at: &mut At, object: Object, given: &Option<Patch>) -> Option<ActiveValue<Json>> {
+        let Some(patch) = given else { return Some(NotSet) };
+        let fields = self.known.custom_fields.get(&object).map(Vec::as_slice).unwrap_or_default();
+        at.ok(values::apply(fields, None, patch)).map(Set)
     }
 
     /// Remembers where the batch's valid companies end up, by external id and by name.
@@ -736,6 +761,7 @@ impl Planner<'_> {
     }
 
     fn contact(&mut self, at: &mut At, r: &ContactRecord) -> Option<PlannedContact> {
+        let custom_fields = self.custom_fields(at, Object::Contact, &r.custom_fields);
         let external_id = at.external_id(&r.external_id, &mut self.contact_index);
         let owner_id = match &r.owner {
             Some(owner) => at.ok(self.known.user(owner, ("ownerId", "ownerEmail"))),
@@ -800,7 +826,7 @@ impl Planner<'_> {
                 created_at: Set(created_at),
                 updated_at: NotSet,
                 deleted_at: NotSet,
-                custom_fields: NotSet,
+                custom_fields: custom_fields?,
                 merged_into_id: NotSet,
             },
         })
@@ -844,6 +870,7 @@ impl Planner<'_> {
     }
 
     fn deal(&mut self, at: &mut At, r: &DealRecord, contacts: &[Option<PlannedContact>]) -> Option<PlannedDeal> {
+        let custom_fields = self.custom_fields(at, Object::Deal, &r.custom_fields);
         let external_id = at.external_id(&r.external_id, &mut self.deal_index);
         let contact = self.contact_target(at, &r.contact, contacts);
         let owner_id = match (&r.owner, contact) {
@@ -942,7 +969,7 @@ impl Planner<'_> {
                 created_at: Set(created_at),
                 updated_at: NotSet,
                 deleted_at: NotSet,
-                custom_fields: NotSet,
+                custom_fields: custom_fields?,
             },
             steps: steps.iter().map(|(s, at)| (s.id, *at)).collect(),
         })

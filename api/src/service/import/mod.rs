@@ -41,6 +41,8 @@ pub struct CompanyRecord {
     pub industry: Option<String>,
     pub size: Option<i32>,
     pub created_at: Option<DateTime<Utc>>,
+    /// Custom field values: they replace the record's (omitted: its values stay).
+    pub custom_fields: Option<crate::service::custom_fields::values::Patch>,
 }
 
 /// Which company a contact works for.
@@ -69,6 +71,8 @@ pub struct ContactRecord {
     pub disqualified_at: Option<DateTime<Utc>>,
     pub acquisition_cost: Option<i64>,
     pub created_at: Option<DateTime<Utc>>,
+    /// Custom field values: they replace the record's (omitted: its values stay).
+    pub custom_fields: Option<crate::service::custom_fields::values::Patch>,
 }
 
 /// One entry of a deal's stage history: the stage (by id or name) and when the deal entered it.
@@ -102,6 +106,8 @@ pub struct DealRecord {
     /// A lost reason, by id or name; required for LOST deals.
     pub lost_reason: Option<Ref>,
     pub lost_note: Option<String>,
+    /// Custom field values: they replace the record's (omitted: its values stay).
+    pub custom_fields: Option<crate::service::custom_fields::values::Patch>,
 }
 
 #[derive(Debug, Clone)]
