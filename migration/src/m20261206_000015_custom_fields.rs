@@ -72,8 +72,10 @@ impl MigrationTrait for Migration {
                 ))
                 .await?;
             } else {
-                db.execute_unprepared(&format!("ALTER TABLE {table} ADD COLUMN custom_fields TEXT NOT NULL DEFAULT '{{}}'"))
-                    .await?;
+                db.execute_unprepared(&format!(
+                    "ALTER TABLE {table} ADD COLUMN custom_fields TEXT NOT NULL DEFAULT '{{}}'"
+                ))
+                .await?;
             }
         }
         Ok(())

@@ -1,7 +1,7 @@
 //! The CRM record model of SPEC section 11 — companies (their API, scope, links from contacts
 //! and deals, import, change log and subscriptions, metrics by company, and the migration that
-//! made them from contacts' company names), notes, tasks and data quality — on SQLite and
-//! PostgreSQL.
+//! made them from contacts' company names), notes, tasks, data quality and custom fields
+//! (`custom_fields`) — on SQLite and PostgreSQL.
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
@@ -12,6 +12,9 @@ use migration::MigratorTrait;
 use sea_orm::{ConnectionTrait, Database, Statement, Value as SqlValue};
 use tests::ws::WsClient;
 use tests::{Engine, TestApp, Value, db_test, gid, json};
+
+#[path = "records/custom_fields.rs"]
+mod custom_fields;
 
 const CREATE_COMPANY: &str = "mutation($i: CreateCompanyInput!) { createCompany(input: $i) {
     company { id name domain industry size version owner { email } } } }";

@@ -219,7 +219,8 @@ fn non_negative_size(size: Option<i32>) -> ApiResult<Option<i32>> {
 
 pub async fn create(principal: &Principal, w: &Writer, input: CompanyForCreate) -> ApiResult<company::Model> {
     ensure_can_write(principal)?;
-    let checked = check(Some(&input.name), Some(input.domain), Some(input.industry), Some(input.size), Some(input.external_id));
+    let checked =
+        check(Some(&input.name), Some(input.domain), Some(input.industry), Some(input.size), Some(input.external_id));
     let custom = custom_fields::for_new(&w.db, Object::Company, &input.custom_fields).await;
     let (checked, custom) = both(checked, custom)?;
     let owner_id = input.owner_id.unwrap_or(principal.user_id);

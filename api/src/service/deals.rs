@@ -12,12 +12,12 @@ use sea_orm::{
 };
 
 use super::columns::Columns;
+use super::custom_fields::query::Sorted;
+use super::custom_fields::{self, Object, values::Patch};
 use super::filter::{self, OneOf, Range};
 use super::page::{self, KeyKind, Page, PageRequest, Partial, SortKey};
 use super::scope::{ensure_can_own, ensure_can_write, owner_condition};
 use super::work::{Target, Work, Writer};
-use super::custom_fields::query::Sorted;
-use super::custom_fields::{self, Object, values::Patch};
 use super::{contacts, pipelines, read, validate};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};

@@ -7,8 +7,8 @@ use entity::enums::DealStatus;
 use entity::{contact, deal, stage, user};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select};
 
-use super::custom_fields::query::Sorted;
 use super::columns::Columns;
+use super::custom_fields::query::Sorted;
 use super::deals::{self, DealFilter, DealSort};
 use super::filter::OneOf;
 use super::metrics::MetricFilter;
@@ -40,7 +40,9 @@ pub async fn stale_deals(
     page: &PageRequest,
 ) -> ApiResult<(Page<deal::Model>, Select<deal::Entity>)> {
     let select = query(principal, db, filter, super::now()).await?;
-    let rows = deals::page_of(db, select.clone(), &[(Sorted::Field(DealSort::StageEnteredAt), false)], page, Columns::all()).await?;
+    let rows =
+        deals::page_of(db, select.clone(), &[(Sorted::Field(DealSort::StageEnteredAt), false)], page, Columns::all())
+            .await?;
     Ok((rows, select))
 }
 

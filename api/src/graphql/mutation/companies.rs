@@ -3,10 +3,10 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 
 use super::{optional_id, patch};
-use crate::graphql::types::custom_field::{self as custom_input, CustomFieldInput};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::types::company::Company;
+use crate::graphql::types::custom_field::{self as custom_input, CustomFieldInput};
 use crate::service::companies::{self, CompanyForCreate, CompanyForUpdate};
 
 /// A new company.

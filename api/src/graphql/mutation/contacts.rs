@@ -4,9 +4,9 @@ use crate::service::validate::Checks;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 
 use super::{optional_id, patch, patch_id};
-use crate::graphql::types::custom_field::{self as custom_input, CustomFieldInput};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode};
+use crate::graphql::types::custom_field::{self as custom_input, CustomFieldInput};
 use crate::graphql::types::enums::Lifecycle;
 use crate::graphql::types::{Contact, Money};
 use crate::service::contacts::{self, ContactForCreate, ContactForUpdate};

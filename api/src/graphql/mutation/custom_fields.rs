@@ -58,7 +58,11 @@ pub struct CustomFieldMutation;
 #[Object]
 impl CustomFieldMutation {
     /// Adds a custom field to contacts, companies or deals (ADMIN).
-    async fn create_custom_field(&self, ctx: &Context<'_>, input: CreateCustomFieldInput) -> Result<CustomFieldPayload> {
+    async fn create_custom_field(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCustomFieldInput,
+    ) -> Result<CustomFieldPayload> {
         let principal = ctx.principal().await?;
         let input = FieldForCreate {
             object: input.object.into(),
@@ -73,7 +77,11 @@ impl CustomFieldMutation {
     }
 
     /// Relabels a custom field, changes its options, makes it required or archives it (ADMIN).
-    async fn update_custom_field(&self, ctx: &Context<'_>, input: UpdateCustomFieldInput) -> Result<CustomFieldPayload> {
+    async fn update_custom_field(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateCustomFieldInput,
+    ) -> Result<CustomFieldPayload> {
         let principal = ctx.principal().await?;
         let id = decode("input.id", &input.id, NodeKind::CustomField)?;
         let changes = FieldForUpdate {

@@ -6,11 +6,11 @@ use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::types::Connection;
 use crate::graphql::types::company::Company;
-use crate::graphql::types::filters::{DateTimeFilter, IdFilter, IntFilter, OrderDirection, decode_ids};
 use crate::graphql::types::custom_field::{self, CustomFieldFilter};
+use crate::graphql::types::filters::{DateTimeFilter, IdFilter, IntFilter, OrderDirection, decode_ids};
+use crate::service::companies::{self, CompanySort};
 use crate::service::custom_fields::Object as RecordObject;
 use crate::service::custom_fields::query::Sorted;
-use crate::service::companies::{self, CompanySort};
 use crate::service::filter::OneOf;
 use crate::service::page::{PageRequest, counter};
 
@@ -53,7 +53,8 @@ impl CompanyFilter {
             updated_at: self.updated_at.as_ref().map(DateTimeFilter::to_range),
             search: self.search.clone(),
             include_deleted: self.include_deleted,
-            custom: custom_field::condition(ctx, RecordObject::Company, &self.custom_field, "where.customField").await?,
+            custom: custom_field::condition(ctx, RecordObject::Company, &self.custom_field, "where.customField")
+                .await?,
         })
     }
 }
@@ -87,9 +88,9 @@ async fn sort(ctx: &Context<'_>, order: &[CompanyOrderBy]) -> Result<Vec<(Sorted
     let mut sorted = Vec::with_capacity(order.len());
     for (i, o) in order.iter().enumerate() {
         let field = match o.field {
-                CompanyOrderField::Name => Sorted::Field(CompanySort::Name),
-                CompanyOrderField::CreatedAt => Sorted::Field(CompanySort::CreatedAt),
-                CompanyOrderField::UpdatedAt => Sorted::Field(CompanySort::UpdatedAt),
+            CompanyOrderField::Name => Sorted::Field(CompanySort::Name),
+            CompanyOrderField::CreatedAt => Sorted::Field(CompanySort::CreatedAt),
+            CompanyOrderField::UpdatedAt => Sorted::Field(CompanySort::UpdatedAt),
             CompanyOrderField::CustomField => {
                 let at = format!("orderBy[{i}].customField");
                 Sorted::Custom(custom_field::sort(ctx, RecordObject::Company, o.custom_field.as_deref(), &at).await?)
@@ -120,7 +121,8 @@ impl CompanyQuery {
         let principal = ctx.principal().await?;
         let f = filter.unwrap_or_default().to_service(ctx).await?;
         let page = PageRequest { first, after, last, before };
-        let rows = companies::list(principal, ctx.db(), &f, &sort(ctx, &order_by.unwrap_or_default()).await?, &page).await?;
+        let rows =
+            companies::list(principal, ctx.db(), &f, &sort(ctx, &order_by.unwrap_or_default()).await?, &page).await?;
         Ok(Connection::new(rows, Company, counter(ctx.db(), companies::query(principal, &f))))
     }
 

@@ -5,16 +5,16 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::types::connection::node_selections;
+use crate::graphql::types::custom_field::{self, CustomFieldFilter};
 use crate::graphql::types::enums::Lifecycle;
 use crate::graphql::types::filters::{
     DateTimeFilter, DecimalFilter, IdFilter, OrderDirection, decode_ids, enum_filter,
 };
 use crate::graphql::types::{Connection, Contact};
 use crate::service::columns::Columns;
-use crate::graphql::types::custom_field::{self, CustomFieldFilter};
+use crate::service::contacts::{self, ContactSort};
 use crate::service::custom_fields::Object as RecordObject;
 use crate::service::custom_fields::query::Sorted;
-use crate::service::contacts::{self, ContactSort};
 use crate::service::filter::OneOf;
 use crate::service::page::{PageRequest, counter};
 
@@ -65,7 +65,8 @@ impl ContactFilter {
                 .transpose()?,
             search: self.search.clone(),
             include_deleted: self.include_deleted,
-            custom: custom_field::condition(ctx, RecordObject::Contact, &self.custom_field, "where.customField").await?,
+            custom: custom_field::condition(ctx, RecordObject::Contact, &self.custom_field, "where.customField")
+                .await?,
         })
     }
 }
@@ -103,11 +104,11 @@ pub async fn contact_sort(ctx: &Context<'_>, order: &[ContactOrderBy]) -> Result
     let mut sorted = Vec::with_capacity(order.len());
     for (i, o) in order.iter().enumerate() {
         let field = match o.field {
-                ContactOrderField::CreatedAt => Sorted::Field(ContactSort::CreatedAt),
-                ContactOrderField::UpdatedAt => Sorted::Field(ContactSort::UpdatedAt),
-                ContactOrderField::FirstName => Sorted::Field(ContactSort::FirstName),
-                ContactOrderField::LastName => Sorted::Field(ContactSort::LastName),
-                ContactOrderField::AcquisitionCost => Sorted::Field(ContactSort::AcquisitionCost),
+            ContactOrderField::CreatedAt => Sorted::Field(ContactSort::CreatedAt),
+            ContactOrderField::UpdatedAt => Sorted::Field(ContactSort::UpdatedAt),
+            ContactOrderField::FirstName => Sorted::Field(ContactSort::FirstName),
+            ContactOrderField::LastName => Sorted::Field(ContactSort::LastName),
+            ContactOrderField::AcquisitionCost => Sorted::Field(ContactSort::AcquisitionCost),
             ContactOrderField::CustomField => {
                 let at = format!("orderBy[{i}].customField");
                 Sorted::Custom(custom_field::sort(ctx, RecordObject::Contact, o.custom_field.as_deref(), &at).await?)

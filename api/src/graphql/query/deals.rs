@@ -5,16 +5,16 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, decode};
 use crate::graphql::types::connection::node_selections;
+use crate::graphql::types::custom_field::{self, CustomFieldFilter};
 use crate::graphql::types::enums::DealStatus;
 use crate::graphql::types::filters::{
     DateFilter, DateTimeFilter, DecimalFilter, IdFilter, OrderDirection, decode_ids, enum_filter,
 };
 use crate::graphql::types::metrics::MetricFilterInput;
 use crate::graphql::types::{Connection, Deal};
-use crate::service::deal_relations::DealRead;
-use crate::graphql::types::custom_field::{self, CustomFieldFilter};
 use crate::service::custom_fields::Object as RecordObject;
 use crate::service::custom_fields::query::Sorted;
+use crate::service::deal_relations::DealRead;
 use crate::service::deals::{self, DealSort};
 use crate::service::page::{PageRequest, counter};
 use crate::service::stale;
@@ -115,11 +115,11 @@ pub async fn deal_sort(ctx: &Context<'_>, order: &[DealOrderBy]) -> Result<Vec<(
     let mut sorted = Vec::with_capacity(order.len());
     for (i, o) in order.iter().enumerate() {
         let field = match o.field {
-                DealOrderField::CreatedAt => Sorted::Field(DealSort::CreatedAt),
-                DealOrderField::UpdatedAt => Sorted::Field(DealSort::UpdatedAt),
-                DealOrderField::Amount => Sorted::Field(DealSort::Amount),
-                DealOrderField::Title => Sorted::Field(DealSort::Title),
-                DealOrderField::StageEnteredAt => Sorted::Field(DealSort::StageEnteredAt),
+            DealOrderField::CreatedAt => Sorted::Field(DealSort::CreatedAt),
+            DealOrderField::UpdatedAt => Sorted::Field(DealSort::UpdatedAt),
+            DealOrderField::Amount => Sorted::Field(DealSort::Amount),
+            DealOrderField::Title => Sorted::Field(DealSort::Title),
+            DealOrderField::StageEnteredAt => Sorted::Field(DealSort::StageEnteredAt),
             DealOrderField::CustomField => {
                 let at = format!("orderBy[{i}].customField");
                 Sorted::Custom(custom_field::sort(ctx, RecordObject::Deal, o.custom_field.as_deref(), &at).await?)
@@ -161,7 +161,13 @@ impl DealQuery {
         before: Option<String>,
     ) -> Result<Connection<Deal>> {
         let f = filter.unwrap_or_default().to_service(ctx).await?;
-        deal_page(ctx, f, &deal_sort(ctx, &order_by.unwrap_or_default()).await?, PageRequest { first, after, last, before }).await
+        deal_page(
+            ctx,
+            f,
+            &deal_sort(ctx, &order_by.unwrap_or_default()).await?,
+            PageRequest { first, after, last, before },
+        )
+        .await
     }
 
     /// Open deals the caller may see that are in their stage longer than its

@@ -4,17 +4,17 @@ use async_graphql::{Context, ID, Object, Result};
 use entity::company;
 
 use super::{Connection, Contact, Deal, User, always};
-use crate::graphql::types::custom_field::{self, CustomFieldValue};
-use crate::service::custom_fields::Object as RecordObject;
 use crate::graphql::context::ContextExt;
 use crate::graphql::ids::{NodeKind, encode};
 use crate::graphql::query::{
     ContactFilter, ContactOrderBy, DealFilter, DealOrderBy, NoteFilter, NoteOrderBy, TaskFilter, TaskOrderBy,
     contact_page, contact_sort, deal_page, deal_sort, note_page, task_page,
 };
+use crate::graphql::types::custom_field::{self, CustomFieldValue};
 use crate::graphql::types::note::Note;
 use crate::graphql::types::task::Task;
 use crate::graphql::types::timestamp::Timestamp;
+use crate::service::custom_fields::Object as RecordObject;
 use crate::service::filter::OneOf;
 use crate::service::page::PageRequest;
 

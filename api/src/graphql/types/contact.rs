@@ -2,8 +2,8 @@
 
 use super::always;
 use crate::graphql::types::custom_field::{self, CustomFieldValue};
-use crate::service::custom_fields::Object as RecordObject;
 use crate::graphql::types::timestamp::Timestamp;
+use crate::service::custom_fields::Object as RecordObject;
 use async_graphql::{Context, ID, Object, Result};
 use entity::contact;
 

@@ -315,9 +315,10 @@ pub async fn condition(
         let value = |v: &Option<CustomValueInput>, name: &str| {
             v.as_ref().map(|v| v.to_service(&format!("{at}.{name}"))).transpose()
         };
-        let any = f.any.as_ref().map(|values| {
-            values.iter().map(|v| v.to_service(&format!("{at}.in"))).collect::<ApiResult<Vec<_>>>()
-        });
+        let any = f
+            .any
+            .as_ref()
+            .map(|values| values.iter().map(|v| v.to_service(&format!("{at}.in"))).collect::<ApiResult<Vec<_>>>());
         conditions.push(CustomCondition {
             key: f.key.clone(),
             eq: value(&f.eq, "eq")?,
@@ -334,7 +335,8 @@ pub async fn condition(
 
 /// The ordering by the custom field `key` of `object`'s records; `at` names the input.
 pub async fn sort(ctx: &Context<'_>, object: RecordObject, key: Option<&str>, at: &str) -> Result<CustomSort> {
-    let key = key.ok_or_else(|| ApiError::bad_input(at, "ordering by CUSTOM_FIELD needs the field's key in `customField`"))?;
+    let key =
+        key.ok_or_else(|| ApiError::bad_input(at, "ordering by CUSTOM_FIELD needs the field's key in `customField`"))?;
     let definitions = ctx.loaders().await?.custom_fields().await?;
     let backend = sea_orm::ConnectionTrait::get_database_backend(ctx.db());
     Ok(CustomSort::new(backend, definitions, object, key, at)?)

@@ -2,9 +2,9 @@
 
 use super::always;
 use crate::graphql::types::custom_field::{self, CustomFieldValue};
-use crate::service::custom_fields::Object as RecordObject;
 use crate::graphql::types::date::Date;
 use crate::graphql::types::timestamp::Timestamp;
+use crate::service::custom_fields::Object as RecordObject;
 use async_graphql::{Context, ID, Object, Result, SelectionField};
 use entity::{deal, deal_stage_event, stage, user};
 

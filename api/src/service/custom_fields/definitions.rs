@@ -138,7 +138,8 @@ pub async fn update(principal: &Principal, w: &Writer, id: i64, input: FieldForU
         changes.archived = Set(archived);
     }
     checks.done()?;
-    let updated = work.update::<custom_field::Entity>(Target::new(id, LABEL).version(Some(input.version)), changes).await?;
+    let updated =
+        work.update::<custom_field::Entity>(Target::new(id, LABEL).version(Some(input.version)), changes).await?;
     work.commit().await?;
     Definition::from_model(updated)
 }

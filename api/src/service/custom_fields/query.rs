@@ -83,8 +83,11 @@ fn equals(backend: DbBackend, field: &Definition, value: &Json) -> Condition {
             let holds = format!("EXISTS (SELECT 1 FROM json_each({col}, ?) AS o WHERE o.value = ?)");
             all.add(sql(backend, &holds, vec![format!("$.{}", field.key()).into(), sqlite_value(option)]))
         }),
-        None => Condition::all()
-            .add(sql(backend, &format!("{col} ->> ? = ?"), vec![field.key().into(), sqlite_value(value)])),
+        None => Condition::all().add(sql(
+            backend,
+            &format!("{col} ->> ? = ?"),
+            vec![field.key().into(), sqlite_value(value)],
+        )),
     }
 }
 

@@ -199,9 +199,9 @@ pub fn read(field: &Definition, values: &Json) -> Option<CustomValue> {
         FieldType::Date => CustomValue::Date(NaiveDate::parse_from_str(value.as_str()?, "%Y-%m-%d").ok()?),
         FieldType::Boolean => CustomValue::Boolean(value.as_bool()?),
         FieldType::Select => CustomValue::Select(text()?),
-        FieldType::MultiSelect => CustomValue::MultiSelect(
-            value.as_array()?.iter().filter_map(|o| o.as_str().map(str::to_owned)).collect(),
-        ),
+        FieldType::MultiSelect => {
+            CustomValue::MultiSelect(value.as_array()?.iter().filter_map(|o| o.as_str().map(str::to_owned)).collect())
+        }
     })
 }
 
@@ -311,8 +311,14 @@ mod tests {
         assert!(apply(&fields(), Some(&old), &vec![("vip".into(), None)]).is_ok(), "untouched: no check");
         let cleared = vec![("tier".into(), None)];
         assert_eq!(failed_fields(apply(&fields(), Some(&current), &cleared)), [path("tier")]);
-        let emptied = vec![("tier".into(), Some(CustomInput::Option("silver".into()))), ("note".into(), Some(CustomInput::Text(" ".into())))];
-        assert_eq!(apply(&fields(), Some(&json!({"tier": "gold", "note": "x"})), &emptied).ok(), Some(json!({"tier": "silver"})));
+        let emptied = vec![
+            ("tier".into(), Some(CustomInput::Option("silver".into()))),
+            ("note".into(), Some(CustomInput::Text(" ".into()))),
+        ];
+        assert_eq!(
+            apply(&fields(), Some(&json!({"tier": "gold", "note": "x"})), &emptied).ok(),
+            Some(json!({"tier": "silver"}))
+        );
     }
 
     #[test]

@@ -151,7 +151,8 @@ mod tests {
         assert_eq!(logged.changes, serde_json::json!({ "stage_id": [100, 101] }));
         let retiered = deal::Model { custom_fields: serde_json::json!({ "tier": "silver", "seats": 3 }), ..deal() };
         let logged = event::<deal::Entity>(Some(&before), &retiered, actor()).expect("an event");
-        let expected = serde_json::json!({ "custom_fields.tier": ["gold", "silver"], "custom_fields.seats": [null, 3] });
+        let expected =
+            serde_json::json!({ "custom_fields.tier": ["gold", "silver"], "custom_fields.seats": [null, 3] });
         assert_eq!(logged.changes, expected);
         let won = deal::Model { status: DealStatus::Won, ..deal() };
         assert_eq!(event::<deal::Entity>(Some(&before), &won, actor()).and_then(|e| e.kind), Some("DEAL_WON"));

@@ -4,8 +4,8 @@
 
 use entity::enums::{DealStatus, Lifecycle, MeetingStatus};
 use entity::{
-    api_key, company, contact, custom_field, deal, exchange_rate, lost_reason, meeting, note, pipeline, stage, target, task, team,
-    user, webhook_endpoint,
+    api_key, company, contact, custom_field, deal, exchange_rate, lost_reason, meeting, note, pipeline, stage, target,
+    task, team, user, webhook_endpoint,
 };
 use sea_orm::{ActiveModelTrait, EntityTrait, Value};
 
