@@ -155,18 +155,21 @@ impl CustomField {
 /// A TEXT field's value.
 #[derive(SimpleObject)]
 pub struct CustomTextValue {
+    /// The text.
     pub text: String,
 }
 
 /// A NUMBER field's value.
 #[derive(SimpleObject)]
 pub struct CustomNumberValue {
+    /// The number.
     pub number: f64,
 }
 
 /// A MONEY field's value, in the organization's base currency.
 #[derive(SimpleObject)]
 pub struct CustomMoneyValue {
+    /// The amount, in `currency`.
     pub amount: Money,
     /// The base currency (ISO 4217).
     pub currency: String,
@@ -175,24 +178,28 @@ pub struct CustomMoneyValue {
 /// A DATE field's value.
 #[derive(SimpleObject)]
 pub struct CustomDateValue {
+    /// The date.
     pub date: Date,
 }
 
 /// A BOOLEAN field's value.
 #[derive(SimpleObject)]
 pub struct CustomBooleanValue {
+    /// Yes (true) or no (false).
     pub boolean: bool,
 }
 
 /// A SELECT field's value: one of its options.
 #[derive(SimpleObject)]
 pub struct CustomSelectValue {
+    /// The chosen option.
     pub option: String,
 }
 
 /// A MULTI_SELECT field's value: some of its options.
 #[derive(SimpleObject)]
 pub struct CustomMultiSelectValue {
+    /// The chosen options, in the order they were given.
     pub options: Vec<String>,
 }
 

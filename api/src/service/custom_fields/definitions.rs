@@ -109,9 +109,12 @@ pub async fn create(principal: &Principal, w: &Writer, input: FieldForCreate) ->
         updated_at: Set(now),
     };
     let mut work = w.begin(principal).await?;
-    let created = work.insert_unique(row, DUPLICATE.0, DUPLICATE.1).await?;
+    let created = Definition::from_model(work.insert_unique(row, DUPLICATE.0, DUPLICATE.1).await?)?;
+    if let Some(ddl) = query::index_sql(work.db().get_database_backend(), &created)? {
+        work.db().execute_unprepared(&ddl).await?;
+    }
     work.commit().await?;
-    Definition::from_model(created)
+    Ok(created)
 }
 
 pub async fn update(principal: &Principal, w: &Writer, id: i64, input: FieldForUpdate) -> ApiResult<Definition> {
@@ -148,7 +151,7 @@ pub async fn update(principal: &Principal, w: &Writer, id: i64, input: FieldForU
 /// valid. Clear or change those records first.
 async fn ensure_unused(db: &impl ConnectionTrait, field: &Definition, dropped: &[&String]) -> ApiResult<()> {
     for option in dropped {
-        let holding = query::holding_option(db.get_database_backend(), field, option);
+        let holding = query::holding_option(db.get_database_backend(), field, option)?;
         let count = query::count_live(db, field.object, holding).await?;
         if count > 0 {
             return Err(ApiError::bad_input(

@@ -72,28 +72,27 @@ fn sqlite_value(value: &Json) -> Value {
 
 /// The records whose `field` is `value` (stored form); on MULTI_SELECT, that hold every
 /// option of the array `value`.
-fn equals(backend: DbBackend, field: &Definition, value: &Json) -> Condition {
+fn equals(backend: DbBackend, field: &Definition, value: &Json) -> ApiResult<Condition> {
     let col = column(field.object);
     if backend == DbBackend::Postgres {
         let wanted = serde_json::json!({ field.key(): value }).to_string();
-        return Condition::all().add(sql(backend, &format!("{col} @> CAST(? AS jsonb)"), vec![wanted.into()]));
+        return Ok(Condition::all().add(sql(backend, &format!("{col} @> CAST(? AS jsonb)"), vec![wanted.into()])));
     }
-    match value.as_array() {
+    Ok(match value.as_array() {
         Some(options) => options.iter().fold(Condition::all(), |all, option| {
             let holds = format!("EXISTS (SELECT 1 FROM json_each({col}, ?) AS o WHERE o.value = ?)");
             all.add(sql(backend, &holds, vec![format!("$.{}", field.key()).into(), sqlite_value(option)]))
         }),
-        None => Condition::all().add(sql(
-            backend,
-            &format!("{col} ->> ? = ?"),
-            vec![field.key().into(), sqlite_value(value)],
-        )),
-    }
+        None => {
+            let key = literal(field.key())?;
+            Condition::all().add(sql(backend, &format!("{col} ->> {key} = ?"), vec![sqlite_value(value)]))
+        }
+    })
 }
 
 /// The records of `field`'s object holding `option` (a SELECT's value, or among a
 /// MULTI_SELECT's).
-pub fn holding_option(backend: DbBackend, field: &Definition, option: &str) -> Condition {
+pub fn holding_option(backend: DbBackend, field: &Definition, option: &str) -> ApiResult<Condition> {
     let value = if field.field_type == FieldType::MultiSelect {
         Json::from(vec![option.to_owned()])
     } else {
@@ -111,26 +110,62 @@ fn operand(field: &Definition, input: &CustomInput, at: &str) -> ApiResult<Json>
     }
 }
 
-/// `field` compared with a bound: `CAST(… AS number) >= ?` or, for dates, text order.
+/// `field` compared with a bound (numbers as numbers, dates in text order).
 fn bound(backend: DbBackend, field: &Definition, value: &Json, op: &str, at: &str) -> ApiResult<Condition> {
-    let col = column(field.object);
-    let postgres = backend == DbBackend::Postgres;
-    let (left, right): (String, Value) = match field.field_type {
-        FieldType::Number => {
-            let ty = if postgres { "DOUBLE PRECISION" } else { "REAL" };
-            (format!("CAST({col} ->> ? AS {ty})"), value.as_f64().unwrap_or_default().into())
-        }
-        FieldType::Money => {
-            let ty = if postgres { "BIGINT" } else { "INTEGER" };
-            (format!("CAST({col} ->> ? AS {ty})"), value.as_i64().unwrap_or_default().into())
-        }
-        FieldType::Date => (format!("{col} ->> ?"), value.as_str().unwrap_or_default().to_owned().into()),
+    let right: Value = match field.field_type {
+        FieldType::Number => value.as_f64().unwrap_or_default().into(),
+        FieldType::Money => value.as_i64().unwrap_or_default().into(),
+        FieldType::Date => value.as_str().unwrap_or_default().to_owned().into(),
         other => {
             let why = format!("only NUMBER, MONEY and DATE fields have ranges; {} is {}", field.key(), other.code());
             return Err(ApiError::bad_input(at, why));
         }
     };
-    Ok(Condition::all().add(sql(backend, &format!("{left} {op} ?"), vec![field.key().into(), right])))
+    let left = ordered(backend, field)?;
+    Ok(Condition::all().add(sql(backend, &format!("{left} {op} ?"), vec![right])))
+}
+
+/// A key as an SQL string literal. Keys are checked identifiers (`definitions::check_key`:
+/// lowercase letters, digits, `_`), checked again here; they are written into the SQL so
+/// that the engines can match the per-field expression indexes (`index_sql`), which a bound
+/// parameter never matches. Values are always bound.
+fn literal(key: &str) -> ApiResult<String> {
+    super::definitions::check_key("key", key)
+        .map_err(|_| ApiError::internal(format!("unsafe custom field key {key:?}")))?;
+    Ok(format!("'{key}'"))
+}
+
+/// The value of a NUMBER, MONEY or DATE field as range conditions compare it: the expression
+/// of its per-field index. SQLite's `->>` already gives JSON numbers as SQL numbers.
+fn ordered(backend: DbBackend, field: &Definition) -> ApiResult<String> {
+    let (col, key) = (column(field.object), literal(field.key())?);
+    Ok(match (backend, field.field_type) {
+        (DbBackend::Postgres, FieldType::Number) => format!("CAST({col} ->> {key} AS DOUBLE PRECISION)"),
+        (DbBackend::Postgres, FieldType::Money) => format!("CAST({col} ->> {key} AS BIGINT)"),
+        _ => format!("{col} ->> {key}"),
+    })
+}
+
+/// The per-field index a new field gets, when its filters can use one: on SQLite every
+/// field but MULTI_SELECT (whose `eq` reads `json_each`) on `custom_fields ->> 'key'`; on
+/// PostgreSQL the range expression of NUMBER, MONEY and DATE fields (`eq`/`in` of every field
+/// use the GIN index). Named by the definition's id: keys can be longer than PostgreSQL's
+/// 63-character identifiers allow.
+pub fn index_sql(backend: DbBackend, field: &Definition) -> ApiResult<Option<String>> {
+    let postgres = backend == DbBackend::Postgres;
+    let indexed = match field.field_type {
+        FieldType::MultiSelect => false,
+        FieldType::Number | FieldType::Money | FieldType::Date => true,
+        _ => !postgres,
+    };
+    if !indexed {
+        return Ok(None);
+    }
+    // The index's expression must be the one the conditions use, without the table prefix.
+    let qualified = format!("{}.", field.object.table());
+    let expression = ordered(backend, field)?.replace(&qualified, "");
+    let (name, table) = (format!("ix_cf_{}", field.model.id), field.object.table());
+    Ok(Some(format!("CREATE INDEX IF NOT EXISTS {name} ON {table} (({expression}))")))
 }
 
 /// `conditions` on records of `object` as one condition; `at` names the filter input
@@ -146,12 +181,12 @@ pub fn condition(
     for c in conditions {
         let field = find(definitions, object, &c.key, &format!("{at}.key"))?;
         if let Some(eq) = &c.eq {
-            all = all.add(equals(backend, field, &operand(field, eq, &format!("{at}.eq"))?));
+            all = all.add(equals(backend, field, &operand(field, eq, &format!("{at}.eq"))?)?);
         }
         if let Some(any) = &c.any {
             let mut either = Condition::any();
             for value in any {
-                either = either.add(equals(backend, field, &operand(field, value, &format!("{at}.in"))?));
+                either = either.add(equals(backend, field, &operand(field, value, &format!("{at}.in"))?)?);
             }
             all = all.add(either);
         }
@@ -224,34 +259,33 @@ impl CustomSort {
             i64::from(values(m).get(&k).is_none()).into()
         })];
         let k = self.key.clone();
-        let (template, kind, value): (String, KeyKind, Box<dyn Fn(&Json) -> KeyValue + Send + Sync>) =
-            match self.field_type {
-                FieldType::Number => (
-                    format!("COALESCE(CAST({col} ->> ? AS {}), 0)", if postgres { "DOUBLE PRECISION" } else { "REAL" }),
-                    KeyKind::Float,
-                    Box::new(|v| KeyValue::Float(v.as_f64().unwrap_or_default())),
-                ),
-                FieldType::Money => (
-                    format!("COALESCE(CAST({col} ->> ? AS {}), 0)", if postgres { "BIGINT" } else { "INTEGER" }),
-                    KeyKind::Int,
-                    Box::new(|v| KeyValue::Int(v.as_i64().unwrap_or_default())),
-                ),
-                FieldType::Boolean if postgres => (
-                    format!("CASE WHEN {col} -> ? = 'true'::jsonb THEN 1 ELSE 0 END"),
-                    KeyKind::Int,
-                    Box::new(|v| KeyValue::Int(i64::from(v.as_bool().unwrap_or_default()))),
-                ),
-                FieldType::Boolean => (
-                    format!("COALESCE({col} ->> ?, 0)"),
-                    KeyKind::Int,
-                    Box::new(|v| KeyValue::Int(i64::from(v.as_bool().unwrap_or_default()))),
-                ),
-                _ => (
-                    format!("COALESCE({col} ->> ?, '')"),
-                    KeyKind::Text,
-                    Box::new(|v| KeyValue::Text(v.as_str().unwrap_or_default().to_owned())),
-                ),
-            };
+        let (template, kind, value): (String, KeyKind, fn(&Json) -> KeyValue) = match self.field_type {
+            FieldType::Number => (
+                format!("COALESCE(CAST({col} ->> ? AS {}), 0)", if postgres { "DOUBLE PRECISION" } else { "REAL" }),
+                KeyKind::Float,
+                (|v| KeyValue::Float(v.as_f64().unwrap_or_default())),
+            ),
+            FieldType::Money => (
+                format!("COALESCE(CAST({col} ->> ? AS {}), 0)", if postgres { "BIGINT" } else { "INTEGER" }),
+                KeyKind::Int,
+                (|v| KeyValue::Int(v.as_i64().unwrap_or_default())),
+            ),
+            FieldType::Boolean if postgres => (
+                format!("CASE WHEN {col} -> ? = 'true'::jsonb THEN 1 ELSE 0 END"),
+                KeyKind::Int,
+                (|v| KeyValue::Int(i64::from(v.as_bool().unwrap_or_default()))),
+            ),
+            FieldType::Boolean => (
+                format!("COALESCE({col} ->> ?, 0)"),
+                KeyKind::Int,
+                (|v| KeyValue::Int(i64::from(v.as_bool().unwrap_or_default()))),
+            ),
+            _ => (
+                format!("COALESCE({col} ->> ?, '')"),
+                KeyKind::Text,
+                (|v| KeyValue::Text(v.as_str().unwrap_or_default().to_owned())),
+            ),
+        };
         let missing_value = match kind {
             KeyKind::Float => KeyValue::Float(0.0),
             KeyKind::Text => KeyValue::Text(String::new()),
