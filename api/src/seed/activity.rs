@@ -146,7 +146,7 @@ fn new_contact(rng: &mut StdRng, org: &Org, i: usize, start: DateTime<Utc>, end:
         created_at: created,
         updated_at: created,
         deleted_at: None,
-        custom_fields: serde_json::json!({}),
+        custom_fields: serde_json::json!({ "tier": super::fields::TIERS[i % super::fields::TIERS.len()] }),
         merged_into_id: None,
     }
 }
@@ -228,7 +228,7 @@ fn build_deals(
             created_at: created,
             updated_at: closed_at.unwrap_or(moved),
             deleted_at: None,
-            custom_fields: serde_json::json!({}),
+            custom_fields: serde_json::json!({ "contract_months": super::fields::contract_months(deal_id) }),
         });
         let contact = &mut contacts[c];
         contact.lifecycle = match (contact.lifecycle, status) {

@@ -6,6 +6,7 @@
 //! statements in one write transaction, with a progress line on stderr.
 
 mod activity;
+mod fields;
 mod org;
 mod progress;
 mod random;
@@ -138,6 +139,14 @@ pub async fn generate(db: &DatabaseConnection, cfg: &SeedConfig) -> ApiResult<Su
     insert_all(tx, org.stages, &mut progress).await?;
     insert_all(tx, org.lost_reasons, &mut progress).await?;
     insert_all(tx, org.targets, &mut progress).await?;
+    let definitions = fields::definitions(start);
+    for field in &definitions {
+        let field = crate::service::custom_fields::Definition::from_model(field.clone())?;
+        if let Some(ddl) = crate::service::custom_fields::query::index_sql(tx.get_database_backend(), &field)? {
+            tx.execute_unprepared(&ddl).await?;
+        }
+    }
+    insert_all(tx, definitions, &mut progress).await?;
     insert_all(tx, act.companies, &mut progress).await?;
     insert_all(tx, act.contacts, &mut progress).await?;
     insert_all(tx, act.deals, &mut progress).await?;
@@ -154,6 +163,7 @@ pub async fn generate(db: &DatabaseConnection, cfg: &SeedConfig) -> ApiResult<Su
             "stages",
             "lost_reasons",
             "targets",
+            "custom_field_definitions",
             "companies",
             "contacts",
             "deals",

@@ -87,25 +87,16 @@ fn col(c: Column) -> Expr {
 
 fn sort_keys(order: &[(Sorted<CompanySort>, bool)]) -> Vec<SortKey<company::Model>> {
     type M = company::Model;
-    let mut keys = Vec::new();
-    for (sort, desc) in order {
-        let (field, desc) = match sort {
-            Sorted::Field(field) => (*field, *desc),
-            Sorted::Custom(custom) => {
-                keys.extend(custom.keys(*desc, |m: &M| &m.custom_fields));
-                continue;
-            }
-        };
-        keys.push(match field {
-            CompanySort::CreatedAt => {
-                SortKey::new(col(Column::CreatedAt), KeyKind::Time, desc, |m: &M| m.created_at.into())
-            }
-            CompanySort::UpdatedAt => {
-                SortKey::new(col(Column::UpdatedAt), KeyKind::Time, desc, |m: &M| m.updated_at.into())
-            }
-            CompanySort::Name => SortKey::new(col(Column::Name), KeyKind::Text, desc, |m: &M| m.name.as_str().into()),
-        });
-    }
+    let own = |field, desc| match field {
+        CompanySort::CreatedAt => {
+            SortKey::new(col(Column::CreatedAt), KeyKind::Time, desc, |m: &M| m.created_at.into())
+        }
+        CompanySort::UpdatedAt => {
+            SortKey::new(col(Column::UpdatedAt), KeyKind::Time, desc, |m: &M| m.updated_at.into())
+        }
+        CompanySort::Name => SortKey::new(col(Column::Name), KeyKind::Text, desc, |m: &M| m.name.as_str().into()),
+    };
+    let keys = Sorted::keys(order, own, |m: &M| &m.custom_fields);
     page::with_id_tiebreak(keys, col(Column::Id), |m: &M| m.id.into())
 }
 

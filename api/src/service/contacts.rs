@@ -113,33 +113,24 @@ fn col(c: Column) -> Expr {
 
 fn sort_keys(order: &[(Sorted<ContactSort>, bool)]) -> Vec<SortKey<contact::Model>> {
     type M = contact::Model;
-    let mut keys = Vec::new();
-    for (sort, desc) in order {
-        let (field, desc) = match sort {
-            Sorted::Field(field) => (*field, *desc),
-            Sorted::Custom(custom) => {
-                keys.extend(custom.keys(*desc, |m: &M| &m.custom_fields));
-                continue;
-            }
-        };
-        keys.push(match field {
-            ContactSort::CreatedAt => {
-                SortKey::new(col(Column::CreatedAt), KeyKind::Time, desc, |m: &M| m.created_at.into())
-            }
-            ContactSort::UpdatedAt => {
-                SortKey::new(col(Column::UpdatedAt), KeyKind::Time, desc, |m: &M| m.updated_at.into())
-            }
-            ContactSort::FirstName => {
-                SortKey::new(col(Column::FirstName), KeyKind::Text, desc, |m: &M| m.first_name.as_str().into())
-            }
-            ContactSort::LastName => {
-                SortKey::new(col(Column::LastName), KeyKind::Text, desc, |m: &M| m.last_name.as_str().into())
-            }
-            ContactSort::AcquisitionCost => {
-                SortKey::new(col(Column::AcquisitionCost), KeyKind::Int, desc, |m: &M| m.acquisition_cost.into())
-            }
-        });
-    }
+    let own = |field, desc| match field {
+        ContactSort::CreatedAt => {
+            SortKey::new(col(Column::CreatedAt), KeyKind::Time, desc, |m: &M| m.created_at.into())
+        }
+        ContactSort::UpdatedAt => {
+            SortKey::new(col(Column::UpdatedAt), KeyKind::Time, desc, |m: &M| m.updated_at.into())
+        }
+        ContactSort::FirstName => {
+            SortKey::new(col(Column::FirstName), KeyKind::Text, desc, |m: &M| m.first_name.as_str().into())
+        }
+        ContactSort::LastName => {
+            SortKey::new(col(Column::LastName), KeyKind::Text, desc, |m: &M| m.last_name.as_str().into())
+        }
+        ContactSort::AcquisitionCost => {
+            SortKey::new(col(Column::AcquisitionCost), KeyKind::Int, desc, |m: &M| m.acquisition_cost.into())
+        }
+    };
+    let keys = Sorted::keys(order, own, |m: &M| &m.custom_fields);
     page::with_id_tiebreak(keys, col(Column::Id), |m: &M| m.id.into())
 }
 

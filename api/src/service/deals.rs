@@ -127,29 +127,16 @@ fn sort_column(sort: &Sorted<DealSort>) -> Column {
 
 fn sort_keys(order: &[(Sorted<DealSort>, bool)]) -> Vec<SortKey<deal::Model>> {
     type M = deal::Model;
-    let mut keys = Vec::new();
-    for (sort, desc) in order {
-        let (field, desc) = match sort {
-            Sorted::Field(field) => (*field, *desc),
-            Sorted::Custom(custom) => {
-                keys.extend(custom.keys(*desc, |m: &M| &m.custom_fields));
-                continue;
-            }
-        };
-        keys.push(match field {
-            DealSort::CreatedAt => {
-                SortKey::new(col(Column::CreatedAt), KeyKind::Time, desc, |m: &M| m.created_at.into())
-            }
-            DealSort::UpdatedAt => {
-                SortKey::new(col(Column::UpdatedAt), KeyKind::Time, desc, |m: &M| m.updated_at.into())
-            }
-            DealSort::Amount => SortKey::new(col(Column::Amount), KeyKind::Int, desc, |m: &M| m.amount.into()),
-            DealSort::Title => SortKey::new(col(Column::Title), KeyKind::Text, desc, |m: &M| m.title.as_str().into()),
-            DealSort::StageEnteredAt => {
-                SortKey::new(col(Column::StageEnteredAt), KeyKind::Time, desc, |m: &M| m.stage_entered_at.into())
-            }
-        });
-    }
+    let own = |field, desc| match field {
+        DealSort::CreatedAt => SortKey::new(col(Column::CreatedAt), KeyKind::Time, desc, |m: &M| m.created_at.into()),
+        DealSort::UpdatedAt => SortKey::new(col(Column::UpdatedAt), KeyKind::Time, desc, |m: &M| m.updated_at.into()),
+        DealSort::Amount => SortKey::new(col(Column::Amount), KeyKind::Int, desc, |m: &M| m.amount.into()),
+        DealSort::Title => SortKey::new(col(Column::Title), KeyKind::Text, desc, |m: &M| m.title.as_str().into()),
+        DealSort::StageEnteredAt => {
+            SortKey::new(col(Column::StageEnteredAt), KeyKind::Time, desc, |m: &M| m.stage_entered_at.into())
+        }
+    };
+    let keys = Sorted::keys(order, own, |m: &M| &m.custom_fields);
     page::with_id_tiebreak(keys, col(Column::Id), |m: &M| m.id.into())
 }
 

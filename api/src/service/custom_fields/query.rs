@@ -229,6 +229,25 @@ pub enum Sorted<S> {
     Custom(CustomSort),
 }
 
+impl<S: Copy> Sorted<S> {
+    /// The sort keys of `order`: a list's own fields by `own`, custom fields read from the
+    /// rows' `custom_fields` by `values`.
+    pub fn keys<M: 'static>(
+        order: &[(Sorted<S>, bool)],
+        own: impl Fn(S, bool) -> SortKey<M>,
+        values: fn(&M) -> &Json,
+    ) -> Vec<SortKey<M>> {
+        let mut keys = Vec::new();
+        for (sort, descending) in order {
+            match sort {
+                Sorted::Field(field) => keys.push(own(*field, *descending)),
+                Sorted::Custom(custom) => keys.extend(custom.keys(*descending, values)),
+            }
+        }
+        keys
+    }
+}
+
 /// Ordering by one custom field: records without a value last (ascending), then by value.
 #[derive(Debug, Clone)]
 pub struct CustomSort {
