@@ -86,13 +86,51 @@ pub struct CreateApiKeyConfig {
 /// `crm-api import FILE.json`.
 #[derive(Debug, Clone, Args)]
 pub struct ImportConfig {
-    /// JSON file with `contacts`, `deals` and `meetings` lists.
+    /// The file: JSON (`{ "companies": [...], "contacts": [...], ... }`) or JSON Lines (one
+    /// record per line with its `"type"`).
     pub file: std::path::PathBuf,
 
     /// Email of the ADMIN the import runs as (it owns records that name no owner).
     /// Defaults to the first active admin.
     #[arg(long = "as")]
     pub as_email: Option<String>,
+
+    /// The file's format; by its extension when omitted (`.jsonl` and `.ndjson`: JSON Lines).
+    #[arg(long, value_enum)]
+    pub format: Option<ImportFormat>,
+
+    /// Records per batch: each batch is checked and committed on its own, then the
+    /// checkpoint moves past it.
+    #[arg(long, default_value_t = 1000)]
+    pub batch_size: usize,
+
+    /// All or nothing: check every record first (nothing is written if one is invalid),
+    /// then write.
+    #[arg(long)]
+    pub atomic: bool,
+
+    /// Check every record and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Continue from the checkpoint a stopped run left.
+    #[arg(long)]
+    pub resume: bool,
+
+    /// The checkpoint file (default: the file's name with `.checkpoint` added).
+    #[arg(long)]
+    pub checkpoint: Option<std::path::PathBuf>,
+
+    /// Writes every invalid record (JSON Lines: list, index, line, field, message) here.
+    #[arg(long)]
+    pub report: Option<std::path::PathBuf>,
+}
+
+/// The formats `crm-api import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportFormat {
+    Json,
+    Jsonl,
 }
 
 /// Where the data lives and how the pool behaves.

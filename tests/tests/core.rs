@@ -8,6 +8,8 @@ use tests::{TestApp, Value, db_test, gid, json};
 
 #[path = "core/import.rs"]
 mod import;
+#[path = "core/streaming.rs"]
+mod streaming;
 
 const CREATE_CONTACT: &str = "mutation($i: CreateContactInput!) { createContact(input: $i) {
     contact { id version firstName lastName email phone company { name } source lifecycle acquisitionCost externalId

@@ -339,6 +339,29 @@ pub fn parse_json(json: serde_json::Value) -> ApiResult<ImportRecordsInput> {
     })
 }
 
+impl ImportRecordsInput {
+    /// Adds `other`'s records after this input's, list by list.
+    pub fn append(&mut self, other: ImportRecordsInput) {
+        self.companies.extend(other.companies);
+        self.contacts.extend(other.contacts);
+        self.deals.extend(other.deals);
+        self.meetings.extend(other.meetings);
+        self.notes.extend(other.notes);
+        self.tasks.extend(other.tasks);
+    }
+}
+
+/// Converts the input and imports it inside `work` (a streamed import's batch).
+pub async fn import_batch_into(
+    principal: &Principal,
+    work: &mut crate::service::work::Work,
+    input: ImportRecordsInput,
+) -> ApiResult<ImportSummary> {
+    crate::service::scope::ensure_admin(principal)?;
+    let batch = to_batch(input)?;
+    import::import_into(principal, work, &batch).await
+}
+
 /// Converts the input and imports it. Shared by the mutation and the CLI.
 pub async fn import_batch(
     principal: &Principal,

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::{DealStatus, Lifecycle, MeetingKind, MeetingStatus};
 
 use super::scope::ensure_admin;
-use super::work::Writer;
+use super::work::{Work, Writer};
 use crate::auth::Principal;
 use crate::error::ApiResult;
 
@@ -178,16 +178,56 @@ pub struct ImportSummary {
     pub tasks: Counts,
 }
 
+impl Counts {
+    fn add(&mut self, other: Counts) {
+        self.created += other.created;
+        self.updated += other.updated;
+    }
+}
+
+impl ImportSummary {
+    /// The sum of two imports' counts (the batches of one streamed import).
+    pub fn add(&mut self, other: &ImportSummary) {
+        self.companies.add(other.companies);
+        self.contacts.add(other.contacts);
+        self.deals.add(other.deals);
+        self.meetings.add(other.meetings);
+        self.notes.add(other.notes);
+        self.tasks.add(other.tasks);
+    }
+
+    /// One line of counts, as the command line prints it.
+    pub fn line(&self) -> String {
+        let lists = [
+            ("companies", self.companies),
+            ("contacts", self.contacts),
+            ("deals", self.deals),
+            ("meetings", self.meetings),
+            ("notes", self.notes),
+            ("tasks", self.tasks),
+        ];
+        let parts: Vec<String> =
+            lists.iter().map(|(list, c)| format!("{list} {} created, {} updated", c.created, c.updated)).collect();
+        parts.join("; ")
+    }
+}
+
 /// Imports `batch` (ADMIN only). Every record is checked first; if any is invalid the
 /// error lists each one by list, index and field, and nothing is written. Records whose
 /// external id already exists are updated in place (a deal's stage history is replaced),
 /// so running the same import twice changes nothing the second time but versions.
 pub async fn import(principal: &Principal, w: &Writer, batch: &ImportBatch) -> ApiResult<ImportSummary> {
-    ensure_admin(principal)?;
     let mut work = w.begin(principal).await?;
-    let known = check::Known::load(work.db(), batch).await?;
-    let plan = check::plan(principal, batch, &known)?;
-    let summary = apply::apply(&mut work, plan).await?;
+    let summary = import_into(principal, &mut work, batch).await?;
     work.commit().await?;
     Ok(summary)
+}
+
+/// `import` inside `work`, which the caller commits: a streamed import writes batch after
+/// batch, each referring to the records of the ones before.
+pub async fn import_into(principal: &Principal, work: &mut Work, batch: &ImportBatch) -> ApiResult<ImportSummary> {
+    ensure_admin(principal)?;
+    let known = check::Known::load(work.db(), batch).await?;
+    let plan = check::plan(principal, batch, &known)?;
+    apply::apply(work, plan).await
 }

@@ -103,6 +103,9 @@ pub struct Work {
     cells: upkeep::Cells,
     events: Vec<NewEvent>,
     credentials_changed: bool,
+    /// A trial run that is never committed (an import's validating pass): no events are
+    /// kept, so its memory does not grow with the records it writes.
+    trial: bool,
 }
 
 impl Writer {
@@ -157,6 +160,7 @@ impl Writer {
             cells: upkeep::Cells::default(),
             events: Vec::new(),
             credentials_changed: false,
+            trial: false,
         }
     }
 }
@@ -306,6 +310,9 @@ impl Work {
         if let Some(meeting) = E::as_meeting(after) {
             self.cells.meeting_written(before.and_then(E::as_meeting), meeting);
         }
+        if self.trial {
+            return;
+        }
         if let Some(event) = diff::event::<E>(before, after, self.actor) {
             self.events.push(event);
         }
@@ -337,7 +344,16 @@ impl Work {
     }
 
     pub async fn commit(self) -> ApiResult<()> {
+        if self.trial {
+            return Err(ApiError::internal("a trial unit of work cannot commit"));
+        }
         self.commit_with("").await
+    }
+
+    /// Makes this a trial run: its writes are checked like any other but keep no events,
+    /// and it can only be rolled back (dropped).
+    pub fn trial(&mut self) {
+        self.trial = true;
     }
 }
 
