@@ -106,7 +106,7 @@ fn write_lines(path: &Path, records: &[(&'static str, Value)]) {
 
 /// What the database holds, as the API shows it (versions and change times aside).
 async fn snapshot(app: &TestApp, admin: &str) -> Value {
-    let data = app
+    app
         .ok(
             admin,
             "{ contacts(first: 100, orderBy: { field: FIRST_NAME }) { totalCount nodes { firstName source company { name } } }
@@ -115,8 +115,7 @@ async fn snapshot(app: &TestApp, admin: &str) -> Value {
                funnel { deals won steps { reached } } }",
             json!({}),
         )
-        .await;
-    data
+        .await
 }
 
 fn held(out: &Output) -> usize {
