@@ -39,7 +39,16 @@ pub async fn import(db_cfg: &DbConfig, cfg: ImportConfig) -> Result<(), CliError
         None => Format::of(&cfg.file),
     };
     let checkpoint = cfg.checkpoint.clone().unwrap_or_else(|| suffixed(&cfg.file, ".checkpoint"));
-    let start = if cfg.resume { Position::read(&checkpoint)? } else { Position::default() };
+    let start = if cfg.resume {
+        Position::read(&checkpoint)?
+    } else {
+        // A run from the start makes an old checkpoint meaningless (and, keyed by external
+        // ids, re-imports what it had covered harmlessly).
+        if checkpoint.exists() && !cfg.dry_run {
+            std::fs::remove_file(&checkpoint).map_err(|e| format!("cannot remove {}: {e}", checkpoint.display()))?;
+        }
+        Position::default()
+    };
     let dbs = db::connect_all(db_cfg).await?;
     db::migrate_with(&dbs.primary, db_cfg.base_currency.as_deref()).await?;
     let principal = super::acting_admin(&dbs.primary, cfg.as_email.as_deref()).await?;
@@ -203,7 +212,10 @@ impl Run<'_> {
             match parse_json(json!({ list: [record.value.clone()] })) {
                 Ok(parsed) => input.append(parsed),
                 Err(err) => {
-                    let message = err.to_string().replacen("ImportRecordsInput", list, 1);
+                    // The parser's trail ("occurred while parsing …") names the wrapper, not the record.
+                    let text = err.to_string();
+                    let text = text.split(" (occurred while parsing").next().unwrap_or_default();
+                    let message = text.replacen("does not match ImportRecordsInput: ", "", 1);
                     let entry = InvalidRecord { list, index: record.index, field: String::new(), message };
                     invalid.push((entry, record.line));
                 }
