@@ -53,7 +53,15 @@ pub async fn import(db_cfg: &DbConfig, cfg: ImportConfig) -> Result<(), CliError
     db::migrate_with(&dbs.primary, db_cfg.base_currency.as_deref()).await?;
     let principal = super::acting_admin(&dbs.primary, cfg.as_email.as_deref()).await?;
     let writer = super::writer(&dbs);
-    let mut run = Run { principal, cfg: &cfg, format, held: 0, started: Instant::now(), last_note: Instant::now() };
+    let mut run = Run {
+        principal,
+        cfg: &cfg,
+        format,
+        held: 0,
+        started: Instant::now(),
+        last_note: Instant::now(),
+        bar: progress_bar(),
+    };
 
     if cfg.atomic || cfg.dry_run {
         let mut work = writer.begin(&run.principal).await?;
@@ -62,16 +70,19 @@ pub async fn import(db_cfg: &DbConfig, cfg: ImportConfig) -> Result<(), CliError
         // Dropping the unit of work rolls the trial back.
         drop(work);
         let summary = checked.map_err(|failure| run.fail(failure, None))?;
+        run.clear();
         if cfg.dry_run {
             eprintln!("dry run: every record is valid ({}); nothing was written", summary.line());
             return Ok(());
         }
         eprintln!("checked: every record is valid; writing");
+        run.bar = progress_bar();
     }
     let summary = run
         .pass(&start, Sink::Commit { writer: &writer, checkpoint: &checkpoint })
         .await
         .map_err(|failure| run.fail(failure, Some(&checkpoint)))?;
+    run.clear();
     if checkpoint.exists() {
         std::fs::remove_file(&checkpoint).map_err(|e| format!("cannot remove {}: {e}", checkpoint.display()))?;
     }
@@ -143,6 +154,21 @@ struct Run<'c> {
     held: usize,
     started: Instant,
     last_note: Instant,
+    /// On a terminal: a live count with the rate; otherwise a line every two seconds.
+    bar: Option<indicatif::ProgressBar>,
+}
+
+fn progress_bar() -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    let style = indicatif::ProgressStyle::with_template("{spinner} {prefix}: {pos} records ({per_sec}, {elapsed})")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    Some(bar)
 }
 
 impl Run<'_> {
@@ -250,8 +276,16 @@ impl Run<'_> {
         })
     }
 
-    /// A progress line at most every two seconds.
-    fn note(&mut self, list: &str, done: usize) {
+    /// Progress: the bar, or a line at most every two seconds.
+    fn note(&mut self, list: &'static str, done: usize) {
+        if let Some(bar) = &self.bar {
+            if bar.prefix() != list {
+                bar.set_prefix(list);
+                bar.reset();
+            }
+            bar.set_position(done as u64);
+            return;
+        }
         if self.last_note.elapsed() < Duration::from_secs(2) {
             return;
         }
@@ -259,8 +293,15 @@ impl Run<'_> {
         eprintln!("{list}: {done} done ({:.0} s)", self.started.elapsed().as_secs_f64());
     }
 
+    fn clear(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
     /// Reports why the import stopped, and writes the report file.
     fn fail(&self, failure: Failure, checkpoint: Option<&Path>) -> CliError {
+        self.clear();
         let records = match failure {
             Failure::Other(message) => return message.into(),
             Failure::Invalid(records) => records,
