@@ -51,13 +51,16 @@ pub(super) async fn apply(work: &mut Work, plan: Plan) -> ApiResult<ImportSummar
     }
 
     let mut deal_ids = Vec::with_capacity(plan.deals.len());
+    let mut histories = Vec::with_capacity(plan.deals.len());
+    let replaced: Vec<i64> = plan.deals.iter().filter_map(|d| d.existing).collect();
     for mut planned in plan.deals {
         planned.row.contact_id = Set(resolve(&contact_ids, planned.contact)?);
         planned.row.company_id = Set(planned.company.map(|c| resolve(&company_ids, c)).transpose()?);
         let id = save::<deal::Entity>(work, planned.existing, planned.row, now, &mut summary.deals).await?;
-        replace_history(work.db(), id, &planned.steps).await?;
+        histories.push((id, planned.steps));
         deal_ids.push(id);
     }
+    replace_histories(work.db(), &replaced, &histories).await?;
 
     for mut planned in plan.meetings {
         planned.row.contact_id = Set(resolve(&contact_ids, planned.contact)?);
@@ -126,21 +129,39 @@ where
     }
 }
 
-/// Replaces a deal's stage events with its imported history, each step's `from` being the
-/// step before it.
-async fn replace_history(db: &impl ConnectionTrait, deal_id: i64, steps: &[(i64, DateTime<Utc>)]) -> ApiResult<()> {
-    deal_stage_event::Entity::delete_many().filter(deal_stage_event::Column::DealId.eq(deal_id)).exec(db).await?;
-    let events = steps.iter().enumerate().map(|(k, &(to, at))| deal_stage_event::ActiveModel {
-        id: NotSet,
-        deal_id: Set(deal_id),
-        from_stage_id: Set(k.checked_sub(1).map(|p| steps[p].0)),
-        to_stage_id: Set(to),
-        moved_at: Set(at),
-        moved_by: Set(None),
-        left_at: Set(steps.get(k + 1).map(|next| next.1)),
-        created_at: Set(at),
-        updated_at: Set(at),
-    });
-    deal_stage_event::Entity::insert_many(events).exec(db).await?;
+/// Stage events per INSERT: 9 values each, well below either engine's parameter limit.
+const EVENTS_PER_INSERT: usize = 2000;
+
+/// Replaces the stage events of the deals `replaced` (updated by the import) and writes
+/// every deal's imported history, each step's `from` being the step before it: one DELETE
+/// and an INSERT per 2,000 events for the whole batch rather than two statements per deal.
+async fn replace_histories(
+    db: &impl ConnectionTrait,
+    replaced: &[i64],
+    histories: &[(i64, Vec<(i64, DateTime<Utc>)>)],
+) -> ApiResult<()> {
+    for ids in replaced.chunks(EVENTS_PER_INSERT) {
+        let ids = ids.iter().copied();
+        deal_stage_event::Entity::delete_many().filter(deal_stage_event::Column::DealId.is_in(ids)).exec(db).await?;
+    }
+    let events: Vec<deal_stage_event::ActiveModel> = histories
+        .iter()
+        .flat_map(|(deal_id, steps)| {
+            steps.iter().enumerate().map(move |(k, &(to, at))| deal_stage_event::ActiveModel {
+                id: NotSet,
+                deal_id: Set(*deal_id),
+                from_stage_id: Set(k.checked_sub(1).map(|p| steps[p].0)),
+                to_stage_id: Set(to),
+                moved_at: Set(at),
+                moved_by: Set(None),
+                left_at: Set(steps.get(k + 1).map(|next| next.1)),
+                created_at: Set(at),
+                updated_at: Set(at),
+            })
+        })
+        .collect();
+    for chunk in events.chunks(EVENTS_PER_INSERT) {
+        deal_stage_event::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
+    }
     Ok(())
 }
