@@ -129,6 +129,9 @@ where
     }
 }
 
+/// A deal's imported history: (stage id, entered at), oldest first.
+type Steps = Vec<(i64, DateTime<Utc>)>;
+
 /// Stage events per INSERT: 9 values each, well below either engine's parameter limit.
 const EVENTS_PER_INSERT: usize = 2000;
 
@@ -138,7 +141,7 @@ const EVENTS_PER_INSERT: usize = 2000;
 async fn replace_histories(
     db: &impl ConnectionTrait,
     replaced: &[i64],
-    histories: &[(i64, Vec<(i64, DateTime<Utc>)>)],
+    histories: &[(i64, Steps)],
 ) -> ApiResult<()> {
     for ids in replaced.chunks(EVENTS_PER_INSERT) {
         let ids = ids.iter().copied();
