@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, FromArgMatches, Parser, Subcommand};
 
 /// crm-graphql: a GraphQL CRM server with sales metrics.
 #[derive(Debug, Parser)]
@@ -250,15 +250,7 @@ pub struct WebhookConfig {
 
 impl Default for WebhookConfig {
     fn default() -> Self {
-        Self {
-            deliver: true,
-            allow_private_networks: false,
-            timeout_secs: 10,
-            retry_base_ms: 5000,
-            disable_after_secs: 3 * 24 * 3600,
-            secret_overlap_secs: 24 * 3600,
-            concurrency: 8,
-        }
+        defaults()
     }
 }
 
@@ -298,15 +290,7 @@ pub struct RealtimeConfig {
 
 impl Default for RealtimeConfig {
     fn default() -> Self {
-        Self {
-            change_retention_days: 30,
-            idempotency_retention_hours: 72,
-            purge_interval_minutes: 60,
-            max_subscriptions: 20,
-            max_connections_per_credential: 10,
-            event_buffer: 1024,
-            keepalive_secs: 15,
-        }
+        defaults()
     }
 }
 
@@ -331,12 +315,7 @@ pub struct HttpConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self {
-            body_limit_bytes: 2 * 1024 * 1024,
-            request_timeout_secs: 10,
-            shutdown_grace_secs: 20,
-            cors_origins: Vec::new(),
-        }
+        defaults()
     }
 }
 
@@ -399,20 +378,7 @@ pub struct AuthConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self {
-            jwt_secret: None,
-            jwt_ttl_secs: 8 * 3600,
-            credential_cache_ms: 2000,
-            jwt_external_algorithm: None,
-            jwt_external_public_key_file: None,
-            jwt_external_jwks_file: None,
-            jwt_external_issuer: None,
-            jwt_external_audience: None,
-            jwt_external_user_claim: "email".into(),
-            login_per_email_per_minute: 10,
-            login_per_address_per_minute: 60,
-            trust_forwarded_for: false,
-        }
+        defaults()
     }
 }
 
@@ -460,31 +426,13 @@ pub struct GraphqlLimits {
 
 impl Default for GraphqlLimits {
     fn default() -> Self {
-        Self {
-            max_depth: 10,
-            max_complexity: 5000,
-            max_recursive_depth: 32,
-            max_aliases: 15,
-            max_directives: 10,
-            introspection: true,
-            cost_budget_per_minute: 100_000,
-            metric_concurrency_per_caller: 2,
-            metric_wait_ms: 2000,
-        }
+        defaults()
     }
 }
 
 impl Default for ServeConfig {
     fn default() -> Self {
-        Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            demo: false,
-            http: HttpConfig::default(),
-            auth: AuthConfig::default(),
-            limits: GraphqlLimits::default(),
-            realtime: RealtimeConfig::default(),
-            webhooks: WebhookConfig::default(),
-        }
+        defaults()
     }
 }
 
@@ -525,19 +473,9 @@ pub struct SeedConfig {
 }
 
 impl Default for SeedConfig {
+    /// The command line's defaults, but quiet: code that seeds prints no progress.
     fn default() -> Self {
-        Self {
-            seed: 42,
-            teams: 2,
-            reps_per_team: 3,
-            contacts: 300,
-            deals: 400,
-            meetings: 600,
-            months: 12,
-            end_date: None,
-            password: "demo-password".into(),
-            quiet: true,
-        }
+        Self { quiet: true, ..defaults() }
     }
 }
 
@@ -558,4 +496,30 @@ pub struct CreateUserConfig {
     /// Name of the team to join; created when missing.
     #[arg(long)]
     pub team: Option<String>,
+}
+
+/// The defaults of a group of options: what the command line makes of no arguments and no
+/// environment, so that every default is written once, in its `#[arg]`.
+fn defaults<T: Args + FromArgMatches>() -> T {
+    let command = T::augment_args(clap::Command::new("defaults")).mut_args(|arg| arg.env(None::<&'static str>));
+    let matches = command.try_get_matches_from(["defaults"]).expect("every option of the group has a default");
+    T::from_arg_matches(&matches).expect("the defaults make a valid group")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_command_lines() {
+        let serve = ServeConfig::default();
+        assert_eq!(serve.listen, SocketAddr::from(([127, 0, 0, 1], 8080)));
+        assert!(!serve.demo);
+        assert_eq!((serve.http.body_limit_bytes, serve.http.request_timeout_secs), (2 * 1024 * 1024, 10));
+        assert_eq!((serve.limits.max_complexity, serve.limits.introspection), (5000, true));
+        assert_eq!((serve.auth.jwt_ttl_secs, serve.auth.jwt_external_user_claim.as_str()), (8 * 3600, "email"));
+        assert_eq!((serve.realtime.idempotency_retention_hours, serve.webhooks.deliver), (72, true));
+        let seed = SeedConfig::default();
+        assert_eq!((seed.seed, seed.contacts, seed.password.as_str(), seed.quiet), (42, 300, "demo-password", true));
+    }
 }

@@ -138,11 +138,7 @@ const EVENTS_PER_INSERT: usize = 2000;
 /// Replaces the stage events of the deals `replaced` (updated by the import) and writes
 /// every deal's imported history, each step's `from` being the step before it: one DELETE
 /// and an INSERT per 2,000 events for the whole batch rather than two statements per deal.
-async fn replace_histories(
-    db: &impl ConnectionTrait,
-    replaced: &[i64],
-    histories: &[(i64, Steps)],
-) -> ApiResult<()> {
+async fn replace_histories(db: &impl ConnectionTrait, replaced: &[i64], histories: &[(i64, Steps)]) -> ApiResult<()> {
     for ids in replaced.chunks(EVENTS_PER_INSERT) {
         let ids = ids.iter().copied();
         deal_stage_event::Entity::delete_many().filter(deal_stage_event::Column::DealId.is_in(ids)).exec(db).await?;
