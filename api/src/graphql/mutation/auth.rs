@@ -12,7 +12,7 @@ use crate::service::users;
 pub struct LoginInput {
     /// Login email.
     pub email: String,
-    /// Password.
+    /// The user's password.
     pub password: String,
 }
 

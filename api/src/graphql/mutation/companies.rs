@@ -38,11 +38,11 @@ pub struct UpdateCompanyInput {
     pub version: i32,
     /// New owner.
     pub owner_id: Option<ID>,
-    /// Name.
+    /// A new name (≤ 200 characters).
     pub name: Option<String>,
     /// Web domain.
     pub domain: MaybeUndefined<String>,
-    /// Industry.
+    /// A new industry; null clears it.
     pub industry: MaybeUndefined<String>,
     /// Number of employees.
     pub size: MaybeUndefined<i32>,

@@ -46,7 +46,7 @@ pub struct UpdateDealInput {
     pub id: ID,
     /// The version you read; a stale version fails with CONFLICT.
     pub version: i32,
-    /// Title.
+    /// A new title (≤ 300 characters).
     pub title: Option<String>,
     /// Amount (≥ 0).
     pub amount: Option<Money>,

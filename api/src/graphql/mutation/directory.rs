@@ -19,9 +19,9 @@ pub struct CreateUserInput {
     pub email: String,
     /// Display name.
     pub name: String,
-    /// Role.
+    /// What the user may do (SPEC section 4).
     pub role: Role,
-    /// Team.
+    /// The team the user belongs to; managers see their team's records.
     pub team_id: Option<ID>,
     /// Initial password (≥ 8 characters); omit for users of an external identity provider.
     pub password: Option<String>,
@@ -36,7 +36,7 @@ pub struct UpdateUserInput {
     pub version: i32,
     /// Display name.
     pub name: Option<String>,
-    /// Role.
+    /// A new role; ends the user's existing sessions.
     pub role: Option<Role>,
     /// Team; null removes the user from their team.
     pub team_id: MaybeUndefined<ID>,
@@ -52,7 +52,7 @@ pub struct UpdateUserInput {
 /// A new team.
 #[derive(InputObject)]
 pub struct CreateTeamInput {
-    /// Name.
+    /// The team's name, e.g. "EMEA".
     pub name: String,
 }
 

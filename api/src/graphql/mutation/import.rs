@@ -117,11 +117,11 @@ pub struct ImportCompanyInput {
     pub owner_id: Option<ID>,
     /// Owner by email.
     pub owner_email: Option<String>,
-    /// Name.
+    /// The company's name (required).
     pub name: String,
     /// Web domain, e.g. `acme.com`.
     pub domain: Option<String>,
-    /// Industry.
+    /// Its industry.
     pub industry: Option<String>,
     /// Number of employees.
     pub size: Option<i32>,
@@ -207,7 +207,7 @@ pub struct ImportDealInput {
     pub pipeline_id: Option<ID>,
     /// Pipeline by name.
     pub pipeline_name: Option<String>,
-    /// Title.
+    /// What is being sold (required).
     pub title: String,
     /// Amount (≥ 0), in `currency`.
     pub amount: Money,
@@ -264,7 +264,7 @@ pub struct ImportMeetingInput {
     pub status: Option<MeetingStatus>,
     /// When the outcome was logged (not for SCHEDULED); the meeting's end when omitted.
     pub outcome_logged_at: Option<Timestamp>,
-    /// Notes.
+    /// Free-text notes about the meeting.
     pub notes: Option<String>,
     /// When the meeting was booked; `scheduledAt` (or now, if earlier) when omitted.
     pub created_at: Option<Timestamp>,

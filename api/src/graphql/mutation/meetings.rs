@@ -30,7 +30,7 @@ pub struct ScheduleMeetingInput {
     pub scheduled_at: Timestamp,
     /// Planned length, 1–1440 minutes (30 when omitted).
     pub duration_minutes: Option<i32>,
-    /// Notes.
+    /// Free-text notes (agenda, context).
     pub notes: Option<String>,
     /// Idempotency key (≤ 255 characters): sending the same request again returns the
     /// first result and creates nothing; the same key with another payload is a CONFLICT.
@@ -63,7 +63,7 @@ pub struct UpdateMeetingInput {
     pub id: ID,
     /// The version you read.
     pub version: i32,
-    /// Kind.
+    /// A new kind (CALL, DEMO, …).
     pub kind: Option<MeetingKind>,
     /// New time.
     pub scheduled_at: Option<Timestamp>,

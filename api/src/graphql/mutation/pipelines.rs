@@ -10,7 +10,7 @@ use crate::service::pipelines::{self, StageForCreate, StageForUpdate};
 /// A stage given with a new pipeline.
 #[derive(InputObject)]
 pub struct PipelineStageInput {
-    /// Name.
+    /// The stage's name (≤ 200 characters).
     pub name: String,
     /// Win probability, 0–100.
     pub probability: i32,
@@ -22,7 +22,7 @@ pub struct PipelineStageInput {
 /// A new pipeline, optionally with its stages in order.
 #[derive(InputObject)]
 pub struct CreatePipelineInput {
-    /// Name.
+    /// The pipeline's name (≤ 200 characters).
     pub name: String,
     /// Make it the default pipeline (the first pipeline always is).
     #[graphql(default)]
@@ -37,7 +37,7 @@ pub struct CreatePipelineInput {
 pub struct CreateStageInput {
     /// The pipeline.
     pub pipeline_id: ID,
-    /// Name.
+    /// The stage's name (≤ 200 characters).
     pub name: String,
     /// Win probability, 0–100.
     pub probability: i32,
@@ -55,7 +55,7 @@ pub struct UpdateStageInput {
     pub id: ID,
     /// The version you read.
     pub version: i32,
-    /// Name.
+    /// A new name for the stage.
     pub name: Option<String>,
     /// Win probability, 0–100.
     pub probability: Option<i32>,
@@ -68,7 +68,7 @@ pub struct UpdateStageInput {
 /// A new lost reason.
 #[derive(InputObject)]
 pub struct CreateLostReasonInput {
-    /// Name.
+    /// The reason as reps will pick it (≤ 200 characters).
     pub name: String,
 }
 
@@ -79,7 +79,7 @@ pub struct UpdateLostReasonInput {
     pub id: ID,
     /// The version you read.
     pub version: i32,
-    /// Name.
+    /// A new wording of the reason.
     pub name: Option<String>,
     /// Whether it can still be chosen.
     pub active: Option<bool>,

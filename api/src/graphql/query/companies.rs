@@ -62,7 +62,7 @@ impl CompanyFilter {
 /// Fields companies can be ordered by.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 pub enum CompanyOrderField {
-    /// Name.
+    /// The company's name, alphabetically.
     Name,
     /// Creation time.
     CreatedAt,

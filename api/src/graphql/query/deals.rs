@@ -89,9 +89,9 @@ pub enum DealOrderField {
     CreatedAt,
     /// Last change.
     UpdatedAt,
-    /// Amount.
+    /// The amount, as stored (in each deal's currency).
     Amount,
-    /// Title.
+    /// The title, alphabetically.
     Title,
     /// When the deal entered its current stage.
     StageEnteredAt,

@@ -18,11 +18,11 @@ use crate::service::custom_fields::{self as service, Definition, FieldType, Obje
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(name = "CustomFieldObject")]
 pub enum CustomFieldObject {
-    /// Contacts.
+    /// Contacts (people and leads).
     Contact,
-    /// Companies.
+    /// Companies (organizations, accounts).
     Company,
-    /// Deals.
+    /// Deals (opportunities).
     Deal,
 }
 

@@ -120,7 +120,7 @@ impl Deal {
     pub async fn id(&self) -> ID {
         encode(NodeKind::Deal, self.0.id)
     }
-    /// Title.
+    /// What is being sold, e.g. "Acme – annual licence".
     async fn title(&self) -> &str {
         &self.0.title
     }

@@ -62,7 +62,7 @@ pub enum MeetingKind {
 pub enum MeetingStatus {
     /// Planned; no outcome logged yet.
     Scheduled,
-    /// Held.
+    /// Held: the meeting took place.
     Completed,
     /// The contact did not attend and gave no notice.
     NoShow,

@@ -88,7 +88,7 @@ impl Meeting {
     async fn outcome_logged_at(&self) -> Option<Timestamp> {
         self.0.outcome_logged_at.map(Timestamp)
     }
-    /// Notes.
+    /// Free-text notes about the meeting (agenda, what was said).
     async fn notes(&self) -> Option<&str> {
         self.0.notes.as_deref()
     }

@@ -63,7 +63,7 @@ impl NoShowStats {
     async fn meetings(&self) -> i64 {
         self.stats.meetings
     }
-    /// Held.
+    /// Meetings that took place (COMPLETED).
     async fn completed(&self) -> i64 {
         self.stats.completed
     }

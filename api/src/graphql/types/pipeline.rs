@@ -46,7 +46,7 @@ impl Pipeline {
     pub async fn id(&self) -> ID {
         encode(NodeKind::Pipeline, self.0.id)
     }
-    /// Name.
+    /// The pipeline's name, e.g. "Sales".
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -152,7 +152,7 @@ impl Stage {
     pub async fn id(&self) -> ID {
         encode(NodeKind::Stage, self.0.id)
     }
-    /// Name.
+    /// The stage's name, e.g. "Demo Scheduled".
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -234,7 +234,7 @@ impl LostReason {
     pub async fn id(&self) -> ID {
         encode(NodeKind::LostReason, self.0.id)
     }
-    /// Name.
+    /// The reason as reps pick it, e.g. "Price too high".
     async fn name(&self) -> &str {
         &self.0.name
     }

@@ -37,7 +37,7 @@ impl Team {
     pub async fn id(&self) -> ID {
         encode(NodeKind::Team, self.0.id)
     }
-    /// Name.
+    /// The team's name, e.g. "EMEA".
     async fn name(&self) -> &str {
         &self.0.name
     }
