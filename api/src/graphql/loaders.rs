@@ -288,7 +288,8 @@ pub struct Loaders {
     pub metrics: MetricLoaders,
     /// The exchange rates, read once per request when a field converts an amount.
     exchange: tokio::sync::OnceCell<crate::service::currency::Exchange>,
-    exchange_db: sea_orm::DatabaseConnection,
+    /// Where the exchange rates and custom field definitions are read.
+    settings_db: sea_orm::DatabaseConnection,
     /// The custom field definitions, read once per request when a field needs them.
     custom_fields: tokio::sync::OnceCell<Vec<crate::service::custom_fields::Definition>>,
 }
@@ -296,12 +297,12 @@ pub struct Loaders {
 impl Loaders {
     /// The base currency and exchange rates as this request sees them.
     pub async fn exchange(&self) -> crate::error::ApiResult<&crate::service::currency::Exchange> {
-        self.exchange.get_or_try_init(|| crate::service::currency::Exchange::load(&self.exchange_db)).await
+        self.exchange.get_or_try_init(|| crate::service::currency::Exchange::load(&self.settings_db)).await
     }
 
     /// Every custom field definition as this request sees them.
     pub async fn custom_fields(&self) -> crate::error::ApiResult<&[crate::service::custom_fields::Definition]> {
-        let all = self.custom_fields.get_or_try_init(|| crate::service::custom_fields::all(&self.exchange_db)).await?;
+        let all = self.custom_fields.get_or_try_init(|| crate::service::custom_fields::all(&self.settings_db)).await?;
         Ok(all.as_slice())
     }
 
@@ -335,7 +336,7 @@ impl Loaders {
             attempts_of_delivery: gated(AttemptsOfDelivery(ctx.clone()), gate),
             metrics: MetricLoaders::new(&ctx, gate),
             exchange: tokio::sync::OnceCell::new(),
-            exchange_db: services.dbs.primary.clone(),
+            settings_db: services.dbs.primary.clone(),
             custom_fields: tokio::sync::OnceCell::new(),
         }
     }

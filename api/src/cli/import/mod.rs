@@ -218,24 +218,32 @@ impl Run<'_> {
             }
             let Some(last) = batch.last() else { return Ok(()) };
             let next = Position { list: list_number, next: last.index + 1 };
-            let summary = self.batch(list, &batch, sink).await?;
+            let full = batch.len() == size;
+            let summary = self.batch(list, batch, sink).await?;
             total.add(&summary);
             if let Sink::Commit { checkpoint, .. } = sink {
                 next.write(checkpoint).map_err(Failure::Other)?;
             }
             self.note(list, next.next);
-            if batch.len() < size {
+            if !full {
                 return Ok(());
             }
         }
     }
 
     /// Checks and writes one batch of `list`; errors name the records' places in the file.
-    async fn batch(&self, list: &'static str, batch: &[Record], sink: &mut Sink<'_>) -> Result<ImportSummary, Failure> {
+    async fn batch(
+        &self,
+        list: &'static str,
+        batch: Vec<Record>,
+        sink: &mut Sink<'_>,
+    ) -> Result<ImportSummary, Failure> {
         let mut input = ImportRecordsInput::default();
         let mut invalid = Vec::new();
+        // Where each record is in the file, kept for the errors; the values move into the input.
+        let places: Vec<(usize, Option<usize>)> = batch.iter().map(|r| (r.index, r.line)).collect();
         for record in batch {
-            match parse_json(json!({ list: [record.value.clone()] })) {
+            match parse_json(json!({ list: [record.value] })) {
                 Ok(parsed) => input.append(parsed),
                 Err(err) => {
                     // The parser's trail ("occurred while parsing …") names the wrapper, not the record.
@@ -266,9 +274,9 @@ impl Run<'_> {
                 records
                     .into_iter()
                     .map(|r| {
-                        let place = if r.list == list { batch.get(r.index) } else { None };
-                        let line = place.and_then(|p| p.line);
-                        (InvalidRecord { index: place.map_or(r.index, |p| p.index), ..r }, line)
+                        let place = if r.list == list { places.get(r.index).copied() } else { None };
+                        let line = place.and_then(|(_, line)| line);
+                        (InvalidRecord { index: place.map_or(r.index, |(index, _)| index), ..r }, line)
                     })
                     .collect(),
             ),

@@ -12,11 +12,11 @@ use crate::graphql::ids::{NodeKind, encode};
 use crate::graphql::types::timestamp::Timestamp;
 use crate::service::custom_fields::query::{CustomCondition, CustomSort};
 use crate::service::custom_fields::values::{self, CustomInput, CustomValue as Stored, Patch};
-use crate::service::custom_fields::{self as service, Definition, FieldType, Object as RecordObject};
+use crate::service::custom_fields::{self as service, Definition, Object as RecordObject};
 
 /// The kinds of record with custom fields.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "CustomFieldObject")]
+#[graphql(name = "CustomFieldObject", remote = "crate::service::custom_fields::Object")]
 pub enum CustomFieldObject {
     /// Contacts (people and leads).
     Contact,
@@ -26,28 +26,9 @@ pub enum CustomFieldObject {
     Deal,
 }
 
-impl From<CustomFieldObject> for RecordObject {
-    fn from(o: CustomFieldObject) -> Self {
-        match o {
-            CustomFieldObject::Contact => Self::Contact,
-            CustomFieldObject::Company => Self::Company,
-            CustomFieldObject::Deal => Self::Deal,
-        }
-    }
-}
-
-impl From<RecordObject> for CustomFieldObject {
-    fn from(o: RecordObject) -> Self {
-        match o {
-            RecordObject::Contact => Self::Contact,
-            RecordObject::Company => Self::Company,
-            RecordObject::Deal => Self::Deal,
-        }
-    }
-}
-
 /// What a custom field holds, and so which input carries its value.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::service::custom_fields::FieldType")]
 pub enum CustomFieldType {
     /// Free text (≤ 2000 characters), given as `text`.
     Text,
@@ -63,34 +44,6 @@ pub enum CustomFieldType {
     Select,
     /// Any of the field's options, given as `options`.
     MultiSelect,
-}
-
-impl From<CustomFieldType> for FieldType {
-    fn from(t: CustomFieldType) -> Self {
-        match t {
-            CustomFieldType::Text => Self::Text,
-            CustomFieldType::Number => Self::Number,
-            CustomFieldType::Money => Self::Money,
-            CustomFieldType::Date => Self::Date,
-            CustomFieldType::Boolean => Self::Boolean,
-            CustomFieldType::Select => Self::Select,
-            CustomFieldType::MultiSelect => Self::MultiSelect,
-        }
-    }
-}
-
-impl From<FieldType> for CustomFieldType {
-    fn from(t: FieldType) -> Self {
-        match t {
-            FieldType::Text => Self::Text,
-            FieldType::Number => Self::Number,
-            FieldType::Money => Self::Money,
-            FieldType::Date => Self::Date,
-            FieldType::Boolean => Self::Boolean,
-            FieldType::Select => Self::Select,
-            FieldType::MultiSelect => Self::MultiSelect,
-        }
-    }
 }
 
 /// A field ADMIN added to contacts, companies or deals.
@@ -138,8 +91,7 @@ impl CustomField {
     }
     /// How many live records hold a value for it (ADMIN: before archiving or dropping options).
     async fn usage(&self, ctx: &Context<'_>) -> Result<i32> {
-        crate::service::scope::ensure_admin(ctx.principal().await?)?;
-        let count = service::definitions::usage(ctx.db(), &self.0).await?;
+        let count = service::definitions::usage(ctx.principal().await?, ctx.db(), &self.0).await?;
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
     }
     /// When it was defined.

@@ -163,8 +163,9 @@ async fn ensure_unused(db: &impl ConnectionTrait, field: &Definition, dropped: &
     Ok(())
 }
 
-/// How many live records of `object` hold any value for `field` (shown to ADMIN before archiving).
-pub async fn usage(db: &impl ConnectionTrait, field: &Definition) -> ApiResult<u64> {
+/// How many live records of `object` hold any value for `field` (ADMIN, before archiving).
+pub async fn usage(principal: &Principal, db: &impl ConnectionTrait, field: &Definition) -> ApiResult<u64> {
+    ensure_admin(principal)?;
     query::count_live(db, field.object, query::is_set(db.get_database_backend(), field.object, field.key(), true)).await
 }
 
